@@ -1,0 +1,5 @@
+import sys
+
+from charterdesk.cli import main
+
+sys.exit(main())

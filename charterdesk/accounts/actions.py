@@ -1,0 +1,154 @@
+"""Every change to people and roles: atomic, audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.contrib.auth import login
+from django.db import transaction
+from django.utils import timezone
+
+from charterdesk.audit.actions import record
+
+from .models import Invitation, Person, PersonRole
+
+INVITATION_LIFETIME = dt.timedelta(days=7)
+
+
+class AccountError(Exception):
+    """A change to people or roles that cannot be made; the message says why."""
+
+
+def _version_label(protocol_version) -> str:
+    return protocol_version.version if protocol_version else ""
+
+
+def do_sign_in(request, person: Person, *, backend: str | None = None) -> None:
+    with transaction.atomic():
+        login(request, person, backend=backend)
+        record(
+            "person.sign_in",
+            f"{person.name} signed in",
+            actor=person,
+            target=f"person:{person.pk}",
+            data={"ip": request.META.get("REMOTE_ADDR", "")},
+        )
+
+
+def do_add_person(
+    email: str, name: str, roles: list[str], *, password: str | None = None, actor=None
+) -> Person:
+    """Add a person directly (the command line, the demo); the desk invites instead."""
+    email = email.strip().lower()
+    with transaction.atomic():
+        if Person.objects.filter(email=email).exists():
+            raise AccountError(f"{email} already has an account")
+        person = Person.objects.create_person(email, name, password)
+        for role in sorted(set(roles)):
+            PersonRole.objects.create(person=person, role=role)
+        record(
+            "person.add",
+            f"{person.name} <{email}> added with roles {', '.join(sorted(roles)) or 'none'}",
+            actor=actor,
+            target=f"person:{person.pk}",
+            data={"roles": sorted(roles)},
+        )
+    return person
+
+
+def do_set_roles(person: Person, roles: list[str], *, actor: Person, protocol_version=None) -> None:
+    new = sorted(set(roles))
+    with transaction.atomic():
+        old = sorted(PersonRole.objects.filter(person=person).values_list("role", flat=True))
+        if old == new:
+            return
+        PersonRole.objects.filter(person=person).exclude(role__in=new).delete()
+        for role in new:
+            PersonRole.objects.get_or_create(person=person, role=role)
+        person._role_ids = None
+        record(
+            "person.roles",
+            f"{person.name}'s roles: {', '.join(old) or 'none'} -> {', '.join(new) or 'none'}",
+            actor=actor,
+            target=f"person:{person.pk}",
+            protocol_version=_version_label(protocol_version),
+            clause="team.roles",
+            data={"before": old, "after": new},
+        )
+
+
+def do_set_active(person: Person, active: bool, *, actor: Person) -> None:
+    with transaction.atomic():
+        if person.is_active == active:
+            return
+        Person.objects.filter(pk=person.pk).update(is_active=active)
+        person.is_active = active
+        verb = "reactivated" if active else "deactivated"
+        record(f"person.{verb}", f"{person.name} {verb}", actor=actor, target=f"person:{person.pk}")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def do_invite(email: str, name: str, roles: list[str], *, actor: Person, now=None) -> tuple[Invitation, str]:
+    """Create an invitation; returns it and the secret for the link (shown once, never stored)."""
+    email = email.strip().lower()
+    if not roles:
+        raise AccountError("choose at least one role")
+    now = now or timezone.now()
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        if Person.objects.filter(email=email).exists():
+            raise AccountError(f"{email} already has an account")
+        invitation = Invitation.objects.create(
+            email=email,
+            name=name.strip(),
+            roles=sorted(set(roles)),
+            token_hash=hash_token(token),
+            invited_by=actor,
+            expires_at=now + INVITATION_LIFETIME,
+        )
+        record(
+            "person.invite",
+            f"{actor.name} invited {name} <{email}> as {', '.join(sorted(roles))}",
+            actor=actor,
+            target=f"invitation:{invitation.pk}",
+            data={"roles": sorted(roles)},
+        )
+    return invitation, token
+
+
+def find_invitation(token: str, now=None) -> Invitation | None:
+    now = now or timezone.now()
+    invitation = Invitation.objects.filter(token_hash=hash_token(token), accepted_at__isnull=True).first()
+    if invitation is None or invitation.expires_at < now:
+        return None
+    return invitation
+
+
+def do_accept_invitation(invitation: Invitation, password: str, *, timezone_name: str = "UTC") -> Person:
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise AccountError("this invitation has already been used")
+        if Person.objects.filter(email=invitation.email).exists():
+            raise AccountError(f"{invitation.email} already has an account")
+        person = Person.objects.create_person(
+            invitation.email, invitation.name, password, timezone=timezone_name
+        )
+        for role in invitation.roles:
+            PersonRole.objects.create(person=person, role=role)
+        invitation.accepted_at = timezone.now()
+        invitation.person = person
+        invitation.save(update_fields=["accepted_at", "person"])
+        record(
+            "person.join",
+            f"{person.name} <{person.email}> joined with roles {', '.join(invitation.roles)}",
+            actor=person,
+            target=f"person:{person.pk}",
+            data={"roles": invitation.roles, "invitation": invitation.pk},
+        )
+    return person

@@ -1,0 +1,44 @@
+from django import forms
+from django.contrib.auth import password_validation
+
+from .models import validate_timezone
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField()
+    password = forms.CharField(widget=forms.PasswordInput)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    name = forms.CharField(max_length=150)
+    roles = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, choices=())
+
+    def __init__(self, *args, role_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].choices = role_choices
+
+
+class RolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, choices=(), required=False)
+
+    def __init__(self, *args, role_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].choices = role_choices
+
+
+class AcceptForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput, min_length=10)
+    password_again = forms.CharField(widget=forms.PasswordInput)
+    timezone = forms.CharField(initial="UTC", validators=[validate_timezone])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        elif data.get("password"):
+            try:
+                password_validation.validate_password(data["password"])
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data

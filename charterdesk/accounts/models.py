@@ -1,0 +1,99 @@
+"""People who work the desk, the protocol roles they hold, and invitations."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"'{value}' is not a time zone; use an IANA name such as Europe/Berlin"
+        ) from None
+
+
+class PersonManager(BaseUserManager):
+    def create_person(self, email: str, name: str, password: str | None = None, **extra):
+        person = self.model(email=self.normalize_email(email).lower(), name=name, **extra)
+        person.set_password(password) if password else person.set_unusable_password()
+        person.save(using=self._db)
+        return person
+
+
+class Person(AbstractBaseUser):
+    """A member of the support team. What they may do comes only from their roles' permissions."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    is_active = models.BooleanField(default=True)
+    away = models.BooleanField(default=False, help_text="Away people are skipped by automatic assignment")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PersonManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+    @property
+    def role_ids(self) -> list[str]:
+        cached = getattr(self, "_role_ids", None)
+        if cached is None:
+            cached = sorted(self.roles.values_list("role", flat=True))
+            self._role_ids = cached
+        return cached
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name else ""
+
+
+class PersonRole(models.Model):
+    """A protocol role (by its id in the protocol file) held by a person."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person", "role"], name="role_held_once")]
+        ordering = ["role"]
+
+    def __str__(self) -> str:
+        return f"{self.person} as {self.role}"
+
+
+class Invitation(models.Model):
+    """An invitation to join the desk; the link carries a secret whose hash only is stored."""
+
+    email = models.EmailField()
+    name = models.CharField(max_length=150)
+    roles = models.JSONField(default=list)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation for {self.email}"

@@ -1,0 +1,96 @@
+"""Writing to the audit log. Every `do_*` action of the desk calls `record` inside its transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import AuditEntry, AuditHead
+
+
+def record(
+    action: str,
+    summary: str,
+    *,
+    actor=None,
+    target: str = "",
+    protocol_version: str = "",
+    clause: str = "",
+    data: dict | None = None,
+    at=None,
+) -> AuditEntry:
+    """Append one entry to the chain. Must run inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record must run inside the transaction of the change it records")
+    # The head row is locked for the rest of the transaction, so concurrent writers
+    # append one after another and the chain never forks.
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditHead.objects.get_or_create(pk=1)
+        head = AuditHead.objects.select_for_update().get(pk=1)
+    entry = AuditEntry(
+        at=at or timezone.now(),
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=_label(actor),
+        action=action,
+        target=target,
+        summary=summary,
+        protocol_version=protocol_version,
+        clause=clause,
+        data=data or {},
+        prev_hash=head.last_hash,
+    )
+    # Round-trip the JSON now so the hash covers exactly what the database will give back.
+    entry.data = _normalise(entry.data)
+    entry.hash = entry.compute_hash()
+    entry.save()
+    AuditHead.objects.filter(pk=1).update(last_hash=entry.hash, count=head.count + 1)
+    return entry
+
+
+def _label(actor) -> str:
+    if actor is None:
+        return "system"
+    return getattr(actor, "audit_label", None) or str(actor)
+
+
+def _normalise(data: dict) -> dict:
+    import json
+
+    return json.loads(json.dumps(data, default=str))
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of walking the chain: how many entries held, and the first broken link, if any."""
+
+    checked: int
+    broken_at: int | None = None  # id of the first entry whose link is broken
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+
+def verify_chain() -> ChainReport:
+    """Walk the whole log in order and report the first entry whose link is broken."""
+    previous = ""
+    checked = 0
+    for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=2000):
+        if entry.prev_hash != previous:
+            return ChainReport(
+                checked, entry.pk, "it does not point at the entry before it (an entry was removed)"
+            )
+        if entry.compute_hash() != entry.hash:
+            return ChainReport(checked, entry.pk, "its content does not match its hash (it was changed)")
+        previous = entry.hash
+        checked += 1
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and (head.last_hash != previous or head.count != checked):
+        return ChainReport(
+            checked, None, f"the log ends after {checked} entries but {head.count} were written"
+        )
+    return ChainReport(checked)

@@ -1,0 +1,20 @@
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from charterdesk.accounts.permissions import require
+
+from .actions import verify_chain
+from .models import AuditEntry
+
+
+@login_required
+def log(request):
+    require(request, "audit.view")
+    entries = AuditEntry.objects.order_by("-id")
+    action = request.GET.get("action", "").strip()
+    if action:
+        entries = entries.filter(action__startswith=action)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    report = verify_chain() if request.GET.get("verify") else None
+    return render(request, "audit/log.html", {"page": page, "action": action, "report": report})

@@ -1,0 +1,149 @@
+"""The `charterdesk` command.
+
+Commands that work on files alone (`protocol validate|render|diff`, `sla replay`)
+run without Django, so they start fast and need no database. Everything else is
+one of Django's management commands or the desk's own (`serve`, `demo`, `worker`,
+`audit verify`, `people add`, `protocol publish`, ...), run with the desk's settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+USAGE = """usage: charterdesk COMMAND [ARGS...]
+
+The protocol file (no database needed):
+  protocol validate FILE...                      check protocol files; exit 1 on errors
+  protocol render FILE --format md|html|pdf -o OUT   the handbook
+  protocol diff OLD NEW                          what changed, clause by clause
+  sla replay --protocol FILE [--now T] EVENTS [-o OUT]   SLA clocks over a ticket event log
+
+The desk:
+  demo [--load-only]                             set up SQLite, load the demo, and serve
+  serve [--host H] [--port P]                    the web server
+  check                                          what production still lacks
+  protocol publish FILE [--effective DATE]       publish a version from the command line
+  protocol list                                  the versions in the library
+  people add EMAIL --role ROLE [--name NAME]     add a person (the first manager, say)
+  audit verify                                   check the audit log's hash chain
+  migrate, shell, ...                            any of Django's management commands
+
+Settings come from the environment: DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS, ...
+(see docs/operating.md).
+"""
+
+PURE_PROTOCOL_COMMANDS = {"validate", "render", "diff"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    command, rest = args[0], args[1:]
+    if command == "protocol" and rest and rest[0] in PURE_PROTOCOL_COMMANDS:
+        return protocol_command(rest)
+    if command == "sla":
+        if not rest or rest[0] != "replay":
+            print("usage: charterdesk sla replay --protocol FILE [--now T] EVENTS [-o OUT]", file=sys.stderr)
+            return 2
+        from charterdesk.replay_command import main as replay_main
+
+        return replay_main(rest[1:])
+    return django_command(command, rest)
+
+
+def django_command(command: str, rest: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "charterdesk.desk.settings")
+    from django.core.management import execute_from_command_line
+
+    # Django's own `check` stays reachable as `django-check`; ours adds production advice.
+    names = {"check": "desk_check", "django-check": "check"}
+    execute_from_command_line(["charterdesk", names.get(command, command), *rest])
+    return 0
+
+
+# --------------------------------------------------------------------------- protocol files
+
+
+def protocol_command(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="charterdesk protocol")
+    sub = parser.add_subparsers(dest="action", required=True)
+    validate = sub.add_parser("validate", help="check protocol files")
+    validate.add_argument("files", nargs="+")
+    validate.add_argument("-q", "--quiet", action="store_true", help="print errors only, no warnings")
+    render = sub.add_parser("render", help="render the handbook")
+    render.add_argument("file")
+    render.add_argument("--format", choices=["md", "html", "pdf"], default="html")
+    render.add_argument("-o", "--output", required=True, help="output file, or - for standard output")
+    diff = sub.add_parser("diff", help="what changed between two versions")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    options = parser.parse_args(args)
+    if options.action == "validate":
+        return validate_files(options.files, quiet=options.quiet)
+    if options.action == "render":
+        return render_file(options.file, options.format, options.output)
+    return diff_files(options.old, options.new)
+
+
+def _load(path: str):
+    from charterdesk.protocol.load import load_protocol_file
+
+    result = load_protocol_file(path)
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    return result.protocol if result.ok else None
+
+
+def validate_files(paths: list[str], *, quiet: bool = False) -> int:
+    from charterdesk.protocol.load import load_protocol_file
+
+    failed = False
+    for path in paths:
+        result = load_protocol_file(path)
+        for problem in result.problems:
+            if problem.severity == "error" or not quiet:
+                print(problem, file=sys.stderr if problem.severity == "error" else sys.stdout)
+        if result.ok:
+            protocol = result.protocol
+            print(f"{path}: valid ({protocol.company}, {protocol.title}, version {protocol.version})")
+        else:
+            failed = True
+            print(f"{path}: {len(result.errors)} error(s)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def render_file(path: str, fmt: str, output: str) -> int:
+    protocol = _load(path)
+    if protocol is None:
+        return 1
+    from charterdesk.protocol.render import render
+
+    data = render(protocol, fmt)
+    if output == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        Path(output).write_bytes(data)
+    return 0
+
+
+def diff_files(old_path: str, new_path: str) -> int:
+    old, new = _load(old_path), _load(new_path)
+    if old is None or new is None:
+        return 1
+    from charterdesk.protocol.diff import diff_protocols
+
+    changes = diff_protocols(old, new)
+    for change in changes:
+        print(change)
+    if not changes:
+        print("No differences.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Every change to the protocol library: drafts and publishing. Atomic, audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from charterdesk.accounts.models import Person, PersonRole
+from charterdesk.audit.actions import record
+from charterdesk.protocol.load import Problem, load_protocol
+
+from .library import next_scheduled, version_in_force
+from .models import ProtocolVersion, VersionStatus
+
+
+class PublishRefused(Exception):
+    """The draft cannot be published; ``reasons`` says every reason, ``problems`` the file's errors."""
+
+    def __init__(self, reasons: list[str], problems: list[Problem] | None = None):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+        self.problems = problems or []
+
+
+@dataclass
+class PublishCheck:
+    """What stands between a draft and publishing, for the publish page to show before the click."""
+
+    problems: list[Problem] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    # role id -> people who hold it although the new version no longer has that role
+    orphaned_roles: dict[str, list[Person]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+
+def _copy_header(version: ProtocolVersion, source: str) -> list[Problem]:
+    result = load_protocol(source, filename="draft.yaml")
+    # A draft with errors still shows the version, title and company it names, if it names them.
+    raw = result.source.data if result.source is not None and isinstance(result.source.data, dict) else {}
+    for field_name in ("version", "title", "company"):
+        value = getattr(result.protocol, field_name) if result.protocol is not None else raw.get(field_name)
+        setattr(version, field_name, str(value)[:200] if value is not None else "")
+    return result.errors
+
+
+def do_create_draft(source: str, *, actor: Person, note: str = "") -> ProtocolVersion:
+    """Save a new draft. A draft may have errors; it cannot be published until it has none."""
+    with transaction.atomic():
+        draft = ProtocolVersion(source=source, note=note.strip()[:300], created_by=actor)
+        errors = _copy_header(draft, source)
+        draft.save()
+        record(
+            "protocol.draft.create",
+            f"{actor.name} created a draft of version {draft.version or '?'}"
+            + (f" ({len(errors)} error(s) to fix)" if errors else ""),
+            actor=actor,
+            target=draft.audit_ref,
+            protocol_version=draft.version,
+        )
+    return draft
+
+
+def do_update_draft(
+    draft: ProtocolVersion, source: str, *, actor: Person, note: str | None = None
+) -> list[Problem]:
+    """Replace a draft's text; returns the problems of the new text (saved either way)."""
+    with transaction.atomic():
+        draft = ProtocolVersion.objects.select_for_update().get(pk=draft.pk)
+        if not draft.is_draft:
+            raise PublishRefused([f"version {draft.version} is published and cannot change"])
+        if source == draft.source and (note is None or note == draft.note):
+            return load_protocol(source, filename="draft.yaml").errors
+        draft.source = source
+        if note is not None:
+            draft.note = note.strip()[:300]
+        errors = _copy_header(draft, source)
+        draft.save()
+        record(
+            "protocol.draft.update",
+            f"{actor.name} edited the draft of version {draft.version or '?'}",
+            actor=actor,
+            target=draft.audit_ref,
+            protocol_version=draft.version,
+        )
+    return errors
+
+
+def do_delete_draft(draft: ProtocolVersion, *, actor: Person) -> None:
+    with transaction.atomic():
+        if not draft.is_draft:
+            raise PublishRefused([f"version {draft.version} is published and cannot be deleted"])
+        record(
+            "protocol.draft.delete",
+            f"{actor.name} deleted the draft of version {draft.version or '?'}",
+            actor=actor,
+            target=draft.audit_ref,
+            protocol_version=draft.version,
+        )
+        draft.delete()
+
+
+def check_publish(draft: ProtocolVersion) -> PublishCheck:
+    """Everything that would refuse publishing this draft, without changing anything."""
+    check = PublishCheck()
+    if not draft.is_draft:
+        check.reasons.append(f"version {draft.version} is already published")
+        return check
+    result = load_protocol(draft.source, filename="draft.yaml")
+    check.problems = result.errors
+    if not result.ok:
+        check.reasons.append(f"the file has {len(result.errors)} error(s)")
+        return check
+    protocol = result.protocol
+    assert protocol is not None
+    taken = ProtocolVersion.objects.filter(status=VersionStatus.PUBLISHED, version=protocol.version)
+    if taken.exists():
+        check.reasons.append(f"version {protocol.version} is already published; raise the version number")
+    kept_roles = {role.id for role in protocol.team.roles}
+    held = (
+        PersonRole.objects.filter(person__is_active=True)
+        .exclude(role__in=kept_roles)
+        .select_related("person")
+    )
+    for holding in held.order_by("role", "person__name"):
+        check.orphaned_roles.setdefault(holding.role, []).append(holding.person)
+    for role, people in check.orphaned_roles.items():
+        names = ", ".join(p.name for p in people)
+        check.reasons.append(
+            f"role '{role}' is dropped but still held by {names}; give them another role first"
+        )
+    return check
+
+
+def do_publish(
+    draft: ProtocolVersion,
+    *,
+    actor: Person,
+    effective_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> ProtocolVersion:
+    """Publish a draft, in force from ``effective_at`` (now when not given). It never changes again."""
+    now = now or timezone.now()
+    effective_at = effective_at or now
+    if effective_at < now - dt.timedelta(minutes=1):
+        raise PublishRefused(["the effective date cannot be in the past"])
+    with transaction.atomic():
+        draft = ProtocolVersion.objects.select_for_update().get(pk=draft.pk)
+        check = check_publish(draft)
+        if not check.ok:
+            raise PublishRefused(check.reasons, check.problems)
+        previous = version_in_force(now)
+        draft.source = set_effective_date(draft.source, effective_at.date())
+        _copy_header(draft, draft.source)
+        draft.status = VersionStatus.PUBLISHED
+        draft.effective_at = effective_at
+        draft.published_at = now
+        draft.published_by = actor
+        draft.save()
+        when = "now" if effective_at <= now else f"from {effective_at:%Y-%m-%d %H:%M} UTC"
+        record(
+            "protocol.publish",
+            f"{actor.name} published version {draft.version}, in force {when}"
+            + (f" (replacing {previous.version})" if previous and effective_at <= now else ""),
+            actor=actor,
+            target=draft.audit_ref,
+            protocol_version=draft.version,
+            data={
+                "effective_at": effective_at.isoformat(),
+                "previous": previous.version if previous else None,
+                "scheduled_before": (s.version if (s := next_scheduled(now)) and s.pk != draft.pk else None),
+            },
+        )
+    return draft
+
+
+_EFFECTIVE = re.compile(r"^effective:.*$", re.MULTILINE)
+_VERSION = re.compile(r"^version:.*$", re.MULTILINE)
+
+
+def set_effective_date(source: str, day: dt.date) -> str:
+    """Write the publish date into the file itself, so the published text says when it governs."""
+    line = f"effective: {day.isoformat()}"
+    if _EFFECTIVE.search(source):
+        return _EFFECTIVE.sub(line, source, count=1)
+    match = _VERSION.search(source)
+    if match:
+        return source[: match.end()] + "\n" + line + source[match.end() :]
+    return line + "\n" + source

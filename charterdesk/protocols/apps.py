@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ProtocolsConfig(AppConfig):
+    name = "charterdesk.protocols"
+    label = "protocols"
+    verbose_name = "Protocol library"

@@ -1,0 +1,48 @@
+"""Reading the library: which version is in force, which is scheduled, and each version parsed.
+
+Parsing YAML on every request would be wasteful, so parsed protocols are kept per
+process, keyed by the version's id and last change: a published version never
+changes, and a draft's key changes whenever it is saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+from django.utils import timezone
+
+from charterdesk.protocol.load import LoadResult, load_protocol
+from charterdesk.protocol.models import Protocol
+
+from .models import ProtocolVersion, VersionStatus
+
+
+def published():
+    return ProtocolVersion.objects.filter(status=VersionStatus.PUBLISHED)
+
+
+def version_in_force(now: dt.datetime | None = None) -> ProtocolVersion | None:
+    """The published version with the latest effective time that has come."""
+    now = now or timezone.now()
+    return published().filter(effective_at__lte=now).order_by("-effective_at", "-published_at").first()
+
+
+def next_scheduled(now: dt.datetime | None = None) -> ProtocolVersion | None:
+    """The next published version whose effective time is still ahead, if any."""
+    now = now or timezone.now()
+    return published().filter(effective_at__gt=now).order_by("effective_at").first()
+
+
+def load_version(version: ProtocolVersion) -> LoadResult:
+    """The version's file, parsed and checked (cached per process)."""
+    return _load(version.pk, version.updated_at.isoformat() if version.updated_at else "", version.source)
+
+
+def protocol_of(version: ProtocolVersion) -> Protocol | None:
+    return load_version(version).protocol
+
+
+@lru_cache(maxsize=64)
+def _load(pk: int, stamp: str, source: str) -> LoadResult:
+    return load_protocol(source, filename=f"version-{pk}.yaml")

@@ -1,0 +1,59 @@
+import datetime as dt
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from charterdesk.accounts.models import Person
+from charterdesk.protocol.load import load_protocol_file
+from charterdesk.protocols.actions import PublishRefused, do_create_draft, do_publish
+from charterdesk.protocols.library import version_in_force
+from charterdesk.protocols.models import ProtocolVersion
+
+
+class Command(BaseCommand):
+    help = "The protocol library from the command line: `protocol publish FILE --as EMAIL`, `protocol list`."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        publish = sub.add_parser("publish", help="publish a protocol file")
+        publish.add_argument("file")
+        publish.add_argument("--as", dest="actor", required=True, help="email of the person publishing")
+        publish.add_argument("--effective", help="YYYY-MM-DD (UTC midnight); now when left out")
+        sub.add_parser("list", help="list the versions")
+
+    def handle(self, *args, action, **options):
+        if action == "list":
+            in_force = version_in_force()
+            for v in ProtocolVersion.objects.order_by("created_at"):
+                state = "in force" if in_force and v.pk == in_force.pk else v.status
+                when = f"{v.effective_at:%Y-%m-%d %H:%M}" if v.effective_at else "-"
+                self.stdout.write(f"{v.pk:>4}  {v.version or '?':<8} {state:<10} {when:<17} {v.title}")
+            return
+        result = load_protocol_file(options["file"])
+        for problem in result.problems:
+            print(problem, file=sys.stderr)
+        if not result.ok:
+            raise CommandError(f"{options['file']} has errors; nothing was published")
+        actor = Person.objects.filter(email=options["actor"].lower(), is_active=True).first()
+        if actor is None:
+            raise CommandError(f"no active person with the email {options['actor']}")
+        effective_at = None
+        if options.get("effective"):
+            try:
+                day = dt.date.fromisoformat(options["effective"])
+            except ValueError:
+                raise CommandError("--effective: write the date as YYYY-MM-DD") from None
+            effective_at = dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
+            if effective_at <= timezone.now():
+                raise CommandError("--effective: the date must be in the future; leave it out to publish now")
+        with open(options["file"], encoding="utf-8") as handle:
+            source = handle.read()
+        draft = do_create_draft(source, actor=actor, note=f"from {options['file']}")
+        try:
+            version = do_publish(draft, actor=actor, effective_at=effective_at)
+        except PublishRefused as exc:
+            raise CommandError("; ".join(exc.reasons)) from None
+        self.stdout.write(
+            f"published version {version.version}, effective {version.effective_at:%Y-%m-%d %H:%M} UTC"
+        )

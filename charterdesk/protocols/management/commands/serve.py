@@ -1,0 +1,37 @@
+import os
+import sys
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the desk with gunicorn (HOST:PORT, 127.0.0.1:8000 by default)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("CHARTERDESK_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("CHARTERDESK_PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+
+    def handle(self, *args, host, port, workers, **options):
+        self.stdout.write(f"Charterdesk at http://{host}:{port}/  (Ctrl-C stops it)")
+        self.stdout.flush()
+        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+        argv = [
+            gunicorn,
+            "charterdesk.desk.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "-",
+            "--timeout",
+            "60",
+        ]
+        env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "charterdesk.desk.settings"),
+        )
+        env.setdefault("CHARTERDESK_DATA_DIR", str(settings.DATA_DIR))
+        os.execve(gunicorn, argv, env)

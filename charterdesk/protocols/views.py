@@ -1,0 +1,270 @@
+"""The protocol library: versions, drafts in an editor, preview, publish, diff, downloads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from charterdesk.accounts.permissions import can, require
+from charterdesk.protocol.load import load_protocol
+
+from .actions import (
+    PublishRefused,
+    check_publish,
+    do_create_draft,
+    do_delete_draft,
+    do_publish,
+    do_update_draft,
+)
+from .library import load_version, version_in_force
+from .models import ProtocolVersion, VersionStatus
+
+MAX_UPLOAD_BYTES = 1_000_000
+
+
+def _version(request, version_id: int) -> ProtocolVersion:
+    """A version the signed-in person may see: published ones to every reader, drafts to editors."""
+    version = get_object_or_404(ProtocolVersion, pk=version_id)
+    if version.is_draft:
+        require(request, "protocol.view")
+    return version
+
+
+@login_required
+def library(request):
+    require(request, "protocol.view")
+    in_force = version_in_force()
+    now = timezone.now()
+    versions = ProtocolVersion.objects.select_related("created_by", "published_by")
+    rows = []
+    for version in versions:
+        if version.is_draft:
+            state = "draft"
+        elif in_force and version.pk == in_force.pk:
+            state = "in force"
+        elif version.effective_at > now:
+            state = "scheduled"
+        else:
+            state = "superseded"
+        rows.append({"version": version, "state": state})
+    drafts = [r for r in rows if r["state"] == "draft"]
+    published = [r for r in rows if r["state"] != "draft"]
+    return render(
+        request,
+        "protocols/library.html",
+        {"drafts": drafts, "published": published, "can_edit": can(request, "protocol.edit")},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_draft(request):
+    require(request, "protocol.edit")
+    error = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is not None:
+            if upload.size > MAX_UPLOAD_BYTES:
+                error = "The file is larger than 1 MB; a protocol file is a few dozen kilobytes."
+            else:
+                try:
+                    source = upload.read().decode("utf-8")
+                except UnicodeDecodeError:
+                    error = "The file is not UTF-8 text. Save it as UTF-8 and upload it again."
+        elif request.POST.get("start") == "copy":
+            base = get_object_or_404(ProtocolVersion, pk=request.POST.get("from"))
+            source = base.source
+        else:
+            source = request.POST.get("source", "")
+        if error is None:
+            if not source.strip():
+                error = "The file is empty."
+            else:
+                draft = do_create_draft(source, actor=request.user, note=request.POST.get("note", ""))
+                return redirect("protocols:edit", draft.pk)
+    in_force = version_in_force()
+    return render(request, "protocols/new.html", {"error": error, "in_force": in_force})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit_draft(request, version_id: int):
+    require(request, "protocol.edit")
+    draft = get_object_or_404(ProtocolVersion, pk=version_id, status=VersionStatus.DRAFT)
+    if request.method == "POST":
+        problems = do_update_draft(
+            draft, request.POST.get("source", ""), actor=request.user, note=request.POST.get("note")
+        )
+        draft.refresh_from_db()
+        if problems:
+            messages.error(request, f"Saved, with {len(problems)} error(s) to fix before publishing.")
+        else:
+            messages.success(request, "Saved. The file is valid.")
+        return redirect("protocols:edit", draft.pk)
+    result = load_version(draft)
+    return render(
+        request,
+        "protocols/edit.html",
+        {"draft": draft, "problems": result.problems, "line_count": draft.source.count("\n") + 1},
+    )
+
+
+@login_required
+@require_POST
+def validate_draft(request):
+    """htmx: the problems of the editor's text as the person types, without saving."""
+    require(request, "protocol.edit")
+    result = load_protocol(request.POST.get("source", ""), filename="draft.yaml")
+    return render(request, "protocols/_problems.html", {"problems": result.problems})
+
+
+@login_required
+@require_POST
+def delete_draft(request, version_id: int):
+    require(request, "protocol.edit")
+    draft = get_object_or_404(ProtocolVersion, pk=version_id, status=VersionStatus.DRAFT)
+    do_delete_draft(draft, actor=request.user)
+    messages.success(request, "The draft is deleted.")
+    return redirect("protocols:library")
+
+
+@login_required
+def preview(request, version_id: int):
+    version = _version(request, version_id)
+    result = load_version(version)
+    sections = []
+    if result.protocol is not None:
+        from charterdesk.protocol.render import handbook_sections
+
+        sections = handbook_sections(result.protocol)
+    return render(
+        request,
+        "protocols/preview.html",
+        {"version": version, "problems": result.errors, "sections": sections, "protocol": result.protocol},
+    )
+
+
+def _company_zone(protocol) -> zoneinfo.ZoneInfo:
+    """Effective dates are midnight in the team's own time zone: its first calendar that has one."""
+    for calendar in protocol.calendars if protocol else ():
+        if calendar.timezone:
+            return zoneinfo.ZoneInfo(calendar.timezone)
+    return zoneinfo.ZoneInfo("UTC")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def publish(request, version_id: int):
+    require(request, "protocol.publish")
+    draft = get_object_or_404(ProtocolVersion, pk=version_id, status=VersionStatus.DRAFT)
+    check = check_publish(draft)
+    protocol = load_version(draft).protocol
+    zone = _company_zone(protocol)
+    in_force = version_in_force()
+    changes = []
+    if protocol is not None and in_force is not None:
+        from charterdesk.protocol.diff import diff_protocols
+
+        old = load_version(in_force).protocol
+        if old is not None:
+            changes = diff_protocols(old, protocol)
+    error = None
+    if request.method == "POST":
+        effective_at = None
+        if request.POST.get("when") == "later":
+            try:
+                day = dt.date.fromisoformat(request.POST.get("effective_date", ""))
+            except ValueError:
+                error = "effective_date: choose the date from which the version governs (YYYY-MM-DD)."
+            else:
+                effective_at = dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone)
+                if effective_at <= timezone.now():
+                    error = "effective_date: the date must be in the future; choose 'now' to publish at once."
+        if error is None:
+            try:
+                version = do_publish(draft, actor=request.user, effective_at=effective_at)
+            except PublishRefused as exc:
+                error = "; ".join(exc.reasons)
+            else:
+                messages.success(request, f"Version {version.version} is published.")
+                return redirect("protocols:library")
+    return render(
+        request,
+        "protocols/publish.html",
+        {
+            "draft": draft,
+            "check": check,
+            "changes": changes,
+            "in_force": in_force,
+            "zone": zone.key,
+            "error": error,
+            "tomorrow": (timezone.now().astimezone(zone) + dt.timedelta(days=1)).date().isoformat(),
+        },
+    )
+
+
+@login_required
+def diff(request):
+    versions = list(ProtocolVersion.objects.order_by("-created_at"))
+    if not can(request, "protocol.view"):
+        versions = [v for v in versions if not v.is_draft]
+    by_id = {v.pk: v for v in versions}
+    old = by_id.get(_int(request.GET.get("old")))
+    new = by_id.get(_int(request.GET.get("new")))
+    if (request.GET.get("old") and old is None) or (request.GET.get("new") and new is None):
+        raise PermissionDenied("You may compare published versions only.")
+    changes = None
+    problems = []
+    if old and new:
+        old_result, new_result = load_version(old), load_version(new)
+        problems = old_result.errors + new_result.errors
+        if not problems:
+            from charterdesk.protocol.diff import diff_protocols
+
+            changes = diff_protocols(old_result.protocol, new_result.protocol)
+    return render(
+        request,
+        "protocols/diff.html",
+        {"versions": versions, "old": old, "new": new, "changes": changes, "problems": problems},
+    )
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@login_required
+def download(request, version_id: int, fmt: str):
+    version = _version(request, version_id)
+    company = (version.company or "protocol").lower().replace(" ", "-")
+    stem = f"{company}-protocol-{version.version or version.pk}"
+    if fmt == "yaml":
+        response = HttpResponse(version.source, content_type="application/yaml; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{stem}.yaml"'
+        return response
+    result = load_version(version)
+    if result.protocol is None:
+        messages.error(request, "This draft has errors; fix them before downloading the handbook.")
+        return redirect("protocols:edit", version.pk)
+    from charterdesk.protocol.render import render as render_handbook
+
+    if fmt == "md":
+        response = HttpResponse(
+            render_handbook(result.protocol, "md"), content_type="text/markdown; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{stem}.md"'
+        return response
+    response = HttpResponse(render_handbook(result.protocol, "pdf"), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{stem}.pdf"'
+    return response

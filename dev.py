@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Set up, run and test Charterdesk with nothing but Python 3.11+.
+
+    python3 dev.py up      # .venv, locked dependencies, SQLite, demo data, serve on http://127.0.0.1:8000
+    python3 dev.py test    # lint, then the whole test suite on SQLite, then on PostgreSQL
+
+Environment for `test`:
+    CHARTERDESK_TEST_POSTGRES   PostgreSQL URL for the second run
+                                (default postgres://postgres@127.0.0.1:5432/postgres; the tests
+                                create and drop their own database there)
+    CHARTERDESK_REQUIRE_POSTGRES=1  fail instead of skipping when PostgreSQL cannot be reached (CI)
+    CHARTERDESK_REQUIRE_BROWSER=1   fail instead of skipping browser tests without Chromium (CI)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import venv
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+PYTHON = BIN / "python"
+LOCK = ROOT / "requirements.lock"
+STAMP = VENV / ".charterdesk-installed"
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def say(message: str) -> None:
+    print(f"\033[1m==> {message}\033[0m", flush=True)
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> int:
+    return subprocess.call([str(a) for a in args], cwd=ROOT, env=env)
+
+
+def must(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    code = run(*args, env=env)
+    if code:
+        sys.exit(code)
+
+
+def install() -> None:
+    """Create .venv and install the locked dependencies; skipped when nothing changed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under whatever python3 is on the machine
+        sys.exit(f"Charterdesk needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        say("Creating .venv")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    fingerprint = hashlib.sha256(LOCK.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == fingerprint and (BIN / "charterdesk").exists():
+        return
+    say("Installing the locked dependencies")
+    must(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", LOCK)
+    must(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "-e", ".")
+    STAMP.write_text(fingerprint)
+
+
+def up(argv: list[str]) -> None:
+    install()
+    os.execv(str(BIN / "charterdesk"), [str(BIN / "charterdesk"), "demo", *argv])
+
+
+def postgres_reachable(url: str) -> bool:
+    parts = urlparse(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def test(argv: list[str]) -> None:
+    install()
+    say("Lint: ruff check, ruff format --check")
+    must(BIN / "ruff", "check", ".")
+    must(BIN / "ruff", "format", "--check", ".")
+
+    base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    base.setdefault("CHARTERDESK_FAST_HASHER", "1")
+    if not shutil.which("chromium") and base.get("CHARTERDESK_REQUIRE_BROWSER") != "1":
+        print("note: Debian's chromium is not installed, so browser tests will be skipped")
+
+    say("Tests on SQLite")
+    sqlite_env = dict(base, CHARTERDESK_DATA_DIR=str(ROOT / "var" / "test"))
+    code = run(PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", *argv, env=sqlite_env)
+    if code not in (0, 5):
+        sys.exit(code)
+    if code == 5:
+        sys.exit("no tests ran")
+
+    url = base.get("CHARTERDESK_TEST_POSTGRES", DEFAULT_POSTGRES)
+    if not postgres_reachable(url):
+        if base.get("CHARTERDESK_REQUIRE_POSTGRES") == "1":
+            sys.exit(f"PostgreSQL is required but not reachable at {url}")
+        print(f"note: no PostgreSQL at {url}; skipping the PostgreSQL run")
+        return
+    say("Tests on PostgreSQL")
+    pg_env = dict(base, DATABASE_URL=url, CHARTERDESK_DATA_DIR=str(ROOT / "var" / "test-pg"))
+    code = run(PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", *argv, env=pg_env)
+    if code:
+        sys.exit(code)
+
+
+def main() -> None:
+    commands = {"up": up, "test": test, "install": lambda argv: install()}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "charterdesk" / "demo" / "acme-outdoor.protocol.yaml"
+
+
+@pytest.fixture(scope="session")
+def example_source() -> str:
+    return EXAMPLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def example_protocol(example_source):
+    from charterdesk.protocol.load import load_protocol_or_raise
+
+    return load_protocol_or_raise(example_source, "acme-outdoor.protocol.yaml")

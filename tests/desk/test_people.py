@@ -1,0 +1,95 @@
+"""People, roles and permissions: roles from the protocol in force are the only source of rights."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from charterdesk.accounts.models import Invitation, Person
+from charterdesk.accounts.permissions import BOOTSTRAP_PERMISSIONS, permissions_of
+from charterdesk.audit.models import AuditEntry
+from charterdesk.protocols.library import protocol_of, version_in_force
+
+
+def test_permissions_come_from_the_roles_in_the_protocol(demo):
+    protocol = protocol_of(version_in_force())
+    agent = permissions_of(demo["agent"], protocol)
+    assert "ticket.reply" in agent and "refund.request" in agent
+    assert "refund.approve" not in agent and "protocol.publish" not in agent
+    lead = permissions_of(demo["lead"], protocol)
+    assert {"ticket.view", "ticket.assign", "refund.approve"} <= lead  # ticket.* expands
+    assert "protocol.publish" not in lead
+    assert "protocol.publish" in permissions_of(demo["manager"], protocol)  # "*"
+
+
+def test_before_any_protocol_only_role_holders_may_set_up_the_library(db, person):
+    first = person("first@example.com", ["manager"])
+    nobody = person("nobody@example.com", [])
+    assert permissions_of(first, None) == BOOTSTRAP_PERMISSIONS
+    assert permissions_of(nobody, None) == frozenset()
+
+
+def test_sign_in_is_audited(client, demo):
+    response = client.post(
+        reverse("accounts:sign-in"), {"email": "ALEX@acme.example", "password": "demo-agent-1"}
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.filter(action="person.sign_in").latest("id")
+    assert "Alex Kim signed in" in entry.summary
+
+
+def test_wrong_password_is_refused_plainly(client, demo):
+    response = client.post(reverse("accounts:sign-in"), {"email": "alex@acme.example", "password": "nope"})
+    assert response.status_code == 200
+    assert "do not match an active account" in response.content.decode()
+    assert not AuditEntry.objects.filter(action="person.sign_in").exists()
+
+
+def test_manager_invites_and_the_invitee_joins(signed_in, demo, client, mailoutbox):
+    signed_in("manager")
+    response = client.post(
+        reverse("accounts:invite"), {"email": "sam@acme.example", "name": "Sam Ortiz", "roles": ["agent"]}
+    )
+    assert response.status_code == 200
+    link = response.context["link"]
+    assert link in mailoutbox[0].body
+    client.logout()
+    path = link.split("testserver")[1]
+    response = client.post(
+        path,
+        {"password": "a-long-password-1", "password_again": "a-long-password-1", "timezone": "Europe/Berlin"},
+    )
+    assert response.status_code == 302
+    sam = Person.objects.get(email="sam@acme.example")
+    assert sam.role_ids == ["agent"] and sam.timezone == "Europe/Berlin"
+    assert Invitation.objects.get().accepted_at is not None
+    assert client.get(path).status_code == 404  # used once
+
+
+def test_agent_cannot_manage_people(signed_in, demo):
+    client = signed_in("agent")
+    assert client.get(reverse("accounts:people")).status_code == 403
+    assert (
+        client.post(reverse("accounts:roles", args=[demo["agent"].pk]), {"roles": ["manager"]}).status_code
+        == 403
+    )
+    assert Person.objects.get(pk=demo["agent"].pk).role_ids == ["agent"]
+
+
+def test_role_change_is_audited_with_the_protocol_version(signed_in, demo):
+    client = signed_in("manager")
+    client.post(
+        reverse("accounts:roles", args=[demo["agent"].pk]), {"roles": ["agent", "lead"], "active": "1"}
+    )
+    entry = AuditEntry.objects.get(action="person.roles")
+    assert entry.summary == "Alex Kim's roles: agent -> agent, lead"
+    assert entry.protocol_version == "3.2"
+    assert entry.clause == "team.roles"
+
+
+def test_invitation_offers_only_roles_of_the_protocol(signed_in, demo, client):
+    signed_in("manager")
+    response = client.post(
+        reverse("accounts:invite"), {"email": "x@acme.example", "name": "X", "roles": ["emperor"]}
+    )
+    assert "emperor" in response.content.decode()  # the error names the bad choice
+    assert not Invitation.objects.exists()

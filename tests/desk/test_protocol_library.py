@@ -1,0 +1,194 @@
+"""The protocol library: drafts, publishing, the version in force, and who may do what."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from charterdesk.audit.actions import verify_chain
+from charterdesk.audit.models import AuditEntry
+from charterdesk.protocols.actions import PublishRefused, do_create_draft, do_publish, set_effective_date
+from charterdesk.protocols.library import next_scheduled, version_in_force
+from charterdesk.protocols.models import ProtocolVersion, PublishedVersionIsFinal
+
+
+def _bump(source: str, version: str) -> str:
+    return source.replace('version: "3.2"', f'version: "{version}"', 1)
+
+
+def test_demo_puts_the_example_in_force(demo):
+    """After the demo loads, version 3.2 of the example is in force and its publish is audited."""
+    in_force = version_in_force()
+    assert in_force.version == "3.2"
+    assert in_force.company == "Acme Outdoor Gear"
+    publish = AuditEntry.objects.get(action="protocol.publish")
+    assert publish.protocol_version == "3.2"
+    assert verify_chain().ok
+
+
+def test_published_versions_never_change(demo):
+    version = version_in_force()
+    version.source += "\n# sneaky edit\n"
+    with pytest.raises(PublishedVersionIsFinal):
+        version.save()
+    with pytest.raises(PublishedVersionIsFinal):
+        version.delete()
+
+
+def test_publishing_writes_the_effective_date_into_the_file(demo, example_source):
+    """The published text says from when it governs."""
+    assert "effective: " + timezone.now().date().isoformat() in version_in_force().source
+    assert set_effective_date("format: 1\nversion: '1'\n", dt.date(2027, 1, 2)) == (
+        "format: 1\nversion: '1'\neffective: 2027-01-02\n"
+    )
+
+
+def test_a_draft_with_errors_cannot_be_published(demo, example_source):
+    manager = demo["manager"]
+    draft = do_create_draft(
+        _bump(example_source, "3.3").replace("first_response: 30m", "first_response: soon"), actor=manager
+    )
+    with pytest.raises(PublishRefused) as refused:
+        do_publish(draft, actor=manager)
+    assert refused.value.problems
+    assert "not a duration" in refused.value.problems[0].message
+    assert version_in_force().version == "3.2"
+
+
+def test_the_same_version_number_cannot_be_published_twice(demo, example_source):
+    manager = demo["manager"]
+    draft = do_create_draft(example_source, actor=manager)
+    with pytest.raises(PublishRefused, match=r"3\.2 is already published; raise the version number"):
+        do_publish(draft, actor=manager)
+
+
+def test_a_version_that_drops_a_held_role_names_the_people(demo, example_source):
+    """Dropping the 'agent' role while Alex holds it is refused, naming Alex."""
+    manager = demo["manager"]
+    source = _bump(example_source, "4.0")
+    # Rename the agent role everywhere it is referenced.
+    source = source.replace("- id: agent", "- id: associate").replace(
+        "reports_to: lead\n      responsibilities:\n        - Answer",
+        "reports_to: lead\n      responsibilities:\n        - Answer",
+    )
+    source = (
+        source.replace("roles: [agent]", "roles: [associate]")
+        .replace("required_for: [agent, lead]", "required_for: [associate, lead]")
+        .replace("required_for: [agent]", "required_for: [associate]")
+        .replace("customer_data: [agent, lead, manager]", "customer_data: [associate, lead, manager]")
+    )
+    draft = do_create_draft(source, actor=manager)
+    with pytest.raises(PublishRefused, match="role 'agent' is dropped but still held by Alex Kim"):
+        do_publish(draft, actor=manager)
+
+
+def test_a_future_version_takes_over_by_itself(demo, example_source):
+    """Version 3.3 published for tomorrow is scheduled now and in force tomorrow, with no job to run."""
+    manager = demo["manager"]
+    now = timezone.now()
+    tomorrow = now + dt.timedelta(days=1)
+    draft = do_create_draft(_bump(example_source, "3.3"), actor=manager)
+    do_publish(draft, actor=manager, effective_at=tomorrow, now=now)
+    assert version_in_force(now).version == "3.2"
+    assert next_scheduled(now).version == "3.3"
+    assert version_in_force(tomorrow + dt.timedelta(seconds=1)).version == "3.3"
+    assert next_scheduled(tomorrow + dt.timedelta(seconds=1)) is None
+
+
+def test_an_effective_date_in_the_past_is_refused(demo, example_source):
+    manager = demo["manager"]
+    draft = do_create_draft(_bump(example_source, "3.3"), actor=manager)
+    with pytest.raises(PublishRefused, match="cannot be in the past"):
+        do_publish(draft, actor=manager, effective_at=timezone.now() - dt.timedelta(days=2))
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def test_an_agent_cannot_reach_the_publish_page(signed_in, demo, example_source):
+    """403 for the agent on the library, the editor and the publish page; the handbook is open to all."""
+    draft = do_create_draft(_bump(example_source, "3.3"), actor=demo["manager"])
+    client = signed_in("agent")
+    assert client.get(reverse("handbook:index")).status_code == 200
+    assert client.get(reverse("protocols:publish", args=[draft.pk])).status_code == 403
+    assert client.post(reverse("protocols:publish", args=[draft.pk]), {"when": "now"}).status_code == 403
+    assert client.get(reverse("protocols:edit", args=[draft.pk])).status_code == 403
+    assert client.get(reverse("protocols:library")).status_code == 403
+    assert ProtocolVersion.objects.get(pk=draft.pk).is_draft
+
+
+def test_a_signed_out_visitor_is_sent_to_sign_in(client, demo):
+    for name in ("handbook:index", "protocols:library", "accounts:people", "audit:log"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("accounts:sign-in"))
+
+
+def test_manager_uploads_fixes_and_publishes(signed_in, demo, example_source):
+    """Upload with an error -> the error at its line -> fix in the editor -> publish now."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = signed_in("manager")
+    broken = _bump(example_source, "3.3").replace("first_response: 2m", "first_response: 2 minutes")
+    response = client.post(reverse("protocols:new"), {"file": SimpleUploadedFile("p.yaml", broken.encode())})
+    draft = ProtocolVersion.objects.get(version="3.3")
+    assert response["Location"] == reverse("protocols:edit", args=[draft.pk])
+    page = client.get(response["Location"]).content.decode()
+    line = next(n for n, text in enumerate(broken.splitlines(), 1) if "2 minutes" in text)
+    assert f'data-line="{line}"' in page
+    assert "&#x27;2 minutes&#x27; is not a duration; write 2m" in page
+    client.post(
+        reverse("protocols:edit", args=[draft.pk]), {"source": broken.replace("2 minutes", "2m"), "note": ""}
+    )
+    response = client.post(reverse("protocols:publish", args=[draft.pk]), {"when": "now"})
+    assert response.status_code == 302
+    assert version_in_force().version == "3.3"
+
+
+def test_validation_endpoint_reports_problems_without_saving(signed_in, demo, example_source):
+    client = signed_in("manager")
+    response = client.post(reverse("protocols:validate"), {"source": "format: 2\n"})
+    assert response.status_code == 200
+    assert b"problem" in response.content
+    assert ProtocolVersion.objects.count() == 1
+
+
+def test_downloads_as_markdown_and_pdf(signed_in, demo):
+    client = signed_in("agent")
+    version = version_in_force()
+    md = client.get(reverse("protocols:download", args=[version.pk, "md"]))
+    assert md.status_code == 200 and "Acme Outdoor Gear" in md.content.decode()
+    pdf = client.get(reverse("protocols:download", args=[version.pk, "pdf"]))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_diff_page_between_two_versions(signed_in, demo, example_source):
+    manager = demo["manager"]
+    draft = do_create_draft(
+        _bump(example_source, "3.3").replace("window_days: 30", "window_days: 45"), actor=manager
+    )
+    client = signed_in("manager")
+    page = client.get(
+        reverse("protocols:diff"), {"old": version_in_force().pk, "new": draft.pk}
+    ).content.decode()
+    assert "30" in page and "45" in page
+
+
+def test_handbook_search_finds_a_clause(signed_in, demo):
+    client = signed_in("agent")
+    page = client.get(reverse("handbook:index"), {"q": "carrier trace"}).content.decode()
+    assert "<mark>" in page
+    assert "No section mentions" not in page
+    none = client.get(reverse("handbook:index"), {"q": "zeppelin"}).content.decode()
+    assert "No section mentions" in none
+
+
+def test_handbook_banner_announces_a_scheduled_version(signed_in, demo, example_source):
+    manager = demo["manager"]
+    draft = do_create_draft(_bump(example_source, "3.3"), actor=manager)
+    do_publish(draft, actor=manager, effective_at=timezone.now() + dt.timedelta(days=3))
+    page = signed_in("agent").get(reverse("handbook:index")).content.decode()
+    assert "Version 3.3 of the protocol takes over on" in page
