@@ -18,13 +18,14 @@ certainly say something the author did not mean - an unreachable policy or refun
 escalation rule for a metric that nothing targets, ``2d`` under business hours. ``validate``
 exits 1 only on errors, so a warning never blocks publishing; it is shown on every check.
 
-Nothing heavy is imported at module level: ``holidays`` (about 30 ms) only when a calendar
-names a country, and ``zoneinfo.available_timezones`` (a directory walk) only for a hint.
+Nothing heavy is imported: a calendar's country and subdivision are looked up in the source
+of the ``holidays`` package (its registry and the country's module) rather than by importing
+it, since ``holidays.country_holidays`` imports all 250 country modules (some 150 ms) on its
+first call; ``zoneinfo.available_timezones`` (a directory walk) runs only for a hint.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path as FilePath
@@ -663,12 +664,11 @@ def _holiday_facts(country: str) -> tuple[list[str], list[str]] | None:
     literals; reading them from the source is quick. Should a module not state them plainly, the
     slow, certain way is taken.
     """
-    from holidays.registry import COUNTRIES  # imports `holidays` itself: about 30 ms
-
-    module = next((name for name, entry in COUNTRIES.items() if country in entry), None)
+    countries = _holiday_countries()
+    module = next((name for name, entry in countries.items() if country in entry), None)
     if module is None:
         return None
-    facts = _subdivisions_in_source(module, COUNTRIES[module][0])
+    facts = _subdivisions_in_source(module, countries[module][0])
     if facts is not None:
         return facts
     import holidays
@@ -677,50 +677,122 @@ def _holiday_facts(country: str) -> tuple[list[str], list[str]] | None:
     return list(known.subdivisions), list(getattr(known, "subdivisions_aliases", {}))
 
 
-def _subdivisions_in_source(module: str, class_name: str) -> tuple[list[str], list[str]] | None:
+def _holiday_countries() -> dict[str, tuple[str, ...]]:
+    """holidays' registry of countries: module name -> (class name, codes and aliases ...).
+
+    Read from the registry's source, like the subdivisions: importing ``holidays`` costs 30 ms.
+    """
+    import ast
+
+    text = _holidays_source("registry.py")
+    assignment = re.search(r"^COUNTRIES\b[^=\n]*=\s*", text or "", re.MULTILINE)
+    literal = _bracketed(text, assignment.end()) if text and assignment else None
+    try:
+        countries = ast.literal_eval(literal) if literal else None
+    except (ValueError, SyntaxError):
+        countries = None
+    if isinstance(countries, dict):
+        return countries
+    from holidays.registry import COUNTRIES
+
+    return COUNTRIES
+
+
+def _holidays_source(name: str) -> str | None:
+    """The text of a module of the holidays package, found without importing the package."""
     import importlib.util
 
     spec = importlib.util.find_spec("holidays")
     if spec is None or not spec.submodule_search_locations:
         return None
-    source = FilePath(next(iter(spec.submodule_search_locations))) / "countries" / f"{module}.py"
     try:
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
+        return (FilePath(next(iter(spec.submodule_search_locations))) / name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return None
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == class_name:
-            found: dict[str, object] = {}
-            for item in node.body:
-                target = item.target if isinstance(item, ast.AnnAssign) else None
-                if isinstance(item, ast.Assign) and len(item.targets) == 1:
-                    target = item.targets[0]
-                if isinstance(target, ast.Name) and target.id in ("subdivisions", "subdivisions_aliases"):
-                    try:
-                        found[target.id] = ast.literal_eval(item.value)  # type: ignore[union-attr,arg-type]
-                    except ValueError:
-                        return None
-            if "subdivisions" not in found and not all(_is_base(base) for base in node.bases):
-                return None  # it may inherit its subdivisions from another country
-            return list(found.get("subdivisions", ())), list(found.get("subdivisions_aliases", {}))  # type: ignore[call-overload]
+
+
+def _subdivisions_in_source(module: str, class_name: str) -> tuple[list[str], list[str]] | None:
+    """The ``subdivisions`` and ``subdivisions_aliases`` literals of a country's class, from its source.
+
+    Only the two literals are parsed (the whole module would take 30 ms to parse); None whenever
+    the source is not as plain as expected, and the caller then asks the package itself.
+    """
+    import ast
+
+    text = _holidays_source(f"countries/{module}.py")
+    if text is None:
+        return None
+    header = re.search(rf"^class {re.escape(class_name)}\((?P<bases>[^)]*)\):", text, re.MULTILINE)
+    if header is None:
+        return None
+    following = re.compile(r"^\S", re.MULTILINE).search(text, header.end())
+    body = text[header.end() : following.start() if following else len(text)]
+    found: dict[str, object] = {}
+    for name in ("subdivisions", "subdivisions_aliases"):
+        assignment = re.search(rf"^    {name}\b[^=\n]*=\s*", body, re.MULTILINE)
+        if assignment is None:
+            continue
+        literal = _bracketed(body, assignment.end())
+        if literal is None:
+            return None
+        try:
+            found[name] = ast.literal_eval(literal)
+        except (ValueError, SyntaxError):
+            return None
+    bases = [base.strip() for base in header.group("bases").split(",") if base.strip()]
+    if "subdivisions" not in found and not all(base.endswith(("HolidayBase", "Holidays")) for base in bases):
+        return None  # it may inherit its subdivisions from another country
+    subdivisions, aliases = found.get("subdivisions", ()), found.get("subdivisions_aliases", {})
+    if not isinstance(subdivisions, tuple | list) or not isinstance(aliases, dict):
+        return None
+    return [str(code) for code in subdivisions], [str(alias) for alias in aliases]
+
+
+def _bracketed(text: str, start: int) -> str | None:
+    """The bracketed literal that opens at ``text[start]``, up to its matching close; comments dropped."""
+    if start >= len(text) or text[start] not in "([{":
+        return None
+    out: list[str] = []
+    depth = 0
+    quote = ""
+    index = start
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\":
+                out.append(text[index : index + 2])
+                index += 2
+                continue
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            index = text.find("\n", index)
+            if index < 0:
+                return None
+            continue
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                out.append(char)
+                return "".join(out)
+        out.append(char)
+        index += 1
     return None
 
 
-def _is_base(node: object) -> bool:
-    """A base class of the holidays package itself, which has no subdivisions."""
-    return isinstance(node, ast.Name) and (node.id.endswith("HolidayBase") or node.id.endswith("Holidays"))
-
-
 def _country_hint(country: str) -> str:
-    from holidays.registry import COUNTRIES
-
-    codes = {code for entry in COUNTRIES.values() for code in entry[1:] if code.isupper() and len(code) <= 3}
+    countries = _holiday_countries()
+    codes = {code for entry in countries.values() for code in entry[1:] if code.isupper() and len(code) <= 3}
     text = country.strip()
     if text.upper() in codes:
         return f"; did you mean '{text.upper()}'?"
     key = text.lower().replace(" ", "_")
-    if key in COUNTRIES:
-        return f"; write its code, '{COUNTRIES[key][1]}'"
+    if key in countries:
+        return f"; write its code, '{countries[key][1]}'"
     return "; write a country code such as US, GB or DE"
 
 

@@ -461,7 +461,7 @@ class Targets(Section):
 
 class Policy(Prose):
     id: Identifier
-    match: Match = Match()
+    match: Match = Field(default_factory=Match)
     calendar: str
     targets: Targets
 
@@ -619,7 +619,7 @@ class Handling(Prose):
 class Procedure(Prose):
     id: Identifier
     title: Text
-    match: Match = Match()
+    match: Match = Field(default_factory=Match)
     steps: list[Text] = Field(min_length=1)
     required: bool = False
     illustrations: list[str] = []
@@ -660,7 +660,7 @@ class FollowUp(Prose):
 
 
 class Resolution(Prose):
-    handling: Handling = Handling()
+    handling: Handling = Field(default_factory=Handling)
     procedures: list[Procedure] = []
     troubleshooting: list[TroubleTree] = []
     escalation_criteria: Text | None = None
@@ -724,7 +724,7 @@ class Refunds(Prose):
     conditions: list[Text] = []
     exclusions: list[str] = []
     approval: list[ApprovalRule] = Field(min_length=1)
-    limits: RefundLimits = RefundLimits()
+    limits: RefundLimits = Field(default_factory=RefundLimits)
 
 
 # --------------------------------------------------------------------------- privacy
@@ -748,8 +748,8 @@ class Privacy(Prose):
     redact: list[
         Literal["payment_card", "iban", "national_id", "password", "email_address", "phone_number"]
     ] = []
-    retention: Retention = Retention()
-    access: Access = Access()
+    retention: Retention = Field(default_factory=Retention)
+    access: Access = Field(default_factory=Access)
 
 
 # --------------------------------------------------------------------------- training

@@ -566,7 +566,9 @@ def test_subdivisions_read_from_source_agree_with_the_holidays_package():
     import holidays
     from holidays.registry import COUNTRIES
 
-    from charterdesk.protocol.checks import _holiday_facts
+    from charterdesk.protocol.checks import _holiday_countries, _holiday_facts
+
+    assert _holiday_countries() == COUNTRIES
 
     for entry in COUNTRIES.values():
         facts = _holiday_facts(entry[1])
