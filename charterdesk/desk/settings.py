@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "charterdesk.accounts",
     "charterdesk.protocols",
     "charterdesk.handbook",
+    "charterdesk.notifications",
+    "charterdesk.tickets",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,32 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from charterdesk.tickets.export import event_lines
+from charterdesk.tickets.models import Ticket
+
+
+class Command(BaseCommand):
+    help = "Tickets from the command line: `tickets export-events [--ticket ID ...] [-o FILE]`."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        export = sub.add_parser("export-events", help="SLA events as JSON lines for `charterdesk sla replay`")
+        export.add_argument(
+            "--ticket", type=int, action="append", help="a ticket id; repeatable (all when left out)"
+        )
+        export.add_argument("-o", "--output", default="-", help="file to write, - for standard output")
+
+    def handle(self, *args, action, **options):
+        ids = options.get("ticket")
+        if ids:
+            missing = set(ids) - set(Ticket.objects.filter(pk__in=ids).values_list("pk", flat=True))
+            if missing:
+                raise CommandError(f"no ticket with id {', '.join(map(str, sorted(missing)))}")
+        out = sys.stdout if options["output"] == "-" else open(options["output"], "w", encoding="utf-8")  # noqa: SIM115
+        try:
+            for line in event_lines(ids):
+                out.write(line + "\n")
+        finally:
+            if out is not sys.stdout:
+                out.close()

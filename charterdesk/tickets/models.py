@@ -1,0 +1,251 @@
+"""Customers, tickets, their messages, and each ticket's event history (what the SLA engine reads)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from charterdesk.accounts.models import validate_timezone
+
+from .choices import EventKind, MessageKind, Priority, Status
+
+
+class Customer(models.Model):
+    """Someone the team helps. Email is the usual key; phone-only customers have none."""
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(null=True, blank=True, unique=True)
+    phone = models.CharField(max_length=40, blank=True)
+    organization = models.CharField(max_length=200, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    language = models.CharField(max_length=16, default="en")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["organization"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else ""
+
+
+class Ticket(models.Model):
+    """One customer request and everything done about it, under the protocol version it runs under."""
+
+    subject = models.CharField(max_length=300)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    channel = models.CharField(max_length=64, help_text="a customer channel id of the protocol")
+    group = models.CharField(max_length=64, blank=True, help_text="a group id of the protocol")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    tags = models.JSONField(default=list, blank=True)
+    protocol_version = models.ForeignKey(
+        "protocols.ProtocolVersion", on_delete=models.PROTECT, related_name="tickets"
+    )
+    created_by_agent = models.BooleanField(default=False)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+    solved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # The SLA engine's answer after the last change (tickets/sla.py keeps these current).
+    sla_policy = models.CharField(max_length=64, blank=True)
+    sla_state = models.JSONField(default=dict, blank=True)
+    next_due_at = models.DateTimeField(null=True, blank=True, help_text="the earliest open cycle's due time")
+    next_deadline = models.DateTimeField(
+        null=True, blank=True, help_text="the next instant the worker must look at this ticket"
+    )
+    breached = models.BooleanField(default=False)
+
+    # Plain text of subject, messages and customer, for search.
+    search_text = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "next_due_at"], name="ticket_queue"),
+            models.Index(fields=["assignee", "status", "next_due_at"], name="ticket_mine"),
+            models.Index(fields=["group", "status", "next_due_at"], name="ticket_group_queue"),
+            models.Index(fields=["next_deadline"], name="ticket_next_deadline"),
+            models.Index(fields=["customer", "created_at"], name="ticket_by_customer"),
+            models.Index(fields=["breached", "status"], name="ticket_breached"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def reference(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def is_unsolved(self) -> bool:
+        return self.status in (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+
+
+class TicketTag(models.Model):
+    """One row per tag of a ticket, so that filtering by tag uses an index."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="tag_rows")
+    tag = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "tag"], name="tag_once_per_ticket")]
+        indexes = [models.Index(fields=["tag", "ticket"])]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class Message(models.Model):
+    """A customer's message, an agent's public reply, or an internal note."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=10, choices=MessageKind.choices)
+    author_person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True, help_text="sanitized HTML, when the message came with HTML")
+    channel = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    # For email threading (channels) and idempotent ingestion.
+    message_id = models.CharField(max_length=300, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on #{self.ticket_id}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind != MessageKind.NOTE
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=120, default="application/octet-stream")
+    size = models.PositiveBigIntegerField(default=0)
+    content_id = models.CharField(max_length=255, blank=True, help_text="for inline images in HTML mail")
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class TicketEvent(models.Model):
+    """One thing that happened on a ticket, in order. ``sla_input`` events are what the engine reads;
+    the others (assignments, escalations it derived, procedure ticks) are for the timeline."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    data = models.JSONField(default=dict, blank=True)
+    sla_input = models.BooleanField(default=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    protocol_version = models.CharField(max_length=40, blank=True)
+    clause = models.CharField(max_length=200, blank=True, help_text="the protocol clause that made it happen")
+    summary = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["ticket", "at", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on #{self.ticket_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class TicketLink(models.Model):
+    """Two related tickets (both directions are one row; the lower id first)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "other"], name="link_once")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} ~ #{self.other_id}"
+
+
+class ProcedureStep(models.Model):
+    """A ticked step of a protocol procedure on a ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="procedure_steps")
+    procedure = models.CharField(max_length=64)
+    step = models.PositiveSmallIntegerField()
+    ticked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ticked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "procedure", "step"], name="step_ticked_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.procedure} step {self.step + 1} on #{self.ticket_id}"
+
+
+class Macro(models.Model):
+    """A saved reply with placeholders such as {customer.first_name}."""
+
+    title = models.CharField(max_length=120)
+    body = models.TextField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, help_text="empty: shared"
+    )
+    next_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ScheduledFollowUp(models.Model):
+    """A follow-up message the protocol asks for after a ticket is solved."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="follow_ups")
+    due_at = models.DateTimeField(db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"follow-up on #{self.ticket_id} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class AssignmentCursor(models.Model):
+    """Who had the last automatically assigned ticket of a group (for round robin)."""
+
+    group = models.CharField(max_length=64, unique=True)
+    last_person_id = models.BigIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.last_person_id}"
