@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "charterdesk.handbook",
     "charterdesk.notifications",
     "charterdesk.tickets",
+    "charterdesk.api",
+    "charterdesk.portal",
+    "charterdesk.channels",
 ]
 
 MIDDLEWARE = [

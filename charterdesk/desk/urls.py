@@ -1,10 +1,17 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from charterdesk.api.main import api
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="handbook:index", permanent=False)),
     path("", include("charterdesk.accounts.urls")),
     path("handbook/", include("charterdesk.handbook.urls")),
     path("protocols/", include("charterdesk.protocols.urls")),
     path("audit/", include("charterdesk.audit.urls")),
+    path("tickets/", include("charterdesk.tickets.urls")),
+    path("notifications/", include("charterdesk.notifications.urls")),
+    path("portal/", include("charterdesk.portal.urls")),
+    path("channels/", include("charterdesk.channels.urls")),
+    path("api/", api.urls),
 ]
