@@ -2,4 +2,4 @@
 
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Charterdesk API", version="1", urls_namespace="api", docs_url="/docs")
+api = NinjaAPI(title="Charterdesk API", version="1", urls_namespace="api-v1", docs_url="/docs")

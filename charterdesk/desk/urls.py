@@ -13,5 +13,6 @@ urlpatterns = [
     path("notifications/", include("charterdesk.notifications.urls")),
     path("portal/", include("charterdesk.portal.urls")),
     path("channels/", include("charterdesk.channels.urls")),
+    path("tokens/", include("charterdesk.api.urls")),
     path("api/", api.urls),
 ]
