@@ -1,0 +1,260 @@
+"""``charterdesk sla replay`` end to end, through ``charterdesk.replay_command.main``."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from charterdesk.replay_command import main
+
+EXAMPLE = "/work/shared/specs/examples/acme-outdoor.protocol.yaml"
+
+LINES = [
+    {"ticket": "T1", "at": "2026-12-04T22:30:00Z", "event": "created", "priority": "normal",
+     "channel": "email", "tags": []},
+    {"ticket": "T2", "at": "2026-12-05T07:00:00Z", "event": "created", "priority": "urgent", "channel": "web",
+     "tags": ["vip"]},
+    {"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "reply", "author": "agent"},
+    {"ticket": "T2", "at": "2026-12-05T07:20:00Z", "event": "reply", "author": "agent", "public": False},
+    {"ticket": "T1", "at": "2026-12-07T16:00:00Z", "event": "status", "status": "pending"},
+    {"ticket": "T1", "at": "2026-12-08T16:00:00+00:00", "event": "reply", "author": "customer"},
+    {"ticket": "T1", "at": "2026-12-08T12:00:00-05:00", "event": "status", "status": "solved"},
+]  # fmt: skip
+
+
+def write_events(folder: Path, records: list[dict] | list[str], name: str = "events.jsonl") -> Path:
+    path = folder / name
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records), encoding="utf-8"
+    )
+    return path
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_replays_to_standard_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each ticket is one JSON line, in order of first appearance, with every time in UTC."""
+    events = write_events(tmp_path, LINES)
+    code, out, err = run(["--protocol", EXAMPLE, str(events)], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert [json.loads(line)["ticket"] for line in lines] == ["T1", "T2"]
+    assert json.loads(lines[0]) == {
+        "ticket": "T1",
+        "policy": "standard",
+        "status": "solved",
+        "metrics": {
+            # Friday 17:30 New York + 8 h: 0.5 h Friday, 4 h Saturday, 3.5 h Monday -> Monday 11:30.
+            "first_response": [
+                {
+                    "target": "8h",
+                    "start": "2026-12-04T22:30:00Z",
+                    "due": "2026-12-07T16:30:00Z",
+                    "fulfilled": "2026-12-07T15:00:00Z",
+                    "breached": False,
+                }
+            ],
+            # The customer's answer on Tuesday 11:00 starts next_response; the solve at 12:00 meets it.
+            "next_response": [
+                {
+                    "target": "8h",
+                    "start": "2026-12-08T16:00:00Z",
+                    "due": "2026-12-09T14:00:00Z",
+                    "fulfilled": "2026-12-08T17:00:00Z",
+                    "breached": False,
+                }
+            ],
+            "periodic_update": [],
+            # 7.5 h counted before pending (0.5 + 4 + 3), 1 h after: 31.5 h to go from Tuesday
+            # 12:00 -> 6 h Tuesday, 10 h Wednesday, 10 h Thursday, 5.5 h Friday -> Friday 13:30.
+            "resolution": [
+                {
+                    "target": "40h",
+                    "start": "2026-12-04T22:30:00Z",
+                    "due": "2026-12-11T18:30:00Z",
+                    "fulfilled": "2026-12-08T17:00:00Z",
+                    "breached": False,
+                }
+            ],
+        },
+        "escalations": [],
+    }
+    t2 = json.loads(lines[1])
+    assert t2["policy"] == "vip-urgent" and t2["status"] == "new"
+    assert [(e["rule"], e["metric"], e["at"]) for e in t2["escalations"]][:2] == [
+        ("warn-assignee", "first_response", "2026-12-05T07:15:00Z"),
+        ("lead-on-breach", "first_response", "2026-12-05T07:30:00Z"),
+    ]
+    assert list(t2) == ["ticket", "policy", "status", "metrics", "escalations"]
+    assert list(t2["metrics"]) == ["first_response", "next_response", "periodic_update", "resolution"]
+
+
+def test_output_is_the_same_text_json_dumps_gives(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = write_events(tmp_path, LINES)
+    _, out, _ = run(["--protocol", EXAMPLE, str(events)], capsys)
+    for line in out.splitlines():
+        assert line == json.dumps(json.loads(line))
+
+
+def test_reads_standard_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = write_events(tmp_path, LINES)
+    _, expected, _ = run(["--protocol", EXAMPLE, str(events)], capsys)
+    stdin = io.TextIOWrapper(io.BytesIO(events.read_bytes()), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    code, out, err = run(["--protocol", EXAMPLE, "-"], capsys)
+    assert code == 0, err
+    assert out == expected
+
+
+def test_writes_the_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = write_events(tmp_path, LINES)
+    out_file = tmp_path / "out.jsonl"
+    code, out, err = run(["--protocol", EXAMPLE, str(events), "-o", str(out_file)], capsys)
+    assert code == 0 and out == "" and err == ""
+    assert [json.loads(line)["ticket"] for line in out_file.read_text().splitlines()] == ["T1", "T2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl", "out.jsonl"]
+
+
+def test_now_defaults_to_the_latest_event_and_can_be_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Judged on Saturday 02:10 (before its 02:15 warning), T2 has no escalation yet; by default
+    (the latest event, Tuesday) it has breached."""
+    events = write_events(tmp_path, LINES)
+    _, out, _ = run(["--protocol", EXAMPLE, str(events)], capsys)
+    assert json.loads(out.splitlines()[1])["metrics"]["first_response"][0]["breached"] is True
+    _, out, _ = run(["--protocol", EXAMPLE, "--now", "2026-12-05T02:10:00-05:00", str(events)], capsys)
+    t1, t2 = (json.loads(line) for line in out.splitlines())
+    assert t2["escalations"] == []
+    assert t2["metrics"]["first_response"][0] == {
+        "target": "30m",
+        "start": "2026-12-05T07:00:00Z",
+        "due": "2026-12-05T07:30:00Z",
+        "fulfilled": None,
+        "breached": False,
+    }
+    # T1's later events have not happened at that --now: still new, first response open.
+    assert t1["status"] == "new" and t1["metrics"]["first_response"][0]["fulfilled"] is None
+
+
+def test_blank_lines_are_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = write_events(tmp_path, [json.dumps(LINES[0]), "", "   "])
+    code, out, err = run(["--protocol", EXAMPLE, str(events)], capsys)
+    assert code == 0, err
+    assert len(out.splitlines()) == 1
+
+
+CREATED = '{"ticket": "T1", "at": "2026-12-07T14:00:00Z", "event": "created", "priority": "normal", "channel": "email", "tags": []}'  # noqa: E501
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("{not json",
+         "not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+        ("[1, 2]", "a line must be a JSON object with ticket, at and event"),
+        ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "wave"}',
+         'unknown event "wave"; use created, reply, status, priority, tags, group'),
+        ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z"}', "missing field 'event'"),
+        ('{"at": "2026-12-07T15:00:00Z", "event": "reply", "author": "agent"}', "missing field 'ticket'"),
+        ('{"ticket": "T1", "event": "reply", "author": "agent"}', "missing field 'at'"),
+        ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "reply"}', "reply: missing field 'author'"),
+        ('{"ticket": "T1", "at": "2026-12-07 15:00", "event": "reply", "author": "agent"}',
+         "'2026-12-07 15:00' has no offset; add Z for UTC or an offset such as +01:00"),
+        ('{"ticket": "T1", "at": "yesterday", "event": "reply", "author": "agent"}',
+         "'yesterday' is not an ISO 8601 time such as 2026-12-04T21:30:00Z"),
+        ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "status", "status": "done"}',
+         '"done" is not a status; use new, open, pending, on_hold, solved or closed'),
+        ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "priority", "priority": "asap"}',
+         '"asap" is not a priority; use low, normal, high or urgent'),
+        ('{"ticket": "T9", "at": "2026-12-07T15:00:00Z", "event": "reply", "author": "agent"}',
+         "event for unknown ticket 'T9': its first event must be 'created'"),
+        ('{"ticket": "T1", "at": "2026-12-07T13:00:00Z", "event": "reply", "author": "agent"}',
+         "out of time order: 2026-12-07T13:00:00Z is before ticket 'T1''s previous event at "
+         "2026-12-07T14:00:00Z"),
+        (CREATED, "ticket 'T1' is already created"),
+        ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "reply", "author": "bot"}',
+         'reply: author "bot" must be agent or customer'),
+    ],
+)  # fmt: skip
+def test_a_malformed_line_is_refused_with_its_line_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str, message: str
+) -> None:
+    """Exit 1, ``FILE:LINE: message`` on standard error, and nothing on standard output."""
+    events = write_events(tmp_path, [CREATED, bad])
+    code, out, err = run(["--protocol", EXAMPLE, str(events)], capsys)
+    assert code == 1
+    assert out == ""
+    assert err == f"{events}:2: {message}\n"
+
+
+def test_an_event_after_closed_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    closed = '{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "status", "status": "closed"}'
+    late = '{"ticket": "T1", "at": "2026-12-07T16:00:00Z", "event": "reply", "author": "customer"}'
+    events = write_events(tmp_path, [CREATED, closed, late])
+    code, _, err = run(["--protocol", EXAMPLE, str(events)], capsys)
+    assert code == 1
+    assert err == f"{events}:3: ticket 'T1' is closed; a closed ticket takes no further events\n"
+
+
+def test_no_partial_output_file_is_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad line near the end leaves no output file and no temporary file; an existing one is kept."""
+    good = [json.dumps(r) for r in LINES]
+    events = write_events(tmp_path, [*good, "oops"])
+    out_file = tmp_path / "out.jsonl"
+    code, _, err = run(["--protocol", EXAMPLE, str(events), "-o", str(out_file)], capsys)
+    assert code == 1 and err.startswith(f"{events}:8: not JSON")
+    assert not out_file.exists()
+    out_file.write_text("previous results\n")
+    code, _, _ = run(["--protocol", EXAMPLE, str(events), "-o", str(out_file)], capsys)
+    assert code == 1
+    assert out_file.read_text() == "previous results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl", "out.jsonl"]
+
+
+def test_an_invalid_protocol_is_refused_with_its_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        Path(EXAMPLE).read_text(encoding="utf-8").replace("first_response: 30m", "first_response: 30 minutes")
+    )
+    protocol = tmp_path / "bad.protocol.yaml"
+    protocol.write_text(text, encoding="utf-8")
+    events = write_events(tmp_path, LINES)
+    out_file = tmp_path / "out.jsonl"
+    code, out, err = run(["--protocol", str(protocol), str(events), "-o", str(out_file)], capsys)
+    assert code == 2
+    assert out == ""
+    first = err.splitlines()[0]
+    assert first.startswith(f"{protocol}:") and "30 minutes" in first
+    line, column = first.split(":")[1:3]
+    assert line.isdigit() and column.isdigit()
+    assert not out_file.exists()
+
+
+def test_a_missing_events_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["--protocol", EXAMPLE, str(tmp_path / "nope.jsonl")], capsys)
+    assert code == 1 and out == ""
+    assert err.startswith(f"{tmp_path / 'nope.jsonl'}: cannot read")
+
+
+def test_a_bad_now_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = write_events(tmp_path, LINES)
+    code, out, err = run(["--protocol", EXAMPLE, "--now", "tomorrow", str(events)], capsys)
+    assert code == 2 and out == ""
+    assert "--now" in err
+
+
+def test_an_empty_file_gives_no_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = write_events(tmp_path, [])
+    assert run(["--protocol", EXAMPLE, str(events)], capsys) == (0, "", "")
