@@ -27,12 +27,22 @@ first call; ``zoneinfo.available_timezones`` (a directory walk) runs only for a 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path as FilePath
-from typing import Literal
+from typing import Any, Literal
 
 from . import permissions
-from .models import KPI_NAMES, METRICS, SECTION_KEYS, Action, Calendar, Match, Protocol, did_you_mean
+from .models import (
+    KPI_NAMES,
+    METRICS,
+    SECTION_KEYS,
+    Action,
+    Calendar,
+    Match,
+    Protocol,
+    WeeklyHours,
+    did_you_mean,
+)
 
 Severity = Literal["error", "warning"]
 Path = tuple[str | int, ...]
@@ -198,7 +208,7 @@ class _Checker:
                     f"add it to reporting.kpis",
                 )
 
-    def objective_target(self, path: Path, kpi: str, target: dict[str, object]) -> None:
+    def objective_target(self, path: Path, kpi: str, target: Mapping[Any, object]) -> None:
         for key, value in target.items():
             where = (*path, "target", key)
             if kpi in TIME_KPIS and key in ("min", "max"):
@@ -299,7 +309,8 @@ class _Checker:
                     f"this calendar is open around the clock, but on {day} only {_ranges(ranges)}: an open "
                     f"date has exactly its own hours; remove it if the team works all day then",
                 )
-        if not calendar.always_open and not calendar.hours.days and not (holidays and holidays.open):
+        weekly = calendar.hours if isinstance(calendar.hours, WeeklyHours) else None
+        if weekly is not None and not weekly.days and not (holidays and holidays.open):
             self.error(
                 (*path, "hours"),
                 f"calendar '{calendar.id}' is never open: it has no weekly hours and no open dates, so no "

@@ -197,7 +197,7 @@ _ITEM_KINDS = {
     ("contacts",): ("Contact", "contacts"),
 }
 # The field that names an item: ``id`` unless listed here.
-_ITEM_KEYS = {("contacts",): "name"}
+_ITEM_KEYS: dict[tuple[str, ...], str] = {("contacts",): "name"}
 
 # Lists where the order decides something: the first policy (or approval rule) that fits wins.
 _ORDERED = {("sla", "policies"), ("escalation",), ("resolution", "procedures")}
@@ -316,7 +316,7 @@ class _Differ:
         if a is None or b is None:
             return self._set_or_unset(a, b, where)
         if isinstance(a, BaseModel) and type(a) is type(b):
-            if isinstance(a, EscalationRule):
+            if isinstance(a, EscalationRule) and isinstance(b, EscalationRule):
                 return self._rule(a, b, where)
             for name in type(a).model_fields:
                 self.value(getattr(a, name), getattr(b, name), where.field(name))
@@ -463,12 +463,14 @@ class _Differ:
         if not isinstance(a, WeeklyHours) or not isinstance(b, WeeklyHours):
             return self.say(where, f"{where.label}: hours {_hours_text(a)} -> {_hours_text(b)}")
         for day, name in enumerate(DAY_WORDS):
-            before, after = a.days.get(day), b.days.get(day)
+            before: tuple[tuple[int, int], ...] | None = a.days.get(day)
+            after: tuple[tuple[int, int], ...] | None = b.days.get(day)
             if before == after:
                 continue
             clause = where.key(name[:3].lower())
             if before is None:
-                self.say(clause, f"{where.label}: now open on {name} {format_ranges(list(after))}", "added")
+                hours = format_ranges(list(after or ()))
+                self.say(clause, f"{where.label}: now open on {name} {hours}", "added")
             elif after is None:
                 self.say(
                     clause,

@@ -229,7 +229,7 @@ class Objective(Section):
     def _target(cls, value: Any) -> Any:
         if not isinstance(value, dict) or not value:
             raise _fail("write a target such as {p90: 1h} for a time or {min: 0.95} for a ratio")
-        out = {}
+        out: dict[str, Duration | float] = {}
         for key, item in value.items():
             if key in ("p50", "p90", "p95"):
                 out[key] = _duration_at(item, str(key))

@@ -38,7 +38,7 @@ PERMISSIONS: dict[str, str] = {
 
 def expand(patterns: list[str] | tuple[str, ...]) -> frozenset[str]:
     """The permission names a list of names and ``*`` patterns grants."""
-    granted = set()
+    granted: set[str] = set()
     for pattern in patterns:
         granted.update(name for name in PERMISSIONS if fnmatchcase(name, pattern))
     return frozenset(granted)

@@ -140,7 +140,7 @@ def _char_at(text: str, mark: yaml.Mark | None) -> str:
 
 
 class _Builder:
-    def __init__(self, loader: yaml.SafeLoader, source: Source):
+    def __init__(self, loader: yaml.SafeLoader | yaml.CSafeLoader, source: Source):
         self.loader = loader
         self.source = source
 

@@ -76,7 +76,7 @@ def demote_headings(text: str, levels: int = 3) -> str:
         depth = min(6, int(token.tag[1]) + levels)
         first, end = token.map
         if token.markup.startswith("#"):
-            lines[first] = re.sub(r"^(\s*)#+", lambda m, d=depth: m.group(1) + "#" * d, lines[first], count=1)
+            lines[first] = re.sub(r"^(\s*)#+", r"\g<1>" + "#" * depth, lines[first], count=1)
         else:  # setext: the last line is the underline
             content = " ".join(line.strip() for line in lines[first : end - 1])
             lines[first] = "#" * depth + " " + content

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..models import METRICS, Calendar, Module, Protocol, Targets, TroubleNode
+from ..models import METRICS, Calendar, Module, Protocol, Role, Targets, TroubleNode
 from .document import (
     SectionWriter,
     bullets,
@@ -178,7 +178,9 @@ def _reporting_chains(p: Protocol) -> list[list[str]]:
     for role in p.team.roles:
         if role.id in has_reports or not role.reports_to:
             continue
-        chain, seen, current = [], set(), role
+        chain: list[str] = []
+        seen: set[str] = set()
+        current: Role | None = role
         while current is not None and current.id not in seen:
             seen.add(current.id)
             chain.append(current.title)

@@ -7,7 +7,7 @@ same words as the clause it changes. Everything here is plain text (no Markup).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..durations import Duration
 from ..hours import DAY_WORDS, format_ranges
@@ -268,6 +268,7 @@ def closed_days(calendar: Calendar, start: dt.date, days: int = 365) -> list[tup
     if holidays.country:
         import holidays as holidays_package  # imported late: only the handbook needs it
 
+        table: Mapping[dt.date, str]
         try:
             table = holidays_package.country_holidays(
                 holidays.country, subdiv=holidays.subdivision, years=range(start.year, end.year + 1)
