@@ -20,3 +20,13 @@ def example_protocol(example_source):
     from charterdesk.protocol.load import load_protocol_or_raise
 
     return load_protocol_or_raise(example_source, "acme-outdoor.protocol.yaml")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(request):
+    """Rate-limit counters live in the cache; each test starts with none."""
+    if "django_db_setup" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        from django.core.cache import cache
+
+        cache.clear()
+    yield

@@ -146,8 +146,10 @@ def do_publish(
     now: dt.datetime | None = None,
 ) -> ProtocolVersion:
     """Publish a draft, in force from ``effective_at`` (now when not given). It never changes again."""
-    now = now or timezone.now()
-    effective_at = effective_at or now
+    # Whole seconds: ticket events are recorded to the second, and a ticket opened in the same
+    # second as the publish must already run under the new version.
+    now = (now or timezone.now()).replace(microsecond=0)
+    effective_at = (effective_at or now).replace(microsecond=0)
     if effective_at < now - dt.timedelta(minutes=1):
         raise PublishRefused(["the effective date cannot be in the past"])
     with transaction.atomic():

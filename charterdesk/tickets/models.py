@@ -249,3 +249,18 @@ class AssignmentCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group}: {self.last_person_id}"
+
+
+class Lease(models.Model):
+    """A named claim with an expiry, so that one worker at a time runs a periodic job.
+
+    The worker that takes a job's lease runs the job; nobody else takes it before
+    ``expires_at``. A worker that dies holding a lease loses it when it expires.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    holder = models.CharField(max_length=120, blank=True, help_text="the worker that took it last")
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder or 'nobody'} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,235 @@
+"""Every write the customer portal makes: atomic, audited, in the customer's name.
+
+Customers are not people of the desk, so audit entries carry no actor; the summary and the
+target (``customer:<id>``) say who it was. Ticket changes themselves go through
+``charterdesk.tickets.actions`` (which audit them too).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from charterdesk.audit.actions import record
+from charterdesk.protocol.models import Protocol
+from charterdesk.tickets.actions import do_create_ticket, do_customer_message, do_find_or_create_customer
+from charterdesk.tickets.models import Customer, Message, Ticket
+
+from . import mail, spam
+from .models import PortalLink
+from .promise import promise_for
+
+LINK_LIFETIME = dt.timedelta(minutes=30)
+# The key under which a signed-in customer's id sits in the Django session. Not
+# django.contrib.auth: customers are not Persons, and an agent signed in in the same
+# browser stays signed in.
+SESSION_KEY = "charterdesk_portal_customer"
+
+
+class PortalError(Exception):
+    """Something the customer asked for that cannot be done; the message says why, in their words."""
+
+
+class RateLimited(PortalError):
+    """Too many attempts from one address or network within the hour."""
+
+
+def _now(at: dt.datetime | None) -> dt.datetime:
+    return (at or timezone.now()).replace(microsecond=0)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def web_channel(protocol: Protocol | None):
+    """The protocol's first customer channel of kind ``web``: the portal exists only if there is one."""
+    if protocol is None:
+        return None
+    return next((c for c in protocol.channels.customer if c.kind == "web"), None)
+
+
+def _issue_link(customer: Customer, *, at: dt.datetime, ticket: Ticket | None = None) -> str:
+    token = secrets.token_urlsafe(32)
+    PortalLink.objects.create(
+        token_hash=hash_token(token),
+        customer=customer,
+        ticket=ticket,
+        created_at=at,
+        expires_at=at + LINK_LIFETIME,
+    )
+    return token
+
+
+def _minutes() -> int:
+    return int(LINK_LIFETIME.total_seconds() // 60)
+
+
+def _set_timezone(customer: Customer, zone: str, *, why: str) -> None:
+    before = customer.timezone
+    Customer.objects.filter(pk=customer.pk).update(timezone=zone)
+    customer.timezone = zone
+    record(
+        "portal.customer_timezone",
+        f"{customer} set their time zone to {zone} ({why})",
+        target=f"customer:{customer.pk}",
+        data={"before": before, "after": zone},
+    )
+
+
+def do_open_ticket(
+    *,
+    protocol: Protocol,
+    name: str,
+    email: str,
+    subject: str,
+    message: str,
+    timezone_name: str,
+    ip: str,
+    at: dt.datetime | None = None,
+) -> tuple[Ticket, Customer]:
+    """A customer opens a ticket on the web form: on the protocol's web channel, counted against
+    the per-IP limit, followed by an email with the ticket number, the promise and a sign-in link."""
+    at = _now(at)
+    channel = web_channel(protocol)
+    if channel is None:
+        raise PortalError("The customer portal is not offered: the protocol in force has no web channel.")
+    limit = spam.ticket_limit()
+    if limit.exceeded(ip, at.timestamp()):
+        raise RateLimited(
+            f"You have opened {limit.per_hour} tickets from this network in the last hour, which is our "
+            f"limit. Please try again in {spam.minutes_to_next_window(at.timestamp())} minutes, or reply "
+            "to one of your tickets instead."
+        )
+    with transaction.atomic():
+        customer = do_find_or_create_customer(email=email, name=name, timezone_name=timezone_name)
+        if timezone_name and customer.timezone != timezone_name:
+            _set_timezone(customer, timezone_name, why="on the web form")
+        ticket = do_create_ticket(customer=customer, subject=subject, body=message, channel=channel.id, at=at)
+        token = _issue_link(customer, at=at, ticket=ticket)
+        record(
+            "portal.ticket_open",
+            f"{customer} opened {ticket.reference} on the portal; a sign-in link was emailed",
+            target=f"ticket:{ticket.pk}",
+            protocol_version=ticket.protocol_version.version,
+            clause=f"channels.customer.{channel.id}",
+            data={"ip": ip, "customer": customer.pk},
+            at=at,
+        )
+    limit.count(ip, at.timestamp())
+    ticket.refresh_from_db()
+    promise = promise_for(ticket, customer.timezone, protocol=protocol, now=at)
+    mail.send_ticket_opened(
+        customer,
+        ticket,
+        token,
+        body=message,
+        company=protocol.company,
+        promise=promise.text,
+        minutes=_minutes(),
+    )
+    return ticket, customer
+
+
+def do_request_link(*, email: str, ip: str, company: str, at: dt.datetime | None = None) -> None:
+    """Email a sign-in link if the address belongs to a customer. Says nothing either way, so the
+    portal never reveals which addresses it knows. Refusals over the limits are not audited, so that
+    nobody can flood the audit log."""
+    at = _now(at)
+    email = (email or "").strip().lower()
+    stamp = at.timestamp()
+    per_email, per_ip = spam.link_limit_per_email(), spam.link_limit_per_ip()
+    if per_email.exceeded(email, stamp) or per_ip.exceeded(ip, stamp):
+        raise RateLimited(
+            "Too many sign-in links were asked for this address or from this network in the last hour. "
+            f"Please try again in {spam.minutes_to_next_window(stamp)} minutes, and use the newest link "
+            "you received."
+        )
+    per_email.count(email, stamp)
+    per_ip.count(ip, stamp)
+    customer = Customer.objects.filter(email=email).first() if email else None
+    with transaction.atomic():
+        token = _issue_link(customer, at=at) if customer is not None else None
+        record(
+            "portal.link_request",
+            f"a portal sign-in link was emailed to {customer}"
+            if customer is not None
+            else "a portal sign-in link was asked for an address that is not a customer's; nothing was sent",
+            target=f"customer:{customer.pk}" if customer is not None else "",
+            data={"ip": ip, "sent": customer is not None},
+            at=at,
+        )
+    if customer is not None:
+        mail.send_sign_in_link(customer, token, company=company, minutes=_minutes())
+
+
+def find_link(token: str, at: dt.datetime | None = None) -> PortalLink | None:
+    """The link for ``token`` if it can still be used (not used, not expired)."""
+    link = PortalLink.objects.select_related("customer").filter(token_hash=hash_token(token or "")).first()
+    if link is None or not link.usable_at(_now(at)):
+        return None
+    return link
+
+
+def do_sign_in_with_link(request, token: str, *, at: dt.datetime | None = None) -> PortalLink:
+    """Use a sign-in link once and start a portal session for its customer."""
+    at = _now(at)
+    with transaction.atomic():
+        link = (
+            PortalLink.objects.select_for_update()
+            .select_related("customer")
+            .filter(token_hash=hash_token(token or ""))
+            .first()
+        )
+        if link is None or not link.usable_at(at):
+            raise PortalError(
+                "This sign-in link has expired or was already used. Links work once, for "
+                f"{_minutes()} minutes; ask for a new one below."
+            )
+        PortalLink.objects.filter(pk=link.pk).update(used_at=at)
+        link.used_at = at
+        # A new session key on sign-in, so a key planted before it is worth nothing after.
+        request.session.cycle_key()
+        request.session[SESSION_KEY] = link.customer_id
+        record(
+            "portal.sign_in",
+            f"{link.customer} signed in to the customer portal with an emailed link",
+            target=f"customer:{link.customer_id}",
+            data={"ip": spam.client_ip(request), "link": link.pk},
+            at=at,
+        )
+    return link
+
+
+def do_sign_out(request, customer: Customer) -> None:
+    with transaction.atomic():
+        request.session.pop(SESSION_KEY, None)
+        request.session.cycle_key()
+        record(
+            "portal.sign_out",
+            f"{customer} signed out of the customer portal",
+            target=f"customer:{customer.pk}",
+            data={"ip": spam.client_ip(request)},
+        )
+
+
+def do_portal_reply(
+    customer: Customer, ticket: Ticket, body: str, *, at: dt.datetime | None = None
+) -> Message:
+    """The customer answers on their ticket; a pending or solved ticket opens again (tickets.actions)."""
+    if ticket.customer_id != customer.pk:  # access.py already refused; never trust one check alone
+        raise PortalError("This is not your ticket.")
+    if not body.strip():
+        raise PortalError("Reply: write your message first.")
+    return do_customer_message(ticket, body=body.strip(), at=at)
+
+
+def do_set_timezone(customer: Customer, zone: str) -> None:
+    """The customer chooses the time zone the portal shows times in."""
+    with transaction.atomic():
+        if customer.timezone != zone:
+            _set_timezone(customer, zone, why="on the portal")

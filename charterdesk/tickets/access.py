@@ -1,0 +1,117 @@
+"""The only way the workspace fetches tickets, customers and macros on a person's behalf.
+
+Every permission comes from the person's roles in the protocol in force
+(``charterdesk.accounts.permissions``). The choices this module makes where the permission
+list is silent:
+
+- moving a ticket between open, pending and on hold is part of answering it: ``ticket.reply``
+  or ``ticket.edit`` allows it; ``solved`` needs ``ticket.solve``; nobody closes a ticket by
+  hand (the protocol's ``auto_close_solved_after`` and merging do);
+- ticking procedure steps and recording a troubleshooting walk are notes: ``ticket.note``;
+- editing a customer's details needs ``ticket.edit``;
+- everyone who may reply keeps personal saved replies; shared ones need ``ticket.edit``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+
+from charterdesk.accounts.permissions import can, require
+
+from .choices import Status
+from .models import Customer, Macro, Ticket
+
+MANUAL_STATUSES = (Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.SOLVED)
+
+
+def ticket_queryset():
+    """Tickets with what every workspace page shows of them, in one query."""
+    return Ticket.objects.select_related("customer", "assignee", "protocol_version")
+
+
+def access_ticket(request, ticket_id: int, permission: str = "ticket.view") -> Ticket:
+    """The ticket, when the person may see tickets (and holds ``permission``); else 403 or 404."""
+    require(request, "ticket.view")
+    if permission != "ticket.view":
+        require(request, permission)
+    ticket = ticket_queryset().filter(pk=ticket_id).first()
+    if ticket is None:
+        raise Http404(f"There is no ticket #{ticket_id}.")
+    return ticket
+
+
+def access_ticket_by_reference(request, text: str) -> Ticket:
+    """A ticket named as an agent types it ('#42' or '42'), for linking and merging."""
+    digits = (text or "").strip().lstrip("#")
+    if not digits.isdigit():
+        raise ValueError(f"'{text}' is not a ticket number; write it as #42")
+    ticket = ticket_queryset().filter(pk=int(digits)).first()
+    if ticket is None:
+        raise ValueError(f"there is no ticket #{digits}")
+    return ticket
+
+
+def access_tickets(request, ids) -> list[Ticket]:
+    require(request, "ticket.view")
+    return list(ticket_queryset().filter(pk__in=ids).order_by("pk"))
+
+
+def access_customer_for_edit(request, ticket: Ticket) -> Customer:
+    require(request, "ticket.edit")
+    return ticket.customer
+
+
+def can_set_status(request, status: str) -> bool:
+    if status == Status.SOLVED:
+        return can(request, "ticket.solve")
+    if status in (Status.OPEN, Status.PENDING, Status.ON_HOLD):
+        return can(request, "ticket.reply") or can(request, "ticket.edit")
+    return False
+
+
+def require_status(request, status: str) -> None:
+    if status not in MANUAL_STATUSES:
+        raise PermissionDenied(f"Status '{status}' cannot be set by hand.")
+    if not can_set_status(request, status):
+        needed = "ticket.solve" if status == Status.SOLVED else "ticket.reply or ticket.edit"
+        raise PermissionDenied(f"Your roles do not grant {needed}.")
+
+
+def status_choices(request, *, include_keep: bool = False) -> list[tuple[str, str]]:
+    choices = [(s.value, s.label) for s in MANUAL_STATUSES if can_set_status(request, s)]
+    return ([("", "Keep the status")] if include_keep else []) + choices
+
+
+def can_use_macros(request) -> bool:
+    return can(request, "ticket.reply") or can(request, "ticket.note")
+
+
+def access_macro(request, macro_id: int, *, edit: bool = False) -> Macro:
+    """A saved reply the person may use (shared, or their own); ``edit``: may also change it."""
+    if not can_use_macros(request):
+        raise PermissionDenied("Your roles do not grant ticket.reply or ticket.note.")
+    macro = Macro.objects.filter(Q(owner__isnull=True) | Q(owner=request.user), pk=macro_id).first()
+    if macro is None:
+        raise Http404("There is no such saved reply.")
+    if edit and macro.owner_id is None:
+        require(request, "ticket.edit")
+    return macro
+
+
+def workspace_rights(request) -> dict[str, bool]:
+    """What the templates show: one flag per move (a hidden button is also a 403 endpoint)."""
+    return {
+        "view": can(request, "ticket.view"),
+        "reply": can(request, "ticket.reply"),
+        "note": can(request, "ticket.note"),
+        "solve": can(request, "ticket.solve"),
+        "assign": can(request, "ticket.assign"),
+        "edit": can(request, "ticket.edit"),
+        "merge": can(request, "ticket.merge"),
+        "create": can(request, "ticket.create"),
+        "status": can(request, "ticket.reply") or can(request, "ticket.edit"),
+        "macros": can_use_macros(request),
+        "shared_macros": can(request, "ticket.edit"),
+    }

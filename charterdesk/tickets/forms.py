@@ -1,0 +1,163 @@
+"""Forms of the agent workspace. Choices come from the protocol in force and the person's rights."""
+
+from __future__ import annotations
+
+from django import forms
+
+from charterdesk.accounts.models import Person, validate_timezone
+
+from .choices import Priority, Status
+from .queues import SORTS, Filters
+
+
+def _protocol_choices(protocol, what: str) -> list[tuple[str, str]]:
+    if protocol is None:
+        return []
+    if what == "groups":
+        return [(g.id, g.name) for g in protocol.team.groups]
+    return [(c.id, f"{c.id} ({c.kind})") for c in protocol.channels.customer]
+
+
+def active_people():
+    return Person.objects.filter(is_active=True).order_by("name")
+
+
+class FilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    status = forms.ChoiceField(required=False)
+    priority = forms.ChoiceField(required=False)
+    group = forms.ChoiceField(required=False)
+    assignee = forms.ChoiceField(required=False)
+    tag = forms.CharField(required=False, max_length=64)
+    channel = forms.ChoiceField(required=False)
+    sort = forms.ChoiceField(required=False)
+
+    def __init__(self, data, *, protocol, people):
+        super().__init__(data)
+        anything = [("", "Any")]
+        self.fields["status"].choices = anything + list(Status.choices)
+        self.fields["priority"].choices = anything + list(Priority.choices)
+        self.fields["group"].choices = (
+            anything + _protocol_choices(protocol, "groups") + [("none", "No group")]
+        )
+        self.fields["assignee"].choices = (
+            anything + [("none", "Nobody")] + [(str(p.pk), p.name) for p in people]
+        )
+        self.fields["channel"].choices = anything + _protocol_choices(protocol, "channels")
+        self.fields["sort"].choices = [(key, label) for key, (label, _) in SORTS.items()]
+
+    def filters(self) -> Filters:
+        """The valid filters; an unknown value in the address (a stale bookmark) filters nothing."""
+        self.is_valid()
+        data = self.cleaned_data
+        values = {k: (data.get(k) or "") for k in Filters.__dataclass_fields__}
+        values["sort"] = values["sort"] or "due"
+        return Filters(**values)
+
+
+class ComposerForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label="Message")
+    kind = forms.ChoiceField(choices=[("reply", "Public reply"), ("note", "Internal note")])
+    next_status = forms.ChoiceField(required=False, label="Then set the ticket")
+
+    def __init__(self, *args, kinds, statuses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds
+        self.fields["next_status"].choices = statuses
+
+
+class PropertiesForm(forms.Form):
+    priority = forms.ChoiceField(choices=Priority.choices)
+    group = forms.ChoiceField(required=False)
+    tags = forms.CharField(required=False, help_text="Comma-separated", max_length=1000)
+
+    def __init__(self, *args, protocol, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].choices = [("", "No group"), *_protocol_choices(protocol, "groups")]
+
+    def clean_tags(self) -> list[str]:
+        tags = [t.strip().lower() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+        for tag in tags:
+            if len(tag) > 64 or " " in tag:
+                raise forms.ValidationError(f"'{tag}' is not a tag: at most 64 characters and no spaces")
+        return tags
+
+
+class AssigneeForm(forms.Form):
+    assignee = forms.ModelChoiceField(queryset=Person.objects.none(), required=False, empty_label="Nobody")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = active_people()
+
+
+class TicketNumberForm(forms.Form):
+    other = forms.CharField(label="Ticket number", max_length=20)
+
+
+class CustomerForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    email = forms.EmailField(required=False)
+    phone = forms.CharField(required=False, max_length=40)
+    organization = forms.CharField(required=False, max_length=200)
+    timezone = forms.CharField(max_length=64, validators=[validate_timezone])
+    language = forms.CharField(max_length=16)
+
+    def clean_email(self):
+        return (self.cleaned_data.get("email") or "").strip().lower() or None
+
+
+class NewTicketForm(forms.Form):
+    email = forms.EmailField(required=False, label="Customer email")
+    name = forms.CharField(max_length=200, required=False, label="Customer name")
+    phone = forms.CharField(max_length=40, required=False, label="Customer phone")
+    subject = forms.CharField(max_length=300)
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}), label="First message (sent to the customer)"
+    )
+    channel = forms.ChoiceField()
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
+    tags = forms.CharField(required=False, help_text="Comma-separated")
+
+    def __init__(self, *args, protocol, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = _protocol_choices(protocol, "channels")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("email") and not data.get("phone"):
+            self.add_error("email", "Give the customer's email, or a phone number for a phone-only customer.")
+        if data.get("phone") and not data.get("email") and not data.get("name"):
+            self.add_error("name", "A phone-only customer needs a name.")
+        return data
+
+    def tag_list(self) -> list[str]:
+        return [t.strip().lower() for t in (self.cleaned_data.get("tags") or "").split(",") if t.strip()]
+
+
+class MacroForm(forms.Form):
+    title = forms.CharField(max_length=120)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}))
+    next_status = forms.ChoiceField(required=False, label="Suggested next status")
+    shared = forms.BooleanField(required=False, label="Shared with the whole team")
+
+    def __init__(self, *args, can_share: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["next_status"].choices = [("", "None")] + [
+            (s.value, s.label) for s in (Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.SOLVED)
+        ]
+        if not can_share:
+            del self.fields["shared"]
+
+
+class BulkForm(forms.Form):
+    ids = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+    action = forms.ChoiceField(choices=[("assign", "Assign"), ("status", "Set status"), ("tag", "Add tag")])
+    assignee = forms.CharField(required=False)
+    status = forms.CharField(required=False)
+    tag = forms.CharField(required=False, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any ticket number is a valid choice here; access_tickets decides what exists.
+        self.fields["ids"].valid_value = lambda value: str(value).isdigit()

@@ -1,0 +1,661 @@
+"""The agent workspace: queues, the ticket page, saved replies and new tickets. Thin: parse, check,
+act (through the ``do_*`` actions), render. Every button a role lacks is hidden, and its endpoint
+answers 403 (see ``access.py`` for the choices where the permission list is silent)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from charterdesk.accounts.models import Person
+from charterdesk.accounts.permissions import can, require
+
+from . import actions
+from .access import (
+    access_customer_for_edit,
+    access_macro,
+    access_ticket,
+    access_ticket_by_reference,
+    access_tickets,
+    can_use_macros,
+    require_status,
+    status_choices,
+    ticket_queryset,
+    workspace_rights,
+)
+from .actions import TicketError
+from .choices import EventKind
+from .escalations import METRIC_WORDS
+from .forms import (
+    AssigneeForm,
+    BulkForm,
+    ComposerForm,
+    CustomerForm,
+    FilterForm,
+    MacroForm,
+    NewTicketForm,
+    PropertiesForm,
+    TicketNumberForm,
+    active_people,
+)
+from .macros import PLACEHOLDERS, MacroError, do_delete_macro, do_save_macro, macros_for, unknown_placeholders
+from .macros import render as render_macro
+from .models import ProcedureStep, Ticket
+from .queues import (
+    METRIC_LABELS,
+    PAGE_SIZE,
+    VIEWS,
+    VIEWS_BY_SLUG,
+    badges,
+    my_groups,
+    view_condition,
+    view_counts,
+)
+
+# --------------------------------------------------------------------------- the queue
+
+STATUS_SHORT = {
+    "new": "New",
+    "open": "Open",
+    "pending": "Pending",
+    "on_hold": "On hold",
+    "solved": "Solved",
+    "closed": "Closed",
+}
+
+
+@login_required
+@require_GET
+def queue(request):
+    require(request, "ticket.view")
+    now = timezone.now()
+    slug = request.GET.get("view") or "open"
+    if slug not in VIEWS_BY_SLUG:
+        raise Http404(f"There is no queue view '{slug}'.")
+    groups = my_groups(request.protocol, request.user)
+    people = list(active_people())
+    form = FilterForm(request.GET, protocol=request.protocol, people=people)
+    filters = form.filters()
+    tickets = filters.apply(
+        ticket_queryset().filter(view_condition(slug, request.user, groups, now), merged_into__isnull=True)
+    )
+    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {"ticket": t, "badges": badges(t, now), "status": STATUS_SHORT[t.status]} for t in page.object_list
+    ]
+    rights = workspace_rights(request)
+    statuses = [(v, STATUS_SHORT[v]) for v, _ in status_choices(request)]
+    keep = request.GET.copy()
+    keep.pop("page", None)
+    return render(
+        request,
+        "tickets/queue.html",
+        {
+            "views": [
+                {"view": v, "count": c}
+                for v, c in zip(VIEWS, view_counts(request.user, groups, now).values(), strict=False)
+            ],
+            "current": VIEWS_BY_SLUG[slug],
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "rows": rows,
+            "query": keep.urlencode(),
+            "people": people,
+            "rights": rights,
+            "statuses": statuses,
+            "can_bulk": rights["assign"] or rights["edit"] or bool(statuses),
+            "groups": groups,
+        },
+    )
+
+
+@login_required
+@require_GET
+def queue_badges(request):
+    """The SLA badges of the listed tickets, as out-of-band swaps (the queue polls every 30 s)."""
+    require(request, "ticket.view")
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:PAGE_SIZE]
+    now = timezone.now()
+    rows = [{"ticket": t, "badges": badges(t, now)} for t in access_tickets(request, ids)]
+    return render(request, "tickets/_queue_badges.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def bulk(request):
+    """Assign, set status or add a tag on many tickets, one action each; refusals are listed."""
+    require(request, "ticket.view")
+    form = BulkForm(request.POST)
+    back = request.POST.get("next") or reverse("tickets:queue")
+    if not back.startswith("/"):
+        back = reverse("tickets:queue")
+    if not form.is_valid():
+        messages.error(request, "Choose at least one ticket and an action.")
+        return redirect(back)
+    action = form.cleaned_data["action"]
+    if action == "assign":
+        require(request, "ticket.assign")
+        value = form.cleaned_data["assignee"]
+        assignee = None
+        if value and value != "none":
+            assignee = Person.objects.filter(pk=value if value.isdigit() else None, is_active=True).first()
+            if assignee is None:
+                messages.error(request, "assignee: choose an active person")
+                return redirect(back)
+
+        def act(ticket):
+            return actions.do_assign(ticket, assignee, actor=request.user)
+
+        done_words = f"assigned to {assignee.name if assignee else 'nobody'}"
+    elif action == "status":
+        status = form.cleaned_data["status"]
+        require_status(request, status)
+
+        def act(ticket):
+            return actions.do_set_status(ticket, status, actor=request.user)
+
+        done_words = f"set to {status}"
+    else:
+        require(request, "ticket.edit")
+        tag = form.cleaned_data["tag"].strip().lower()
+        if not tag or " " in tag:
+            messages.error(request, "tag: write one tag, without spaces")
+            return redirect(back)
+
+        def act(ticket):
+            return actions.do_change_tags(ticket, add=[tag], actor=request.user)
+
+        done_words = f"tagged {tag}"
+    done, refused = [], []
+    for ticket in access_tickets(request, form.cleaned_data["ids"]):
+        try:
+            act(ticket)
+            done.append(ticket.reference)
+        except TicketError as error:
+            refused.append(f"{ticket.reference}: {error}")
+    if done:
+        messages.success(request, f"{len(done)} ticket(s) {done_words}: {', '.join(done)}.")
+    for line in refused:
+        messages.error(request, f"Not changed: {line}")
+    return redirect(back)
+
+
+# --------------------------------------------------------------------------- the ticket page
+
+
+@dataclass
+class Entry:
+    """One line of the ticket's timeline."""
+
+    kind: str  # message | event | sla
+    at: object
+    item: object = None
+    text: str = ""
+    order: int = 0
+
+
+def _timeline(ticket: Ticket, now) -> list[Entry]:
+    entries = [
+        Entry("message", m.created_at, m, order=0)
+        for m in ticket.messages.select_related("author_person", "author_customer").prefetch_related(
+            "attachments"
+        )
+    ]
+    # Message events repeat what the messages show; the rest (status, SLA, escalations...) stay.
+    for event in ticket.events.select_related("actor").exclude(kind=EventKind.REPLY):
+        if event.kind == EventKind.ESCALATION:
+            event.metric_words = METRIC_WORDS.get(event.data.get("metric"), event.data.get("metric", ""))
+            event.action_words = ", ".join(
+                f"{kind.replace('_', ' ')} {value}" for kind, value in event.data.get("actions", [])
+            )
+        entries.append(Entry("event", event.at, event, order=1))
+    now_s = int(now.timestamp())
+    for metric, cycles in ((ticket.sla_state or {}).get("metrics") or {}).items():
+        for cycle in cycles:
+            due = cycle.get("due")
+            fulfilled = cycle.get("fulfilled")
+            if due is None or due > now_s or (fulfilled is not None and fulfilled <= due):
+                continue
+            label = METRIC_LABELS.get(metric, metric).lower()
+            text = f"{label} target ({cycle.get('target')}) breached under policy '{cycle.get('policy')}'"
+            entries.append(Entry("sla", dt.datetime.fromtimestamp(due, tz=dt.UTC), cycle, text=text, order=2))
+    entries.sort(key=lambda e: (e.at, e.order))
+    return entries
+
+
+def _procedures(ticket: Ticket) -> list[dict]:
+    ticked = {
+        (row.procedure, row.step): row
+        for row in ProcedureStep.objects.filter(ticket=ticket).select_related("ticked_by")
+    }
+    found = []
+    for procedure in actions.procedures_for(ticket):
+        steps = [
+            {"number": n, "text": text, "ticked": ticked.get((procedure.id, n))}
+            for n, text in enumerate(procedure.steps)
+        ]
+        found.append(
+            {
+                "procedure": procedure,
+                "steps": steps,
+                "open": [s["text"] for s in steps if not s["ticked"]],
+            }
+        )
+    return found
+
+
+def _trees(ticket: Ticket):
+    protocol = actions.protocol_for(ticket)
+    return list(protocol.resolution.troubleshooting) if protocol.resolution else []
+
+
+def _composer(request, ticket: Ticket, data=None, initial=None) -> ComposerForm:
+    kinds = []
+    if can(request, "ticket.reply"):
+        kinds.append(("reply", "Public reply"))
+    if can(request, "ticket.note"):
+        kinds.append(("note", "Internal note"))
+    return ComposerForm(
+        data, initial=initial, kinds=kinds, statuses=status_choices(request, include_keep=True)
+    )
+
+
+def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=None):
+    now = timezone.now()
+    protocol = actions.protocol_for(ticket)
+    rights = workspace_rights(request)
+    customer = ticket.customer
+    context = {
+        "ticket": ticket,
+        "rights": rights,
+        "badges": badges(ticket, now, include_done=True),
+        "timeline": _timeline(ticket, now),
+        "composer": composer or _composer(request, ticket),
+        "macros": list(macros_for(request.user)) if rights["macros"] else [],
+        "procedures": _procedures(ticket),
+        "trees": _trees(ticket),
+        "properties": PropertiesForm(
+            initial={"priority": ticket.priority, "group": ticket.group, "tags": ", ".join(ticket.tags)},
+            protocol=protocol,
+        ),
+        "assignee_form": AssigneeForm(initial={"assignee": ticket.assignee_id}),
+        "customer_form": CustomerForm(
+            initial={
+                "name": customer.name,
+                "email": customer.email or "",
+                "phone": customer.phone,
+                "organization": customer.organization,
+                "timezone": customer.timezone,
+                "language": customer.language,
+            }
+        )
+        if rights["edit"]
+        else None,
+        "other_tickets": list(
+            Ticket.objects.filter(customer=customer).exclude(pk=ticket.pk).order_by("-created_at")[:10]
+        ),
+        "linked": list(actions.linked_tickets(ticket).order_by("pk")),
+        "statuses": [(v, STATUS_SHORT[v]) for v, _ in status_choices(request) if v != ticket.status],
+        "errors": errors or [],
+        "closed": ticket.status == "closed",
+    }
+    return render(request, "tickets/ticket.html", context, status=status)
+
+
+@login_required
+@require_GET
+def ticket_page(request, ticket_id: int):
+    ticket = access_ticket(request, ticket_id)
+    return _ticket_page(request, ticket)
+
+
+@login_required
+@require_GET
+def ticket_badges(request, ticket_id: int):
+    ticket = access_ticket(request, ticket_id)
+    return render(
+        request,
+        "tickets/_ticket_badges.html",
+        {"ticket": ticket, "badges": badges(ticket, timezone.now(), include_done=True)},
+    )
+
+
+def _back(ticket: Ticket) -> HttpResponse:
+    return redirect("tickets:ticket", ticket.pk)
+
+
+@login_required
+@require_POST
+def reply(request, ticket_id: int):
+    """A public reply or an internal note, with the next status chosen on send."""
+    ticket = access_ticket(request, ticket_id)
+    kind = request.POST.get("kind", "reply")
+    require(request, "ticket.reply" if kind == "reply" else "ticket.note")
+    form = _composer(request, ticket, data=request.POST)
+    next_status = request.POST.get("next_status") or ""
+    if next_status:
+        require_status(request, next_status)
+    if not form.is_valid():
+        return _ticket_page(request, ticket, composer=form, status=400)
+    try:
+        actions.do_reply(
+            ticket,
+            author=request.user,
+            body=form.cleaned_data["body"],
+            public=kind == "reply",
+            next_status=next_status or None,
+        )
+    except TicketError as error:
+        # Nothing was sent (the reply and the status change are one transaction): keep the text.
+        form.add_error(None, f"Not sent: {error}")
+        return _ticket_page(request, ticket, composer=form, status=400)
+    words = "Reply sent" if kind == "reply" else "Note added"
+    messages.success(request, words + (f"; the ticket is now {next_status}." if next_status else "."))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def set_status(request, ticket_id: int):
+    ticket = access_ticket(request, ticket_id)
+    status = request.POST.get("status", "")
+    require_status(request, status)
+    try:
+        actions.do_set_status(ticket, status, actor=request.user)
+        messages.success(request, f"{ticket.reference} is now {status}.")
+    except TicketError as error:
+        messages.error(request, str(error))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def set_properties(request, ticket_id: int):
+    """Priority, group and tags (``ticket.edit``), each through its own action."""
+    ticket = access_ticket(request, ticket_id, "ticket.edit")
+    form = PropertiesForm(request.POST, protocol=actions.protocol_for(ticket))
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+        return _back(ticket)
+    data = form.cleaned_data
+    try:
+        actions.do_set_priority(ticket, data["priority"], actor=request.user)
+        actions.do_set_group(ticket, data["group"] or None, actor=request.user)
+        current = set(ticket.tags)
+        wanted = set(data["tags"])
+        actions.do_change_tags(ticket, add=wanted - current, remove=current - wanted, actor=request.user)
+        messages.success(request, "Saved.")
+    except TicketError as error:
+        messages.error(request, str(error))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def set_assignee(request, ticket_id: int):
+    ticket = access_ticket(request, ticket_id, "ticket.assign")
+    form = AssigneeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "assignee: choose an active person")
+        return _back(ticket)
+    assignee = form.cleaned_data["assignee"]
+    try:
+        actions.do_assign(ticket, assignee, actor=request.user)
+        messages.success(request, f"Assigned to {assignee.name if assignee else 'nobody'}.")
+    except TicketError as error:
+        messages.error(request, str(error))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def link_or_merge(request, ticket_id: int, how: str):
+    ticket = access_ticket(request, ticket_id, "ticket.merge")
+    form = TicketNumberForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "other: write the other ticket's number, such as #42")
+        return _back(ticket)
+    try:
+        other = access_ticket_by_reference(request, form.cleaned_data["other"])
+    except ValueError as error:
+        messages.error(request, f"other: {error}")
+        return _back(ticket)
+    try:
+        if how == "link":
+            actions.do_link(ticket, other, actor=request.user)
+            messages.success(request, f"Linked to {other.reference}.")
+        else:
+            target = actions.do_merge(ticket, other, actor=request.user)
+            messages.success(request, f"{ticket.reference} is merged into {target.reference}.")
+            return _back(target)
+    except TicketError as error:
+        messages.error(request, str(error))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def edit_customer(request, ticket_id: int):
+    ticket = access_ticket(request, ticket_id)
+    customer = access_customer_for_edit(request, ticket)
+    form = CustomerForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+        return _back(ticket)
+    changed = {k: v for k, v in form.cleaned_data.items() if getattr(customer, k) != v}
+    if changed:
+        try:
+            actions.do_update_customer(customer, actor=request.user, **changed)
+            messages.success(request, f"Saved {customer.name}'s details.")
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                messages.error(request, f"{field}: {' '.join(errors)}")
+        except TicketError as error:
+            messages.error(request, str(error))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def tick_step(request, ticket_id: int, procedure_id: str, step: int):
+    """Tick or untick one step of a procedure (htmx: answers the procedure's card)."""
+    ticket = access_ticket(request, ticket_id, "ticket.note")
+    error = ""
+    try:
+        actions.do_tick_step(
+            ticket, procedure_id, step, ticked=request.POST.get("ticked") == "on", actor=request.user
+        )
+    except TicketError as exc:
+        error = str(exc)
+    if not request.headers.get("HX-Request"):
+        if error:
+            messages.error(request, error)
+        return _back(ticket)
+    card = next((p for p in _procedures(ticket) if p["procedure"].id == procedure_id), None)
+    if card is None:
+        return HttpResponse(error, status=400)
+    return render(
+        request,
+        "tickets/_procedure.html",
+        {"ticket": ticket, "card": card, "rights": workspace_rights(request), "error": error},
+    )
+
+
+def _walk(ticket: Ticket, tree_id: str, path_text: str):
+    trees = {t.id: t for t in _trees(ticket)}
+    node = trees.get(tree_id)
+    if node is None:
+        raise Http404(f"There is no troubleshooting tree '{tree_id}'.")
+    try:
+        path = [int(p) for p in path_text.split(",") if p != ""]
+    except ValueError:
+        raise Http404("That path does not exist in the tree.") from None
+    steps, resolution = [], None
+    for index in path:
+        if node is None or not 0 <= index < len(node.answers):
+            raise Http404("That path does not exist in the tree.")
+        answer = node.answers[index]
+        steps.append({"question": node.question, "answer": answer.label})
+        resolution = answer.resolution
+        node = answer.next
+    return trees[tree_id], path, steps, node, resolution
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def troubleshooting(request, ticket_id: int, tree_id: str):
+    """Walk a troubleshooting tree one answer at a time; at a resolution, record the walk as a note."""
+    ticket = access_ticket(request, ticket_id)
+    path_text = request.POST.get("path") if request.method == "POST" else request.GET.get("path", "")
+    tree, path, steps, node, resolution = _walk(ticket, tree_id, path_text or "")
+    if request.method == "POST":
+        require(request, "ticket.note")
+        try:
+            actions.do_record_troubleshooting(ticket, tree_id, path, actor=request.user)
+            messages.success(request, "The troubleshooting walk is recorded as an internal note.")
+        except TicketError as error:
+            messages.error(request, str(error))
+        return _back(ticket)
+    context = {
+        "ticket": ticket,
+        "tree": tree,
+        "path": ",".join(str(p) for p in path),
+        "steps": steps,
+        "node": node,
+        "resolution": resolution if node is None and path else None,
+        "rights": workspace_rights(request),
+    }
+    template = (
+        "tickets/_troubleshooting.html"
+        if request.headers.get("HX-Request")
+        else "tickets/troubleshooting.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def insert_macro(request, ticket_id: int, macro_id: int):
+    """A saved reply filled in for this ticket and agent (the composer inserts it)."""
+    ticket = access_ticket(request, ticket_id)
+    macro = access_macro(request, macro_id)
+    rendered = render_macro(macro.body, ticket, request.user)
+    return JsonResponse(
+        {"text": rendered.text, "unknown": list(rendered.unknown), "next_status": macro.next_status}
+    )
+
+
+# --------------------------------------------------------------------------- saved replies
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def macro_list(request, macro_id: int | None = None):
+    """The saved replies a person sees; create one, or edit one (``macro_id``)."""
+    if not can_use_macros(request):
+        raise PermissionDenied("Your roles do not grant ticket.reply or ticket.note.")
+    rights = workspace_rights(request)
+    macro = access_macro(request, macro_id, edit=True) if macro_id else None
+    initial = None
+    if macro is not None:
+        initial = {
+            "title": macro.title,
+            "body": macro.body,
+            "next_status": macro.next_status,
+            "shared": macro.owner_id is None,
+        }
+    form = MacroForm(request.POST or None, initial=initial, can_share=rights["shared_macros"])
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = do_save_macro(
+                macro,
+                title=form.cleaned_data["title"],
+                body=form.cleaned_data["body"],
+                shared=form.cleaned_data.get("shared", False),
+                next_status=form.cleaned_data["next_status"],
+                actor=request.user,
+            )
+        except MacroError as error:
+            form.add_error(None, str(error))
+        else:
+            unknown = unknown_placeholders(saved.body)
+            if unknown:
+                messages.warning(
+                    request,
+                    f"Saved '{saved.title}'. These placeholders are unknown and will be left as written: "
+                    + ", ".join(unknown),
+                )
+            else:
+                messages.success(request, f"Saved '{saved.title}'.")
+            return redirect("tickets:macros")
+    rows = [
+        {
+            "macro": m,
+            "unknown": unknown_placeholders(m.body),
+            "editable": m.owner_id or rights["shared_macros"],
+        }
+        for m in macros_for(request.user).select_related("owner")
+    ]
+    return render(
+        request,
+        "tickets/macros.html",
+        {"rows": rows, "form": form, "editing": macro, "placeholders": PLACEHOLDERS, "rights": rights},
+    )
+
+
+@login_required
+@require_POST
+def macro_delete(request, macro_id: int):
+    macro = access_macro(request, macro_id, edit=True)
+    do_delete_macro(macro, actor=request.user)
+    messages.success(request, f"Deleted '{macro.title}'.")
+    return redirect("tickets:macros")
+
+
+# --------------------------------------------------------------------------- new ticket
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_ticket(request):
+    """Open a ticket on a customer's behalf: the first message is the agent's public reply."""
+    require(request, "ticket.create")
+    if request.protocol is None:
+        raise PermissionDenied("No protocol version is in force yet.")
+    form = NewTicketForm(request.POST or None, protocol=request.protocol)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                customer = actions.do_find_or_create_customer(
+                    email=data["email"] or None, name=data["name"], phone=data["phone"]
+                )
+                ticket = actions.do_create_ticket(
+                    customer=customer,
+                    subject=data["subject"],
+                    body=data["body"],
+                    channel=data["channel"],
+                    priority=data["priority"],
+                    tags=form.tag_list(),
+                    by_agent=request.user,
+                )
+        except TicketError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Opened {ticket.reference} for {customer.name}.")
+            return redirect("tickets:ticket", ticket.pk)
+    return render(request, "tickets/new.html", {"form": form, "rights": workspace_rights(request)})
