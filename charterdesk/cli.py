@@ -24,6 +24,10 @@ The protocol file (no database needed):
 The desk:
   demo [--load-only]                             set up SQLite, load the demo, and serve
   serve [--host H] [--port P]                    the web server
+  worker [--once] [--interval S]                 background tasks, SLA deadlines, periodic jobs
+  tickets export-events [-o FILE]                ticket events in the replay format
+  token create --user EMAIL | list | revoke PREFIX   personal API tokens
+  email listen | import PATH | poll              the email channel
   check                                          what production still lacks
   protocol publish FILE [--effective DATE]       publish a version from the command line
   protocol list                                  the versions in the library

@@ -1,5 +1,33 @@
-"""The REST API (django-ninja) under /api/v1/, OpenAPI at /api/docs."""
+"""The REST API (django-ninja) under /api/v1/, OpenAPI at /api/docs. docs/api.md is the guide."""
 
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Charterdesk API", version="1", urls_namespace="api-v1", docs_url="/docs")
+from . import errors
+from .auth import TokenAuth
+from .customers import router as customers
+from .groups import router as groups
+from .people import me_router
+from .people import router as people
+from .search import router as search
+from .tickets import router as tickets
+
+api = NinjaAPI(
+    title="Charterdesk API",
+    version="1",
+    description=(
+        "The help desk's REST API. Authenticate with a personal API token "
+        "(`Authorization: Bearer <token>`, created at /tokens/). Every endpoint enforces the same "
+        "role permissions as the desk's pages. See docs/api.md."
+    ),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    auth=TokenAuth(),
+)
+errors.install(api)
+
+api.add_router("/v1/tickets", tickets)
+api.add_router("/v1/customers", customers)
+api.add_router("/v1/groups", groups)
+api.add_router("/v1/people", people)
+api.add_router("/v1/me", me_router)
+api.add_router("/v1/search", search)

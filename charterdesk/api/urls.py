@@ -1,2 +1,9 @@
+from django.urls import path
+
+from . import views
+
 app_name = "api"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.tokens, name="tokens"),
+    path("<int:token_id>/revoke/", views.revoke, name="revoke"),
+]

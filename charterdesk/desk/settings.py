@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves the API docs' assets locally (no CDN)
     "django_tasks",
     "django_tasks_db",
     "charterdesk.audit",

@@ -115,7 +115,9 @@ def _set_tags(ticket: Ticket, tags: Iterable[str]) -> None:
 
 def _lock(ticket: Ticket) -> Ticket:
     """Re-read the ticket under a row lock, so two changes to it never interleave."""
-    return Ticket.objects.select_for_update().select_related("protocol_version", "customer").get(pk=ticket.pk)
+    # of=("self",): lock the ticket row only, not the shared protocol version and customer rows.
+    rows = Ticket.objects.select_for_update(of=("self",)).select_related("protocol_version", "customer")
+    return rows.get(pk=ticket.pk)
 
 
 _SPACE = re.compile(r"\s+")
@@ -725,13 +727,9 @@ def do_merge(source: Ticket, target: Ticket, *, actor, at: dt.datetime | None = 
     if source.pk == target.pk:
         raise TicketError("a ticket cannot be merged into itself")
     with transaction.atomic():
-        first, second = sorted([source.pk, target.pk])
-        locked = {
-            t.pk: t
-            for t in Ticket.objects.select_for_update()
-            .select_related("protocol_version", "customer")
-            .filter(pk__in=[first, second])
-        }
+        # Both rows locked in id order, so two merges of the same pair cannot deadlock.
+        rows = Ticket.objects.select_for_update(of=("self",)).select_related("protocol_version", "customer")
+        locked = {t.pk: t for t in rows.filter(pk__in=[source.pk, target.pk]).order_by("pk")}
         source, target = locked[source.pk], locked[target.pk]
         if source.customer_id != target.customer_id:
             raise TicketError("only tickets of the same customer can be merged")

@@ -1,0 +1,132 @@
+"""Writes the API makes on its own account: tokens and new customers. Atomic and audited.
+
+Changes to tickets go through ``charterdesk.tickets.actions`` like everywhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from charterdesk.audit.actions import record
+from charterdesk.tickets.models import Customer
+
+from .models import ApiToken
+
+# A recognisable start makes a leaked token easy to find with secret scanners and in logs.
+TOKEN_START = "cdk_"
+PREFIX_LENGTH = 12
+# Stamping "last used" on every request would make each read a write; once a minute is plenty.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+class TokenError(Exception):
+    """A token change that cannot be made; the message says why."""
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def do_create_token(person, name: str, *, actor, at: dt.datetime | None = None) -> tuple[ApiToken, str]:
+    """A new personal token for ``person``: (the row, the secret). The secret is not kept anywhere."""
+    name = (name or "").strip()
+    if not name:
+        raise TokenError("name: give the token a name, such as the script that will use it")
+    if len(name) > 100:
+        raise TokenError("name: at most 100 characters")
+    if not person.is_active:
+        raise TokenError(f"{person.email} is deactivated and cannot hold API tokens")
+    at = at or timezone.now()
+    secret = TOKEN_START + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            person=person,
+            name=name,
+            token_hash=hash_secret(secret),
+            prefix=secret[:PREFIX_LENGTH],
+            created_at=at,
+        )
+        by = "" if actor is None or getattr(actor, "pk", None) == person.pk else f" (by {actor})"
+        record(
+            "api_token.create",
+            f"API token '{name}' ({token.prefix}…) created for {person.name}{by}",
+            actor=actor,
+            target=f"person:{person.pk}",
+            data={"token": token.pk, "name": name, "prefix": token.prefix},
+            at=at,
+        )
+    return token, secret
+
+
+def do_revoke_token(token: ApiToken, *, actor, at: dt.datetime | None = None) -> ApiToken:
+    """Revoke a token: from this instant every request bearing it gets 401. Revoking twice is a no-op."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().select_related("person").get(pk=token.pk)
+        if token.revoked_at is not None:
+            return token
+        token.revoked_at = at
+        token.save(update_fields=["revoked_at"])
+        record(
+            "api_token.revoke",
+            f"API token '{token.name}' ({token.prefix}…) of {token.person.name} revoked",
+            actor=actor,
+            target=f"person:{token.person_id}",
+            data={"token": token.pk, "name": token.name, "prefix": token.prefix},
+            at=at,
+        )
+    return token
+
+
+def note_token_used(token: ApiToken, at: dt.datetime) -> None:
+    """Stamp when a token was last used, at most once a minute.
+
+    Not audited on purpose: like a session's last activity, it is a usage statistic that would
+    otherwise put one audit entry on every API request.
+    """
+    if token.last_used_at is not None and at - token.last_used_at < LAST_USED_RESOLUTION:
+        return
+    token.last_used_at = at
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=at)
+
+
+def do_create_customer(
+    *,
+    actor,
+    name: str,
+    email: str | None = None,
+    phone: str = "",
+    organization: str = "",
+    timezone_name: str = "UTC",
+    language: str = "en",
+) -> Customer:
+    """A new customer record, checked like the desk's forms (``full_clean``) and audited.
+
+    Raises ``django.core.exceptions.ValidationError`` naming the field, e.g. an email that
+    another customer already has.
+    """
+    email = (email or "").strip().lower() or None
+    with transaction.atomic():
+        customer = Customer(
+            name=(name or "").strip(),
+            email=email,
+            phone=(phone or "").strip(),
+            organization=(organization or "").strip(),
+            timezone=timezone_name or "UTC",
+            language=language or "en",
+        )
+        customer.full_clean()
+        customer.save()
+        record(
+            "customer.create",
+            f"{getattr(actor, 'name', 'system')} added customer {customer}",
+            actor=actor,
+            target=f"customer:{customer.pk}",
+            data={"name": customer.name, "email": customer.email},
+        )
+    return customer

@@ -1,0 +1,126 @@
+"""/api/v1/customers: find, add, read and correct customer records.
+
+Reading needs customer.view. The protocol has no separate right to write customer records:
+adding one needs customer.view and ticket.create (whoever may open tickets on a customer's
+behalf already records new customers that way); correcting one needs customer.view and
+ticket.edit, as editing a customer's details on the desk needs ticket.edit.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from ninja import Query, Router, Status
+
+from charterdesk.tickets.actions import do_update_customer
+from charterdesk.tickets.models import Customer, Ticket
+
+from . import cursor
+from .access import access_customer
+from .actions import do_create_customer
+from .auth import caller_of
+from .errors import invalid
+from .present import customer_out
+from .schemas import (
+    ERRORS,
+    ERRORS_WITH_404,
+    CustomerDetail,
+    CustomerIn,
+    CustomerPage,
+    CustomerPatch,
+)
+
+router = Router(tags=["customers"])
+
+BY_NAME = cursor.Order("name", "name")
+CREATE = ("customer.view", "ticket.create")
+EDIT = ("customer.view", "ticket.edit")
+
+
+def matching(q: str) -> Q:
+    """Customers whose name, email, phone or organisation contain every word of ``q``."""
+    condition = Q()
+    for word in q.split():
+        condition &= (
+            Q(name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(phone__icontains=word)
+            | Q(organization__icontains=word)
+        )
+    return condition
+
+
+def _detail(customer: Customer, caller) -> dict:
+    tickets = None
+    if caller.can("ticket.view"):
+        rows = Ticket.objects.filter(customer=customer).order_by("-created_at", "-id")[:20]
+        tickets = [
+            {"id": t.pk, "subject": t.subject, "status": t.status, "created_at": t.created_at} for t in rows
+        ]
+    return {**customer_out(customer), "tickets": tickets}
+
+
+@router.get("", response={200: CustomerPage, **ERRORS}, summary="List or search customers")
+def list_customers(
+    request,
+    q: str | None = Query(None, description="words in the name, email, phone or organisation"),
+    cursor_: str | None = Query(None, alias="cursor"),
+    limit: int = Query(25, ge=1, le=100),
+):
+    """Customers by name; follow `next` until it is null."""
+    caller_of(request).require("customer.view")
+    customers = Customer.objects.all()
+    if q and q.strip():
+        customers = customers.filter(matching(q))
+    page = cursor.paginate(customers, BY_NAME, cursor_, limit)
+    return {
+        "items": [customer_out(c) for c in page.rows],
+        "next": cursor.next_link(request, page.next_cursor),
+        "next_cursor": page.next_cursor,
+    }
+
+
+@router.post("", response={201: CustomerDetail, **ERRORS}, summary="Add a customer")
+def create_customer(request, payload: CustomerIn):
+    caller = caller_of(request)
+    caller.require(*CREATE)
+    if not payload.name.strip():
+        raise invalid("name", "give the customer's name")
+    if payload.email and Customer.objects.filter(email=payload.email).exists():
+        existing = Customer.objects.get(email=payload.email)
+        raise invalid("email", f"customer #{existing.pk} ({existing.name}) already has this email")
+    customer = do_create_customer(
+        actor=caller.person,
+        name=payload.name,
+        email=payload.email,
+        phone=payload.phone,
+        organization=payload.organization,
+        timezone_name=payload.timezone,
+        language=payload.language,
+    )
+    return Status(201, _detail(customer, caller))
+
+
+@router.get("/{customer_id}", response={200: CustomerDetail, **ERRORS_WITH_404}, summary="Read a customer")
+def read_customer(request, customer_id: int):
+    caller = caller_of(request)
+    return _detail(access_customer(caller, customer_id), caller)
+
+
+@router.patch(
+    "/{customer_id}", response={200: CustomerDetail, **ERRORS_WITH_404}, summary="Correct a customer"
+)
+def update_customer(request, customer_id: int, payload: CustomerPatch):
+    caller = caller_of(request)
+    customer = access_customer(caller, customer_id, *EDIT)
+    changes = {}
+    for field in payload.model_fields_set:
+        value = getattr(payload, field)
+        if value is None and field != "email":
+            raise invalid(field, "cannot be null")
+        changes[field] = value
+    email = changes.get("email")
+    if email and Customer.objects.filter(email=email).exclude(pk=customer.pk).exists():
+        raise invalid("email", "another customer already has this email")
+    if changes:
+        customer = do_update_customer(customer, actor=caller.person, **changes)
+    return _detail(customer, caller)

@@ -1,0 +1,138 @@
+"""Rows as the API shows them. No queries here beyond what the caller selected or prefetched."""
+
+from __future__ import annotations
+
+from charterdesk.engine.sla import TicketSla
+from charterdesk.tickets.models import Customer, Message, Ticket
+from charterdesk.tickets.sla import to_datetime
+
+
+def person_ref(person) -> dict | None:
+    return None if person is None else {"id": person.pk, "name": person.name}
+
+
+def customer_ref(customer: Customer) -> dict:
+    return {"id": customer.pk, "name": customer.name, "email": customer.email}
+
+
+def customer_out(customer: Customer) -> dict:
+    return {
+        "id": customer.pk,
+        "name": customer.name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "organization": customer.organization,
+        "timezone": customer.timezone,
+        "language": customer.language,
+        "created_at": customer.created_at,
+    }
+
+
+def ticket_summary(ticket: Ticket) -> dict:
+    """Needs ``customer`` and ``assignee`` selected with the ticket."""
+    return {
+        "id": ticket.pk,
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "channel": ticket.channel,
+        "group": ticket.group or None,
+        "tags": list(ticket.tags),
+        "customer": customer_ref(ticket.customer),
+        "assignee": person_ref(ticket.assignee),
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "solved_at": ticket.solved_at,
+        "next_due_at": ticket.next_due_at,
+        "breached": ticket.breached,
+        "sla_policy": ticket.sla_policy or None,
+    }
+
+
+def _author(message: Message) -> dict:
+    if message.author_person is not None:
+        return {"type": "person", "id": message.author_person.pk, "name": message.author_person.name}
+    if message.author_customer is not None:
+        return {"type": "customer", "id": message.author_customer.pk, "name": message.author_customer.name}
+    return {"type": "system", "id": None, "name": "Charterdesk"}
+
+
+def message_out(message: Message) -> dict:
+    return {
+        "id": message.pk,
+        "kind": message.kind,
+        "public": message.is_public,
+        "author": _author(message),
+        "body": message.body_text,
+        "body_html": message.body_html,
+        "channel": message.channel,
+        "created_at": message.created_at,
+        "attachments": [
+            {"id": a.pk, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in message.attachments.all()
+        ],
+    }
+
+
+def ticket_detail(ticket: Ticket) -> dict:
+    messages = (
+        Message.objects.filter(ticket=ticket)
+        .select_related("author_person", "author_customer")
+        .prefetch_related("attachments")
+        .order_by("created_at", "id")
+    )
+    return {
+        **ticket_summary(ticket),
+        "protocol_version": ticket.protocol_version.version,
+        "created_by_agent": ticket.created_by_agent,
+        "merged_into": ticket.merged_into_id,
+        "messages": [message_out(m) for m in messages],
+    }
+
+
+def sla_out(ticket: Ticket, result: TicketSla, carried_out: set[str]) -> dict:
+    """The engine's answer at ``result.now``; ``carried_out`` holds the firing keys the desk has done."""
+    from charterdesk.tickets.escalations import firing_key
+    from charterdesk.tickets.sla import is_breached, next_due
+
+    metrics = {}
+    for metric, cycles in result.metrics.items():
+        metrics[metric] = [
+            {
+                "target": cycle.target.text if cycle.target else None,
+                "start": to_datetime(cycle.start),
+                "due": to_datetime(cycle.due),
+                "fulfilled": to_datetime(cycle.fulfilled),
+                "breached": cycle.breached,
+                "paused": cycle.fulfilled is None and cycle.due is None and cycle.target is not None,
+                "policy": cycle.policy,
+                "calendar": cycle.calendar.id if cycle.calendar else None,
+                "explain": cycle.explain(),
+            }
+            for cycle in cycles
+        ]
+    escalations = [
+        {
+            "rule": e.rule,
+            "metric": e.metric,
+            "at": to_datetime(e.at),
+            "carried_out": firing_key(e.rule, e.metric, e.cycle_start) in carried_out,
+        }
+        for e in result.escalations
+        if e.at < result.now
+    ]
+    upcoming = result.pending[0] if result.pending else None
+    return {
+        "ticket": ticket.pk,
+        "evaluated_at": to_datetime(result.now),
+        "priority": result.priority,
+        "policy": result.policy,
+        "breached": is_breached(result),
+        "next_due_at": to_datetime(next_due(result)),
+        "metrics": metrics,
+        "escalations": escalations,
+        "next_escalation": None
+        if upcoming is None
+        else {"rule": upcoming.rule, "metric": upcoming.metric, "at": to_datetime(upcoming.at)},
+    }

@@ -1,0 +1,83 @@
+"""Rate limits for the API: a fixed window per token (and per client address before sign-in).
+
+Counters live in Django's cache (``django.core.cache.caches["default"]``). Each window has its
+own key, ``charterdesk:api:rate:<scope>:<who>:<window number>``, created with ``add`` and
+counted with ``incr``, which are atomic in Redis and Memcached, so any number of web workers
+sharing such a cache share one limit. With the default local-memory cache each process counts
+on its own: with N gunicorn workers a client may make up to N times the limit.
+
+Limits are read from the settings at every request (``getattr(settings, name)``, then the
+environment, then the default), so changing them needs no code.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+TOKEN_RATE_SETTING = "CHARTERDESK_API_RATE"
+TOKEN_RATE_DEFAULT = "120/minute"
+ANON_RATE_SETTING = "CHARTERDESK_API_ANON_RATE"
+ANON_RATE_DEFAULT = "30/minute"
+
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``count`` requests per ``period`` seconds; written like ``120/minute`` or ``1000/5minutes``."""
+
+    count: int
+    period: int
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_rate(text: str) -> Rate:
+    match = _RATE.match(text or "")
+    if not match:
+        raise ValueError(f"'{text}' is not a rate; write it like 120/minute, 1000/hour or 50/10seconds")
+    count, multiple, unit = int(match[1]), int(match[2] or 1), match[3]
+    if count < 1 or multiple < 1:
+        raise ValueError(f"'{text}' is not a rate; both numbers must be at least 1")
+    return Rate(count, multiple * _UNITS[unit], text.strip())
+
+
+def configured_rate(setting: str, default: str) -> Rate:
+    """The rate in force now: the Django setting, else the environment variable, else the default."""
+    text = getattr(settings, setting, None) or os.environ.get(setting) or default
+    return parse_rate(text)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: int  # seconds until the window resets (0 when allowed)
+    rate: Rate
+
+
+def hit(scope: str, who: str, rate: Rate, now: float) -> Decision:
+    """Count one request by ``who`` in ``scope`` at ``now`` (POSIX seconds) against ``rate``."""
+    window = int(now // rate.period)
+    key = f"charterdesk:api:rate:{scope}:{who}:{rate.period}:{window}"
+    # A little longer than the window, so the key outlives it on every backend's clock.
+    cache.add(key, 0, timeout=rate.period + 5)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=rate.period + 5)
+        used = 1
+    resets = (window + 1) * rate.period
+    if used > rate.count:
+        return Decision(False, rate.count, 0, max(1, math.ceil(resets - now)), rate)
+    return Decision(True, rate.count, rate.count - used, 0, rate)

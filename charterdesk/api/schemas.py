@@ -1,0 +1,335 @@
+"""What the API reads and writes. Inputs refuse unknown fields, so a misspelt key is an error."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from ninja import Schema
+from pydantic import AfterValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from charterdesk.accounts.models import validate_timezone
+from charterdesk.tickets.choices import Priority, Status
+
+PRIORITIES = tuple(Priority.values)
+STATUSES = tuple(Status.values)
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    """ISO 8601 in UTC to the second, as the replay format writes times: 2026-12-07T14:00:00Z."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def one_of(values: tuple[str, ...]):
+    def check(value: str) -> str:
+        if value not in values:
+            raise ValueError(f"'{value}' is not one of {', '.join(values)}")
+        return value
+
+    return check
+
+
+def _email(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip().lower()
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError(f"'{value}' is not an email address") from None
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        validate_timezone(value)
+    except DjangoValidationError as exc:
+        raise ValueError(exc.messages[0]) from None
+    return value
+
+
+def _assignee(value):
+    if value is None or isinstance(value, int) or value == "me":
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise ValueError(f"'{value}' is not a person id, 'me' or null")
+
+
+UtcTime = Annotated[dt.datetime, PlainSerializer(iso_utc, return_type=str)]
+PriorityValue = Annotated[
+    str, AfterValidator(one_of(PRIORITIES)), WithJsonSchema({"type": "string", "enum": list(PRIORITIES)})
+]
+StatusValue = Annotated[
+    str, AfterValidator(one_of(STATUSES)), WithJsonSchema({"type": "string", "enum": list(STATUSES)})
+]
+Email = Annotated[str | None, AfterValidator(_email)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+Tag = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Input(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ErrorItem(Schema):
+    field: str | None = Field(description="the field at fault, null when none is")
+    message: str
+    permission: str | None = Field(None, description="on 403: the permission the caller's roles lack")
+
+
+class ErrorOut(Schema):
+    errors: list[ErrorItem]
+
+
+ERRORS = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+ERRORS_WITH_404 = {**ERRORS, 404: ErrorOut}
+
+
+# --------------------------------------------------------------------------- people and groups
+
+
+class PersonRef(Schema):
+    id: int
+    name: str
+
+
+class PersonOut(Schema):
+    id: int
+    name: str
+    email: str
+    roles: list[str]
+    away: bool
+    active: bool
+    timezone: str
+
+
+class GroupOut(Schema):
+    id: str
+    name: str
+    roles: list[str]
+    channels: list[str]
+    members: list[PersonRef] = Field(description="active people holding one of the group's roles")
+
+
+class TokenInfo(Schema):
+    name: str
+    prefix: str
+    created_at: UtcTime
+
+
+class MeOut(Schema):
+    id: int
+    name: str
+    email: str
+    timezone: str
+    roles: list[str]
+    permissions: list[str]
+    protocol_version: str | None
+    token: TokenInfo
+
+
+# --------------------------------------------------------------------------- customers
+
+
+class CustomerRef(Schema):
+    id: int
+    name: str
+    email: str | None
+
+
+class CustomerIn(Input):
+    email: Email = None
+    name: str = Field("", max_length=200)
+    phone: str = Field("", max_length=40)
+    organization: str = Field("", max_length=200)
+    timezone: TimeZone = "UTC"
+    language: str = Field("en", max_length=16)
+
+
+class CustomerPatch(Input):
+    email: Email = None
+    name: str | None = Field(None, min_length=1, max_length=200)
+    phone: str | None = Field(None, max_length=40)
+    organization: str | None = Field(None, max_length=200)
+    timezone: TimeZone | None = None
+    language: str | None = Field(None, min_length=1, max_length=16)
+
+
+class CustomerTicket(Schema):
+    id: int
+    subject: str
+    status: str
+    created_at: UtcTime
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    email: str | None
+    phone: str
+    organization: str
+    timezone: str
+    language: str
+    created_at: UtcTime
+
+
+class CustomerDetail(CustomerOut):
+    tickets: list[CustomerTicket] | None = Field(
+        description="the customer's latest 20 tickets; null unless the caller holds ticket.view"
+    )
+
+
+class CustomerPage(Schema):
+    items: list[CustomerOut]
+    next: str | None
+    next_cursor: str | None
+
+
+# --------------------------------------------------------------------------- tickets
+
+
+class TicketCreate(Input):
+    customer: CustomerIn | None = Field(None, description="found by email, or created")
+    customer_id: int | None = None
+    subject: str = Field(min_length=1, max_length=300)
+    body: str = Field(min_length=1)
+    channel: str
+    priority: PriorityValue = "normal"
+    tags: list[Tag] = []
+    group: str | None = None
+
+
+class TagChange(Input):
+    add: list[Tag] = []
+    remove: list[Tag] = []
+
+
+class TicketPatch(Input):
+    status: StatusValue | None = None
+    priority: PriorityValue | None = None
+    tags: TagChange | None = None
+    group: str | None = Field(None, description="a group id of the protocol; null for no group")
+    assignee: Annotated[int | str | None, AfterValidator(_assignee)] = Field(
+        None, description="a person id, 'me', or null for nobody"
+    )
+
+
+class ReplyIn(Input):
+    body: str = Field(min_length=1)
+    next_status: StatusValue | None = None
+
+
+class NoteIn(Input):
+    body: str = Field(min_length=1)
+
+
+class TicketSummary(Schema):
+    id: int
+    reference: str
+    subject: str
+    status: str
+    priority: str
+    channel: str
+    group: str | None
+    tags: list[str]
+    customer: CustomerRef
+    assignee: PersonRef | None
+    created_at: UtcTime
+    updated_at: UtcTime
+    solved_at: UtcTime | None
+    next_due_at: UtcTime | None
+    breached: bool
+    sla_policy: str | None
+
+
+class TicketPage(Schema):
+    items: list[TicketSummary]
+    next: str | None = Field(description="the URL of the next page; null on the last page")
+    next_cursor: str | None
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
+class AuthorOut(Schema):
+    type: str = Field(description="person, customer or system")
+    id: int | None
+    name: str
+
+
+class MessageOut(Schema):
+    id: int
+    kind: str = Field(description="customer, reply (public) or note (internal)")
+    public: bool
+    author: AuthorOut
+    body: str
+    body_html: str
+    channel: str
+    created_at: UtcTime
+    attachments: list[AttachmentOut]
+
+
+class TicketDetail(TicketSummary):
+    protocol_version: str
+    created_by_agent: bool
+    merged_into: int | None
+    messages: list[MessageOut]
+
+
+# --------------------------------------------------------------------------- SLA
+
+
+class CycleOut(Schema):
+    target: str | None
+    start: UtcTime
+    due: UtcTime | None
+    fulfilled: UtcTime | None
+    breached: bool
+    paused: bool
+    policy: str | None
+    calendar: str | None
+    explain: str
+
+
+class EscalationOut(Schema):
+    rule: str
+    metric: str
+    at: UtcTime
+    carried_out: bool
+
+
+class UpcomingEscalation(Schema):
+    rule: str
+    metric: str
+    at: UtcTime
+
+
+class SlaOut(Schema):
+    ticket: int
+    evaluated_at: UtcTime
+    priority: str | None
+    policy: str | None
+    breached: bool
+    next_due_at: UtcTime | None
+    metrics: dict[str, list[CycleOut]]
+    escalations: list[EscalationOut]
+    next_escalation: UpcomingEscalation | None
+
+
+# --------------------------------------------------------------------------- search
+
+
+class SearchOut(Schema):
+    q: str
+    tickets: list[TicketSummary] | None = Field(description="null unless the caller holds ticket.view")
+    customers: list[CustomerOut] | None = Field(description="null unless the caller holds customer.view")

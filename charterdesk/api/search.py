@@ -1,0 +1,36 @@
+"""/api/v1/search: tickets and customers matching some words, each kind as the caller may see it."""
+
+from __future__ import annotations
+
+from ninja import Query, Router
+
+from charterdesk.tickets.models import Customer, Ticket
+from charterdesk.tickets.search import search as search_tickets
+
+from .auth import caller_of
+from .customers import matching
+from .errors import invalid
+from .present import customer_out, ticket_summary
+from .schemas import ERRORS, SearchOut
+
+router = Router(tags=["search"])
+
+
+@router.get("", response={200: SearchOut, **ERRORS}, summary="Search tickets and customers")
+def search(
+    request, q: str = Query(..., description="the words to find"), limit: int = Query(20, ge=1, le=100)
+):
+    """Tickets (newest first) need ticket.view; customers need customer.view; one of them is enough."""
+    caller = caller_of(request)
+    caller.require_any("ticket.view", "customer.view")
+    if not q.strip():
+        raise invalid("q", "give some words to search for")
+    tickets = customers = None
+    if caller.can("ticket.view"):
+        rows = search_tickets(Ticket.objects.select_related("customer", "assignee"), q)
+        tickets = [ticket_summary(t) for t in rows.order_by("-created_at", "-id")[:limit]]
+    if caller.can("customer.view"):
+        customers = [
+            customer_out(c) for c in Customer.objects.filter(matching(q)).order_by("name", "id")[:limit]
+        ]
+    return {"q": q, "tickets": tickets, "customers": customers}

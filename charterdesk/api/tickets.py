@@ -1,0 +1,293 @@
+"""/api/v1/tickets: list, open, read, change, reply, note, and each ticket's SLA clocks."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from ninja import Query, Router
+from ninja import Status as HttpStatus
+
+from charterdesk.accounts.models import Person
+from charterdesk.tickets.actions import (
+    TicketError,
+    do_assign,
+    do_change_tags,
+    do_create_ticket,
+    do_find_or_create_customer,
+    do_reply,
+    do_set_group,
+    do_set_priority,
+    do_set_status,
+)
+from charterdesk.tickets.choices import EventKind, Status
+from charterdesk.tickets.models import Customer, Ticket, TicketEvent
+from charterdesk.tickets.search import search as search_tickets
+from charterdesk.tickets.sla import evaluate
+
+from . import cursor
+from .access import access_ticket
+from .auth import caller_of
+from .errors import from_ticket_error, invalid
+from .present import message_out, sla_out, ticket_detail, ticket_summary
+from .schemas import (
+    ERRORS,
+    ERRORS_WITH_404,
+    PRIORITIES,
+    STATUSES,
+    MessageOut,
+    NoteIn,
+    ReplyIn,
+    SlaOut,
+    TicketCreate,
+    TicketDetail,
+    TicketPage,
+    TicketPatch,
+)
+
+router = Router(tags=["tickets"])
+
+ORDERS = {
+    "due": cursor.Order("due", "next_due_at", nullable=True),
+    "created": cursor.Order("created", "created_at"),
+    "-created": cursor.Order("-created", "created_at", descending=True),
+    "updated": cursor.Order("updated", "updated_at"),
+}
+
+
+# The same rules as the desk's pages (charterdesk.tickets.access): moving a ticket between open,
+# pending and on hold is part of answering it; solving is its own right; nobody closes by hand.
+WAITING = (Status.OPEN, Status.PENDING, Status.ON_HOLD)
+NOT_BY_HAND = {
+    Status.NEW: "a ticket cannot go back to new",
+    Status.CLOSED: (
+        "a ticket is not closed by hand: solve it, and the protocol's auto_close_solved_after closes it"
+    ),
+}
+
+
+def require_status(caller, status: str, field: str) -> None:
+    """403 unless the caller may set ``status``; 422 (naming ``field``) for a status nobody sets."""
+    if status in NOT_BY_HAND:
+        raise invalid(field, NOT_BY_HAND[status])
+    if status == Status.SOLVED:
+        caller.require("ticket.solve")
+    elif status in WAITING:
+        caller.require_any("ticket.reply", "ticket.edit")
+
+
+def _check(values: list[str] | None, allowed: tuple[str, ...], field: str) -> list[str]:
+    for value in values or ():
+        if value not in allowed:
+            raise invalid(field, f"'{value}' is not one of {', '.join(allowed)}")
+    return values or []
+
+
+@router.get("", response={200: TicketPage, **ERRORS}, summary="List tickets")
+def list_tickets(
+    request,
+    status: list[str] = Query(None, description=f"repeatable; one of {', '.join(STATUSES)}"),
+    priority: list[str] = Query(None, description=f"repeatable; one of {', '.join(PRIORITIES)}"),
+    group: list[str] = Query(None, description="repeatable; a group id, or 'none'"),
+    assignee: str | None = Query(None, description="a person id, 'me' or 'none'"),
+    tag: list[str] = Query(None, description="repeatable; tickets carrying every tag given"),
+    channel: list[str] = Query(None, description="repeatable; a channel id"),
+    breached: bool | None = Query(None, description="true: only tickets with an open cycle past due"),
+    q: str | None = Query(None, description="words in the subject, messages or customer"),
+    sort: str = Query("due", description="due (next due first, then none), created, -created, updated"),
+    cursor_: str | None = Query(None, alias="cursor", description="the next_cursor of the previous page"),
+    limit: int = Query(25, ge=1, le=100),
+):
+    """Tickets in queue order, filtered. Follow `next` until it is null to walk every page."""
+    caller = caller_of(request)
+    caller.require("ticket.view")
+    if sort not in ORDERS:
+        raise invalid("sort", f"'{sort}' is not one of {', '.join(ORDERS)}")
+    tickets = Ticket.objects.select_related("customer", "assignee")
+    if statuses := _check(status, STATUSES, "status"):
+        tickets = tickets.filter(status__in=statuses)
+    if priorities := _check(priority, PRIORITIES, "priority"):
+        tickets = tickets.filter(priority__in=priorities)
+    if group:
+        tickets = tickets.filter(group__in=["" if g == "none" else g for g in group])
+    if assignee is not None:
+        if assignee == "me":
+            tickets = tickets.filter(assignee=caller.person)
+        elif assignee == "none":
+            tickets = tickets.filter(assignee__isnull=True)
+        elif assignee.isdigit():
+            tickets = tickets.filter(assignee_id=int(assignee))
+        else:
+            raise invalid("assignee", f"'{assignee}' is not a person id, 'me' or 'none'")
+    for one in tag or ():
+        tickets = tickets.filter(tag_rows__tag=one.strip().lower())
+    if channel:
+        tickets = tickets.filter(channel__in=channel)
+    if breached is not None:
+        tickets = tickets.filter(breached=breached)
+    if q and q.strip():
+        tickets = search_tickets(tickets, q)
+    page = cursor.paginate(tickets, ORDERS[sort], cursor_, limit)
+    return {
+        "items": [ticket_summary(t) for t in page.rows],
+        "next": cursor.next_link(request, page.next_cursor),
+        "next_cursor": page.next_cursor,
+    }
+
+
+def _customer_for(payload: TicketCreate, caller) -> Customer:
+    if payload.customer is not None and payload.customer_id is not None:
+        raise invalid("customer", "give either customer or customer_id, not both")
+    if payload.customer_id is not None:
+        caller.require("customer.view")
+        customer = Customer.objects.filter(pk=payload.customer_id).first()
+        if customer is None:
+            raise invalid("customer_id", f"there is no customer #{payload.customer_id}")
+        return customer
+    if payload.customer is None:
+        raise invalid("customer", 'give the customer ({"email": ..., "name": ...}) or a customer_id')
+    data = payload.customer
+    if not data.email and not data.phone:
+        raise invalid("customer.email", "give the customer's email (or a phone number)")
+    return do_find_or_create_customer(
+        email=data.email,
+        name=data.name,
+        phone=data.phone,
+        organization=data.organization,
+        timezone_name=data.timezone,
+    )
+
+
+@router.post("", response={201: TicketDetail, **ERRORS}, summary="Open a ticket on a customer's behalf")
+def create_ticket(request, payload: TicketCreate):
+    """Opens the ticket as the token's person: the body is their first public reply."""
+    caller = caller_of(request)
+    caller.require("ticket.view", "ticket.create")
+    protocol = request.protocol
+    groups = sorted(g.id for g in protocol.team.groups) if protocol else []
+    if payload.group and payload.group not in groups:
+        raise invalid("group", f"'{payload.group}' is not a group of the protocol ({', '.join(groups)})")
+    with transaction.atomic():
+        customer = _customer_for(payload, caller)
+        ticket = do_create_ticket(
+            customer=customer,
+            subject=payload.subject,
+            body=payload.body,
+            channel=payload.channel,
+            priority=payload.priority,
+            tags=payload.tags,
+            group=payload.group,
+            by_agent=caller.person,
+        )
+    return HttpStatus(201, ticket_detail(access_ticket(caller, ticket.pk)))
+
+
+@router.get("/{ticket_id}", response={200: TicketDetail, **ERRORS_WITH_404}, summary="Read a ticket")
+def read_ticket(request, ticket_id: int):
+    """The ticket with every message, internal notes included (as on the desk, for ticket.view)."""
+    return ticket_detail(access_ticket(caller_of(request), ticket_id))
+
+
+@router.patch("/{ticket_id}", response={200: TicketDetail, **ERRORS_WITH_404}, summary="Change a ticket")
+def update_ticket(request, ticket_id: int, payload: TicketPatch):
+    """Change status, priority, tags, group and assignee together: all of it happens, or none."""
+    caller = caller_of(request)
+    given = payload.model_fields_set
+    needed = ["ticket.view"]
+    if given & {"priority", "tags", "group"}:
+        needed.append("ticket.edit")
+    if "assignee" in given:
+        needed.append("ticket.assign")
+    caller.require(*needed)
+    if "status" in given and payload.status is not None:
+        require_status(caller, payload.status, "status")
+    ticket = access_ticket(caller, ticket_id)
+    for field in ("status", "priority", "tags"):
+        if field in given and getattr(payload, field) is None:
+            raise invalid(field, "cannot be null")
+    person = caller.person
+    with transaction.atomic():
+        if "group" in given:
+            _act(lambda: do_set_group(ticket, payload.group or None, actor=person), "group")
+        if "assignee" in given:
+            assignee = _assignee(payload.assignee, caller)
+            _act(lambda: do_assign(ticket, assignee, actor=person), "assignee")
+        if "priority" in given:
+            _act(lambda: do_set_priority(ticket, payload.priority, actor=person), "priority")
+        if "tags" in given:
+            change = payload.tags
+            _act(lambda: do_change_tags(ticket, add=change.add, remove=change.remove, actor=person), "tags")
+        if "status" in given:
+            _act(lambda: do_set_status(ticket, payload.status, actor=person), "status")
+    return ticket_detail(access_ticket(caller, ticket_id))
+
+
+def _act(change, field: str):
+    try:
+        return change()
+    except TicketError as exc:
+        raise from_ticket_error(exc, field) from None
+
+
+def _assignee(value, caller):
+    if value is None:
+        return None
+    if value == "me":
+        return caller.person
+    person = Person.objects.filter(pk=value).first()
+    if person is None:
+        raise invalid("assignee", f"there is no person #{value}")
+    if not person.is_active:
+        raise invalid("assignee", f"{person.name} is deactivated")
+    return person
+
+
+@router.post(
+    "/{ticket_id}/reply",
+    response={201: MessageOut, **ERRORS_WITH_404},
+    summary="Reply to the customer",
+)
+def reply(request, ticket_id: int, payload: ReplyIn):
+    """A public reply, sent to the customer; `next_status` sets the status in the same change."""
+    caller = caller_of(request)
+    caller.require("ticket.view", "ticket.reply")
+    if payload.next_status:
+        require_status(caller, payload.next_status, "next_status")
+    ticket = access_ticket(caller, ticket_id)
+    try:
+        message = do_reply(
+            ticket, author=caller.person, body=payload.body, public=True, next_status=payload.next_status
+        )
+    except TicketError as exc:
+        error = from_ticket_error(exc)
+        for item in error.errors:
+            item["field"] = {"status": "next_status"}.get(item["field"], item["field"])
+        raise error from None
+    return HttpStatus(201, message_out(message))
+
+
+@router.post(
+    "/{ticket_id}/notes",
+    response={201: MessageOut, **ERRORS_WITH_404},
+    summary="Add an internal note",
+)
+def note(request, ticket_id: int, payload: NoteIn):
+    """An internal note: never sent to the customer, never a reply for the SLA."""
+    caller = caller_of(request)
+    ticket = access_ticket(caller, ticket_id, "ticket.note")
+    message = _act(lambda: do_reply(ticket, author=caller.person, body=payload.body, public=False), "body")
+    return HttpStatus(201, message_out(message))
+
+
+@router.get("/{ticket_id}/sla", response={200: SlaOut, **ERRORS_WITH_404}, summary="SLA clocks")
+def sla(request, ticket_id: int):
+    """Every metric cycle with its target, start, due time and outcome, judged now, and the
+    escalation rules that fired (`carried_out`: the desk has done their actions)."""
+    ticket = access_ticket(caller_of(request), ticket_id)
+    now = timezone.now().replace(microsecond=0)
+    result = evaluate(ticket, now)
+    done = set(
+        TicketEvent.objects.filter(ticket=ticket, kind=EventKind.ESCALATION).values_list(
+            "data__key", flat=True
+        )
+    )
+    return sla_out(ticket, result, done)

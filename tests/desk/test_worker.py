@@ -1,0 +1,465 @@
+"""`charterdesk worker`: deadlines, escalations once across workers, follow-ups, auto-close, mail retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import threading
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from charterdesk.notifications.models import Notification
+from charterdesk.tickets import scheduler
+from charterdesk.tickets.actions import (
+    do_create_ticket,
+    do_customer_message,
+    do_find_or_create_customer,
+    do_reply,
+    do_set_status,
+)
+from charterdesk.tickets.models import Lease, Message, ScheduledFollowUp, Ticket, TicketEvent
+from charterdesk.tickets.scheduler import PeriodicJob, Worker, run_due_deadlines, run_periodic_jobs, tick
+from charterdesk.tickets.tasks import SEND_ATTEMPTS, retry_wait
+
+NY = dt.timezone(dt.timedelta(hours=-5))  # New York in December (EST), the example's office calendar
+
+
+def at(day: int, hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 12, day, hour, minute, second, tzinfo=NY)
+
+
+@pytest.fixture
+def customer(demo):
+    return do_find_or_create_customer(email="jo@example.com", name="Jo Walker")
+
+
+def open_ticket(customer, when: dt.datetime, subject: str = "Where is my order?") -> Ticket:
+    return do_create_ticket(
+        customer=customer, subject=subject, body="It has been 3 weeks.", channel="email", at=when
+    )
+
+
+def escalations(ticket: Ticket, rule: str):
+    return TicketEvent.objects.filter(ticket=ticket, kind="escalation", data__rule=rule)
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def test_only_tickets_whose_deadline_has_come_are_looked_at(demo, customer):
+    """A normal email opened Monday 09:00 is due at 17:00; one opened at 15:00 is not due until
+    Tuesday. At 17:05 the worker evaluates the first and leaves the second untouched, and the
+    number of queries does not grow with the number of tickets that are not due."""
+    due = open_ticket(customer, at(7, 9, 0))
+    later = open_ticket(customer, at(7, 15, 0), subject="Later")
+    untouched = later.sla_state["now"]
+
+    with CaptureQueriesContext(connection) as first:
+        report = run_due_deadlines(at(7, 17, 5))
+    assert report.looked_at == 1
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert due.sla_state["now"] == int(at(7, 17, 5).timestamp())
+    assert due.next_deadline > at(7, 17, 5)
+    assert later.sla_state["now"] == untouched
+
+    # Fifteen more tickets that are not due, and one more that is, due an hour later.
+    again = open_ticket(customer, at(7, 10, 0), subject="Again")
+    for n in range(15):
+        open_ticket(customer, at(7, 15, n), subject=f"Not due {n}")
+    with CaptureQueriesContext(connection) as second:
+        report = run_due_deadlines(at(7, 18, 5))
+    assert report.looked_at == 1
+    again.refresh_from_db()
+    assert again.sla_state["now"] == int(at(7, 18, 5).timestamp())
+    assert len(second.captured_queries) == len(first.captured_queries)
+
+
+def test_an_escalation_fires_at_its_instant_not_before(demo, customer):
+    """Due 17:00: the warning to the assignee fires at 16:45, the lead is told of the breach at
+    17:00 (a reply at 17:00 sharp is still on time, so the first tick after it fires), and ticks
+    in between find nothing to do."""
+    ticket = open_ticket(customer, at(7, 9, 0))
+    assert tick(at(7, 16, 45), holder="w").deadlines.looked_at == 0
+    assert tick(at(7, 16, 45, 1), holder="w").deadlines.escalations == 1
+    assert escalations(ticket, "warn-assignee").get().at == at(7, 16, 45)
+    assert tick(at(7, 17, 0), holder="w").deadlines.looked_at == 0
+    assert not escalations(ticket, "lead-on-breach").exists()
+    report = tick(at(7, 17, 0, 5), holder="w")
+    assert report.deadlines.escalations == 1
+    assert escalations(ticket, "lead-on-breach").get().at == at(7, 17, 0)
+    assert Notification.objects.filter(person=demo["lead"], ticket=ticket).count() == 1
+
+
+def test_the_worker_logs_what_it_escalated(demo, customer, caplog):
+    """The log names the ticket and the rule: 'escalated #12 (lead-on-breach)'."""
+    ticket = open_ticket(customer, at(7, 9, 0))
+    with caplog.at_level("INFO", logger="charterdesk.worker"):
+        tick(at(7, 17, 5), holder="w")
+    assert f"escalated #{ticket.pk} (warn-assignee)" in caplog.messages
+    assert f"escalated #{ticket.pk} (lead-on-breach)" in caplog.messages
+
+
+def test_two_workers_on_the_same_due_tickets_escalate_each_once(transactional_db):
+    """Two schedulers tick at the same instant over the same due tickets (on PostgreSQL they
+    claim rows with SKIP LOCKED); each ticket's rules fire once and the lead is told once per
+    ticket. A later evaluation of the same tickets changes nothing."""
+    from charterdesk.accounts.models import Person
+    from charterdesk.demo.loader import load_demo
+
+    load_demo()
+    lead = Person.objects.get(email="ravi@acme.example")
+    customer = do_find_or_create_customer(email="jo@example.com", name="Jo Walker")
+    tickets = [open_ticket(customer, at(7, 9, 0), subject=f"Order {n}") for n in range(6)]
+
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+    reports = []
+
+    def worker(name: str) -> None:
+        try:
+            start.wait()
+            reports.append(tick(at(7, 17, 5), holder=name))
+        except BaseException as error:  # pragma: no cover - shown by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(f"worker-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    # Tickets a worker could not claim at that moment are simply left to the next tick.
+    tick(at(7, 17, 6), holder="worker-0")
+    tick(at(7, 17, 7), holder="worker-1")
+
+    for ticket in tickets:
+        assert escalations(ticket, "lead-on-breach").count() == 1
+        assert escalations(ticket, "warn-assignee").count() == 1
+        assert Notification.objects.filter(person=lead, ticket=ticket).count() == 1
+    if connection.vendor == "postgresql":
+        # SKIP LOCKED: the two share the work between them and each ticket is evaluated once.
+        assert sum(r.deadlines.looked_at for r in reports) == len(tickets)
+    assert sum(r.deadlines.escalations for r in reports) <= 2 * len(tickets)
+    # The periodic jobs ran once between the two workers at 17:05, not twice.
+    ran = [name for r in reports for name in r.jobs]
+    assert sorted(ran) == sorted(job.name for job in scheduler.PERIODIC_JOBS)
+
+
+# --------------------------------------------------------------------------- periodic jobs and leases
+
+
+def test_a_periodic_job_runs_once_per_period_across_workers(db):
+    """The worker that takes a job's lease runs it; another worker does not until the period is over."""
+    runs = []
+    job = PeriodicJob("count", dt.timedelta(minutes=1), lambda now: runs.append(now) or 1, "counts")
+    now = at(7, 9, 0)
+    assert run_periodic_jobs(now, "a", (job,)) == {"count": 1}
+    assert run_periodic_jobs(now + dt.timedelta(seconds=10), "b", (job,)) == {}
+    assert run_periodic_jobs(now + dt.timedelta(seconds=30), "a", (job,)) == {}
+    assert run_periodic_jobs(now + dt.timedelta(minutes=1), "b", (job,)) == {"count": 1}
+    lease = Lease.objects.get(name="count")
+    assert lease.holder == "b"
+    assert lease.expires_at == now + dt.timedelta(minutes=2)
+    assert len(runs) == 2
+
+
+def test_a_failing_periodic_job_is_logged_and_the_others_still_run(db, caplog):
+    """One job raising does not stop the tick; it runs again after its period."""
+
+    def broken(now):
+        raise RuntimeError("boom")
+
+    jobs = (
+        PeriodicJob("broken", dt.timedelta(minutes=1), broken, "fails"),
+        PeriodicJob("fine", dt.timedelta(minutes=1), lambda now: 3, "works"),
+    )
+    with caplog.at_level("ERROR", logger="charterdesk.worker"):
+        assert run_periodic_jobs(at(7, 9, 0), "a", jobs) == {"fine": 3}
+    assert "periodic job broken failed" in caplog.text
+    assert run_periodic_jobs(at(7, 9, 1), "a", jobs) == {"fine": 3}
+
+
+def test_a_solved_ticket_closes_automatically_after_four_days_and_not_before(demo, customer, caplog):
+    """The example protocol closes solved tickets after 4 days (auto_close_solved_after: 4d)."""
+    ticket = open_ticket(customer, at(7, 9, 0))
+    do_reply(ticket, author=demo["agent"], body="Hello Jo, it ships today. Thanks", at=at(8, 9, 0))
+    do_set_status(ticket, "solved", actor=demo["agent"], at=at(8, 10, 0))
+
+    tick(at(12, 9, 59), holder="w")
+    ticket.refresh_from_db()
+    assert ticket.status == "solved"
+
+    with caplog.at_level("INFO", logger="charterdesk.worker"):
+        report = tick(at(12, 10, 0), holder="w")
+    assert report.jobs["auto-close"] == 1
+    ticket.refresh_from_db()
+    assert ticket.status == "closed"
+    assert ticket.closed_at == at(12, 10, 0)
+    closing = TicketEvent.objects.get(ticket=ticket, kind="status", data__status="closed")
+    assert closing.clause == "resolution.handling.auto_close_solved_after"
+    assert any(f"closed #{ticket.pk} automatically" in line for line in caplog.messages)
+
+
+def test_the_follow_up_is_sent_once_two_days_after_solve(demo, customer, django_capture_on_commit_callbacks):
+    """Two days after the solve the customer gets the protocol's follow-up, written by the desk:
+    it fills in the first name, leaves the ticket solved with no clock running, and is sent once."""
+    ticket = open_ticket(customer, at(7, 9, 0))
+    do_reply(ticket, author=demo["agent"], body="Hello Jo, it ships today. Thanks", at=at(7, 10, 0))
+    do_set_status(ticket, "solved", actor=demo["agent"], at=at(8, 10, 0))
+    replies_before = Message.objects.filter(ticket=ticket, kind="reply").count()
+
+    tick(at(10, 9, 59), holder="w")
+    assert Message.objects.filter(ticket=ticket, kind="reply").count() == replies_before
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = tick(at(10, 10, 0), holder="w")
+    assert report.jobs["follow-ups"] == 1
+    follow_up = Message.objects.filter(ticket=ticket, kind="reply").latest("created_at")
+    assert follow_up.author_person is None
+    assert follow_up.body_text == "Hi Jo, is everything working as it should now?"
+    ticket.refresh_from_db()
+    assert ticket.status == "solved"
+    assert ticket.next_due_at is None
+    event = TicketEvent.objects.get(ticket=ticket, data__follow_up__isnull=False)
+    assert not event.sla_input
+    assert event.clause == "resolution.follow_up"
+    assert ScheduledFollowUp.objects.get(ticket=ticket).sent_at == at(10, 10, 0)
+
+    tick(at(10, 10, 5), holder="w")
+    tick(at(11, 10, 0), holder="w")
+    assert Message.objects.filter(ticket=ticket, kind="reply").count() == replies_before + 1
+
+    # The email goes out through the queue.
+    call_command("worker", "--once", verbosity=0)
+    assert [m.to for m in mail.outbox] == [["jo@example.com"]]
+    assert mail.outbox[0].body == "Hi Jo, is everything working as it should now?"
+    assert mail.outbox[0].subject == f"[{ticket.reference}] Where is my order?"
+
+
+def test_the_follow_up_is_cancelled_when_the_customer_writes_again(demo, customer):
+    """A customer who writes after the solve reopens the ticket; no follow-up goes out."""
+    ticket = open_ticket(customer, at(7, 9, 0))
+    do_set_status(ticket, "solved", actor=demo["agent"], at=at(8, 10, 0))
+    do_customer_message(ticket, body="Actually it is still broken.", at=at(9, 10, 0))
+
+    report = tick(at(10, 10, 0), holder="w")
+    assert report.jobs["follow-ups"] == 0
+    assert not Message.objects.filter(ticket=ticket, kind="reply").exists()
+    assert ScheduledFollowUp.objects.get(ticket=ticket).cancelled
+
+
+def test_a_customer_without_email_gets_no_follow_up_and_the_timeline_says_why(demo):
+    """A phone-only customer cannot be emailed: the follow-up is cancelled, visibly."""
+    caller = do_find_or_create_customer(email=None, name="Sam Phone", phone="+1 555 0100")
+    ticket = do_create_ticket(
+        customer=caller, subject="Call", body="Called about a tent.", channel="phone", at=at(7, 9)
+    )
+    do_set_status(ticket, "solved", actor=demo["agent"], at=at(7, 10, 0))
+
+    tick(at(9, 10, 0), holder="w")
+    assert ScheduledFollowUp.objects.get(ticket=ticket).cancelled
+    event = TicketEvent.objects.get(ticket=ticket, data__follow_up__isnull=False)
+    assert event.summary == "Follow-up not sent: the customer has no email address"
+
+
+def test_finished_task_results_older_than_seven_days_are_pruned(db):
+    """Pruning keeps a week of results, finished or failed, and never touches waiting tasks."""
+    from charterdesk.tickets.jobs import prune_task_results
+
+    now = timezone.now()
+    old = DBTaskResult.objects.create(
+        args_kwargs={"args": [1], "kwargs": {}},
+        task_path="charterdesk.tickets.tasks.send_reply",
+        backend_name="default",
+        status="SUCCESSFUL",
+        finished_at=now - dt.timedelta(days=8),
+    )
+    recent = DBTaskResult.objects.create(
+        args_kwargs={"args": [2], "kwargs": {}},
+        task_path="charterdesk.tickets.tasks.send_reply",
+        backend_name="default",
+        status="FAILED",
+        finished_at=now - dt.timedelta(days=6),
+    )
+    waiting = DBTaskResult.objects.create(
+        args_kwargs={"args": [3], "kwargs": {}},
+        task_path="charterdesk.tickets.tasks.send_reply",
+        backend_name="default",
+    )
+    assert prune_task_results(now) == 1
+    assert not DBTaskResult.objects.filter(pk=old.pk).exists()
+    assert set(DBTaskResult.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk}
+
+
+# --------------------------------------------------------------------------- the worker process
+
+
+def test_worker_once_sends_an_enqueued_reply_and_exits(
+    demo, customer, django_capture_on_commit_callbacks, capsys
+):
+    """`charterdesk worker --once` runs one tick, sends the queued reply, and returns (exit 0)."""
+    ticket = open_ticket(customer, timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        message = do_reply(
+            ticket, author=demo["agent"], body="Hello Jo, it ships today. Thanks", at=ticket.created_at
+        )
+    assert DBTaskResult.objects.ready().count() == 1
+
+    call_command("worker", "--once")
+
+    assert [m.to for m in mail.outbox] == [["jo@example.com"]]
+    assert mail.outbox[0].body == message.body_text
+    result = DBTaskResult.objects.get()
+    assert result.status == "SUCCESSFUL"
+    assert result.return_value == f"sent message {message.pk} to jo@example.com"
+    assert "1 task(s) run" in capsys.readouterr().out
+
+
+def test_worker_interval_must_be_a_positive_number(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--interval: 'soon'"):
+        call_command("worker", "--once", "--interval", "soon")
+
+
+def test_the_worker_loop_stops_gracefully_when_told(db):
+    """A running worker finishes its round and returns when stopped (what SIGINT/SIGTERM do)."""
+    ticks = []
+    worker = Worker(interval=0.05, poll=0.05, worker_id="loop")
+    worker.tick = lambda: ticks.append(1)  # the loop's pacing is under test, not the tick
+    runner = threading.Thread(target=worker.run)
+    runner.start()
+    deadline = timezone.now() + dt.timedelta(seconds=10)
+    while len(ticks) < 3 and timezone.now() < deadline:
+        threading.Event().wait(0.02)
+    worker.stop()
+    runner.join(5)
+    assert not runner.is_alive()
+    assert len(ticks) >= 3
+
+
+def test_sigterm_lets_the_worker_finish_its_round_and_exit(db, monkeypatch, caplog):
+    """SIGTERM (like Ctrl-C) while the worker is busy: it finishes what it is doing, then returns."""
+    rounds = []
+
+    def tick_then_terminated(self):
+        rounds.append(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(Worker, "tick", tick_then_terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    with caplog.at_level("INFO", logger="charterdesk.worker"):
+        call_command("worker", "--interval", "0.1")
+    assert rounds == [1]
+    assert "Terminated: finishing the current piece of work, then stopping" in caplog.text
+    assert caplog.messages[-1].endswith("stopped")
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+# --------------------------------------------------------------------------- mail that fails
+
+
+class RefusingMailServer:
+    """A real SMTP server on localhost that refuses every recipient with ``answer``."""
+
+    def __init__(self, answer: str):
+        self.answer = answer
+        self.attempts = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.attempts += 1
+        return self.answer
+
+
+@pytest.fixture
+def refusing_smtp(settings):
+    from aiosmtpd.controller import Controller
+
+    servers = []
+
+    def start(answer: str) -> RefusingMailServer:
+        handler = RefusingMailServer(answer)
+        with socket.socket() as probe:  # a free port
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller.start()
+        servers.append(controller)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = port
+        settings.EMAIL_USE_TLS = False
+        return handler
+
+    yield start
+    for controller in servers:
+        controller.stop()
+
+
+def _make_retries_due() -> None:
+    """Let the backoff pass: what the clock would do between attempts."""
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now() - dt.timedelta(seconds=1))
+
+
+def test_a_reply_the_mail_server_refuses_is_retried_then_shown_on_the_ticket(
+    demo, customer, refusing_smtp, django_capture_on_commit_callbacks
+):
+    """A temporary refusal (451) is tried five times with growing waits (1, 5, 25, 125 minutes);
+    after the fifth the ticket's timeline shows the server's answer and the agent is told."""
+    server = refusing_smtp("451 4.3.0 Mailbox temporarily unavailable")
+    ticket = open_ticket(customer, timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        do_reply(ticket, author=demo["agent"], body="Hello Jo, it ships today. Thanks", at=ticket.created_at)
+
+    waits = []
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        before = timezone.now()
+        call_command("worker", "--once", verbosity=0)
+        assert server.attempts == attempt
+        assert not TicketEvent.objects.filter(ticket=ticket, data__delivery="failed").exists() or (
+            attempt == SEND_ATTEMPTS
+        )
+        retry = DBTaskResult.objects.filter(status="READY").first()
+        if attempt < SEND_ATTEMPTS:
+            assert retry.args_kwargs["kwargs"] == {"attempt": attempt + 1}
+            waits.append(round((retry.run_after - before).total_seconds() / 60))
+            _make_retries_due()
+        else:
+            assert retry is None
+    assert waits == [1, 5, 25, 125]
+    assert [retry_wait(n) for n in range(1, 5)] == [dt.timedelta(minutes=m) for m in (1, 5, 25, 125)]
+    assert DBTaskResult.objects.filter(status="FAILED").count() == SEND_ATTEMPTS
+
+    failure = TicketEvent.objects.get(ticket=ticket, data__delivery="failed")
+    assert "451 4.3.0 Mailbox temporarily unavailable" in failure.summary
+    assert "after 5 attempts" in failure.summary
+    assert not failure.sla_input
+    told = Notification.objects.get(person=demo["agent"], ticket=ticket, reason="mail delivery")
+    assert "could not be emailed to jo@example.com" in told.text
+
+
+def test_a_permanent_refusal_is_not_retried(
+    demo, customer, refusing_smtp, django_capture_on_commit_callbacks
+):
+    """A 550 answer will not change: the ticket shows it after the first attempt."""
+    server = refusing_smtp("550 5.1.1 No such user here")
+    ticket = open_ticket(customer, timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        do_reply(ticket, author=demo["agent"], body="Hello Jo, it ships today. Thanks", at=ticket.created_at)
+    call_command("worker", "--once", verbosity=0)
+    assert server.attempts == 1
+    assert not DBTaskResult.objects.filter(status="READY").exists()
+    failure = TicketEvent.objects.get(ticket=ticket, data__delivery="failed")
+    assert "550 5.1.1 No such user here" in failure.summary
+    assert "after 1 attempt." in failure.summary
