@@ -70,6 +70,7 @@ def _event(
     sla_input: bool = True,
     clause: str = "",
     summary: str = "",
+    actor_label: str = "",
 ) -> TicketEvent:
     return TicketEvent.objects.create(
         ticket=ticket,
@@ -78,7 +79,7 @@ def _event(
         data=data,
         sla_input=sla_input,
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=_label(actor),
+        actor_label=actor_label or _label(actor),
         protocol_version=ticket.protocol_version.version,
         clause=clause,
         summary=summary,
@@ -289,7 +290,15 @@ def do_create_ticket(
         data = {"priority": priority, "channel": channel, "tags": ticket.tags, "group": group}
         if by_agent is not None:
             data["by"] = "agent"
-        _event(ticket, EventKind.CREATED, at, data, actor=by_agent, summary=f"Opened on {channel}")
+        _event(
+            ticket,
+            EventKind.CREATED,
+            at,
+            data,
+            actor=by_agent,
+            actor_label="" if by_agent is not None else customer.name,
+            summary=f"Opened on {channel}",
+        )
         if by_agent is not None:
             # An agent's ticket starts as their public reply: it is open, not new.
             ticket.status = Status.OPEN
@@ -390,7 +399,14 @@ def do_customer_message(
             created_at=at,
             message_id=message_id,
         )
-        _event(ticket, EventKind.REPLY, at, {"author": "customer"}, summary="Customer wrote")
+        _event(
+            ticket,
+            EventKind.REPLY,
+            at,
+            {"author": "customer"},
+            actor_label=ticket.customer.name,
+            summary="Customer wrote",
+        )
         if ticket.status in (Status.PENDING, Status.SOLVED):
             reopened = ticket.status == Status.SOLVED
             ticket.status = Status.OPEN
