@@ -29,7 +29,7 @@ The desk:
   token create --user EMAIL | list | revoke PREFIX   personal API tokens
   email listen | import PATH | poll              the email channel
   check                                          what production still lacks
-  protocol publish FILE [--effective DATE]       publish a version from the command line
+  protocol publish FILE --as EMAIL [--effective DATE]   publish a version from the command line
   protocol list                                  the versions in the library
   people add EMAIL --role ROLE [--name NAME]     add a person (the first manager, say)
   audit verify                                   check the audit log's hash chain

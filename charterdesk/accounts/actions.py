@@ -58,7 +58,9 @@ def do_add_person(
     return person
 
 
-def do_set_roles(person: Person, roles: list[str], *, actor: Person, protocol_version=None) -> None:
+def do_set_roles(
+    person: Person, roles: list[str], *, actor: Person, protocol_version=None, note: str = ""
+) -> None:
     new = sorted(set(roles))
     with transaction.atomic():
         old = sorted(PersonRole.objects.filter(person=person).values_list("role", flat=True))
@@ -70,7 +72,8 @@ def do_set_roles(person: Person, roles: list[str], *, actor: Person, protocol_ve
         person._role_ids = None
         record(
             "person.roles",
-            f"{person.name}'s roles: {', '.join(old) or 'none'} -> {', '.join(new) or 'none'}",
+            f"{person.name}'s roles: {', '.join(old) or 'none'} -> {', '.join(new) or 'none'}"
+            + (f" ({note})" if note else ""),
             actor=actor,
             target=f"person:{person.pk}",
             protocol_version=_version_label(protocol_version),
@@ -103,6 +106,14 @@ def do_invite(email: str, name: str, roles: list[str], *, actor: Person, now=Non
     with transaction.atomic():
         if Person.objects.filter(email=email).exists():
             raise AccountError(f"{email} already has an account")
+        open_invitation = Invitation.objects.filter(
+            email=email, accepted_at__isnull=True, expires_at__gt=now
+        ).first()
+        if open_invitation is not None:
+            raise AccountError(
+                f"{email} was already invited on {open_invitation.created_at:%Y-%m-%d}; "
+                "revoke that invitation to send a new one"
+            )
         invitation = Invitation.objects.create(
             email=email,
             name=name.strip(),
@@ -152,3 +163,18 @@ def do_accept_invitation(invitation: Invitation, password: str, *, timezone_name
             data={"roles": invitation.roles, "invitation": invitation.pk},
         )
     return person
+
+
+def do_revoke_invitation(invitation: Invitation, *, actor: Person) -> None:
+    """Take back an invitation that was not accepted; its link stops working at once."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise AccountError(f"the invitation for {invitation.email} was already accepted")
+        record(
+            "person.invite.revoke",
+            f"{actor.name} revoked the invitation for {invitation.name} <{invitation.email}>",
+            actor=actor,
+            target=f"invitation:{invitation.pk}",
+        )
+        invitation.delete()

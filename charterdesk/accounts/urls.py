@@ -9,5 +9,6 @@ urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/invite/", views.invite, name="invite"),
     path("people/<int:person_id>/roles/", views.edit_roles, name="roles"),
+    path("people/invitations/<int:invitation_id>/revoke/", views.revoke_invitation, name="revoke-invitation"),
     path("invitation/<str:token>/", views.accept, name="accept"),
 ]

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -15,6 +16,7 @@ from .actions import (
     AccountError,
     do_accept_invitation,
     do_invite,
+    do_revoke_invitation,
     do_set_active,
     do_set_roles,
     do_sign_in,
@@ -71,7 +73,9 @@ def people(request):
             }
         )
     pending = Invitation.objects.filter(accepted_at__isnull=True).select_related("invited_by")
-    return render(request, "accounts/people.html", {"rows": rows, "invitations": pending})
+    return render(
+        request, "accounts/people.html", {"rows": rows, "invitations": pending, "now": timezone.now()}
+    )
 
 
 @login_required
@@ -139,3 +143,17 @@ def accept(request, token: str):
             messages.success(request, f"Welcome, {person.first_name}.")
             return redirect("handbook:index")
     return render(request, "accounts/accept.html", {"form": form, "invitation": invitation})
+
+
+@login_required
+@require_POST
+def revoke_invitation(request, invitation_id: int):
+    require(request, "people.manage")
+    invitation = get_object_or_404(Invitation, pk=invitation_id)
+    try:
+        do_revoke_invitation(invitation, actor=request.user)
+    except AccountError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"The invitation for {invitation.email} is revoked.")
+    return redirect("accounts:people")

@@ -12,8 +12,19 @@ from pathlib import Path
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> Path:
+    # In a source checkout: its var/ folder, whatever the current directory is. Installed
+    # elsewhere: the user's data folder.
+    checkout = BASE_DIR.parent
+    if (checkout / "pyproject.toml").exists() and (checkout / "dev.py").exists():
+        return checkout / "var"
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "charterdesk"
+
+
 # Where the SQLite database, uploaded files and other state live by default.
-DATA_DIR = Path(os.environ.get("CHARTERDESK_DATA_DIR", Path.cwd() / "var")).resolve()
+DATA_DIR = Path(os.environ.get("CHARTERDESK_DATA_DIR") or _default_data_dir()).resolve()
 
 DEVELOPMENT_SECRET_KEY = "charterdesk-development-key-not-for-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
@@ -165,5 +176,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # 403s and 404s are answers, not faults: no tracebacks in the log for them.
+        "django.request": {"level": "ERROR"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

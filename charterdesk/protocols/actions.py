@@ -34,6 +34,10 @@ class PublishCheck:
     reasons: list[str] = field(default_factory=list)
     # role id -> people who hold it although the new version no longer has that role
     orphaned_roles: dict[str, list[Person]] = field(default_factory=dict)
+    # the roles of the new version, for moving people off a dropped role
+    new_roles: list[tuple[str, str]] = field(default_factory=list)
+    # the version number is already published: no choice on the publish page can fix that
+    version_taken: bool = False
 
     @property
     def ok(self) -> bool:
@@ -106,8 +110,20 @@ def do_delete_draft(draft: ProtocolVersion, *, actor: Person) -> None:
         draft.delete()
 
 
-def check_publish(draft: ProtocolVersion) -> PublishCheck:
-    """Everything that would refuse publishing this draft, without changing anything."""
+def check_publish(
+    draft: ProtocolVersion,
+    *,
+    effective_at: dt.datetime | None = None,
+    role_moves: dict[str, str] | None = None,
+    now: dt.datetime | None = None,
+) -> PublishCheck:
+    """Everything that would refuse publishing this draft, without changing anything.
+
+    ``role_moves`` maps a role the new version drops to the role its holders get instead.
+    """
+    role_moves = role_moves or {}
+    now = now or timezone.now()
+    effective_at = effective_at or now
     check = PublishCheck()
     if not draft.is_draft:
         check.reasons.append(f"version {draft.version} is already published")
@@ -121,19 +137,35 @@ def check_publish(draft: ProtocolVersion) -> PublishCheck:
     assert protocol is not None
     taken = ProtocolVersion.objects.filter(status=VersionStatus.PUBLISHED, version=protocol.version)
     if taken.exists():
+        check.version_taken = True
         check.reasons.append(f"version {protocol.version} is already published; raise the version number")
+    # A version scheduled later than this one would silently replace it when its day comes.
+    later = ProtocolVersion.objects.filter(
+        status=VersionStatus.PUBLISHED, effective_at__gt=max(effective_at, now)
+    ).order_by("effective_at")
+    for scheduled in later:
+        check.reasons.append(
+            f"version {scheduled.version} is scheduled to take over on "
+            f"{scheduled.effective_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC, after this one would, "
+            f"and would replace it; withdraw {scheduled.version} first, or publish this one from a later date"
+        )
     kept_roles = {role.id for role in protocol.team.roles}
-    held = (
-        PersonRole.objects.filter(person__is_active=True)
-        .exclude(role__in=kept_roles)
-        .select_related("person")
-    )
-    for holding in held.order_by("role", "person__name"):
+    check.new_roles = [(role.id, role.title) for role in protocol.team.roles]
+    for old, new in role_moves.items():
+        if new not in kept_roles:
+            check.reasons.append(
+                f"role '{old}' cannot move to '{new}': version {protocol.version} has no such role"
+            )
+    held = PersonRole.objects.filter(person__is_active=True).exclude(role__in=kept_roles)
+    for holding in held.select_related("person").order_by("role", "person__name"):
         check.orphaned_roles.setdefault(holding.role, []).append(holding.person)
     for role, people in check.orphaned_roles.items():
+        if role_moves.get(role) in kept_roles:
+            continue
         names = ", ".join(p.name for p in people)
         check.reasons.append(
-            f"role '{role}' is dropped but still held by {names}; give them another role first"
+            f"role '{role}' is dropped but still held by {names}; choose the role they move to, "
+            f"or give them another role first"
         )
     return check
 
@@ -144,8 +176,13 @@ def do_publish(
     actor: Person,
     effective_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    role_moves: dict[str, str] | None = None,
 ) -> ProtocolVersion:
-    """Publish a draft, in force from ``effective_at`` (now when not given). It never changes again."""
+    """Publish a draft, in force from ``effective_at`` (now when not given). It never changes again.
+
+    ``role_moves`` moves the holders of each role the version drops to a role it has, in the
+    same transaction (each move audited), so that nobody is left without rules.
+    """
     # Whole seconds: ticket events are recorded to the second, and a ticket opened in the same
     # second as the publish must already run under the new version.
     now = (now or timezone.now()).replace(microsecond=0)
@@ -154,10 +191,11 @@ def do_publish(
         raise PublishRefused(["the effective date cannot be in the past"])
     with transaction.atomic():
         draft = ProtocolVersion.objects.select_for_update().get(pk=draft.pk)
-        check = check_publish(draft)
+        check = check_publish(draft, effective_at=effective_at, role_moves=role_moves, now=now)
         if not check.ok:
             raise PublishRefused(check.reasons, check.problems)
         previous = version_in_force(now)
+        _move_roles(check, role_moves or {}, actor=actor, version=draft.version)
         draft.source = set_effective_date(draft.source, effective_at.date())
         _copy_header(draft, draft.source)
         draft.status = VersionStatus.PUBLISHED
@@ -165,7 +203,7 @@ def do_publish(
         draft.published_at = now
         draft.published_by = actor
         draft.save()
-        when = "now" if effective_at <= now else f"from {effective_at:%Y-%m-%d %H:%M} UTC"
+        when = "now" if effective_at <= now else f"from {effective_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
         record(
             "protocol.publish",
             f"{actor.name} published version {draft.version}, in force {when}"
@@ -180,6 +218,47 @@ def do_publish(
             },
         )
     return draft
+
+
+def _move_roles(check: PublishCheck, role_moves: dict[str, str], *, actor: Person, version: str) -> None:
+    from charterdesk.accounts.actions import do_set_roles
+
+    for old, people in check.orphaned_roles.items():
+        new = role_moves[old]
+        for person in people:
+            person._role_ids = None
+            roles = [r for r in person.role_ids if r != old] + [new]
+            do_set_roles(
+                person, roles, actor=actor, note=f"moved from '{old}' to '{new}' by publishing {version}"
+            )
+
+
+def do_withdraw(
+    version: ProtocolVersion, *, actor: Person, now: dt.datetime | None = None
+) -> ProtocolVersion:
+    """Withdraw a published version before its effective date comes; it never takes effect."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        version = ProtocolVersion.objects.select_for_update().get(pk=version.pk)
+        if version.status != VersionStatus.PUBLISHED or version.effective_at <= now:
+            raise PublishRefused(
+                [
+                    f"version {version.version} is not scheduled; only a version not yet in force "
+                    "can be withdrawn"
+                ]
+            )
+        # The text never changes; only the status does (save() guards published text).
+        ProtocolVersion.objects.filter(pk=version.pk).update(status=VersionStatus.WITHDRAWN)
+        version.status = VersionStatus.WITHDRAWN
+        record(
+            "protocol.withdraw",
+            f"{actor.name} withdrew version {version.version}, which was to take over on "
+            f"{version.effective_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC",
+            actor=actor,
+            target=version.audit_ref,
+            protocol_version=version.version,
+        )
+    return version
 
 
 _EFFECTIVE = re.compile(r"^effective:.*$", re.MULTILINE)

@@ -8,6 +8,7 @@ changes, and a draft's key changes whenever it is saved.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from functools import lru_cache
 
 from django.utils import timezone
@@ -32,6 +33,22 @@ def next_scheduled(now: dt.datetime | None = None) -> ProtocolVersion | None:
     """The next published version whose effective time is still ahead, if any."""
     now = now or timezone.now()
     return published().filter(effective_at__gt=now).order_by("effective_at").first()
+
+
+def team_zone(protocol: Protocol | None) -> zoneinfo.ZoneInfo:
+    """The team's own time zone: that of the protocol's first calendar that has one (else UTC).
+
+    Effective dates mean the start of that day in this zone, on the publish page and on the
+    command line alike.
+    """
+    for calendar in protocol.calendars if protocol else ():
+        if calendar.timezone:
+            return zoneinfo.ZoneInfo(calendar.timezone)
+    return zoneinfo.ZoneInfo("UTC")
+
+
+def start_of_day(day: dt.date, protocol: Protocol | None) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=team_zone(protocol))
 
 
 def load_version(version: ProtocolVersion) -> LoadResult:

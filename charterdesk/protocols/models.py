@@ -9,6 +9,7 @@ from django.db import models
 class VersionStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PUBLISHED = "published", "Published"
+    WITHDRAWN = "withdrawn", "Withdrawn before it took effect"
 
 
 class PublishedVersionIsFinal(Exception):

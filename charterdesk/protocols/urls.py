@@ -12,5 +12,6 @@ urlpatterns = [
     path("<int:version_id>/delete/", views.delete_draft, name="delete"),
     path("<int:version_id>/preview/", views.preview, name="preview"),
     path("<int:version_id>/publish/", views.publish, name="publish"),
+    path("<int:version_id>/withdraw/", views.withdraw, name="withdraw"),
     path("<int:version_id>/download.<str:fmt>", views.download, name="download"),
 ]

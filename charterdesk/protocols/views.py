@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,8 +22,9 @@ from .actions import (
     do_delete_draft,
     do_publish,
     do_update_draft,
+    do_withdraw,
 )
-from .library import load_version, version_in_force
+from .library import load_version, start_of_day, team_zone, version_in_force
 from .models import ProtocolVersion, VersionStatus
 
 MAX_UPLOAD_BYTES = 1_000_000
@@ -48,6 +48,8 @@ def library(request):
     for version in versions:
         if version.is_draft:
             state = "draft"
+        elif version.status == VersionStatus.WITHDRAWN:
+            state = "withdrawn"
         elif in_force and version.pk == in_force.pk:
             state = "in force"
         elif version.effective_at > now:
@@ -60,7 +62,12 @@ def library(request):
     return render(
         request,
         "protocols/library.html",
-        {"drafts": drafts, "published": published, "can_edit": can(request, "protocol.edit")},
+        {
+            "drafts": drafts,
+            "published": published,
+            "can_edit": can(request, "protocol.edit"),
+            "can_publish": can(request, "protocol.publish"),
+        },
     )
 
 
@@ -152,22 +159,13 @@ def preview(request, version_id: int):
     )
 
 
-def _company_zone(protocol) -> zoneinfo.ZoneInfo:
-    """Effective dates are midnight in the team's own time zone: its first calendar that has one."""
-    for calendar in protocol.calendars if protocol else ():
-        if calendar.timezone:
-            return zoneinfo.ZoneInfo(calendar.timezone)
-    return zoneinfo.ZoneInfo("UTC")
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def publish(request, version_id: int):
     require(request, "protocol.publish")
     draft = get_object_or_404(ProtocolVersion, pk=version_id, status=VersionStatus.DRAFT)
-    check = check_publish(draft)
     protocol = load_version(draft).protocol
-    zone = _company_zone(protocol)
+    zone = team_zone(protocol)
     in_force = version_in_force()
     changes = []
     if protocol is not None and in_force is not None:
@@ -175,27 +173,32 @@ def publish(request, version_id: int):
 
         old = load_version(in_force).protocol
         if old is not None:
-            changes = diff_protocols(old, protocol)
+            # The effective date is chosen on this page, so it is not listed as a change.
+            changes = [c for c in diff_protocols(old, protocol) if c.section != "effective"]
     error = None
-    if request.method == "POST":
-        effective_at = None
-        if request.POST.get("when") == "later":
-            try:
-                day = dt.date.fromisoformat(request.POST.get("effective_date", ""))
-            except ValueError:
-                error = "effective_date: choose the date from which the version governs (YYYY-MM-DD)."
-            else:
-                effective_at = dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone)
-                if effective_at <= timezone.now():
-                    error = "effective_date: the date must be in the future; choose 'now' to publish at once."
-        if error is None:
-            try:
-                version = do_publish(draft, actor=request.user, effective_at=effective_at)
-            except PublishRefused as exc:
-                error = "; ".join(exc.reasons)
-            else:
-                messages.success(request, f"Version {version.version} is published.")
-                return redirect("protocols:library")
+    role_moves = {
+        key[len("move_") :]: value for key, value in request.POST.items() if key.startswith("move_") and value
+    }
+    effective_at = None
+    if request.method == "POST" and request.POST.get("when") == "later":
+        try:
+            effective_at = start_of_day(
+                dt.date.fromisoformat(request.POST.get("effective_date", "")), protocol
+            )
+        except ValueError:
+            error = "effective_date: choose the date from which the version governs (YYYY-MM-DD)."
+        else:
+            if effective_at <= timezone.now():
+                error = "effective_date: the date must be in the future; choose 'now' to publish at once."
+    check = check_publish(draft, effective_at=effective_at, role_moves=role_moves)
+    if request.method == "POST" and error is None:
+        try:
+            version = do_publish(draft, actor=request.user, effective_at=effective_at, role_moves=role_moves)
+        except PublishRefused as exc:
+            error = "; ".join(exc.reasons)
+        else:
+            messages.success(request, f"Version {version.version} is published.")
+            return redirect("protocols:library")
     return render(
         request,
         "protocols/publish.html",
@@ -206,9 +209,25 @@ def publish(request, version_id: int):
             "in_force": in_force,
             "zone": zone.key,
             "error": error,
+            "role_moves": role_moves,
+            "can_publish": not check.problems and not check.version_taken,
             "tomorrow": (timezone.now().astimezone(zone) + dt.timedelta(days=1)).date().isoformat(),
         },
     )
+
+
+@login_required
+@require_POST
+def withdraw(request, version_id: int):
+    require(request, "protocol.publish")
+    version = get_object_or_404(ProtocolVersion, pk=version_id, status=VersionStatus.PUBLISHED)
+    try:
+        do_withdraw(version, actor=request.user)
+    except PublishRefused as exc:
+        messages.error(request, "; ".join(exc.reasons))
+    else:
+        messages.success(request, f"Version {version.version} is withdrawn; it will not take effect.")
+    return redirect("protocols:library")
 
 
 @login_required

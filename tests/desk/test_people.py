@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.urls import reverse
 
 from charterdesk.accounts.models import Invitation, Person
@@ -93,3 +94,24 @@ def test_invitation_offers_only_roles_of_the_protocol(signed_in, demo, client):
     )
     assert "emperor" in response.content.decode()  # the error names the bad choice
     assert not Invitation.objects.exists()
+
+
+def test_a_second_invitation_to_the_same_address_is_refused_until_revoked(demo):
+    from charterdesk.accounts.actions import AccountError, do_invite, do_revoke_invitation
+
+    manager = demo["manager"]
+    first, _ = do_invite("sam@acme.example", "Sam", ["agent"], actor=manager)
+    with pytest.raises(AccountError, match="already invited"):
+        do_invite("sam@acme.example", "Sam", ["agent"], actor=manager)
+    do_revoke_invitation(first, actor=manager)
+    do_invite("sam@acme.example", "Sam", ["agent"], actor=manager)
+    assert Invitation.objects.count() == 1
+    assert AuditEntry.objects.filter(action="person.invite.revoke").count() == 1
+
+
+def test_people_add_refuses_a_role_the_protocol_lacks(demo):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="nonsense: not a role of the protocol in force"):
+        call_command("people", "add", "z@acme.example", "--role", "nonsense", "--password", "long-enough-1")
+    assert not Person.objects.filter(email="z@acme.example").exists()

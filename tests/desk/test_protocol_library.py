@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -192,3 +193,93 @@ def test_handbook_banner_announces_a_scheduled_version(signed_in, demo, example_
     do_publish(draft, actor=manager, effective_at=timezone.now() + dt.timedelta(days=3))
     page = signed_in("agent").get(reverse("handbook:index")).content.decode()
     assert "Version 3.3 of the protocol takes over on" in page
+
+
+def test_a_scheduled_version_is_never_silently_overridden(demo, example_source):
+    """3.3 scheduled later blocks publishing 3.4 now (it would replace it); withdrawing 3.3 unblocks it."""
+    from charterdesk.protocols.actions import do_withdraw
+
+    manager = demo["manager"]
+    now = timezone.now()
+    scheduled = do_publish(
+        do_create_draft(_bump(example_source, "3.3"), actor=manager),
+        actor=manager,
+        effective_at=now + dt.timedelta(days=3),
+    )
+    newer = do_create_draft(_bump(example_source, "3.4"), actor=manager)
+    with pytest.raises(
+        PublishRefused, match=r"version 3\.3 is scheduled to take over on .* withdraw 3\.3 first"
+    ):
+        do_publish(newer, actor=manager)
+    do_withdraw(scheduled, actor=manager)
+    assert next_scheduled() is None
+    do_publish(newer, actor=manager)
+    assert version_in_force().version == "3.4"
+    assert AuditEntry.objects.filter(action="protocol.withdraw").count() == 1
+
+
+def test_only_a_version_not_yet_in_force_can_be_withdrawn(demo):
+    from charterdesk.protocols.actions import do_withdraw
+
+    with pytest.raises(PublishRefused, match="not scheduled"):
+        do_withdraw(version_in_force(), actor=demo["manager"])
+
+
+def test_publishing_moves_people_off_a_dropped_role(demo, example_source):
+    """A version renaming 'agent' publishes when Alex is moved to the new role in the same step."""
+    from charterdesk.accounts.models import Person
+
+    manager = demo["manager"]
+    source = _bump(example_source, "4.0").replace("- id: agent", "- id: associate")
+    for old, new in (
+        ("roles: [agent]", "roles: [associate]"),
+        ("required_for: [agent, lead]", "required_for: [associate, lead]"),
+        ("required_for: [agent]", "required_for: [associate]"),
+        ("customer_data: [agent, lead, manager]", "customer_data: [associate, lead, manager]"),
+    ):
+        source = source.replace(old, new)
+    draft = do_create_draft(source, actor=manager)
+    with pytest.raises(PublishRefused, match="choose the role they move to"):
+        do_publish(draft, actor=manager, role_moves={"agent": "emperor"})
+    do_publish(draft, actor=manager, role_moves={"agent": "associate"})
+    assert Person.objects.get(email="alex@acme.example").role_ids == ["associate"]
+    move = AuditEntry.objects.filter(action="person.roles").latest("id")
+    assert "moved from 'agent' to 'associate' by publishing 4.0" in move.summary
+
+
+def test_command_line_publish_needs_the_permission_and_leaves_nothing_when_refused(demo, tmp_path):
+    """An agent cannot publish from the command line; a refused publish leaves no draft and no audit entry."""
+    from django.core.management import CommandError, call_command
+
+    from charterdesk.demo.loader import EXAMPLE
+
+    newer = tmp_path / "v35.yaml"
+    newer.write_text(EXAMPLE.read_text().replace('version: "3.2"', 'version: "3.5"'))
+    before = (ProtocolVersion.objects.count(), AuditEntry.objects.count())
+    with pytest.raises(CommandError, match=r"do not grant protocol\.publish"):
+        call_command("protocol", "publish", str(newer), "--as", "alex@acme.example")
+    with pytest.raises(CommandError, match="already published"):
+        call_command("protocol", "publish", str(EXAMPLE), "--as", "dana@acme.example")
+    assert (ProtocolVersion.objects.count(), AuditEntry.objects.count()) == before
+    call_command("protocol", "publish", str(newer), "--as", "dana@acme.example")
+    assert version_in_force().version == "3.5"
+
+
+def test_effective_dates_mean_the_start_of_the_day_in_the_teams_zone(demo, tmp_path):
+    """A date on the command line or the publish page means midnight in New York, the office's zone."""
+    from django.core.management import call_command
+
+    from charterdesk.demo.loader import EXAMPLE
+
+    day = (timezone.now() + dt.timedelta(days=5)).date()
+    newer = EXAMPLE.read_text().replace('version: "3.2"', 'version: "3.6"')
+    path = tmp_path / "v36.yaml"
+    path.write_text(newer)
+    call_command(
+        "protocol", "publish", str(path), "--as", "dana@acme.example", "--effective", day.isoformat()
+    )
+    version = ProtocolVersion.objects.get(version="3.6")
+    local = version.effective_at.astimezone(ZoneInfo("America/New_York"))
+    assert (local.date(), local.hour, local.minute) == (day, 0, 0)
+    entry = AuditEntry.objects.get(action="protocol.publish", protocol_version="3.6")
+    assert f"{version.effective_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" in entry.summary

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from charterdesk.demo import EXAMPLE_PROTOCOL
 from charterdesk.replay_command import main
 
-EXAMPLE = "/work/shared/specs/examples/acme-outdoor.protocol.yaml"
+EXAMPLE = str(EXAMPLE_PROTOCOL)
 
 LINES = [
     {"ticket": "T1", "at": "2026-12-04T22:30:00Z", "event": "created", "priority": "normal",

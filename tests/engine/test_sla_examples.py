@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from charterdesk.demo import EXAMPLE_PROTOCOL
 from charterdesk.engine.sla import (
     Created,
     EventError,
@@ -31,7 +32,7 @@ from charterdesk.protocol.load import load_protocol, load_protocol_file
 from charterdesk.protocol.models import Protocol
 
 NY, BERLIN, SYDNEY, LONDON = "America/New_York", "Europe/Berlin", "Australia/Sydney", "Europe/London"
-EXAMPLE = "/work/shared/specs/examples/acme-outdoor.protocol.yaml"
+EXAMPLE = str(EXAMPLE_PROTOCOL)
 
 
 # --------------------------------------------------------------------------- building protocols

@@ -10,12 +10,13 @@ from functools import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from charterdesk.demo import EXAMPLE_PROTOCOL
 from charterdesk.engine.replay import read_events, replay_lines
 from charterdesk.engine.sla import SlaEngine, format_time
 from charterdesk.protocol.load import load_protocol_file
 from charterdesk.protocol.models import Protocol
 
-EXAMPLE = "/work/shared/specs/examples/acme-outdoor.protocol.yaml"
+EXAMPLE = str(EXAMPLE_PROTOCOL)
 BASE = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp())
 NOW = BASE + 60 * 86400
 

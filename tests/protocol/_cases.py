@@ -11,9 +11,9 @@ from pathlib import Path
 
 from charterdesk.protocol.load import LoadResult, load_protocol
 
-# The repository is /work/main; the shared specs sit beside it in /work/shared.
+# The example protocol ships with the demo, so the tests need nothing outside the checkout.
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO.parent / "shared" / "specs" / "examples" / "acme-outdoor.protocol.yaml"
+EXAMPLE = REPO / "charterdesk" / "demo" / "acme-outdoor.protocol.yaml"
 FILENAME = "acme.yaml"
 
 

@@ -30,7 +30,23 @@ class Command(BaseCommand):
                     f"{p.email:<30} {p.name:<24} {roles}{'' if p.is_active else '  (deactivated)'}"
                 )
             return
-        password = options.get("password") or getpass.getpass("Password for the new person: ")
+        from charterdesk.protocols.library import protocol_of, version_in_force
+
+        in_force = version_in_force()
+        protocol = protocol_of(in_force) if in_force else None
+        if protocol is not None:
+            known = [role.id for role in protocol.team.roles]
+            unknown = [r for r in options["role"] if r not in known]
+            if unknown:
+                raise CommandError(
+                    f"--role: {', '.join(unknown)}: not a role of the protocol in force ({', '.join(known)})"
+                )
+        password = options.get("password")
+        if not password:
+            try:
+                password = getpass.getpass("Password for the new person: ")
+            except EOFError:
+                raise CommandError("no terminal to ask for the password; give it with --password") from None
         if len(password) < 10:
             raise CommandError("the password must have at least 10 characters")
         name = options["name"] or options["email"].split("@")[0]

@@ -28,6 +28,8 @@ class Command(BaseCommand):
             "-",
             "--timeout",
             "60",
+            # The control socket sits at one path per user; two desks on one machine would collide.
+            "--no-control-socket",
         ]
         env = dict(
             os.environ,
