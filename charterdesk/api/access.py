@@ -6,7 +6,7 @@ whether the object exists.
 
 from __future__ import annotations
 
-from charterdesk.tickets.models import Customer, Ticket
+from charterdesk.tickets.models import Attachment, Customer, Ticket
 
 from .auth import Caller
 from .errors import not_found
@@ -30,3 +30,12 @@ def access_customer(caller: Caller, customer_id: int, *permissions: str) -> Cust
     if customer is None:
         raise not_found("customer_id", f"there is no customer #{customer_id}")
     return customer
+
+
+def access_attachment(caller: Caller, attachment_id: int) -> Attachment:
+    """A file on any message of any ticket (internal notes included), for callers who see tickets."""
+    caller.require("ticket.view")
+    attachment = Attachment.objects.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise not_found("attachment_id", f"there is no attachment #{attachment_id}")
+    return attachment

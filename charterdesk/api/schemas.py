@@ -258,7 +258,22 @@ class AttachmentOut(Schema):
     id: int
     filename: str
     content_type: str
-    size: int
+    size: int = Field(description="in bytes")
+    download_url: str = Field(
+        "", description="GET it with the same token: the file itself (Content-Disposition: attachment)"
+    )
+
+    @staticmethod
+    def resolve_download_url(obj, context) -> str:
+        from django.urls import reverse
+
+        path = reverse("api-v1:download_attachment", kwargs={"attachment_id": _get(obj, "id")})
+        request = (context or {}).get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+def _get(obj, name: str):
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
 
 
 class AuthorOut(Schema):

@@ -19,13 +19,14 @@ from charterdesk.tickets.actions import (
     do_set_priority,
     do_set_status,
 )
+from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import EventKind, Status
 from charterdesk.tickets.models import Customer, Ticket, TicketEvent
 from charterdesk.tickets.search import search as search_tickets
 from charterdesk.tickets.sla import evaluate
 
 from . import cursor
-from .access import access_ticket
+from .access import access_attachment, access_ticket
 from .auth import caller_of
 from .errors import from_ticket_error, invalid
 from .present import message_out, sla_out, ticket_detail, ticket_summary
@@ -179,6 +180,19 @@ def create_ticket(request, payload: TicketCreate):
             by_agent=caller.person,
         )
     return HttpStatus(201, ticket_detail(access_ticket(caller, ticket.pk)))
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response={200: None, **ERRORS_WITH_404},
+    summary="Download an attachment",
+    openapi_extra={"responses": {200: {"description": "the file", "content": {"*/*": {}}}}},
+)
+def download_attachment(request, attachment_id: int):
+    """The file of a message's attachment (internal notes included, as on the desk, for ticket.view),
+    as `Content-Disposition: attachment`; pictures inline. Each message lists its attachments with
+    this address as `download_url`."""
+    return serve(access_attachment(caller_of(request), attachment_id))
 
 
 @router.get("/{ticket_id}", response={200: TicketDetail, **ERRORS_WITH_404}, summary="Read a ticket")

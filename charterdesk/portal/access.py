@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from charterdesk.tickets.choices import MessageKind
-from charterdesk.tickets.models import Customer, Message, Ticket
+from charterdesk.tickets.models import Attachment, Customer, Message, Ticket
 
 from .actions import SESSION_KEY
 
@@ -48,5 +48,23 @@ def public_messages(ticket: Ticket):
     return (
         Message.objects.filter(ticket=ticket, kind__in=[MessageKind.CUSTOMER, MessageKind.REPLY])
         .select_related("author_person")
+        .prefetch_related("attachments")
         .order_by("created_at", "id")
     )
+
+
+def access_portal_attachment(customer: Customer, attachment_id: int) -> Attachment:
+    """A file on a public message (theirs or our reply) of one of the customer's own tickets; a file on
+    an internal note, or on someone else's ticket, is 404 like one that does not exist."""
+    attachment = (
+        Attachment.objects.select_related("message__ticket")
+        .filter(
+            pk=attachment_id,
+            message__ticket__customer=customer,
+            message__kind__in=[MessageKind.CUSTOMER, MessageKind.REPLY],
+        )
+        .first()
+    )
+    if attachment is None:
+        raise Http404("There is no file of yours at this address.")
+    return attachment

@@ -12,5 +12,6 @@ urlpatterns = [
     path("new/sent/", views.sent, name="sent"),
     path("tickets/", views.tickets, name="tickets"),
     path("tickets/<int:ticket_id>/", views.ticket, name="ticket"),
+    path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),
     path("timezone/", views.set_timezone, name="timezone"),
 ]

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from charterdesk.tickets.actions import TicketError
+from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import Status
+from charterdesk.tickets.rendering import render_message
 
 from . import spam
 from .access import (
     access_opened_ticket,
+    access_portal_attachment,
     access_portal_ticket,
     customer_tickets,
     portal_customer,
@@ -249,13 +253,16 @@ def ticket(request, ticket_id: int):
             messages.success(request, f"Your reply was sent.{reopened}")
             return redirect("portal:ticket", ticket_id=found.pk)
     found.refresh_from_db()
+    conversation = list(public_messages(found))
+    for message in conversation:
+        message.rendered = render_message(message, _attachment_url)
     return _page(
         request,
         "portal/ticket.html",
         {
             "ticket": found,
             "status": STATUS_WORDS.get(found.status, found.status),
-            "conversation": public_messages(found),
+            "conversation": conversation,
             "promise": promise_for(found, customer.timezone, protocol=request.protocol),
             "form": form,
             "closed": closed,
@@ -265,6 +272,22 @@ def ticket(request, ticket_id: int):
         status=400 if request.method == "POST" else 200,
         customer=customer,
     )
+
+
+def _attachment_url(attachment) -> str:
+    return reverse("portal:attachment", args=[attachment.pk])
+
+
+@require_http_methods(["GET"])
+def attachment(request, attachment_id: int):
+    """A file of the customer's conversation (never of an internal note); pictures open inline."""
+    _, refusal = _offered(request)
+    if refusal:
+        return refusal
+    customer, redirect_to = _signed_in_or_redirect(request)
+    if redirect_to:
+        return redirect_to
+    return serve(access_portal_attachment(customer, attachment_id))
 
 
 @require_POST

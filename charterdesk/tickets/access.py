@@ -21,7 +21,7 @@ from django.http import Http404
 from charterdesk.accounts.permissions import can, require
 
 from .choices import Status
-from .models import Customer, Macro, Ticket
+from .models import Attachment, Customer, Macro, Ticket
 
 MANUAL_STATUSES = (Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.SOLVED)
 
@@ -115,3 +115,12 @@ def workspace_rights(request) -> dict[str, bool]:
         "macros": can_use_macros(request),
         "shared_macros": can(request, "ticket.edit"),
     }
+
+
+def access_attachment(request, attachment_id: int) -> Attachment:
+    """A file on any message of any ticket (internal notes included), for people who see tickets."""
+    require(request, "ticket.view")
+    attachment = Attachment.objects.select_related("message__ticket").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404("There is no such attachment.")
+    return attachment

@@ -6,6 +6,7 @@ from django import forms
 
 from charterdesk.accounts.models import Person, validate_timezone
 
+from .attachments import IncomingFile, check_files
 from .choices import Priority, Status
 from .queues import SORTS, Filters
 
@@ -55,10 +56,33 @@ class FilterForm(forms.Form):
         return Filters(**values)
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Any number of files (none too), each checked against the attachment limit as it is now."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        uploads = [one for one in (data if isinstance(data, list | tuple) else [data]) if one]
+        uploads = [super(MultipleFileField, self).clean(one, initial) for one in uploads]
+        # Sizes first, from what the upload says, so an oversized file is refused unread.
+        named = [IncomingFile(filename=one.name or "", content=b"") for one in uploads]
+        problems = check_files(named, sizes=[one.size for one in uploads])
+        if problems:
+            raise forms.ValidationError(problems)
+        return [IncomingFile.from_upload(one) for one in uploads]
+
+
 class ComposerForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label="Message")
     kind = forms.ChoiceField(choices=[("reply", "Public reply"), ("note", "Internal note")])
     next_status = forms.ChoiceField(required=False, label="Then set the ticket")
+    files = MultipleFileField(required=False, label="Attach files")
 
     def __init__(self, *args, kinds, statuses, **kwargs):
         super().__init__(*args, **kwargs)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("macros/", views.macro_list, name="macros"),
     path("macros/<int:macro_id>/", views.macro_list, name="macro-edit"),
     path("macros/<int:macro_id>/delete/", views.macro_delete, name="macro-delete"),
+    path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),
     path("<int:ticket_id>/", views.ticket_page, name="ticket"),
     path("<int:ticket_id>/badges/", views.ticket_badges, name="ticket-badges"),
     path("<int:ticket_id>/reply/", views.reply, name="reply"),

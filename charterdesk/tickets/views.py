@@ -23,6 +23,7 @@ from charterdesk.accounts.permissions import can, require
 
 from . import actions
 from .access import (
+    access_attachment,
     access_customer_for_edit,
     access_macro,
     access_ticket,
@@ -35,6 +36,7 @@ from .access import (
     workspace_rights,
 )
 from .actions import TicketError
+from .attachments import do_reply_with_files, max_attachment_bytes, serve
 from .choices import EventKind
 from .escalations import METRIC_WORDS
 from .forms import (
@@ -62,6 +64,7 @@ from .queues import (
     view_condition,
     view_counts,
 )
+from .rendering import render_message
 
 # --------------------------------------------------------------------------- the queue
 
@@ -206,13 +209,18 @@ class Entry:
     order: int = 0
 
 
+def attachment_url(attachment) -> str:
+    return reverse("tickets:attachment", args=[attachment.pk])
+
+
 def _timeline(ticket: Ticket, now) -> list[Entry]:
-    entries = [
-        Entry("message", m.created_at, m, order=0)
-        for m in ticket.messages.select_related("author_person", "author_customer").prefetch_related(
-            "attachments"
-        )
-    ]
+    messages_ = ticket.messages.select_related("author_person", "author_customer").prefetch_related(
+        "attachments"
+    )
+    entries = []
+    for m in messages_:
+        m.rendered = render_message(m, attachment_url)
+        entries.append(Entry("message", m.created_at, m, order=0))
     # Message events repeat what the messages show; the rest (status, SLA, escalations...) stay.
     for event in ticket.events.select_related("actor").exclude(kind=EventKind.REPLY):
         if event.kind == EventKind.ESCALATION:
@@ -261,14 +269,14 @@ def _trees(ticket: Ticket):
     return list(protocol.resolution.troubleshooting) if protocol.resolution else []
 
 
-def _composer(request, ticket: Ticket, data=None, initial=None) -> ComposerForm:
+def _composer(request, ticket: Ticket, data=None, initial=None, files=None) -> ComposerForm:
     kinds = []
     if can(request, "ticket.reply"):
         kinds.append(("reply", "Public reply"))
     if can(request, "ticket.note"):
         kinds.append(("note", "Internal note"))
     return ComposerForm(
-        data, initial=initial, kinds=kinds, statuses=status_choices(request, include_keep=True)
+        data, files, initial=initial, kinds=kinds, statuses=status_choices(request, include_keep=True)
     )
 
 
@@ -310,6 +318,7 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
         "statuses": [(v, STATUS_SHORT[v]) for v, _ in status_choices(request) if v != ticket.status],
         "errors": errors or [],
         "closed": ticket.status == "closed",
+        "max_attachment": max_attachment_bytes(),
     }
     return render(request, "tickets/ticket.html", context, status=status)
 
@@ -343,27 +352,39 @@ def reply(request, ticket_id: int):
     ticket = access_ticket(request, ticket_id)
     kind = request.POST.get("kind", "reply")
     require(request, "ticket.reply" if kind == "reply" else "ticket.note")
-    form = _composer(request, ticket, data=request.POST)
+    form = _composer(request, ticket, data=request.POST, files=request.FILES)
     next_status = request.POST.get("next_status") or ""
     if next_status:
         require_status(request, next_status)
     if not form.is_valid():
         return _ticket_page(request, ticket, composer=form, status=400)
+    files = form.cleaned_data["files"]
     try:
-        actions.do_reply(
+        do_reply_with_files(
             ticket,
             author=request.user,
             body=form.cleaned_data["body"],
+            files=files,
             public=kind == "reply",
             next_status=next_status or None,
         )
     except TicketError as error:
-        # Nothing was sent (the reply and the status change are one transaction): keep the text.
+        # Nothing was sent (the reply, its files and the status change are one transaction):
+        # keep the text; the files must be chosen again (a browser cannot be given them back).
         form.add_error(None, f"Not sent: {error}")
         return _ticket_page(request, ticket, composer=form, status=400)
     words = "Reply sent" if kind == "reply" else "Note added"
+    if files:
+        words += f" with {len(files)} file{'s' if len(files) != 1 else ''}"
     messages.success(request, words + (f"; the ticket is now {next_status}." if next_status else "."))
     return _back(ticket)
+
+
+@login_required
+@require_GET
+def attachment(request, attachment_id: int):
+    """Download a file of any message (notes included) for people who see tickets; pictures inline."""
+    return serve(access_attachment(request, attachment_id))
 
 
 @login_required
