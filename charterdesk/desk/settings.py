@@ -168,6 +168,9 @@ else:
         }
     }
 
+# The largest file kept on a ticket, from the composer or any channel.
+CHARTERDESK_MAX_ATTACHMENT_BYTES = int(os.environ.get("CHARTERDESK_MAX_ATTACHMENT_BYTES", 15 * 1024 * 1024))
+
 TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
 LOGGING = {

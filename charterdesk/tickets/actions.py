@@ -338,8 +338,13 @@ def do_reply(
     next_status: str | None = None,
     body_html: str = "",
     at: dt.datetime | None = None,
+    send_email: bool = True,
+    channel: str | None = None,
 ) -> Message:
-    """An agent's public reply (or internal note, ``public=False``), optionally setting the next status."""
+    """An agent's public reply (or internal note, ``public=False``), optionally setting the next status.
+
+    ``send_email=False`` for a reply given another way (a phone call): the same SLA events, no mail.
+    """
     at = _now(at)
     if not body.strip():
         raise TicketError("body: write the reply first")
@@ -352,7 +357,7 @@ def do_reply(
             author_person=author,
             body_text=body,
             body_html=body_html,
-            channel=ticket.channel,
+            channel=channel or ticket.channel,
             created_at=at,
         )
         _event(ticket, EventKind.REPLY, at, {"author": "agent", "public": public}, actor=author)
@@ -374,7 +379,7 @@ def do_reply(
         if next_status and next_status != ticket.status:
             _change_status(ticket, next_status, actor=author, at=at)
         refresh_sla(ticket, at)
-    if public:
+    if public and send_email:
         from .outbound import queue_reply
 
         queue_reply(message)

@@ -283,3 +283,20 @@ def prune_task_results(now: dt.datetime) -> int:
     if deleted:
         log.info("pruned %d finished task result(s) older than %d days", deleted, TASK_RESULTS_KEPT.days)
     return deleted
+
+
+def poll_mailboxes(now: dt.datetime) -> int:
+    """The email channel's IMAP poll (each mailbox under its own lease); returns new messages."""
+    from charterdesk.channels.imap import poll_all_mailboxes
+
+    results = poll_all_mailboxes()
+    for result in results:
+        if result.error:
+            log.warning("mailbox %s: %s", result.name, result.error)
+    return sum(result.new for result in results)
+
+
+def process_inbound_mail(now: dt.datetime) -> int:
+    from charterdesk.channels.inbound import process_pending
+
+    return process_pending(limit=500)

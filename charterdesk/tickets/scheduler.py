@@ -73,6 +73,18 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         "closes solved tickets once resolution.handling.auto_close_solved_after has passed",
     ),
     PeriodicJob(
+        "mailboxes",
+        dt.timedelta(minutes=1),
+        jobs.poll_mailboxes,
+        "fetches new mail from every configured IMAP mailbox, all mailboxes side by side",
+    ),
+    PeriodicJob(
+        "inbound-mail",
+        dt.timedelta(minutes=1),
+        jobs.process_inbound_mail,
+        "processes stored inbound messages still waiting (after a crash or a database outage)",
+    ),
+    PeriodicJob(
         "prune-task-results",
         dt.timedelta(hours=1),
         jobs.prune_task_results,

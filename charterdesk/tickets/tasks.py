@@ -13,8 +13,6 @@ import datetime as dt
 import logging
 import smtplib
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 from django_tasks import task
 
@@ -71,14 +69,12 @@ def send_reply(message_id: int, attempt: int = 1) -> str:
     address = ticket.customer.email
     if not address:
         return f"{ticket.customer} has no email address; message {message_id} not emailed"
-    email = EmailMultiAlternatives(
-        subject=f"[{ticket.reference}] {ticket.subject}",
-        body=message.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[address],
-    )
+    from charterdesk.channels.outbound import deliver_reply
+
     try:
-        email.send()
+        # Builds the mail with our Message-ID, threading headers and the ticket's reply address,
+        # sends it, and records it on the ticket (a failure with the server's answer).
+        deliver_reply(message)
     except OSError as error:  # smtplib's errors, refused connections and timeouts are all OSErrors
         answer = server_answer(error)
         if attempt < SEND_ATTEMPTS and not is_permanent(error):

@@ -244,7 +244,8 @@ def test_the_follow_up_is_sent_once_two_days_after_solve(demo, customer, django_
     call_command("worker", "--once", verbosity=0)
     assert [m.to for m in mail.outbox] == [["jo@example.com"]]
     assert mail.outbox[0].body == "Hi Jo, is everything working as it should now?"
-    assert mail.outbox[0].subject == f"[{ticket.reference}] Where is my order?"
+    # A follow-up goes out in the ticket's thread, like every reply.
+    assert mail.outbox[0].subject == f"Re: [{ticket.reference}] Where is my order?"
 
 
 def test_the_follow_up_is_cancelled_when_the_customer_writes_again(demo, customer):

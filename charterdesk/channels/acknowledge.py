@@ -1,0 +1,162 @@
+"""The automatic receipt of `acknowledge: true` channels, stating the SLA engine's promise in the
+customer's time zone: "We will reply by Monday 11:30 New York time."
+
+Receipts are automatic mail, so the loop rules apply (``loops.py``): none to auto-submitted, bulk,
+list or machine senders, and at most ``CHARTERDESK_AUTOMAIL_PER_HOUR`` to one address per hour.
+Every decision, sent or not, is kept as an ``OutboundMail`` row on the ticket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.utils import timezone
+
+from .addressing import our_message_id, reply_address
+from .choices import OutboundKind, OutboundState
+from .models import OutboundMail
+from .outbound import channel_address, domain_of, sender, text_to_html
+
+
+def zone_label(name: str) -> str:
+    """``America/New_York`` -> ``New York time``; ``UTC`` -> ``UTC``."""
+    if name in ("UTC", "Etc/UTC", "GMT"):
+        return "UTC"
+    return name.rsplit("/", 1)[-1].replace("_", " ") + " time"
+
+
+def promise(ticket, *, now: dt.datetime | None = None) -> str:
+    """The first-response promise in the customer's words and zone."""
+    cycles = (ticket.sla_state or {}).get("metrics", {}).get("first_response") or []
+    due = next((c["due"] for c in cycles if c.get("fulfilled") is None and c.get("due")), None)
+    if due is None:
+        return "We will reply as soon as we can."
+    name = ticket.customer.timezone or "UTC"
+    try:
+        zone = ZoneInfo(name)
+    except Exception:
+        name, zone = "UTC", ZoneInfo("UTC")
+    local = dt.datetime.fromtimestamp(due, tz=zone)
+    now_local = (now or timezone.now()).astimezone(zone)
+    when = f"{local:%A} {local:%H:%M}"
+    if (local.date() - now_local.date()).days >= 7:
+        when = f"{local:%A} {local.day} {local:%B} {local:%H:%M}"
+    elif local.date() == now_local.date():
+        when = f"today {local:%H:%M}"
+    return f"We will reply by {when} {zone_label(name)}."
+
+
+def build_receipt(ticket) -> EmailMultiAlternatives:
+    from charterdesk.protocols.library import protocol_of
+
+    protocol = protocol_of(ticket.protocol_version)
+    company = protocol.company if protocol else "our team"
+    address = channel_address(ticket)
+    first = ticket.messages.order_by("id").first()
+    name = ticket.customer.first_name
+    text = (
+        f"Hello{' ' + name if name else ''},\n\n"
+        f"Thank you for writing to {company}. We have your message; its reference is {ticket.reference}.\n"
+        f"{promise(ticket)}\n\n"
+        f"To add anything, reply to this email and keep [{ticket.reference}] in the subject.\n\n"
+        f"{company} Support"
+    )
+    headers = {
+        "Message-ID": our_message_id(ticket.pk, "r", domain_of(address)),
+        # RFC 3834: this is an automatic answer; other robots must not answer it.
+        "Auto-Submitted": "auto-replied",
+        "X-Auto-Response-Suppress": "All",
+        "X-Charterdesk-Ticket": str(ticket.pk),
+    }
+    if first is not None and first.message_id:
+        headers["In-Reply-To"] = first.message_id
+        headers["References"] = first.message_id
+    mail = EmailMultiAlternatives(
+        subject=f"[{ticket.reference}] We received your message: {ticket.subject}",
+        body=text,
+        from_email=sender(ticket),
+        to=[ticket.customer.email],
+        reply_to=[reply_address(address, ticket.pk)],
+        headers=headers,
+    )
+    mail.attach_alternative(text_to_html(text), "text/html")
+    return mail
+
+
+def queue_receipt(ticket, *, suppress_reasons: list[str] = ()) -> None:
+    """Send the receipt once the ticket is committed, unless the loop rules forbid it."""
+    from .actions import do_record_outbound
+
+    address = ticket.customer.email
+    if not address:
+        return
+    if suppress_reasons:
+        do_record_outbound(
+            ticket=ticket,
+            message=None,
+            kind=OutboundKind.RECEIPT,
+            message_id="",
+            to=address,
+            subject="(receipt not sent)",
+            state=OutboundState.SUPPRESSED,
+            error="; ".join(suppress_reasons),
+        )
+        return
+    from .tasks import send_receipt
+
+    transaction.on_commit(lambda: send_receipt.enqueue(ticket.pk))
+
+
+def send_receipt_now(ticket_id: int) -> str:
+    """Send the receipt of one ticket (once; rate-limited). Returns what happened, in words."""
+    from charterdesk.tickets.models import Ticket
+
+    from .actions import do_record_outbound
+    from .loops import may_send_automatic
+
+    ticket = Ticket.objects.select_related("customer", "protocol_version").get(pk=ticket_id)
+    if OutboundMail.objects.filter(
+        ticket=ticket, kind=OutboundKind.RECEIPT, state=OutboundState.SENT
+    ).exists():
+        return f"receipt for {ticket.reference} was already sent"
+    address = ticket.customer.email or ""
+    allowed, why = may_send_automatic(address)
+    if not allowed:
+        do_record_outbound(
+            ticket=ticket,
+            message=None,
+            kind=OutboundKind.RECEIPT,
+            message_id="",
+            to=address,
+            subject="(receipt not sent)",
+            state=OutboundState.SUPPRESSED,
+            error=why,
+        )
+        return f"no receipt for {ticket.reference}: {why}"
+    mail = build_receipt(ticket)
+    try:
+        mail.send()
+    except Exception as exc:
+        do_record_outbound(
+            ticket=ticket,
+            message=None,
+            kind=OutboundKind.RECEIPT,
+            message_id=mail.extra_headers["Message-ID"],
+            to=address,
+            subject=mail.subject,
+            state=OutboundState.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        raise
+    do_record_outbound(
+        ticket=ticket,
+        message=None,
+        kind=OutboundKind.RECEIPT,
+        message_id=mail.extra_headers["Message-ID"],
+        to=address,
+        subject=mail.subject,
+    )
+    return f"sent the receipt for {ticket.reference} to {address}"

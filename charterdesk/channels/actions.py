@@ -1,0 +1,586 @@
+"""Every write of the channels app: atomic, and audited where a person or a rule decided something.
+
+Storing a raw message (``do_store_inbound``) is not audited: the stored row is itself the record
+of what arrived, and ingestion has to keep up with thousands of messages. What the desk then does
+with each message (a ticket, a reply, a hold, a quarantine) is audited, here or by the ticket
+actions it calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from charterdesk.audit.actions import record
+from charterdesk.tickets.actions import (
+    TicketError,
+    do_create_ticket,
+    do_customer_message,
+    do_find_or_create_customer,
+    do_reply,
+)
+from charterdesk.tickets.choices import Status
+from charterdesk.tickets.models import Attachment, Customer, Message, Ticket
+
+from .choices import InboundState, OutboundState
+from .models import EmbedForm, InboundMessage, Mailbox, OutboundMail, TicketParticipant
+from .parse import ParsedEmail, content_hash, decode_words, parse_email, raw_message_id
+
+
+class ChannelError(Exception):
+    """A change that cannot be made; the message names the field and says why."""
+
+
+def _label(actor) -> str:
+    return getattr(actor, "name", None) or "system" if actor is not None else "system"
+
+
+# --------------------------------------------------------------------------- storing what arrives
+
+
+def dedupe_key(raw: bytes) -> tuple[str, str, str]:
+    """(key, message_id, sha256): the Message-ID when there is one, else the content hash."""
+    digest = content_hash(raw)
+    message_id = raw_message_id(raw)
+    return (f"mid:{message_id.lower()}" if message_id else f"sha:{digest}"), message_id, digest
+
+
+def do_store_inbound(
+    raw: bytes,
+    *,
+    source: str,
+    source_ref: str = "",
+    envelope_from: str = "",
+    envelope_to: list[str] | None = None,
+    channel: str = "",
+    mailbox: Mailbox | None = None,
+    at: dt.datetime | None = None,
+) -> tuple[InboundMessage, bool]:
+    """Commit the raw message; returns (row, created). A message already stored is not stored again."""
+    key, message_id, digest = dedupe_key(raw)
+    existing = InboundMessage.objects.filter(dedupe_key=key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            inbound = InboundMessage.objects.create(
+                dedupe_key=key[:340],
+                raw=raw,
+                size=len(raw),
+                sha256=digest,
+                message_id=message_id[:300],
+                source=source,
+                source_ref=source_ref[:300],
+                envelope_from=envelope_from[:320],
+                envelope_to=[a[:320] for a in (envelope_to or [])][:100],
+                channel=channel,
+                mailbox=mailbox,
+                received_at=at or timezone.now(),
+            )
+    except IntegrityError:
+        # Stored meanwhile by another listener or poller: that copy wins.
+        return InboundMessage.objects.get(dedupe_key=key), False
+    return inbound, True
+
+
+def note_headers(inbound: InboundMessage, parsed: ParsedEmail) -> None:
+    """Keep subject and sender on the row, for the quarantine list."""
+    inbound.subject = parsed.subject[:300]
+    inbound.from_address = parsed.from_address[:320]
+    InboundMessage.objects.filter(pk=inbound.pk).update(
+        subject=inbound.subject, from_address=inbound.from_address
+    )
+
+
+def do_mark_processed(inbound: InboundMessage, outcome: str, ticket: Ticket | None, message) -> None:
+    inbound.state = InboundState.PROCESSED
+    inbound.outcome = outcome[:300]
+    inbound.reason = ""
+    inbound.ticket = ticket
+    inbound.ticket_message = message
+    inbound.processed_at = timezone.now()
+    inbound.save(update_fields=["state", "outcome", "reason", "ticket", "ticket_message", "processed_at"])
+
+
+def do_quarantine(inbound: InboundMessage, reason: str, *, actor=None) -> None:
+    """Set a message aside, whole, for a lead to look at."""
+    with transaction.atomic():
+        row = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
+        if not row.subject and not row.from_address:
+            _best_effort_headers(row)
+        row.state = InboundState.QUARANTINED
+        row.reason = reason[:5000]
+        row.attempts += 1
+        row.processed_at = timezone.now()
+        row.save()
+        record(
+            "channels.quarantine",
+            f"Message {row.pk} from {row.from_address or 'an unknown sender'} quarantined: {reason[:200]}",
+            actor=actor,
+            target=f"inbound:{row.pk}",
+            data={"reason": reason[:1000], "source": row.source},
+        )
+    inbound.state = InboundState.QUARANTINED
+
+
+def _best_effort_headers(row: InboundMessage) -> None:
+    head = row.raw_bytes[:20000].decode("utf-8", "replace")
+    for name, attribute in (("subject", "subject"), ("from", "from_address")):
+        match = re.search(rf"(?im)^{name}:[ \t]*(.*)$", head)
+        if match:
+            setattr(row, attribute, decode_words(match.group(1))[:300])
+
+
+def do_hold(inbound: InboundMessage, ticket: Ticket, reason: str) -> None:
+    """A reply from someone who is not on the ticket: kept aside until an agent decides."""
+    inbound.state = InboundState.HELD
+    inbound.ticket = ticket
+    inbound.reason = reason
+    inbound.processed_at = timezone.now()
+    inbound.save(update_fields=["state", "ticket", "reason", "processed_at"])
+    record(
+        "channels.hold",
+        f"Mail from {inbound.from_address} held for approval on {ticket.reference}",
+        target=f"ticket:{ticket.pk}",
+        data={"inbound": inbound.pk, "reason": reason},
+    )
+
+
+def do_sender_customer(address: str, name: str) -> Customer:
+    return do_find_or_create_customer(email=address, name=name)
+
+
+def do_set_author(message: Message, address: str, name: str) -> None:
+    """Attribute a message to the participant who really wrote it."""
+    customer = do_find_or_create_customer(email=address, name=name)
+    Message.objects.filter(pk=message.pk).update(author_customer=customer)
+    message.author_customer = customer
+
+
+def do_add_participants(ticket: Ticket, emails) -> None:
+    wanted = {e.strip().lower() for e in emails if e and "@" in e}
+    wanted.discard((ticket.customer.email or "").lower())
+    TicketParticipant.objects.bulk_create(
+        [TicketParticipant(ticket=ticket, email=e[:254]) for e in sorted(wanted)], ignore_conflicts=True
+    )
+
+
+def do_attach_parts(message: Message, parsed: ParsedEmail) -> list[Attachment]:
+    """Store attachments and inline images. The HTML keeps its ``cid:`` links: the desk and the
+    portal each point them at their own download address when they show the message."""
+    from charterdesk.tickets.attachments import clean_filename, stored_name
+
+    stored = []
+    for part in parsed.parts:
+        attachment = Attachment(
+            message=message,
+            filename=clean_filename(part.filename),
+            content_type=part.content_type[:120],
+            size=part.size,
+            content_id=part.content_id[:255],
+        )
+        attachment.file.save(stored_name(part.filename), ContentFile(part.data), save=False)
+        attachment.save()
+        stored.append(attachment)
+    return stored
+
+
+def do_system_note(ticket: Ticket, text: str) -> Message:
+    return do_reply(ticket, author=None, body=text, public=False)
+
+
+def do_record_bounce(inbound: InboundMessage, ticket: Ticket, details: dict) -> None:
+    """A delivery failure: the mail it concerns is marked bounced, and the ticket says so."""
+    recipients = ", ".join(details.get("recipients") or []) or "the customer"
+    why = " ".join(x for x in (details.get("status"), details.get("diagnostic")) if x) or "no reason given"
+    original = details.get("original_message_id") or ""
+    mails = OutboundMail.objects.filter(ticket=ticket)
+    mails = (
+        mails.filter(message_id=original)
+        if original
+        else mails.filter(to_address__in=details.get("recipients") or [])
+    )
+    mails.update(state=OutboundState.BOUNCED, error=why[:2000])
+    message = None
+    if ticket.status != Status.CLOSED:
+        message = do_system_note(ticket, f"Mail to {recipients} bounced: {why}")
+    do_mark_processed(inbound, f"bounce on {ticket.reference}: {why[:150]}", ticket, message)
+
+
+def do_record_outbound(
+    *,
+    ticket: Ticket,
+    message: Message | None,
+    kind: str,
+    message_id: str,
+    to: str,
+    subject: str,
+    state: str = OutboundState.SENT,
+    error: str = "",
+    at: dt.datetime | None = None,
+) -> OutboundMail:
+    with transaction.atomic():
+        return OutboundMail.objects.create(
+            ticket=ticket,
+            ticket_message=message,
+            kind=kind,
+            message_id=message_id[:300],
+            to_address=(to or "").lower()[:320],
+            subject=subject[:400],
+            state=state,
+            error=error[:5000],
+            created_at=at or timezone.now(),
+        )
+
+
+# --------------------------------------------------------------------------- decisions by people
+
+
+def _locked(inbound: InboundMessage, *states: str) -> InboundMessage:
+    row = InboundMessage.objects.select_for_update().select_related("ticket").get(pk=inbound.pk)
+    if row.state not in states:
+        raise ChannelError(f"message {row.pk} is {row.get_state_display().lower()}, so this cannot be done")
+    return row
+
+
+def do_approve_held(inbound: InboundMessage, *, actor) -> Message:
+    """Attach a held reply to its ticket and make its sender a participant."""
+    with transaction.atomic():
+        row = _locked(inbound, InboundState.HELD)
+        parsed = parse_email(row.raw_bytes)
+        ticket = row.ticket
+        if ticket is None:
+            raise ChannelError("the ticket this message was held for no longer exists")
+        if ticket.status == Status.CLOSED:
+            raise ChannelError(f"{ticket.reference} is closed; turn the message into a new ticket instead")
+        message = do_customer_message(
+            ticket, body=parsed.text or "(no text)", body_html=parsed.html, message_id=parsed.message_id
+        )
+        do_set_author(message, parsed.from_address, parsed.from_name)
+        do_attach_parts(message, parsed)
+        do_add_participants(ticket, [parsed.from_address])
+        row.decided_by = actor
+        row.save(update_fields=["decided_by"])
+        do_mark_processed(row, f"reply on {ticket.reference} (approved by {_label(actor)})", ticket, message)
+        record(
+            "channels.approve",
+            f"{_label(actor)} attached mail from {parsed.from_address} to {ticket.reference}",
+            actor=actor,
+            target=f"ticket:{ticket.pk}",
+            data={"inbound": row.pk},
+        )
+    return message
+
+
+def do_held_to_new_ticket(inbound: InboundMessage, *, actor) -> Ticket:
+    """Open a new ticket for the sender of a held message, linked to the ticket it referred to."""
+    from charterdesk.tickets.actions import do_link
+
+    with transaction.atomic():
+        row = _locked(inbound, InboundState.HELD)
+        parsed = parse_email(row.raw_bytes)
+        ticket = _ticket_from(row, parsed, actor=actor)
+        if row.ticket is not None:
+            do_link(ticket, row.ticket, actor=actor)
+        row.decided_by = actor
+        row.save(update_fields=["decided_by"])
+        do_mark_processed(
+            row, f"new ticket {ticket.reference} (by {_label(actor)})", ticket, ticket.messages.first()
+        )
+        record(
+            "channels.held_to_ticket",
+            f"{_label(actor)} opened {ticket.reference} from held mail by {parsed.from_address}",
+            actor=actor,
+            target=f"ticket:{ticket.pk}",
+            data={"inbound": row.pk},
+        )
+    return ticket
+
+
+def _ticket_from(row: InboundMessage, parsed: ParsedEmail, *, actor, customer=None, subject=None, body=None):
+    channel = row.channel or (row.ticket.channel if row.ticket else "") or "email"
+    customer = customer or do_find_or_create_customer(email=parsed.from_address, name=parsed.from_name)
+    ticket = do_create_ticket(
+        customer=customer,
+        subject=subject if subject is not None else parsed.subject,
+        body=body if body is not None else (parsed.text or "(no text)"),
+        body_html=parsed.html if body is None else "",
+        channel=channel,
+        message_id=parsed.message_id,
+    )
+    do_attach_parts(ticket.messages.order_by("id").first(), parsed)
+    return ticket
+
+
+def do_reject_held(inbound: InboundMessage, *, actor, note: str = "") -> None:
+    """Decide a held message is not for the ticket. It stays stored, marked rejected."""
+    with transaction.atomic():
+        row = _locked(inbound, InboundState.HELD)
+        row.state = InboundState.REJECTED
+        row.decided_by = actor
+        row.outcome = f"rejected by {_label(actor)}" + (f": {note}" if note else "")
+        row.save(update_fields=["state", "decided_by", "outcome"])
+        record(
+            "channels.reject",
+            f"{_label(actor)} rejected held mail {row.pk} from {row.from_address}",
+            actor=actor,
+            target=f"inbound:{row.pk}",
+            data={"note": note},
+        )
+
+
+def do_requeue(inbound: InboundMessage, *, actor) -> None:
+    """Put a quarantined message back in the queue (after the cause was fixed)."""
+    with transaction.atomic():
+        row = _locked(inbound, InboundState.QUARANTINED)
+        row.state = InboundState.PENDING
+        row.save(update_fields=["state"])
+        record(
+            "channels.reprocess",
+            f"{_label(actor)} re-processed quarantined message {row.pk}",
+            actor=actor,
+            target=f"inbound:{row.pk}",
+            data={"previous_reason": row.reason[:1000]},
+        )
+
+
+def do_ticket_from_quarantine(
+    inbound: InboundMessage, *, actor, email: str, name: str, subject: str, body: str, channel: str
+) -> Ticket:
+    """Turn a quarantined message into a ticket by hand; the original is attached as an .eml file."""
+    email = (email or "").strip().lower()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise ChannelError("email: enter the customer's address, such as jo@example.com")
+    if not body.strip():
+        raise ChannelError("body: write what the customer asked (copy it from the original below)")
+    with transaction.atomic():
+        row = _locked(inbound, InboundState.QUARANTINED)
+        customer = do_find_or_create_customer(email=email, name=name)
+        try:
+            ticket = do_create_ticket(
+                customer=customer,
+                subject=subject,
+                body=body,
+                channel=channel,
+                message_id=row.message_id
+                if not Message.objects.filter(message_id=row.message_id).exclude(message_id="").exists()
+                else "",
+            )
+        except TicketError as exc:
+            raise ChannelError(str(exc)) from exc
+        message = ticket.messages.order_by("id").first()
+        original = Attachment(
+            message=message, filename="original.eml", content_type="message/rfc822", size=row.size
+        )
+        original.file.save("original.eml", ContentFile(row.raw_bytes), save=False)
+        original.save()
+        row.decided_by = actor
+        row.save(update_fields=["decided_by"])
+        do_mark_processed(
+            row, f"ticket {ticket.reference} opened by hand by {_label(actor)}", ticket, message
+        )
+        record(
+            "channels.quarantine_to_ticket",
+            f"{_label(actor)} turned quarantined message {row.pk} into {ticket.reference}",
+            actor=actor,
+            target=f"ticket:{ticket.pk}",
+            data={"inbound": row.pk},
+        )
+    return ticket
+
+
+# --------------------------------------------------------------------------- configuration by managers
+
+
+def do_save_mailbox(mailbox: Mailbox | None, *, actor, password: str = "", **fields) -> Mailbox:
+    """Create or change an IMAP mailbox. An empty password keeps the stored one."""
+    from .secrets import encrypt
+
+    creating = mailbox is None
+    mailbox = mailbox or Mailbox()
+    for key, value in fields.items():
+        setattr(mailbox, key, value)
+    if password:
+        mailbox.password_encrypted = encrypt(password)
+    elif creating:
+        raise ChannelError("password: enter the mailbox password")
+    with transaction.atomic():
+        mailbox.save()
+        changed = sorted(fields) + (["password"] if password else [])
+        record(
+            "channels.mailbox.create" if creating else "channels.mailbox.update",
+            f"{_label(actor)} {'added' if creating else 'changed'} mailbox {mailbox.name} "
+            f"({', '.join(changed)})",
+            actor=actor,
+            target=f"mailbox:{mailbox.pk}",
+            data={k: v for k, v in fields.items() if k != "password"},
+        )
+    return mailbox
+
+
+def do_delete_mailbox(mailbox: Mailbox, *, actor) -> None:
+    with transaction.atomic():
+        record(
+            "channels.mailbox.delete",
+            f"{_label(actor)} removed mailbox {mailbox.name}",
+            actor=actor,
+            target=f"mailbox:{mailbox.pk}",
+        )
+        mailbox.delete()
+
+
+def do_record_poll(mailbox: Mailbox, *, count: int, error: str = "") -> None:
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        last_polled_at=timezone.now(), last_count=count, last_error=error[:2000]
+    )
+
+
+def do_save_embed_form(
+    channel: str, *, actor, allowed_origins: list[str], enabled: bool, title: str
+) -> EmbedForm:
+    with transaction.atomic():
+        form, _ = EmbedForm.objects.get_or_create(channel=channel)
+        before = {"allowed_origins": form.allowed_origins, "enabled": form.enabled, "title": form.title}
+        form.allowed_origins = allowed_origins
+        form.enabled = enabled
+        form.title = title or "Contact us"
+        form.save()
+        record(
+            "channels.embed.update",
+            f"{_label(actor)} set the contact form of {channel}: "
+            f"{'on' if enabled else 'off'}, origins {', '.join(allowed_origins) or '(none)'}",
+            actor=actor,
+            target=f"channel:{channel}",
+            data={"before": before, "after": {"allowed_origins": allowed_origins, "enabled": enabled}},
+        )
+    return form
+
+
+# --------------------------------------------------------------------------- phone calls
+
+
+def phone_channel(protocol) -> str:
+    found = next((c.id for c in protocol.channels.customer if c.kind == "phone"), None)
+    if found is None:
+        raise ChannelError("the protocol in force has no phone channel (channels.customer with kind: phone)")
+    return found
+
+
+def do_log_call(
+    *,
+    actor,
+    direction: str,
+    duration_seconds: int,
+    notes: str,
+    ticket: Ticket | None = None,
+    customer: Customer | None = None,
+    subject: str = "",
+    phone_number: str = "",
+    at: dt.datetime | None = None,
+):
+    """Log a call as a new ticket or on an existing one. Only an outbound call (we called the customer)
+    counts as a public reply for the SLA; an inbound call is the customer getting in touch."""
+    from charterdesk.protocols.library import protocol_of, version_in_force
+
+    from .choices import CallDirection
+    from .models import PhoneCall
+
+    if direction not in CallDirection.values:
+        raise ChannelError("direction: choose inbound or outbound")
+    if not 0 <= duration_seconds <= 24 * 3600:
+        raise ChannelError("duration: enter the call's length, at most 24 hours")
+    if not notes.strip():
+        raise ChannelError("notes: write what was said")
+    if ticket is None and customer is None:
+        raise ChannelError("customer: name the customer, or choose a ticket")
+    at = (at or timezone.now()).replace(microsecond=0)
+    outbound = direction == CallDirection.OUTBOUND
+    minutes, seconds = divmod(duration_seconds, 60)
+    who = "we called" if outbound else "the customer called"
+    body = f"Phone call ({who}, {minutes} min {seconds:02d} s)\n\n{notes}"
+    with transaction.atomic():
+        if ticket is None:
+            version = version_in_force(at)
+            if version is None:
+                raise ChannelError("no protocol version is in force; publish one first")
+            try:
+                ticket = do_create_ticket(
+                    customer=customer,
+                    subject=subject or f"Phone call with {customer.name}",
+                    body=body,
+                    channel=phone_channel(protocol_of(version)),
+                    by_agent=actor if outbound else None,
+                    at=at,
+                )
+            except TicketError as exc:
+                raise ChannelError(str(exc)) from exc
+            message = ticket.messages.order_by("id").first()
+        elif outbound:
+            message = _public_reply_without_mail(ticket, actor=actor, body=body, at=at)
+        else:
+            try:
+                message = do_customer_message(ticket, body=body, at=at)
+            except TicketError as exc:
+                raise ChannelError(str(exc)) from exc
+        if not outbound and message.author_customer_id is None:
+            Message.objects.filter(pk=message.pk).update(author_customer=ticket.customer)
+        Message.objects.filter(pk=message.pk).update(channel="phone")
+        call = PhoneCall.objects.create(
+            ticket=ticket,
+            message=message,
+            direction=direction,
+            duration_seconds=duration_seconds,
+            notes=notes,
+            phone_number=phone_number[:40],
+            agent=actor,
+            at=at,
+        )
+        record(
+            "channels.call",
+            f"{_label(actor)} logged a {direction} call of {minutes} min on {ticket.reference}",
+            actor=actor,
+            target=f"ticket:{ticket.pk}",
+            data={"direction": direction, "duration_seconds": duration_seconds},
+            at=at,
+        )
+    return call
+
+
+def _public_reply_without_mail(ticket: Ticket, *, actor, body: str, at: dt.datetime) -> Message:
+    """An agent's public reply that was spoken, not written: the same SLA events as any reply, no email."""
+    from charterdesk.tickets.actions import do_reply
+
+    try:
+        return do_reply(ticket, author=actor, body=body, at=at, send_email=False, channel="phone")
+    except TicketError as exc:
+        raise ChannelError(str(exc)) from exc
+
+
+# --------------------------------------------------------------------------- the embeddable form
+
+
+def do_submit_web_form(*, channel: str, name: str, email: str, subject: str, message: str) -> Ticket:
+    """A contact-form submission from a company's own site: a ticket on the `web` channel."""
+    from charterdesk.protocols.library import protocol_of, version_in_force
+
+    customer = do_find_or_create_customer(email=email, name=name)
+    first_line = message.strip().splitlines()[0][:80] if message.strip() else "Contact form"
+    with transaction.atomic():
+        try:
+            ticket = do_create_ticket(
+                customer=customer, subject=subject or first_line, body=message, channel=channel
+            )
+        except TicketError as exc:
+            raise ChannelError(str(exc)) from exc
+    version = version_in_force()
+    protocol = protocol_of(version) if version else None
+    config = next((c for c in protocol.channels.customer if c.id == channel), None) if protocol else None
+    if config is not None and config.acknowledge:
+        from .acknowledge import queue_receipt
+
+        queue_receipt(ticket)
+    return ticket

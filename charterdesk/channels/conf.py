@@ -1,0 +1,70 @@
+"""The channels' settings: from Django settings when set there, else from the environment, read at call
+time (never at import), with defaults that suit one machine.
+
+| name | default | what |
+| --- | --- | --- |
+| CHARTERDESK_SMTP_MAX_SIZE | 26214400 (25 MB) | largest message the SMTP listener accepts |
+| CHARTERDESK_SMTP_MAX_RECIPIENTS | 50 | recipients per SMTP transaction |
+| CHARTERDESK_SMTP_TLS_CERT / _KEY | (none) | PEM files; when both are set the listener offers STARTTLS |
+| CHARTERDESK_SMTP_REQUIRE_TLS | 0 | refuse mail before STARTTLS |
+| CHARTERDESK_MAX_ATTACHMENT_BYTES | 15728640 (15 MB) | larger files are not kept (any channel) |
+| CHARTERDESK_AUTOMAIL_PER_HOUR | 5 | automatic mails (receipts) to one address per hour |
+| CHARTERDESK_IMAP_TIMEOUT | 60 | seconds before an IMAP server is given up on |
+| CHARTERDESK_IMAP_BATCH | 500 | messages fetched from one mailbox per poll |
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+
+def _get(name: str, default: str) -> str:
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name, default)
+    return str(value)
+
+
+def _int(name: str, default: int) -> int:
+    try:
+        return int(_get(name, str(default)))
+    except ValueError:
+        return default
+
+
+def smtp_max_size() -> int:
+    return _int("CHARTERDESK_SMTP_MAX_SIZE", 25 * 1024 * 1024)
+
+
+def smtp_max_recipients() -> int:
+    return _int("CHARTERDESK_SMTP_MAX_RECIPIENTS", 50)
+
+
+def smtp_tls_files() -> tuple[str, str] | None:
+    cert, key = _get("CHARTERDESK_SMTP_TLS_CERT", ""), _get("CHARTERDESK_SMTP_TLS_KEY", "")
+    return (cert, key) if cert and key else None
+
+
+def smtp_require_tls() -> bool:
+    return _get("CHARTERDESK_SMTP_REQUIRE_TLS", "0").lower() in ("1", "true", "yes")
+
+
+def attachment_max_size() -> int:
+    # One limit for files from every channel and the composer: CHARTERDESK_MAX_ATTACHMENT_BYTES.
+    from charterdesk.tickets.attachments import max_attachment_bytes
+
+    return max_attachment_bytes()
+
+
+def automail_per_hour() -> int:
+    return _int("CHARTERDESK_AUTOMAIL_PER_HOUR", 5)
+
+
+def imap_timeout() -> int:
+    return _int("CHARTERDESK_IMAP_TIMEOUT", 60)
+
+
+def imap_batch() -> int:
+    return _int("CHARTERDESK_IMAP_BATCH", 500)

@@ -1,0 +1,97 @@
+"""Forms of the channels pages. Every error names its field."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from django import forms
+
+from .choices import CallDirection, MailboxSecurity
+
+
+class MailboxForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    channel = forms.ChoiceField(help_text="the email channel of the protocol this mailbox's mail belongs to")
+    host = forms.CharField(max_length=255)
+    port = forms.IntegerField(min_value=1, max_value=65535, initial=993)
+    security = forms.ChoiceField(choices=MailboxSecurity.choices, initial=MailboxSecurity.SSL)
+    username = forms.CharField(max_length=255)
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="stored encrypted and never shown; leave empty to keep the stored one",
+    )
+    folder = forms.CharField(max_length=255, initial="INBOX")
+    is_active = forms.BooleanField(required=False, initial=True, label="Poll this mailbox")
+    verify_certificate = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args, channels=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [(c, c) for c in channels]
+
+    def clean_host(self):
+        host = self.cleaned_data["host"].strip()
+        if not re.fullmatch(r"[A-Za-z0-9.-]+|\[?[0-9a-fA-F:.]+\]?", host):
+            raise forms.ValidationError("enter a host name such as imap.example.com")
+        return host
+
+
+class EmbedForm(forms.Form):
+    enabled = forms.BooleanField(required=False, initial=True, label="Accept submissions")
+    title = forms.CharField(max_length=120, initial="Contact us")
+    allowed_origins = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="one per line, such as https://www.acme.example; only these sites may send the form",
+    )
+
+    def clean_allowed_origins(self):
+        origins = []
+        for line in self.cleaned_data["allowed_origins"].splitlines():
+            line = line.strip().rstrip("/")
+            if not line:
+                continue
+            parts = urlsplit(line)
+            if parts.scheme not in ("https", "http") or not parts.netloc or parts.path or parts.query:
+                raise forms.ValidationError(f"'{line}' is not an origin; write it as https://www.example.com")
+            origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+        return sorted(set(origins))
+
+
+class QuarantineTicketForm(forms.Form):
+    email = forms.EmailField(label="Customer email")
+    name = forms.CharField(max_length=200, required=False, label="Customer name")
+    subject = forms.CharField(max_length=300)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}))
+    channel = forms.ChoiceField()
+
+    def __init__(self, *args, channels=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [(c, c) for c in channels]
+
+
+class CallForm(forms.Form):
+    ticket = forms.IntegerField(
+        required=False, min_value=1, help_text="a ticket number; empty opens a new ticket"
+    )
+    customer_email = forms.EmailField(required=False)
+    customer_name = forms.CharField(max_length=200, required=False)
+    phone_number = forms.CharField(max_length=40, required=False)
+    subject = forms.CharField(max_length=300, required=False)
+    direction = forms.ChoiceField(choices=CallDirection.choices, widget=forms.RadioSelect)
+    duration = forms.CharField(max_length=10, help_text="minutes, or minutes:seconds such as 4:30")
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}))
+
+    def clean_duration(self):
+        text = self.cleaned_data["duration"].strip()
+        match = re.fullmatch(r"(\d{1,4})(?::([0-5]\d))?", text)
+        if not match:
+            raise forms.ValidationError("write minutes, or minutes:seconds such as 4:30")
+        return int(match.group(1)) * 60 + int(match.group(2) or 0)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("ticket") and not data.get("customer_email") and not data.get("phone_number"):
+            self.add_error("customer_email", "enter the customer's email or phone number, or a ticket number")
+        return data

@@ -1,0 +1,279 @@
+"""Polling external IMAP mailboxes, several side by side (one thread each), never one after another.
+
+For each mailbox: take its lease (so two workers never poll the same mailbox at once), fetch unseen
+messages with BODY.PEEK (which leaves them unseen), commit each one's raw bytes, and only then flag it
+\\Seen on the server. A message that cannot be stored stays unseen and is fetched again next time; a
+message stored before (same Message-ID or content) is flagged seen and not acted on twice.
+
+``poll_all_mailboxes()`` is what `charterdesk worker` calls periodically; `charterdesk email poll` runs
+it from the command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import imaplib
+import logging
+import os
+import re
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.db import close_old_connections
+from django.db.models import Q
+from django.utils import timezone
+
+from . import conf
+from .choices import MailboxSecurity
+from .models import Mailbox
+
+log = logging.getLogger("charterdesk.channels.imap")
+
+LEASE = dt.timedelta(minutes=10)
+FETCH_CHUNK = 50
+
+
+@dataclass
+class PollResult:
+    """What one poll of one mailbox did."""
+
+    mailbox_id: int
+    name: str
+    fetched: int = 0
+    new: int = 0
+    duplicates: int = 0
+    error: str = ""
+    skipped: str = ""
+    started: float = 0.0
+    finished: float = 0.0
+    stored_ids: list[int] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return self.finished - self.started
+
+
+class MailboxError(Exception):
+    pass
+
+
+def connect(mailbox: Mailbox) -> imaplib.IMAP4:
+    """A logged-in connection to the mailbox's server, over TLS unless the mailbox says none."""
+    from .secrets import decrypt
+
+    timeout = conf.imap_timeout()
+    context = ssl.create_default_context()
+    if not mailbox.verify_certificate:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    conn = None
+    try:
+        if mailbox.security == MailboxSecurity.SSL:
+            conn = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=context, timeout=timeout)
+        else:
+            conn = imaplib.IMAP4(mailbox.host, mailbox.port, timeout=timeout)
+            if mailbox.security == MailboxSecurity.STARTTLS:
+                conn.starttls(ssl_context=context)
+        conn.login(mailbox.username, decrypt(mailbox.password_encrypted))
+    except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.shutdown()
+        raise MailboxError(f"{mailbox.host}:{mailbox.port}: {_text(exc)}") from exc
+    return conn
+
+
+def _text(exc: Exception) -> str:
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "the server did not answer in time"
+    message = exc.args[0] if exc.args else exc
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    return str(message) or type(exc).__name__
+
+
+# SQLite lets one connection write at a time. Pollers of one process take turns on this lock for
+# their database work (the IMAP traffic still runs side by side) instead of racing for SQLite's
+# own lock; on PostgreSQL they write concurrently.
+_SQLITE_WRITER = threading.Lock()
+
+
+def _db_turn():
+    from django.db import connection
+
+    return _SQLITE_WRITER if connection.vendor == "sqlite" else contextlib.nullcontext()
+
+
+def _take_lease(mailbox: Mailbox, owner: str) -> bool:
+    now = timezone.now()
+    return bool(
+        Mailbox.objects.filter(pk=mailbox.pk, is_active=True)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner))
+        .update(lease_until=now + LEASE, lease_owner=owner)
+    )
+
+
+def _release_lease(mailbox: Mailbox, owner: str) -> None:
+    Mailbox.objects.filter(pk=mailbox.pk, lease_owner=owner).update(lease_until=None, lease_owner="")
+
+
+_UID = re.compile(rb"UID (\d+)")
+
+
+def _fetch(conn: imaplib.IMAP4, uids: list[bytes]) -> list[tuple[bytes, bytes]]:
+    typ, data = conn.uid("FETCH", b",".join(uids), "(UID BODY.PEEK[])")
+    if typ != "OK":
+        raise MailboxError(f"FETCH failed: {data!r}")
+    found = []
+    for item in data:
+        if isinstance(item, tuple) and len(item) == 2:
+            match = _UID.search(item[0])
+            if match:
+                found.append((match.group(1), item[1]))
+    return found
+
+
+def poll_mailbox(
+    mailbox: Mailbox,
+    *,
+    process: bool = True,
+    on_connected: Callable[[Mailbox], None] | None = None,
+    limit: int | None = None,
+) -> PollResult:
+    """Fetch, store and (unless ``process=False``) act on the unseen messages of one mailbox."""
+    from .actions import do_record_poll
+    from .inbound import process as process_one
+    from .inbound import receive
+    from .models import InboundMessage
+
+    result = PollResult(mailbox.pk, mailbox.name, started=time.monotonic())
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    with _db_turn():
+        leased = _take_lease(mailbox, owner)
+    if not leased:
+        result.skipped = "another worker is polling this mailbox"
+        result.finished = time.monotonic()
+        return result
+    conn = None
+    try:
+        conn = connect(mailbox)
+        if on_connected is not None:
+            on_connected(mailbox)
+        typ, data = conn.select(_quote(mailbox.folder))
+        if typ != "OK":
+            raise MailboxError(f"folder {mailbox.folder!r} cannot be opened: {data!r}")
+        validity = (conn.response("UIDVALIDITY")[1] or [b"0"])[0]
+        typ, data = conn.uid("SEARCH", None, "UNSEEN")
+        if typ != "OK":
+            raise MailboxError(f"SEARCH failed: {data!r}")
+        uids = (data[0] or b"").split()[: limit or conf.imap_batch()]
+        for start in range(0, len(uids), FETCH_CHUNK):
+            chunk = uids[start : start + FETCH_CHUNK]
+            seen = []
+            stored = []
+            for uid, raw in _fetch(conn, chunk):
+                result.fetched += 1
+                try:
+                    with _db_turn():
+                        inbound, created = receive(
+                            raw,
+                            source="imap",
+                            source_ref=f"{mailbox.pk}:{_str(validity)}:{uid.decode()}",
+                            channel=mailbox.channel,
+                            mailbox=mailbox,
+                            process_now=False,
+                        )
+                except Exception as exc:  # not stored: leave it unseen for the next poll
+                    log.exception("mailbox %s: could not store UID %s", mailbox.name, uid)
+                    result.error = f"could not store a message: {exc}"
+                    continue
+                seen.append(uid)
+                if created:
+                    result.new += 1
+                    stored.append(inbound.pk)
+                else:
+                    result.duplicates += 1
+            if seen:
+                conn.uid("STORE", b",".join(seen), "+FLAGS", "(\\Seen)")
+            if process:
+                for pk in stored:
+                    with _db_turn():
+                        process_one(InboundMessage(pk=pk))
+            result.stored_ids.extend(stored)
+            with _db_turn():
+                _take_lease(mailbox, owner)  # renew
+    except (MailboxError, imaplib.IMAP4.error, OSError) as exc:
+        result.error = str(exc) if isinstance(exc, MailboxError) else _text(exc)
+        log.warning("mailbox %s: %s", mailbox.name, result.error)
+    except Exception as exc:
+        from .secrets import SecretError
+
+        if not isinstance(exc, SecretError):
+            raise
+        result.error = str(exc)
+    finally:
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.logout()
+        with _db_turn():
+            _release_lease(mailbox, owner)
+            do_record_poll(mailbox, count=result.new, error=result.error)
+        result.finished = time.monotonic()
+    return result
+
+
+def _str(value) -> str:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _quote(folder: str) -> str:
+    return folder if re.fullmatch(r"[A-Za-z0-9._/-]+", folder) else '"' + folder.replace('"', '\\"') + '"'
+
+
+def poll_all_mailboxes(
+    *,
+    process: bool = True,
+    mailboxes=None,
+    on_connected: Callable[[Mailbox], None] | None = None,
+) -> list[PollResult]:
+    """Poll every active mailbox at the same time, one thread each; returns one result per mailbox.
+
+    This is the function `charterdesk worker` calls periodically (every minute is a good default).
+    """
+    boxes = list(mailboxes if mailboxes is not None else Mailbox.objects.filter(is_active=True))
+    if not boxes:
+        return []
+
+    def run(box: Mailbox) -> PollResult:
+        close_old_connections()
+        try:
+            return poll_mailbox(box, process=process, on_connected=on_connected)
+        except Exception as exc:  # one mailbox never stops the others
+            log.exception("mailbox %s failed", box.name)
+            return PollResult(box.pk, box.name, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            close_old_connections()
+
+    with ThreadPoolExecutor(max_workers=min(len(boxes), 32), thread_name_prefix="imap") as pool:
+        return list(pool.map(run, boxes))
+
+
+def test_connection(mailbox: Mailbox) -> str:
+    """Log in and count the unseen messages; the answer is shown on the mailbox page."""
+    conn = connect(mailbox)
+    try:
+        typ, data = conn.select(_quote(mailbox.folder), readonly=True)
+        if typ != "OK":
+            raise MailboxError(f"folder {mailbox.folder!r} cannot be opened")
+        typ, data = conn.uid("SEARCH", None, "UNSEEN")
+        unseen = len((data[0] or b"").split()) if typ == "OK" else 0
+        return f"Connected; {unseen} unseen message(s) in {mailbox.folder}."
+    finally:
+        with contextlib.suppress(Exception):
+            conn.logout()

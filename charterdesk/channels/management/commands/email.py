@@ -1,0 +1,114 @@
+"""`charterdesk email listen|import|poll|process`: the email channel from the command line."""
+
+from __future__ import annotations
+
+import mailbox as mailboxes
+import time
+from collections import Counter
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+
+def iter_path(path: Path):
+    """(reference, raw bytes) of every message in an .eml file, an mbox file, a maildir, or a folder
+    of .eml files, in a stable order."""
+    if path.is_dir():
+        if (path / "cur").is_dir() or (path / "new").is_dir():
+            box = mailboxes.Maildir(path, factory=None, create=False)
+            for key in sorted(box.keys()):
+                yield f"{path.name}/{key}", box.get_bytes(key)
+            return
+        for file in sorted(p for p in path.rglob("*.eml") if p.is_file()):
+            yield str(file.relative_to(path)), file.read_bytes()
+        return
+    with path.open("rb") as handle:
+        start = handle.read(5)
+    if start == b"From ":
+        box = mailboxes.mbox(path, factory=None, create=False)
+        for key in box:
+            yield f"{path.name}#{key}", box.get_bytes(key)
+        return
+    yield path.name, path.read_bytes()
+
+
+class Command(BaseCommand):
+    help = "The email channel: run the SMTP listener, import .eml/mbox/maildir, poll IMAP mailboxes."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
+        listen = sub.add_parser("listen", help="run the SMTP listener in the foreground")
+        listen.add_argument("--host", default="127.0.0.1")
+        listen.add_argument("--port", type=int, default=2525)
+        imp = sub.add_parser(
+            "import", help="import an .eml file, an mbox file, a maildir or a folder of .eml"
+        )
+        imp.add_argument("path")
+        imp.add_argument("--channel", default="", help="the protocol channel (default: by recipient address)")
+        poll = sub.add_parser("poll", help="poll the IMAP mailboxes configured in the desk")
+        poll.add_argument("--once", action="store_true", help="poll once and exit")
+        poll.add_argument("--interval", type=int, default=60, help="seconds between polls (default 60)")
+        sub.add_parser("process", help="process stored messages still pending (after a crash)")
+
+    def handle(self, *args, action, **options):
+        return getattr(self, f"handle_{action}")(**options)
+
+    def handle_listen(self, host, port, **_):
+        from charterdesk.channels.smtpd import serve_forever
+
+        serve_forever(host, port, stdout=self.stdout)
+
+    def handle_import(self, path, channel, **_):
+        from charterdesk.channels.inbound import process_pending, receive
+
+        source = Path(path)
+        if not source.exists():
+            raise CommandError(f"{path}: no such file or folder")
+        if channel:
+            self._check_channel(channel)
+        resumed = process_pending()
+        if resumed:
+            self.stdout.write(f"Finished {resumed} message(s) left pending by an earlier run.")
+        counts: Counter[str] = Counter()
+        started = time.monotonic()
+        for reference, raw in iter_path(source):
+            inbound, created = receive(
+                raw, source="import", source_ref=f"{source}:{reference}"[:300], channel=channel
+            )
+            counts[inbound.state if created else "already imported"] += 1
+        took = time.monotonic() - started
+        total = sum(counts.values())
+        parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        self.stdout.write(f"Imported {total} message(s) in {took:.1f} s: {parts or 'none'}.")
+
+    def _check_channel(self, channel):
+        from charterdesk.protocols.library import protocol_of, version_in_force
+
+        version = version_in_force()
+        protocol = protocol_of(version) if version else None
+        ids = [c.id for c in protocol.channels.customer] if protocol else []
+        if channel not in ids:
+            raise CommandError(
+                f"--channel: '{channel}' is not a channel of the protocol in force ({', '.join(ids)})"
+            )
+
+    def handle_poll(self, once, interval, **_):
+        from charterdesk.channels.imap import poll_all_mailboxes
+
+        while True:
+            results = poll_all_mailboxes()
+            if not results:
+                self.stdout.write("No active mailboxes are configured (add one under /channels/mailboxes/).")
+            for r in results:
+                state = r.error or r.skipped or "ok"
+                self.stdout.write(
+                    f"{r.name}: {r.new} new, {r.duplicates} already stored, {r.seconds:.1f} s ({state})"
+                )
+            if once:
+                return
+            time.sleep(interval)
+
+    def handle_process(self, **_):
+        from charterdesk.channels.inbound import process_pending
+
+        self.stdout.write(f"Processed {process_pending()} pending message(s).")

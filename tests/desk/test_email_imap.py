@@ -1,0 +1,129 @@
+"""The IMAP poller against a real dovecot on loopback: side by side, TLS-free on loopback, seen only
+after storing, one failing mailbox never stopping the others."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.utils import timezone
+
+from charterdesk.channels.actions import do_save_mailbox
+from charterdesk.channels.imap import poll_all_mailboxes
+from charterdesk.channels.models import InboundMessage, Mailbox
+from charterdesk.channels.secrets import decrypt
+from charterdesk.tickets.models import Ticket
+
+from . import email_corpus
+from .email_corpus import plain, require_tool
+from .email_dovecot import Dovecot
+
+live_email_env = email_corpus.live_email_env  # the shared fixture
+
+USERS = {f"box{n}": f"secret-{n}" for n in range(1, 9)}
+
+
+@pytest.fixture(scope="module")
+def dovecot():
+    require_tool("dovecot")
+    with Dovecot(USERS) as server:
+        yield server
+
+
+def _mailbox(server: Dovecot, user: str, manager, **extra) -> Mailbox:
+    fields = {
+        "name": f"Mailbox {user}",
+        "channel": "email",
+        "host": "127.0.0.1",
+        "port": server.port,
+        "security": "none",
+        "username": user,
+        "folder": "INBOX",
+    }
+    fields.update(extra)
+    password = fields.pop("password", USERS.get(user, "wrong"))
+    return do_save_mailbox(None, actor=manager, password=password, **fields)
+
+
+def _mails(prefix: str, n: int) -> list[bytes]:
+    return [plain(f"{prefix}-{i}", f"Message {i} from {prefix}")[0] for i in range(n)]
+
+
+def test_unseen_mail_becomes_tickets_and_is_flagged_seen_only_after_storing(live_email_env, dovecot):
+    """Each unseen message is stored, then flagged \\Seen, then turned into a ticket."""
+    dovecot.append("box1", _mails("imap-a", 5))
+    box = _mailbox(dovecot, "box1", live_email_env["manager"])
+    assert "secret-1" not in box.password_encrypted and decrypt(box.password_encrypted) == "secret-1"
+    [result] = poll_all_mailboxes()
+    assert (result.new, result.error) == (5, "")
+    assert all(b"\\Seen" in flags for flags in dovecot.flags("box1").values())
+    assert Ticket.objects.count() == 5
+    assert set(InboundMessage.objects.values_list("source", "mailbox_id").distinct()) == {("imap", box.pk)}
+    box.refresh_from_db()
+    assert box.last_count == 5 and box.last_polled_at is not None
+    # Polling again finds nothing new.
+    [again] = poll_all_mailboxes()
+    assert again.new == 0 and Ticket.objects.count() == 5
+
+
+def test_a_message_that_cannot_be_stored_stays_unseen_and_comes_back(live_email_env, dovecot, monkeypatch):
+    """If storing fails, the message is not flagged seen; the next poll takes it."""
+    from charterdesk.channels import actions
+
+    dovecot.append("box2", _mails("imap-b", 3))
+    _mailbox(dovecot, "box2", live_email_env["manager"])
+    real = actions.do_store_inbound
+
+    def flaky(raw, **kwargs):
+        if b"imap-b-1" in raw:
+            raise RuntimeError("disk full")
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr(actions, "do_store_inbound", flaky)
+    [result] = poll_all_mailboxes()
+    assert result.new == 2 and "disk full" in result.error
+    flags = dovecot.flags("box2")
+    assert sorted(b"\\Seen" in f for f in flags.values()) == [False, True, True]
+    monkeypatch.setattr(actions, "do_store_inbound", real)
+    [result] = poll_all_mailboxes()
+    assert result.new == 1 and result.error == ""
+    assert all(b"\\Seen" in f for f in dovecot.flags("box2").values())
+    assert Ticket.objects.count() == 3
+
+
+def test_mailboxes_are_polled_side_by_side_and_a_broken_one_stops_nobody(live_email_env, dovecot):
+    """Three mailboxes are connected at the same moment (a barrier all three must reach together would
+    time out if they were polled one after another); a mailbox with a wrong password reports its error;
+    the same message in two mailboxes makes one ticket."""
+    shared = plain("imap-shared", "Sent to two addresses")[0]
+    for user in ("box3", "box4", "box5"):
+        dovecot.append(user, [*_mails(f"imap-{user}", 2), shared])
+    manager = live_email_env["manager"]
+    boxes = [_mailbox(dovecot, u, manager) for u in ("box3", "box4", "box5")]
+    broken = _mailbox(dovecot, "box6", manager, password="not-the-password", name="Broken")
+    barrier = threading.Barrier(3, timeout=20)
+
+    def together(mailbox):
+        barrier.wait()  # raises BrokenBarrierError (an error on the result) unless all three are connected
+
+    results = {r.name: r for r in poll_all_mailboxes(mailboxes=boxes, on_connected=together)}
+    assert all(r.error == "" for r in results.values()), results
+    assert sum(r.new for r in results.values()) == 7  # 6 own + the shared one once
+    assert sum(r.duplicates for r in results.values()) == 2
+    assert Ticket.objects.count() == 7, list(InboundMessage.objects.values_list("state", "reason"))
+    [failed] = poll_all_mailboxes(mailboxes=[broken])
+    assert "AUTHENTICATIONFAILED" in failed.error or "Authentication failed" in failed.error
+    broken.refresh_from_db()
+    assert broken.last_error == failed.error
+
+
+def test_a_mailbox_leased_by_another_worker_is_skipped(live_email_env, dovecot):
+    """Two workers never poll the same mailbox at once."""
+    dovecot.append("box7", _mails("imap-c", 1))
+    box = _mailbox(dovecot, "box7", live_email_env["manager"])
+    Mailbox.objects.filter(pk=box.pk).update(
+        lease_owner="other-host:1", lease_until=timezone.now() + timezone.timedelta(minutes=5)
+    )
+    [result] = poll_all_mailboxes()
+    assert result.skipped and result.new == 0
+    assert Ticket.objects.count() == 0
