@@ -4,6 +4,7 @@ from . import embed, views
 
 app_name = "channels"
 urlpatterns = [
+    path("", views.index, name="index"),
     path("quarantine/", views.quarantine, name="quarantine"),
     path("quarantine/<int:pk>/", views.quarantined, name="quarantined"),
     path("quarantine/<int:pk>/raw/", views.raw_message, name="raw"),

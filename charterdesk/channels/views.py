@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from charterdesk.accounts.permissions import require
+from charterdesk.accounts.permissions import request_permissions, require
 from charterdesk.tickets.actions import do_find_or_create_customer
 
 from . import actions
@@ -52,6 +54,28 @@ def _parsed(item: InboundMessage):
 
 
 # --------------------------------------------------------------------------- quarantine
+
+
+@login_required
+def index(request):
+    """The channels at a glance: what waits for a person, and where each channel is set up."""
+    rights = request_permissions(request)
+    if not rights & {"ticket.create", "ticket.reply", "channels.manage"}:
+        raise PermissionDenied("Your roles do not grant ticket.create, ticket.reply or channels.manage.")
+    waiting = InboundMessage.objects.filter(state__in=[InboundState.QUARANTINED, InboundState.HELD])
+    counts = dict(waiting.values_list("state").annotate(n=Count("id")))
+    channels = request.protocol.channels.customer if request.protocol else []
+    return render(
+        request,
+        "channels/index.html",
+        {
+            "rights": rights,
+            "quarantined": counts.get(InboundState.QUARANTINED, 0),
+            "held": counts.get(InboundState.HELD, 0),
+            "mailboxes": Mailbox.objects.count(),
+            "channels": channels,
+        },
+    )
 
 
 @login_required

@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "charterdesk.protocols.context.protocol_in_force",
                 "charterdesk.notifications.context.unread_notifications",
+                "charterdesk.accounts.context.desk_permissions",
             ],
         },
     }

@@ -319,6 +319,11 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
         "errors": errors or [],
         "closed": ticket.status == "closed",
         "max_attachment": max_attachment_bytes(),
+        # What the channels did for this ticket: mail sent (or failed, or bounced), mail held for
+        # approval, calls logged. A fixed number of queries, whatever the ticket's size.
+        "mails": list(ticket.outbound_mails.order_by("-created_at")[:20]),
+        "held": list(ticket.inbound_messages.filter(state="held").order_by("received_at")),
+        "calls": list(ticket.phone_calls.select_related("agent").order_by("-at")[:20]),
     }
     return render(request, "tickets/ticket.html", context, status=status)
 

@@ -388,6 +388,7 @@ PAGES: dict[str, list[Check]] = {
     ],
     "portal:timezone": [Check("portal", "POST", ok=(302,), data=lambda w: {"timezone": "Europe/Berlin"})],
     # channels (ids that do not exist: the permission is checked before the lookup)
+    "channels:index": [chan(any_of("ticket.create", "ticket.reply", "channels.manage"), pk=False)],
     "channels:quarantine": [chan(all_of("ticket.create"), pk=False)],
     "channels:quarantined": [chan(all_of("ticket.create"))],
     "channels:raw": [chan(all_of("ticket.create"))],
