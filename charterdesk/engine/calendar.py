@@ -276,6 +276,13 @@ class BusinessCalendar:
         For example "Mon–Fri 08:00–18:00, Sat 10:00–14:00 (America/New_York); closed on public
         holidays of US (NY) and on 2026-12-24", or "Around the clock (24x7)".
         """
+        # A calendar never changes once built, and every cycle's explanation quotes it.
+        cached = getattr(self, "_description", None)
+        if cached is None:
+            cached = self._description = self._describe()
+        return cached
+
+    def _describe(self) -> str:
         if self._always_open:
             return "Around the clock (24x7)"
         if self.weekly is None:

@@ -6,7 +6,10 @@ places each at the line and column of ``path`` in the file. The checks are:
 - references resolve: roles (``reports_to``, groups, training, refunds, privacy, knowledge
   base, incident declarers, notify targets), groups, customer channels, calendars, SLA
   policies, KPI names and the sections a training module covers;
-- ids are unique within each list, and ``reports_to`` does not loop;
+- ids are unique within each list, and ``reports_to`` does not loop; when an id is given
+  twice, an item has usually lost its own id to a copy or a rename, so references that
+  name no item of that list are folded into the duplicate's error rather than reported
+  one by one before it;
 - every role permission names at least one desk permission;
 - calendars: a real IANA time zone, known public holidays, and at least some open time;
 - quizzes: every ``answer`` points at one of its ``choices``;
@@ -27,7 +30,8 @@ first call; ``zoneinfo.available_timezones`` (a directory walk) runs only for a 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path as FilePath
 from typing import Any, Literal
 
@@ -53,27 +57,69 @@ TIME_KPIS = frozenset({"first_response_time", "next_response_time", "resolution_
 RATIO_KPIS = frozenset({"sla_compliance", "csat", "fcr", "reopen_rate"})
 
 
-def cross_check(protocol: Protocol, *, skipped: frozenset[str] = frozenset()) -> list[Finding]:
+# The lists whose items references name, by what ``ref`` calls one of their items.
+REFERENCED = {
+    "role": ("team", "roles"),
+    "group": ("team", "groups"),
+    "calendar": ("calendars",),
+    "customer channel": ("channels", "customer"),
+    "SLA policy": ("sla", "policies"),
+}
+
+
+def cross_check(
+    protocol: Protocol,
+    *,
+    skipped: frozenset[str] = frozenset(),
+    lost: Mapping[str, Collection[str] | None] | None = None,
+    aside: Collection[Path] = (),
+) -> list[Finding]:
     """Every cross-reference problem of ``protocol``, errors and warnings, in file order of sections.
 
     ``skipped`` names top-level sections that failed the schema and were left out of
     ``protocol``: checks about whether such a section exists stay quiet about them.
+    ``lost`` gives, by kind of item (the keys of ``REFERENCED``), the ids of items that failed
+    the schema, in whole or in part, and were left out or left with defaults (None: the whole
+    list, or an item whose id was refused): the file has them, broken, so a reference to one is
+    not reported as pointing nowhere, and what they hold is not held against others. ``aside``
+    has the paths of the values left out; a check that judges one part of the file by another
+    (objectives by ``reporting.kpis``) stays quiet when that other part is among them.
     """
-    checker = _Checker(protocol, skipped)
+    checker = _Checker(protocol, skipped, lost or {}, aside)
     checker.run()
     return checker.findings
 
 
 class _Checker:
-    def __init__(self, protocol: Protocol, skipped: frozenset[str]):
+    def __init__(
+        self,
+        protocol: Protocol,
+        skipped: frozenset[str],
+        lost: Mapping[str, Collection[str] | None],
+        aside: Collection[Path],
+    ):
         self.p = protocol
         self.skipped = skipped
+        self.lost = lost
+        self.aside = aside
         self.findings: list[Finding] = []
         self.roles = [role.id for role in protocol.team.roles]
         self.groups = [group.id for group in protocol.team.groups]
         self.calendars = {calendar.id: calendar for calendar in protocol.calendars}
         self.channels = [channel.id for channel in protocol.channels.customer]
         self.policies = [policy.id for policy in protocol.sla.policies]
+        ids = {
+            "role": self.roles,
+            "group": self.groups,
+            "calendar": [calendar.id for calendar in protocol.calendars],
+            "customer channel": self.channels,
+            "SLA policy": self.policies,
+        }
+        # Ids given twice, by kind; and the names that references use but no item of that kind has.
+        self.doubled = {what: {i for i, n in Counter(names).items() if n > 1} for what, names in ids.items()}
+        self.unmatched: dict[str, Counter[str]] = {what: Counter() for what in ids}
+        # Where the first duplicate-id error of each list is, among the findings.
+        self.duplicate_at: dict[Path, int] = {}
 
     def error(self, path: Path, message: str) -> None:
         self.findings.append((path, message, "error"))
@@ -96,8 +142,40 @@ class _Checker:
         self.check_knowledge_base()
         self.check_reporting()
         self.check_emergency()
+        self.fold_unmatched()
+
+    def fold_unmatched(self) -> None:
+        """Name, in the error about a duplicate id, the references that no item of its list answers."""
+        for what, names in self.unmatched.items():
+            at = self.duplicate_at.get(REFERENCED[what])
+            if not names or at is None:
+                continue
+            path, message, severity = self.findings[at]
+            if len(names) == 1:
+                name, count = next(iter(names.items()))
+                times = f" {count} times" if count > 1 else " once"
+                extra = (
+                    f"; no {what} has the id '{name}', which the file names{times}: "
+                    f"is this {what} meant to be '{name}'?"
+                )
+            else:
+                counted = [f"'{name}'" + (f" ({n} times)" if n > 1 else "") for name, n in names.items()]
+                extra = (
+                    f"; no {what} has the ids {_listing(counted)}, which the file names: "
+                    f"is this {what} meant to be one of them?"
+                )
+            self.findings[at] = (path, message + extra, severity)
 
     # ----------------------------------------------------------------------------------- helpers
+
+    def damaged(self, what: str, item_id: str) -> bool:
+        """Whether the schema refused part of the ``what`` with this id, so that it is not as written."""
+        lost = self.lost.get(what, ())
+        return lost is None or item_id in lost
+
+    def incomplete(self, path: Path) -> bool:
+        """Whether the schema refused something at, inside or around ``path`` (given without list indices)."""
+        return any(path[: len(gone)] == gone[: len(path)] for gone in self.aside)
 
     def unique(self, path: Path, items: Sequence[object], what: str) -> None:
         """Ids within one list are unique: a second ``agent`` role would make every reference ambiguous."""
@@ -105,6 +183,7 @@ class _Checker:
         for index, item in enumerate(items):
             item_id = item.id  # type: ignore[attr-defined]
             if item_id in first:
+                self.duplicate_at.setdefault(path, len(self.findings))
                 self.error(
                     (*path, index, "id"),
                     f"'{item_id}' is already the id of {what} number {first[item_id] + 1}; "
@@ -114,14 +193,24 @@ class _Checker:
                 first[item_id] = index
 
     def ref(self, path: Path, name: str, known: Sequence[str], what: str, plural: str) -> bool:
-        """``name`` is one of ``known``; otherwise an error with a hint. True when it resolves."""
+        """``name`` is one of ``known``; otherwise an error with a hint. True when it resolves.
+
+        Not reported: a name of an item that the schema set aside, and, when some item of this kind
+        has a duplicate id, any unknown name (``fold_unmatched`` names them in that error instead).
+        """
         if name in known:
             return True
+        lost = self.lost.get(what, ())
+        if lost is None or name in lost:
+            return False
+        if self.doubled.get(what):
+            self.unmatched[what][name] += 1
+            return False
         article = "an" if what[0] in "aeiouAEIOS" else "a"
         if not known:
             self.error(path, f"'{name}' is not {article} {what}: this protocol defines no {plural}")
             return False
-        hint = did_you_mean(name, known)
+        hint = did_you_mean(name, [*known, *sorted(lost)])
         if not hint:
             hint = f"; the {plural} are {_listing(dict.fromkeys(known))}"
         self.error(path, f"'{name}' is not {article} {what}{hint}")
@@ -178,8 +267,8 @@ class _Checker:
 
     def role_has_permission(self, path: Path, role_id: str, permission: str, doing: str) -> None:
         """A role named to do something should also hold the permission that lets people do it."""
-        if role_id not in self.roles:
-            return
+        if role_id not in self.roles or role_id in self.doubled["role"] or self.damaged("role", role_id):
+            return  # an unknown role is an error already; a doubled one is ambiguous, a damaged one partial
         role = self.p.role(role_id)
         if permission not in permissions.expand(role.permissions):
             self.warning(
@@ -201,7 +290,11 @@ class _Checker:
                 self.error((*path, "kpi"), f"'{kpi}' is not a KPI{hint}")
                 continue
             self.objective_target(path, objective.kpi, objective.target)
-            if reporting is not None and kpi not in reporting.kpis:
+            if (
+                reporting is not None
+                and kpi not in reporting.kpis
+                and not self.incomplete(("reporting", "kpis"))
+            ):
                 self.warning(
                     (*path, "kpi"),
                     f"'{kpi}' is not among reporting.kpis, so no report shows how this objective is doing; "
@@ -250,7 +343,12 @@ class _Checker:
 
     def reporting_loops(self) -> None:
         """``reports_to`` chains end at a role that reports to no one; each loop is named once."""
-        boss = {role.id: role.reports_to for role in self.p.team.roles if role.reports_to in self.roles}
+        doubled = self.doubled["role"]  # whom a doubled id stands for is anyone's guess: no loop is sure
+        boss = {
+            role.id: role.reports_to
+            for role in self.p.team.roles
+            if role.reports_to in self.roles and role.id not in doubled and role.reports_to not in doubled
+        }
         index_of = {role.id: index for index, role in reversed(list(enumerate(self.p.team.roles)))}
         reported: set[str] = set()
         for role in self.p.team.roles:
@@ -381,12 +479,18 @@ class _Checker:
                     f"policy '{policy.id}' has no targets, so the tickets it fits get no response-time "
                     f"promise; add first_response or resolution",
                 )
-            if known_calendar and not self.calendars[policy.calendar].always_open:
+            if (
+                known_calendar
+                and not self.calendars[policy.calendar].always_open
+                and not self.damaged("calendar", policy.calendar)
+            ):
                 self.days_in_business_time(path, policy)
         # A shadowed policy is a warning, not an error: the file has one clear meaning and the desk
         # runs it, but the author almost certainly meant the later policy to apply to some tickets.
         for later in range(1, len(sla.policies)):
             for earlier in range(later):
+                if self.damaged("SLA policy", sla.policies[earlier].id):
+                    continue  # what it matches may not be what the file says
                 if _covers(sla.policies[earlier].match, sla.policies[later].match):
                     self.warning(
                         ("sla", "policies", later, "id"),
@@ -429,7 +533,11 @@ class _Checker:
             path = ("escalation", index)
             when = rule.when
             self.match_refs((*path, "when"), when.also)
-            if when.metric != "any" and when.metric not in targeted:
+            if (
+                when.metric != "any"
+                and when.metric not in targeted
+                and not self.incomplete(("sla", "policies"))
+            ):
                 self.warning(
                     (*path, "when", "metric"),
                     f"no SLA policy has a {when.metric} target, so this rule never fires; "
@@ -462,7 +570,8 @@ class _Checker:
                 self.role_has_permission(
                     path, rule.approve[len("role:") :], "refund.approve", "approve refunds"
                 )
-        self.approval_order(refunds.currency, refunds.approval)
+        if not self.incomplete(("refunds", "approval")):
+            self.approval_order(refunds.currency, refunds.approval)
 
     def approval_order(self, currency: str, rules: Sequence[object]) -> None:
         """The first rule whose bound fits decides: rules that can never fit, and amounts no rule fits."""

@@ -9,9 +9,11 @@
 Items that have an ``id`` (roles, policies, rules, procedures, ...) are compared by id,
 not by position. The clauses people change most (targets, hours, permissions, steps,
 escalation rules, the policy order) have their own sentences; every other field falls
-back to a readable generic sentence with its dotted path (``Refunds: window_days 30 ->
-45``), so no difference is ever left out. Durations compare by length: ``60m`` and
-``1h`` are the same target.
+back to a generic sentence in which the field has its human label (``_FIELDS``: ``Refunds:
+refund window 30 days -> 14 days``), the items without ids their place counted from 1
+(``Refund approval rule 1``) and quiz answers the handbook's letters, so no difference is
+ever left out and none shows a raw key. Durations compare by length: ``60m`` and ``1h``
+are the same target.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pydantic import BaseModel
 from .durations import Duration
 from .hours import DAY_WORDS, format_ranges
 from .models import PRIORITIES, Action, EscalationRule, Match, Protocol, Target, WeeklyHours
-from .render.words import actions_words, hours_words, match_words, rule_words, when_words
+from .render.words import action_words, actions_words, hours_words, match_words, rule_words, when_words
 
 Kind = Literal["added", "removed", "changed"]
 
@@ -203,37 +205,303 @@ _ITEM_KEYS: dict[tuple[str, ...], str] = {("contacts",): "name"}
 _ORDERED = {("sla", "policies"), ("escalation",), ("resolution", "procedures")}
 
 
+# Nested mappings that read as a thing of their own: a change inside one is said of this label
+# ("{label}" is the label of what holds it: the calendar of a holidays mapping).
+_SUBJECTS: dict[tuple[str, ...], str] = {
+    ("introduction",): "Introduction",
+    ("team",): "Team",
+    ("channels",): "Channels",
+    ("sla",): "SLA",
+    ("resolution", "handling"): "Ticket handling",
+    ("resolution", "follow_up"): "Follow-up message",
+    ("refunds", "limits"): "Refunds",
+    ("privacy", "retention"): "Privacy",
+    ("privacy", "access"): "Privacy",
+    ("surveys", "csat"): "CSAT survey",
+    ("surveys", "nps"): "NPS survey",
+    ("surveys", "ces"): "CES survey",
+    ("emergency", "critical_incident"): "Critical incidents",
+    ("emergency", "disaster_recovery"): "Disaster recovery",
+    ("etiquette", "greeting"): "Greeting check",
+    ("etiquette", "closing"): "Closing check",
+    ("etiquette", "empathy"): "Empathy check",
+    ("etiquette", "empathy", "when"): "Empathy check",
+    ("calendars", "*", "holidays"): "{label}",
+    ("contingencies", "*", "detect"): "{label}",
+    ("training", "modules", "*", "quiz"): "{label}",
+}
+
+# Lists of items without ids, compared place by place: what the item at place {n} is called.
+_POSITIONS: dict[tuple[str, ...], str] = {
+    ("refunds", "approval"): "Refund approval rule {n}",
+    ("reporting", "schedule"): "Report schedule {n}",
+    ("training", "modules", "*", "examples"): "{label}, example {n}",
+    ("training", "modules", "*", "quiz", "questions"): "{label}, question {n}",
+    ("resolution", "troubleshooting", "*", "answers"): "{label}, answer {n}",
+}
+
+# ... and what one such item is called when one comes or goes ("Refunds gains approval rule 4").
+_POSITION_NOUNS: dict[tuple[str, ...], str] = {
+    ("refunds", "approval"): "approval rule",
+    ("reporting", "schedule"): "report schedule",
+}
+
+# Every field by its key, as a manager would name it; a shape (key with the keys above it)
+# names a key that means something else in one place.
+_FIELDS: dict[str, str] = {
+    "notes": "notes",
+    "purpose": "purpose",
+    "scope": "scope",
+    "structure": "team structure",
+    "internal": "internal communication",
+    "company": "company",
+    "title": "title",
+    "text": "wording",
+    "kpi": "KPI",
+    "target": "target",
+    "id": "id",
+    "tier": "tier",
+    "reports_to": "reports to",
+    "name": "name",
+    "timezone": "time zone",
+    "country": "public holidays of",
+    "subdivision": "public holidays of the region",
+    "kind": "kind",
+    "address": "address",
+    "calendar": "calendar",
+    "assignment": "tickets are assigned",
+    "auto_close_solved_after": "solved tickets close automatically after",
+    "question": "question",
+    "label": "wording",
+    "resolution": "resolution",
+    "next": "next question",
+    "escalation_criteria": "escalation criteria",
+    "after_solved": "delay after solving",
+    "message": "message",
+    "currency": "currency",
+    "window_days": "refund window",
+    "per_customer_per_year": "refunds per customer per year",
+    "up_to": "up to",
+    "above": "above",
+    "approve": "approved by",
+    "data_handling": "data handling",
+    "policy_url": "privacy policy link",
+    "closed_tickets": "closed tickets are kept for",
+    "attachments": "attachments are kept for",
+    "material": "material",
+    "situation": "situation",
+    "right": "the right way",
+    "wrong": "the wrong way",
+    "pass_mark": "pass mark",
+    "q": "wording",
+    "answer": "the right answer",
+    "recertify": "must be retaken",
+    "feedback": "feedback",
+    "review_every": "articles are reviewed every",
+    "owners": "articles are owned by",
+    "send_after": "delay after solving",
+    "every": "sent every",
+    "scale": "rating scale",
+    "report": "report",
+    "banner": "banner",
+    "auto_reply": "automatic reply",
+    "update_every": "update reminder every",
+    "sla_policy": "SLA policy",
+    "backup_every": "backups every",
+    "keep": "backups kept",
+    "rpo": "most data that may be lost (RPO)",
+    "rto": "longest time to recover (RTO)",
+    "max_words": "word limit",
+    "role": "role",
+    "email": "email",
+    "to": "sent to",
+    "phone": "phone",
+}
+_SHAPE_FIELDS: dict[tuple[str, ...], str] = {
+    ("reporting", "schedule", "#", "every"): "sent",
+    ("contacts", "*", "role"): "job",
+}
+
+# Lists of plain values, by key: what one value is called ("Role 'lead' gains permission ...").
+_NOUNS: dict[str, str] = {
+    "permissions": "permission",
+    "responsibilities": "responsibility",
+    "roles": "role",
+    "channels": "channel",
+    "illustrations": "illustration",
+    "phrases_any": "trigger phrase",
+    "customer_phrases_any": "trigger phrase",
+    "do": "action",
+    "conditions": "condition",
+    "exclusions": "excluded product category",
+    "choices": "choice",
+    "patterns": "pattern",
+    "banned_phrases": "banned phrase",
+    "tags_any": "tag",
+    "tags_all": "tag",
+    "tags_none": "tag",
+}
+# Lists that read better as a whole sentence: (said when a value comes, said when it goes).
+_LIST_SENTENCES: dict[str, tuple[str, str]] = {
+    "closed": ("closed on {v}", "no longer closed on {v}"),
+    "pause_when": ("clocks now pause while {v}", "clocks no longer pause while {v}"),
+    "redact": ("now redacts {v}", "no longer redacts {v}"),
+    "customer_data": ("{v} may now see customer data", "{v} may no longer see customer data"),
+    "exports": ("{v} may now export customer data", "{v} may no longer export customer data"),
+    "covers": ("now covers {v}", "no longer covers {v}"),
+    "required_for": ("now required for {v}", "no longer required for {v}"),
+    "declare": ("{v} may now declare one", "{v} may no longer declare one"),
+    "to": ("now sent to {v}", "no longer sent to {v}"),
+    "kpis": ("now reports {v}", "no longer reports {v}"),
+}
+# Yes-or-no fields: (said when it becomes true, said when it becomes false).
+_SWITCHES: dict[str, tuple[str, str]] = {
+    "acknowledge": ("now sends an automatic receipt", "no longer sends an automatic receipt"),
+    "required": ("now required", "no longer required"),
+    "shouting": ("now reacts to shouting (text in capitals)", "no longer reacts to shouting"),
+    "use_customer_name": (
+        "replies must now use the customer's name",
+        "replies no longer need to use the customer's name",
+    ),
+}
+_SHAPE_SWITCHES: dict[tuple[str, ...], tuple[str, str]] = {
+    ("resolution", "procedures", "*", "required"): (
+        "every step must now be ticked before the ticket is solved",
+        "steps no longer need to be ticked before the ticket is solved",
+    ),
+}
+# Values said in words, by the key that holds them.
+_WORDS: dict[str, dict[Any, str]] = {
+    "pause_when": {"pending": "pending", "on_hold": "on hold"},
+    "redact": {
+        "payment_card": "card numbers",
+        "iban": "IBANs",
+        "national_id": "national ID numbers",
+        "password": "passwords",
+        "email_address": "email addresses",
+        "phone_number": "phone numbers",
+    },
+    "assignment": {"round_robin": "in turn", "least_open": "to whoever has fewest open", "manual": "by hand"},
+    "approve": {"auto": "the desk, automatically"},
+    "recertify": {"on_change": "whenever a section it covers changes", "never": "never"},
+}
+# Fields whose values are names and codes (a role, a calendar, a currency): shown as they are.
+_TOKENS = frozenset(
+    {
+        "kpi", "reports_to", "timezone", "country", "subdivision", "kind", "calendar", "currency",
+        "approve", "owners", "report", "sla_policy", "metric",
+    }
+)  # fmt: skip
+# Objective targets, by key.
+_TARGET_WORDS = {
+    "p50": "median",
+    "p90": "90th percentile",
+    "p95": "95th percentile",
+    "min": "minimum",
+    "max": "maximum",
+}
+
+
 def _singular(word: str) -> str:
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith("ses"):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+    """``phrases`` -> ``phrase``, ``policies`` -> ``policy``, ``steps`` -> ``step``: the last word only."""
+    head, _, last = word.rpartition(" ")
+    if last.endswith("ies") and len(last) > 4:
+        one = last[:-3] + "y"
+    elif last.endswith(("sses", "shes", "ches", "xes", "zzes")):
+        one = last[:-2]
+    elif last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        one = last[:-1]
+    else:
+        one = last
+    return f"{head} {one}" if head else one
 
 
-def _join(rel: str, part: str) -> str:
-    if not rel:
-        return part
-    return f"{rel} {part}" if rel.rsplit(" ", 1)[-1].startswith("#") else f"{rel}.{part}"
+def _field_label(shape: tuple[str, ...]) -> str:
+    if shape in _SHAPE_FIELDS:
+        return _SHAPE_FIELDS[shape]
+    return _FIELDS.get(shape[-1], shape[-1].replace("_", " "))
+
+
+def _words(key: str, value: Any) -> str:
+    """One value as a sentence quotes it, in the words its key calls for."""
+    words = _WORDS.get(key, {})
+    if isinstance(value, str) and value in words:
+        return words[value]
+    if key == "answer" and isinstance(value, int) and not isinstance(value, bool):
+        return _letter(value)
+    if key == "window_days" and isinstance(value, int):
+        return f"{value} day" + ("" if value == 1 else "s")
+    if key == "pass_mark" and isinstance(value, int):
+        return f"{value}%"
+    if key == "max_words" and isinstance(value, int):
+        return f"{value} words"
+    if key == "scale" and isinstance(value, int):
+        return f"1 to {value}"
+    if key == "recertify" and isinstance(value, Duration):
+        return f"every {value.text}"
+    if (
+        isinstance(value, str)
+        and (key in _NOUNS or key in _LIST_SENTENCES or key in _TOKENS)
+        and " " not in value
+    ):
+        return value  # a permission, a role, a currency: a name, not a phrase
+    return _show(value)
+
+
+def _rebound(a: BaseModel, b: BaseModel) -> bool:
+    """Whether an approval rule changed the kind of its bound (up_to became above): a new rule, in effect."""
+    return any((getattr(a, name) is None) != (getattr(b, name) is None) for name in ("up_to", "above"))
+
+
+def _lower_first(text: str) -> str:
+    """``Training module`` -> ``training module``, but ``SLA policy`` stays as it is."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def _letter(index: int) -> str:
+    """The handbook letters the choices of a question a, b, c, ..."""
+    return chr(ord("a") + index) if 0 <= index < 26 else str(index + 1)
+
+
+def _model_words(model: BaseModel, shape: tuple[str, ...]) -> str:
+    """A whole item without an id (an approval rule, a question), field by field in words."""
+    parts = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if value in (None, [], {}, False) or _is_long(value):
+            continue
+        inner = (*shape, name)
+        if isinstance(value, list):
+            shown = ", ".join(_words(name, item) for item in value)
+        else:
+            shown = _words(name, value)
+        parts.append(f"{_field_label(inner)} {shown}")
+    return ", ".join(parts)
 
 
 @dataclass
 class _Where:
-    """Where the walk is: the clause path, the shape (ids replaced by ``*``), the label of the
-    nearest named thing and the path relative to it."""
+    """Where the walk is: the clause path, the shape (ids replaced by ``*``, places by ``#``), the
+    label of the nearest named thing, the words for the path from it, and the key last taken."""
 
     section: str
     clause: str
     shape: tuple[str, ...]
     label: str
     rel: str
+    name: str = ""
+    outer: str = ""  # ``rel`` before the last key was taken
 
     def field(self, name: str) -> _Where:
-        return _Where(
-            self.section, f"{self.clause}.{name}", (*self.shape, name), self.label, _join(self.rel, name)
-        )
+        shape = (*self.shape, name)
+        clause = f"{self.clause}.{name}"
+        subject = _SUBJECTS.get(shape)
+        if name == "next":  # the question a troubleshooting answer leads to
+            subject = "{label}, follow-up"
+        if subject is not None:
+            return _Where(self.section, clause, shape, subject.format(label=self.prefix()), "", name)
+        rel = f"{self.rel} {_field_label(shape)}".strip()
+        return _Where(self.section, clause, shape, self.label, rel, name, self.rel)
 
     def item(self, item_id: str, kind: str) -> _Where:
         return _Where(
@@ -241,23 +509,35 @@ class _Where:
         )
 
     def position(self, index: int) -> _Where:
-        return _Where(
-            self.section,
-            f"{self.clause}[{index}]",
-            (*self.shape, "#"),
-            self.label,
-            f"{self.rel} #{index + 1}".strip(),
-        )
+        shape = (*self.shape, "#")
+        noun = _singular(_field_label(self.shape)) if self.shape[-1] not in ".*#" else "item"
+        template = _POSITIONS.get(self.shape, "{label}, " + noun + " {n}")
+        label = template.format(label=self.outer_prefix(), n=index + 1)
+        return _Where(self.section, f"{self.clause}[{index}]", shape, label, "")
 
     def key(self, key: Any) -> _Where:
         text = str(key)
         return _Where(
-            self.section, f"{self.clause}.{text}", (*self.shape, "."), self.label, _join(self.rel, text)
+            self.section,
+            f"{self.clause}.{text}",
+            (*self.shape, "."),
+            self.label,
+            f"{self.rel} {text}".strip(),
+            self.name,
+            self.rel,
         )
 
     def prefix(self) -> str:
-        """``Refunds: window_days`` / ``Role 'lead'`` - the start of a sentence."""
+        """``Refunds: refund window`` / ``Role 'lead'`` - the start of a sentence."""
         return f"{self.label}: {self.rel}" if self.rel else self.label
+
+    def outer_prefix(self) -> str:
+        """The start of a sentence about what holds the last key (``Calendar 'office'`` for its dates)."""
+        return f"{self.label}: {self.outer}" if self.outer else self.label
+
+    def lead(self) -> str:
+        """``Calendar 'office': `` - the start of a whole-sentence clause about what holds the last key."""
+        return f"{self.outer_prefix()}: "
 
 
 # --------------------------------------------------------------------------- the walk
@@ -278,6 +558,8 @@ class _Differ:
             ("resolution", "procedures", "*", "steps"): self._steps,
             ("contingencies", "*", "steps"): self._steps,
             ("glossary",): self._glossary,
+            ("calendars", "*", "holidays", "open"): self._open_dates,
+            ("objectives", "*", "target"): self._objective_target,
         }
 
     def emit(self, section: str, clause: str, text: str, kind: Kind) -> None:
@@ -330,18 +612,21 @@ class _Differ:
         return self._scalar(a, b, where)
 
     def _scalar(self, a: Any, b: Any, where: _Where) -> None:
+        switch = _SHAPE_SWITCHES.get(where.shape) or _SWITCHES.get(where.name)
+        if isinstance(a, bool) and isinstance(b, bool) and switch is not None:
+            return self.say(where, where.lead() + (switch[0] if b else switch[1]))
         if _is_long(a) or _is_long(b):
             return self.say(where, f"{where.prefix()} text changed")
-        self.say(where, f"{where.prefix()} {_show(a)} -> {_show(b)}")
+        self.say(where, f"{where.prefix()} {_words(where.name, a)} -> {_words(where.name, b)}")
 
     def _set_or_unset(self, a: Any, b: Any, where: _Where) -> None:
         if a is None:
-            shown = "added" if isinstance(b, BaseModel) else f"set to {_show(b)}"
-            if _is_long(b):
-                shown = "added"
-            return self.say(where, f"{where.prefix()} {shown}", "added")
-        shown = "" if isinstance(a, BaseModel) or _is_long(a) else f" (was {_show(a)})"
-        self.say(where, f"{where.prefix()} removed{shown}", "removed")
+            if isinstance(b, BaseModel) or _is_long(b):
+                return self.say(where, f"{where.prefix()} added", "added")
+            return self.say(where, f"{where.prefix()} none -> {_words(where.name, b)}", "added")
+        if isinstance(a, BaseModel) or _is_long(a):
+            return self.say(where, f"{where.prefix()} removed", "removed")
+        self.say(where, f"{where.prefix()} {_words(where.name, a)} -> none", "removed")
 
     def _mapping(self, a: dict, b: dict, where: _Where) -> None:
         for key in list(a) + [k for k in b if k not in a]:
@@ -363,35 +648,52 @@ class _Differ:
 
     def _scalars(self, a: list, b: list, where: _Where) -> None:
         """A list of plain values (permissions, tags, phrases): what came and what went."""
-        old, new = Counter(map(_show, a)), Counter(map(_show, b))
-        gained = [x for x in map(_show, b) if new[x] > old[x]]
-        lost = [x for x in map(_show, a) if old[x] > new[x]]
-        rel = where.rel
-        simple = rel and "." not in rel and "#" not in rel
-        noun = _singular(rel.replace("_", " ")) if simple else None
+        key = where.name
+        if key == "do":  # actions, said as the handbook says them
+            shown_a = [action_words(item, self.old) for item in a]
+            shown_b = [action_words(item, self.new) for item in b]
+        else:
+            shown_a = [_words(key, item) for item in a]
+            shown_b = [_words(key, item) for item in b]
+        old, new = Counter(shown_a), Counter(shown_b)
+        gained = [x for x in shown_b if new[x] > old[x]]
+        lost = [x for x in shown_a if old[x] > new[x]]
+        sentence = _LIST_SENTENCES.get(key)
+        noun = _NOUNS.get(key) or _singular(_field_label(where.shape))
         for value in dict.fromkeys(gained):
-            value = value.strip("'")
-            if noun:
-                self.say(where, f"{where.label} gains {noun} {value}", "added")
+            if sentence:
+                self.say(where, where.lead() + sentence[0].format(v=value), "added")
             else:
-                self.say(where, f"{where.prefix()} gains {value}", "added")
+                self.say(
+                    where, f"{where.outer_prefix()} gains {noun}{':' if key == 'do' else ''} {value}", "added"
+                )
         for value in dict.fromkeys(lost):
-            value = value.strip("'")
-            if noun:
-                self.say(where, f"{where.label} loses {noun} {value}", "removed")
+            if sentence:
+                self.say(where, where.lead() + sentence[1].format(v=value), "removed")
             else:
-                self.say(where, f"{where.prefix()} loses {value}", "removed")
+                self.say(
+                    where,
+                    f"{where.outer_prefix()} loses {noun}{':' if key == 'do' else ''} {value}",
+                    "removed",
+                )
         if not gained and not lost:
-            self.say(where, f"{where.prefix()} reordered: {_show(a)} -> {_show(b)}")
+            self.say(where, f"{where.prefix()} reordered: {', '.join(shown_a)} -> {', '.join(shown_b)}")
 
     def _positions(self, a: list, b: list, where: _Where) -> None:
         """Items without ids (approval rules, questions, examples): compared place by place."""
+        shape = (*where.shape, "#")
+        noun = _POSITION_NOUNS.get(where.shape) or _singular(_field_label(where.shape))
         for index in range(max(len(a), len(b))):
             inner = where.position(index)
             if index >= len(b):
-                self.say(inner, f"{inner.prefix()} removed ({_show(a[index])})", "removed")
+                said = _model_words(a[index], shape)
+                self.say(inner, f"{where.outer_prefix()} loses {noun} {index + 1} ({said})", "removed")
             elif index >= len(a):
-                self.say(inner, f"{where.prefix()} gains #{index + 1}: {_show(b[index])}", "added")
+                said = _model_words(b[index], shape)
+                self.say(inner, f"{where.outer_prefix()} gains {noun} {index + 1}: {said}", "added")
+            elif where.shape == ("refunds", "approval") and _rebound(a[index], b[index]):
+                was, now = _model_words(a[index], shape), _model_words(b[index], shape)
+                self.say(inner, f"{inner.label} now reads: {now} (was: {was})")
             else:
                 self.value(a[index], b[index], inner)
 
@@ -411,7 +713,7 @@ class _Differ:
         for item_id, item in new.items():
             if item_id not in old:
                 inner = where.item(item_id, kind)
-                self.say(inner, f"New {kind[0].lower()}{kind[1:]} '{item_id}'{self._summary(item)}", "added")
+                self.say(inner, f"New {_lower_first(kind)} '{item_id}'{self._summary(item, key)}", "added")
         common_old = [i for i in old if i in new]
         common_new = [i for i in new if i in old]
         if common_old != common_new and where.shape in _ORDERED:
@@ -421,12 +723,12 @@ class _Differ:
                 f"(was {', '.join(common_old)})",
             )
 
-    def _summary(self, item: Any) -> str:
+    def _summary(self, item: Any, key: str = "id") -> str:
         if isinstance(item, EscalationRule):
             return f": {when_words(item.when, self.new)}, {actions_words(item.do, self.new)}"
         for name in ("title", "name"):
             value = getattr(item, name, None)
-            if isinstance(value, str):
+            if isinstance(value, str) and name != key:  # a contact is named by its name already
                 return f" ({value})"
         return ""
 
@@ -494,6 +796,34 @@ class _Differ:
                 self.say(where.position(k), f"{where.label} loses step {k + 1}: {a[k]}", "removed")
             for k in range(j1 + pairs, j2):
                 self.say(where.position(k), f"{where.label} gains step {k + 1}: {b[k]}", "added")
+
+    def _open_dates(self, a: dict, b: dict, where: _Where) -> None:
+        for day in [*a, *(day for day in b if day not in a)]:
+            clause = where.key(day)
+            if day not in b:
+                self.say(
+                    clause,
+                    f"{where.label}: no longer open on {day} (was {format_ranges(list(a[day]))})",
+                    "removed",
+                )
+            elif day not in a:
+                self.say(clause, f"{where.label}: open on {day} {format_ranges(list(b[day]))}", "added")
+            elif a[day] != b[day]:
+                was, now = format_ranges(list(a[day])), format_ranges(list(b[day]))
+                self.say(clause, f"{where.label}: hours on {day} {was} -> {now}")
+
+    def _objective_target(self, a: dict, b: dict, where: _Where) -> None:
+        for key in [*a, *(key for key in b if key not in a)]:
+            clause = where.key(key)
+            name = _TARGET_WORDS.get(key, key)
+            if key not in b:
+                self.say(
+                    clause, f"{where.label} no longer has a {name} target (was {_show(a[key])})", "removed"
+                )
+            elif key not in a:
+                self.say(clause, f"{where.label} gains a {name} target: {_show(b[key])}", "added")
+            elif _norm(a[key]) != _norm(b[key]):
+                self.say(clause, f"{where.label}: {name} target {_show(a[key])} -> {_show(b[key])}")
 
     def _glossary(self, a: dict[str, str], b: dict[str, str], where: _Where) -> None:
         for term in a:

@@ -71,10 +71,10 @@ def format_path(path: Path) -> str:
 def load_protocol(text: str, filename: str = "<protocol>") -> LoadResult:
     """Parse, validate and cross-check a protocol file. Never raises for bad input.
 
-    Every schema error is reported at once. The cross-checks need a whole protocol, so they
-    run when the schema holds; when only optional sections (or unknown top-level keys) are
-    wrong, those are set aside and the rest is still cross-checked, so that one typo in
-    ``surveys`` does not hide a broken reference in ``escalation``.
+    Every schema error is reported at once, and the cross-checks run even then whenever they
+    safely can: the values and keys the schema refused are set aside (see ``_set_aside``) and
+    the rest is cross-checked, so that an unknown key under ``sla`` does not hide a broken
+    reference in ``team`` until the next run.
     """
     try:
         source = read_source(text, filename)
@@ -98,33 +98,201 @@ def load_protocol(text: str, filename: str = "<protocol>") -> LoadResult:
     return result
 
 
-def _cross_check(source: Source, protocol: Protocol, skipped: frozenset[str] = frozenset()) -> list[Problem]:
+def _cross_check(source: Source, protocol: Protocol) -> list[Problem]:
     from .checks import cross_check  # imported late: checks imports models too
 
     return [
         _problem(source, path, message, severity=severity)
-        for path, message, severity in cross_check(protocol, skipped=skipped)
+        for path, message, severity in cross_check(protocol)
     ]
 
 
+# How many times values are set aside and the rest validated again: each round can only reach
+# one level further up (a required value set aside makes its parent incomplete, and so on).
+_ROUNDS = 6
+# Required values that no check reads: when one is refused, this stands in for it.
+_STAND_INS: dict[str, object] = {
+    "format": 1,
+    "company": "-",
+    "title": "-",
+    "version": "-",
+    "introduction": {"purpose": "-", "scope": "-"},
+}
+
+
 def _partial_cross_check(source: Source, exc: ValidationError) -> list[Problem]:
-    """Cross-check what is sound when the schema errors lie only in optional top-level sections."""
+    """Cross-check what is sound when the schema refused part of the file.
+
+    Exactly what the schema refused is set aside: an unknown key, a bad value, an item or a
+    mapping that lacks a required key. When that leaves a required value missing, its parent
+    is set aside in turn, for a few rounds. If what remains is a protocol, it is cross-checked,
+    and a finding is reported unless it stands where something was set aside (or around it:
+    a calendar whose bad timezone was set aside "needs a timezone" only because of that).
+    References to items that were set aside are not findings either: the file has them.
+    """
+    from .checks import REFERENCED, cross_check  # imported late: checks imports models too
+
     assert isinstance(source.data, dict)
-    broken = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
-    required = {name for name, info in Protocol.model_fields.items() if info.is_required()}
-    if not broken or broken & required or any(not error["loc"] for error in exc.errors()):
-        return []
-    data = {key: value for key, value in source.data.items() if key not in broken}
-    try:
-        protocol = Protocol.model_validate(data)
-    except ValidationError:  # pragma: no cover - the remaining sections were valid a moment ago
+    aside: set[Path] = set()
+    unknown: set[Path] = set()  # unknown keys: setting them aside changes nothing the checks see
+    errors = exc.errors(include_url=False)
+    kept: dict[Path, list[int]] = {}
+    stand_ins: dict[str, object] = {}
+    for _ in range(_ROUNDS):
+        found = set()
+        new_stand_ins = False
+        for error in errors:
+            loc = _clean_loc(error["loc"])
+            if error["type"] == "missing" and len(loc) == 1 and loc[0] in _STAND_INS:
+                new_stand_ins |= loc[0] not in stand_ins
+                stand_ins[str(loc[0])] = _STAND_INS[str(loc[0])]
+                continue
+            path = _set_aside(source.data, _unprune(source.data, _error_path(error), kept))
+            if not path:
+                return []  # the file as a whole is wrong (a required section is missing): nothing to check
+            found.add(path)
+            if error["type"] == "extra_forbidden":
+                unknown.add(path)
+        if found <= aside and not new_stand_ins:
+            return []  # no progress: what the schema refuses cannot be set aside
+        aside |= found
+        kept = {}
+        data = _pruned(source.data, (), aside, _prefixes(aside), kept)
+        assert isinstance(data, dict)
+        data = {**data, **stand_ins}
+        try:
+            protocol = Protocol.model_validate(data)
+        except ValidationError as again:
+            errors = again.errors(include_url=False)
+            continue
+        break
+    else:
         return []
     # A misspelt section ('escalations') is there in the author's mind: checks that ask whether
     # a section exists must not then complain that 'escalation' is missing.
+    sections = {str(path[0]) for path in aside if len(path) == 1}
     meant = {
-        close for key in broken for close in difflib.get_close_matches(key, list(Protocol.model_fields), n=1)
+        close
+        for key in sections
+        for close in difflib.get_close_matches(key, list(Protocol.model_fields), n=1)
     }
-    return _cross_check(source, protocol, frozenset(broken | meant))
+    lost: dict[str, set[str] | None] = {}
+    for what, list_path in REFERENCED.items():
+        for path in aside:
+            ids = lost.setdefault(what, set())
+            if ids is None:
+                continue
+            if list_path[: len(path)] == path:
+                lost[what] = None  # the whole list is set aside
+            elif path[: len(list_path)] == list_path and len(path) > len(list_path):
+                item = _at(source.data, path[: len(list_path) + 1])
+                item_id = item.get("id") if isinstance(item, dict) else None
+                if isinstance(item_id, str) and path[len(list_path) + 1 :] != ("id",):
+                    ids.add(item_id)
+                else:  # the id itself was refused ('Agent'): references to it may be spelt any way
+                    lost[what] = None
+    problems = []
+    refused = aside - unknown
+    findings = cross_check(protocol, skipped=frozenset(sections | meant), lost=lost, aside=refused)
+    for path, message, severity in findings:
+        original = _unprune(source.data, path, kept)
+        if any(_related(original, gone) for gone in refused):
+            continue
+        problems.append(_problem(source, original, message, severity=severity))
+    return problems
+
+
+def _error_path(error: Any) -> Path:
+    """The path of the value (or key) a pydantic error is about, in the data's own terms."""
+    path = _clean_loc(error["loc"])
+    at = (error.get("ctx") or {}).get("at")
+    if error["type"] == "charterdesk" and at is not None:
+        path = (*path, str(at))
+    if error["type"] == "missing":
+        path = path[:-1]  # the mapping that lacks the key
+    return path
+
+
+def _set_aside(data: object, path: Path) -> Path:
+    """The longest part of ``path`` that is in ``data``: what to set aside for an error at ``path``."""
+    out: list[str | int] = []
+    for part in path:
+        if isinstance(data, dict):
+            key = next((k for k in data if str(k) == str(part)), _MISSING)
+            if key is _MISSING:
+                break
+            data = data[key]
+            out.append(str(part))
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+            out.append(part)
+        else:
+            break
+    return tuple(out)
+
+
+_MISSING = object()
+
+
+def _at(data: object, path: Path) -> object:
+    for part in path:
+        if isinstance(data, dict):
+            data = next((v for k, v in data.items() if str(k) == str(part)), None)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _prefixes(paths: set[Path]) -> set[Path]:
+    return {path[:length] for path in paths for length in range(len(path) + 1)}
+
+
+def _pruned(
+    value: object, path: Path, aside: set[Path], prefixes: set[Path], kept: dict[Path, list[int]]
+) -> object:
+    """``value`` without what is set aside; for each list that lost items, ``kept`` has the indices left."""
+    if path not in prefixes:
+        return value  # nothing below is set aside: the very same object will do
+    if isinstance(value, dict):
+        return {
+            key: _pruned(item, (*path, str(key)), aside, prefixes, kept)
+            for key, item in value.items()
+            if (*path, str(key)) not in aside
+        }
+    if isinstance(value, list):
+        indices = [index for index in range(len(value)) if (*path, index) not in aside]
+        if len(indices) < len(value):
+            kept[path] = indices
+        return [_pruned(value[index], (*path, index), aside, prefixes, kept) for index in indices]
+    return value
+
+
+def _unprune(data: object, path: Path, kept: dict[Path, list[int]]) -> Path:
+    """A path in the data with items set aside, as the same path in the whole file."""
+    out: list[str | int] = []
+    for part in path:
+        if isinstance(data, list) and isinstance(part, int):
+            indices = kept.get(tuple(out))
+            index = indices[part] if indices is not None and part < len(indices) else part
+            out.append(index)
+            data = data[index] if 0 <= index < len(data) else None
+        else:
+            out.append(part)
+            data = _at(data, (part,))
+    return tuple(out)
+
+
+def _related(path: Path, gone: Path) -> bool:
+    """Whether a finding at ``path`` may be the doing of a value set aside at ``gone``: it is
+    there, inside it, around it, or beside it in the same mapping (a subdivision whose country
+    was set aside "needs a country")."""
+    shorter = min(len(path), len(gone))
+    if path[:shorter] == gone[:shorter]:
+        return True
+    # Top-level sections stand apart: a refused 'refunds' says nothing about 'team'.
+    return len(gone) > 1 and isinstance(gone[-1], str) and path[: len(gone) - 1] == gone[:-1]
 
 
 def _not_a_mapping(data: object) -> str:

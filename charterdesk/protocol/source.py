@@ -11,20 +11,32 @@ author's terms: a plain scalar that looks like a date but is not one
 (``2026-13-01``) stays text, and the original text of every plain scalar is
 kept (``plain``), so that ``NO`` read as false or ``3.10`` read as 3.1 can be
 quoted back exactly as written.
+
+Aliases (``*name``) are expanded, each use placed where the alias stands, and every use
+counts again: a few lines of nested aliases can stand for billions of values (an "alias
+bomb"). Before anything is built, the expanded size is worked out, and a file that passes
+``MAX_VALUES`` is refused at the alias that takes it there; an alias used inside its own
+anchor (which would never end) is refused where it stands.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import yaml
+from yaml.composer import Composer
+from yaml.events import AliasEvent
 
-try:  # the C loader is much faster when libyaml is present; both compose the same nodes
+try:  # the C parser is much faster when libyaml is present; both give the same events
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 Path = tuple[str | int, ...]
+
+# A real protocol has a few thousand values; the spec's example has about 700.
+MAX_VALUES = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +83,18 @@ class SourceError(Exception):
 
 def read_source(text: str, filename: str = "<protocol>") -> Source:
     """Parse ``text``; raise SourceError, at the place and in plain words, when it is not YAML."""
-    loader = _Loader(text)
+    loader = _AliasLoader(text)
     try:
         node = loader.get_single_node()
         source = Source(filename=filename, text=text, data=None)
         if node is not None:
+            _measure(node)
             source.data = _Builder(loader, source).build(node, ())
+    except RecursionError:
+        raise SourceError(
+            "the file nests lists or mappings too deeply to read; a protocol needs only a few levels",
+            Position(1, 1),
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
@@ -139,27 +157,134 @@ def _char_at(text: str, mark: yaml.Mark | None) -> str:
     return lines[mark.line][mark.column]
 
 
+@dataclass(frozen=True, slots=True)
+class _Alias:
+    """A use of an anchored node (``*name``), and where the use stands: the composer alone
+    would hand back the anchored node itself, whose place is the anchor's."""
+
+    node: yaml.Node
+    anchor: str
+    position: Position
+
+
+class _AliasLoader(_Loader):  # type: ignore[misc, valid-type]
+    """The safe loader, composing in Python so that every alias keeps its own place.
+
+    The parser (the part that reads the text) is still libyaml's when present. The composer
+    is PyYAML's own, with one change: an alias becomes an ``_Alias`` wrapping the anchored
+    node, instead of that node itself.
+    """
+
+    compose_document = Composer.compose_document
+    compose_scalar_node = Composer.compose_scalar_node
+    compose_sequence_node = Composer.compose_sequence_node
+    compose_mapping_node = Composer.compose_mapping_node
+
+    def get_single_node(self) -> yaml.Node | None:
+        self.anchors: dict[str, yaml.Node] = {}
+        return Composer.get_single_node(self)  # type: ignore[arg-type]
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | _Alias:
+        if self.check_event(AliasEvent):
+            event = cast(AliasEvent, self.peek_event())
+            node = cast(yaml.Node, Composer.compose_node(self, parent, index))  # type: ignore[arg-type]
+            mark = event.start_mark
+            position = Position(mark.line + 1, mark.column + 1) if mark is not None else _position(node)
+            return _Alias(node, str(event.anchor), position)
+        return cast(yaml.Node, Composer.compose_node(self, parent, index))  # type: ignore[arg-type]
+
+
+def _measure(root: yaml.Node | _Alias) -> None:
+    """Refuse, before building anything, a file whose aliases make it endless or enormous.
+
+    Each node's expanded size (its values, each alias counted as all that it stands for) is
+    worked out once; a walk in file order then adds them up and stops at the alias (or value)
+    that takes the total past ``MAX_VALUES``: the place where the author wrote the blow-up.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node | _Alias) -> int:
+        if isinstance(node, _Alias):
+            if id(node.node) in open_nodes:
+                raise SourceError(
+                    f"the alias *{node.anchor} is used inside its own anchor &{node.anchor}, so the "
+                    f"value would never end; write the values out instead",
+                    node.position,
+                )
+            return size(node.node)
+        known = sizes.get(id(node))
+        if known is None:
+            open_nodes.add(id(node))
+            # Capped: a few nested aliases stand for more values than a number should carry.
+            known = min(1 + sum(size(child) for child in _children(node)), MAX_VALUES + 1)
+            open_nodes.discard(id(node))
+            sizes[id(node)] = known
+        return known
+
+    total = 0
+
+    def walk(node: yaml.Node | _Alias) -> None:
+        nonlocal total
+        if isinstance(node, _Alias):
+            total += size(node)
+            if total > MAX_VALUES:
+                raise SourceError(
+                    f"the file expands to more than {MAX_VALUES:,} values (YAML aliases such as "
+                    f"*{node.anchor} used over and over?); write the values out",
+                    node.position,
+                )
+            return
+        total += 1
+        if total > MAX_VALUES:
+            raise SourceError(
+                f"the file has more than {MAX_VALUES:,} values; a protocol has a few thousand",
+                _position(node),
+            )
+        for child in _children(node):
+            walk(child)
+
+    walk(root)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node | _Alias]:
+    """The values directly inside ``node``: the items of a list, the values of a mapping."""
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [value for _, value in node.value]
+    return []
+
+
 class _Builder:
-    def __init__(self, loader: yaml.SafeLoader | yaml.CSafeLoader, source: Source):
+    """Plain data from a measured node tree, noting where each key and value stands."""
+
+    def __init__(self, loader: _AliasLoader, source: Source):
         self.loader = loader
         self.source = source
 
-    def build(self, node: yaml.Node, path: Path) -> object:
+    def build(self, node: yaml.Node | _Alias, path: Path) -> object:
+        if isinstance(node, _Alias):
+            # Built again at each use, and placed where the alias stands, not at the anchor.
+            value = self.build(node.node, path)
+            self.source.values[path] = node.position
+            return value
         self.source.values[path] = _position(node)
         if isinstance(node, yaml.MappingNode):
             result: dict[object, object] = {}
-            for key_node, value_node in node.value:
+            for key_item, value_node in node.value:
+                key_node = key_item.node if isinstance(key_item, _Alias) else key_item
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     raise SourceError("YAML merge keys (<<) are not supported", _position(key_node))
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise SourceError("a key must be a plain word", _place(key_item))
                 key = self._construct(key_node)
-                if isinstance(key, (list, dict)):
-                    raise SourceError("a key must be a plain word", _position(key_node))
                 # Mapping keys are always strings in a path; list indices are ints.
                 child = (*path, str(key))
                 if key in result:
-                    self.source.duplicate_keys.append((child, _position(key_node)))
+                    self.source.duplicate_keys.append((child, _place(key_item)))
                     self.source.first_keys.setdefault(child, self.source.keys[child])
-                self.source.keys[child] = _position(key_node)
+                self.source.keys[child] = _place(key_item)
                 result[key] = self.build(value_node, child)
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -179,3 +304,8 @@ class _Builder:
 
 def _position(node: yaml.Node) -> Position:
     return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _place(node: yaml.Node | _Alias) -> Position:
+    """Where a node, or the alias that stands for one, is written."""
+    return node.position if isinstance(node, _Alias) else _position(node)

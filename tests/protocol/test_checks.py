@@ -502,6 +502,32 @@ CASES = [
             "acme.yaml:131:9: escalation[1].id: 'warn-assignee' is already the id of escalation rule number 1; give each escalation rule its own id"
         ],
     ),
+    Case(
+        "a role renamed to an id another role has: its references are folded into the one error",
+        edited(("    - id: lead\n", "    - id: manager\n")),
+        [
+            "acme.yaml:51:11: team.roles[2].id: 'manager' is already the id of role number 2; give each role "
+            "its own id; no role has the id 'lead', which the file names 9 times: is this role meant to be 'lead'?"
+        ],
+    ),
+    Case(
+        "a doubled role id and a misspelt reference: both named, at the duplicate",
+        edited(("    - id: lead\n", "    - id: manager\n"), ("reports_to: lead", "reports_to: managr")),
+        [
+            "acme.yaml:51:11: team.roles[2].id: 'manager' is already the id of role number 2; give each role "
+            "its own id; no role has the ids 'managr', 'lead' (8 times), which the file names: "
+            "is this role meant to be one of them?"
+        ],
+    ),
+    Case(
+        "two calendars with the same id",
+        edited(("  - id: always\n", "  - id: office\n")),
+        [
+            "acme.yaml:77:9: calendars[1].id: 'office' is already the id of calendar number 1; give each "
+            "calendar its own id; no calendar has the id 'always', which the file names once: "
+            "is this calendar meant to be 'always'?"
+        ],
+    ),
 ]
 
 
@@ -577,3 +603,21 @@ def test_subdivisions_read_from_source_agree_with_the_holidays_package():
         assert sorted(facts[0]) == sorted(known.subdivisions), entry[0]
         assert sorted(facts[1]) == sorted(getattr(known, "subdivisions_aliases", {})), entry[0]
     assert _holiday_facts("XX") is None
+
+
+def test_a_duplicate_id_is_reported_before_nothing_it_causes():
+    """The duplicate is the only error, so it is the first printed; no 'is not a role' follows it."""
+    result = load(edited(("    - id: lead\n", "    - id: manager\n")))
+    [problem] = result.errors
+    assert "already the id of role number 2" in problem.message
+    assert not any("is not a role" in p.message for p in result.problems)
+
+
+def test_references_to_items_set_aside_are_not_reported():
+    result = load(example_text())
+    assert result.protocol is not None
+    roles = result.protocol.team.model_copy(update={"roles": result.protocol.team.roles[1:]})
+    protocol = result.protocol.model_copy(update={"team": roles})
+    assert any("'agent' is not a role" in f[1] for f in cross_check(protocol))
+    quiet = cross_check(protocol, lost={"role": {"agent"}})
+    assert not any("'agent'" in f[1] for f in quiet)

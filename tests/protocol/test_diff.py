@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -173,7 +174,7 @@ def test_generic_fields_and_sections(old, data):
 
     changes = diff_protocols(old, _changed(data, edit))
     assert [(c.kind, c.text) for c in changes] == [
-        ("changed", "Refunds: window_days 30 -> 45"),
+        ("changed", "Refunds: refund window 30 days -> 45 days"),
         ("removed", "Section removed: Surveys"),
         ("added", "Glossary gains term 'FCR'"),
     ]
@@ -181,8 +182,136 @@ def test_generic_fields_and_sections(old, data):
 
 
 def test_change_is_a_sentence():
-    change = Change("refunds", "refunds.window_days", "Refunds: window_days 30 -> 45", "changed")
-    assert str(change) == "Refunds: window_days 30 -> 45"
+    change = Change("refunds", "refunds.window_days", "Refunds: refund window 30 days -> 45 days", "changed")
+    assert str(change) == "Refunds: refund window 30 days -> 45 days"
+
+
+# --------------------------------------------------------------------------- a manager's words everywhere
+
+
+def _first_question(d: dict) -> dict:
+    return d["training"]["modules"][0]["quiz"]["questions"][0]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda d: d["calendars"][0]["holidays"]["closed"].append(dt.date(2026, 12, 31)),
+            ["Calendar 'office': closed on 2026-12-31"],
+        ),
+        (
+            lambda d: d["calendars"][0]["holidays"]["closed"].clear(),
+            ["Calendar 'office': no longer closed on 2026-12-24"],
+        ),
+        (
+            lambda d: d["resolution"]["handling"].update(auto_close_solved_after="7d"),
+            ["Ticket handling: solved tickets close automatically after 4d -> 7d"],
+        ),
+        (
+            lambda d: d["refunds"].update(window_days=14),
+            ["Refunds: refund window 30 days -> 14 days"],
+        ),
+        (
+            lambda d: d["refunds"]["approval"][0].update(up_to=100),
+            ["Refund approval rule 1: up to 50 -> 100"],
+        ),
+        (
+            lambda d: d["training"]["modules"][0]["quiz"].update(pass_mark=90),
+            ["Training module 'response-times': pass mark 80% -> 90%"],
+        ),
+        (
+            lambda d: _first_question(d).update(answer=2),
+            ["Training module 'response-times', question 1: the right answer b -> c"],
+        ),
+        (
+            lambda d: d["sla"]["pause_when"].remove("on_hold"),
+            ["SLA: clocks no longer pause while on hold"],
+        ),
+        (
+            lambda d: d["privacy"]["redact"].remove("password"),
+            ["Privacy: no longer redacts passwords"],
+        ),
+        (
+            lambda d: d["privacy"]["redact"].append("national_id"),
+            ["Privacy: now redacts national ID numbers"],
+        ),
+        (
+            lambda d: d["etiquette"]["banned_phrases"].append("no worries"),
+            ["Etiquette gains banned phrase 'no worries'"],
+        ),
+        (
+            lambda d: d["channels"]["customer"][0].update(acknowledge=False),
+            ["Channel 'email': no longer sends an automatic receipt"],
+        ),
+        (
+            lambda d: d["objectives"][0]["target"].update(p90="2h"),
+            ["Objective 'fast-first-reply': 90th percentile target 1h -> 2h"],
+        ),
+        (
+            lambda d: d["calendars"][0]["holidays"].update(open={dt.date(2026, 12, 26): "10:00-14:00"}),
+            ["Calendar 'office': open on 2026-12-26 10:00–14:00"],
+        ),
+        (
+            lambda d: d["refunds"]["approval"].append({"above": 5000, "approve": "role:manager"}),
+            ["Refunds gains approval rule 4: above 5000, approved by role:manager"],
+        ),
+        (
+            lambda d: d["refunds"]["approval"][2].update(above=None, up_to=5000),
+            [
+                "Refund approval rule 3 now reads: up to 5000, approved by role:manager "
+                "(was: above 500, approved by role:manager)"
+            ],
+        ),
+        (
+            lambda d: d["contingencies"][0]["do"].append({"notify": "role:manager"}),
+            ["Contingency plan 'aggressive-customer' gains action: notify the Support Manager"],
+        ),
+        (
+            lambda d: d["team"]["roles"][0].pop("reports_to"),
+            ["Role 'agent': reports to lead -> none"],
+        ),
+        (
+            lambda d: d["privacy"]["access"]["exports"].append("lead"),
+            ["Privacy: lead may now export customer data"],
+        ),
+        (
+            lambda d: d["surveys"]["csat"].update(scale=7),
+            ["CSAT survey: rating scale 1 to 5 -> 1 to 7"],
+        ),
+        (
+            lambda d: d["sla"]["policies"].append({"id": "night", "calendar": "always", "targets": {}}),
+            ["New SLA policy 'night'"],
+        ),
+    ],
+)
+def test_changes_read_as_a_managers_words(old, data, edit, expected):
+    """No raw keys (window_days, auto_close_solved_after), no 0-based indices, no half-made plurals."""
+    assert _texts(old, _changed(data, edit)) == expected
+
+
+def test_singular_nouns():
+    from charterdesk.protocol.diff import _singular
+
+    assert [
+        _singular(w)
+        for w in ("phrases", "policies", "categories", "steps", "banned phrases", "boxes", "status")
+    ] == ["phrase", "policy", "category", "step", "banned phrase", "box", "status"]
+
+
+def test_no_change_shows_a_raw_key_or_a_zero_based_place(old, example_source):
+    """Every sentence the exhaustive test below can provoke is free of YAML keys and 0-based places."""
+    raw = re.compile(r"\b[a-z]+_[a-z_]+\b|#\d|\[\d")
+    offenders = [text for text in _all_sentences(old, example_source) if raw.search(_unquoted(text))]
+    assert offenders == []
+
+
+def _unquoted(text: str) -> str:
+    """The sentence without the values it quotes (a KPI name such as first_response_time may be one)."""
+    text = re.sub(r"'[^']*'", "", text)
+    names = "first_response_time|next_response_time|resolution_time|sla_compliance|reopen_rate|handle_time"
+    kpis = rf"\b({names})x?\b"
+    return re.sub(kpis, "", text)
 
 
 # --------------------------------------------------------------------------- nothing is ever missed
@@ -244,8 +373,18 @@ def _get(data: Any, path: tuple) -> Any:
     return data
 
 
+def _all_sentences(old: Protocol, example_source: str) -> list[str]:
+    sentences: list[str] = []
+    _mutate_every_scalar(old, example_source, sentences)
+    return sentences
+
+
 def test_every_scalar_mutation_is_reported(old, example_source):
     """Change any one value (or key) of the example to another valid value: at least one Change."""
+    _mutate_every_scalar(old, example_source, [])
+
+
+def _mutate_every_scalar(old: Protocol, example_source: str, sentences: list[str]) -> None:
     data = yaml.safe_load(example_source)  # mutated in place: not the shared fixture
     unchanged_kinds = []
     tried = 0
@@ -284,6 +423,7 @@ def test_every_scalar_mutation_is_reported(old, example_source):
             changes = diff_protocols(old, protocol)
             if not changes:
                 unchanged_kinds.append((path, candidate))
+            sentences.extend(change.text for change in changes)
             for change in changes:
                 assert change.text and change.kind in ("added", "removed", "changed")
                 assert change.section in Protocol.model_fields

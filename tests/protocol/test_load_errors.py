@@ -488,13 +488,52 @@ def test_a_misspelt_optional_section_does_not_count_as_missing():
     ]
 
 
-def test_cross_checks_do_not_run_when_a_required_section_is_broken():
-    """With calendars broken, a dangling group reference is not reported (it may be a knock-on)."""
+def test_cross_checks_still_run_when_a_required_section_is_broken():
+    """An unknown key in calendars is set aside, and the rest cross-checked: the dangling group shows too."""
     text = edited(
         ("timezone: America/New_York", "timezone: America/New_York\n    zone: x"),
         ("assign_group: escalations", "assign_group: tier2"),
     )
-    assert lines(text) == ["acme.yaml:70:5: calendars[0].zone: unknown key 'zone'; did you mean 'timezone'?"]
+    assert lines(text) == [
+        "acme.yaml:70:5: calendars[0].zone: unknown key 'zone'; did you mean 'timezone'?",
+        "acme.yaml:137:25: escalation[2].do[0].assign_group: 'tier2' is not a group; "
+        "the groups are frontline, escalations",
+    ]
+
+
+def test_an_unknown_key_and_a_bad_reference_are_reported_in_one_run():
+    """An unknown key under the required sla section does not hide a reports_to that names no role."""
+    text = edited(("pause_when:", "pause_while:"), ("reports_to: manager", "reports_to: managr"))
+    assert lines(text) == [
+        "acme.yaml:45:19: team.roles[1].reports_to: 'managr' is not a role; did you mean 'manager'?",
+        "acme.yaml:102:3: sla.pause_while: unknown key 'pause_while'; did you mean 'pause_when'?",
+    ]
+
+
+def test_a_bad_value_and_a_bad_reference_are_reported_in_one_run():
+    """A bad day in a calendar's hours is set aside; the reference elsewhere is still checked."""
+    text = edited(("      mon-fri:", "      mon-fry:"), ("reports_to: manager", "reports_to: managr"))
+    assert lines(text) == [
+        "acme.yaml:45:19: team.roles[1].reports_to: 'managr' is not a role; did you mean 'manager'?",
+        "acme.yaml:71:7: calendars[0].hours.mon-fry: 'mon-fry' is not a day or range of days; "
+        "use mon, tue, wed, thu, fri, sat, sun, or a range such as mon-fri",
+    ]
+
+
+def test_what_is_set_aside_brings_no_knock_on_findings():
+    """A role whose id is refused is set aside: references to it are not reported as unknown."""
+    assert lines(edited(("    - id: agent", "    - id: Agent"))) == [
+        "acme.yaml:33:11: team.roles[0].id: 'Agent' is not a valid id; use lower-case letters, digits, '-' and '_'"
+    ]
+    # An unreadable country is set aside; the subdivision beside it is not then said to lack one.
+    text = edited(("country: US", "country: NO"))
+    assert [line.split(": ", 2)[1] for line in lines(text)] == ["calendars[0].holidays.country"]
+
+
+def test_cross_checks_do_not_run_when_the_file_as_a_whole_is_wrong():
+    """A required section missing altogether: nothing sound is left to cross-check."""
+    text = edited(("sla:\n", "slas:\n"), ("reports_to: manager", "reports_to: managr"))
+    assert all("managr" not in line for line in lines(text))
 
 
 def test_problems_are_sorted_by_place_and_carry_a_severity():
@@ -503,7 +542,8 @@ def test_problems_are_sorted_by_place_and_carry_a_severity():
         ("first_response: 30m", "first_response: 30"),
     )
     result = load(text)
-    assert [(p.line, p.severity) for p in result.problems] == [(108, "error")]
+    # The bad duration is set aside and the rest cross-checked: the bad time zone shows too, first.
+    assert [(p.line, p.severity) for p in result.problems] == [(69, "error"), (108, "error")]
     text = edited(
         ("timezone: America/New_York", "timezone: Europe/Berln"),
         ("answer: 1\n      required_for: [agent]\n", "answer: 5\n      required_for: [agent]\n"),
@@ -530,3 +570,65 @@ def test_load_protocol_or_raise_raises_with_every_error():
     with pytest.raises(ProtocolInvalid) as caught:
         load_protocol_or_raise(text, "acme.yaml")
     assert len(caught.value.problems) == 2
+
+
+# --------------------------------------------------------------------------- aliases
+
+
+ALIAS_BOMB = """\
+format: 1
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+"""
+
+
+def test_an_alias_bomb_is_refused_at_the_alias():
+    """Nine to the seventh values from eight lines: refused where the total passes 200,000 (the size is
+    worked out before anything is built, so the bomb never expands)."""
+    assert lines(ALIAS_BOMB) == [
+        "acme.yaml:7:12: the file expands to more than 200,000 values (YAML aliases such as *e used "
+        "over and over?); write the values out"
+    ]
+
+
+def test_a_deeper_alias_bomb_is_refused_too():
+    """Ten to the fortieth values: refused, which can only happen if nothing was expanded."""
+    rows = ["format: 1", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    rows += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 40)]
+    [line] = lines("\n".join(rows) + "\n")
+    assert line.startswith("acme.yaml:7:") and "more than 200,000 values" in line
+
+
+def test_a_recursive_alias_is_refused_where_it_stands():
+    assert lines("format: 1\nteam: &t\n  roles: [*t]\n") == [
+        "acme.yaml:3:11: the alias *t is used inside its own anchor &t, so the value would never end; "
+        "write the values out instead"
+    ]
+
+
+def test_aliases_are_expanded_and_placed_at_the_alias():
+    """A sane alias still works; an error in what it stands for is reported where the alias is used."""
+    text = edited(
+        ("    - id: email\n      kind: email", "    - id: email\n      kind: &k email"),
+        ("    - id: web\n      kind: web", "    - id: web\n      kind: *k"),
+    )
+    assert load(text).ok
+    text = edited(
+        ("    - id: email\n      kind: email", "    - id: email\n      kind: email\n      extra: &x [1]"),
+        ("    - id: web\n      kind: web", "    - id: web\n      kind: *x"),
+    )
+    assert lines(text) == [
+        "acme.yaml:84:7: channels.customer[0].extra: unknown key 'extra'",
+        "acme.yaml:89:13: channels.customer[1].kind: a list is not allowed; use email, web, chat, phone, api or social",
+    ]
+
+
+def test_a_file_nested_too_deeply_is_refused_in_plain_words():
+    assert lines("a: " + "[" * 5000 + "]" * 5000 + "\n") == [
+        "acme.yaml:1:1: the file nests lists or mappings too deeply to read; a protocol needs only a few levels"
+    ]
