@@ -67,7 +67,7 @@ def do_revoke_token(token: ApiToken, *, actor, at: dt.datetime | None = None) ->
     """Revoke a token: from this instant every request bearing it gets 401. Revoking twice is a no-op."""
     at = at or timezone.now()
     with transaction.atomic():
-        token = ApiToken.objects.select_for_update().select_related("person").get(pk=token.pk)
+        token = ApiToken.objects.select_for_update(of=("self",)).select_related("person").get(pk=token.pk)
         if token.revoked_at is not None:
             return token
         token.revoked_at = at

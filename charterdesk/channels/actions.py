@@ -241,7 +241,8 @@ def do_record_outbound(
 
 
 def _locked(inbound: InboundMessage, *states: str) -> InboundMessage:
-    row = InboundMessage.objects.select_for_update().select_related("ticket").get(pk=inbound.pk)
+    # of=("self",): lock the message only; PostgreSQL cannot lock the nullable side of the join.
+    row = InboundMessage.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=inbound.pk)
     if row.state not in states:
         raise ChannelError(f"message {row.pk} is {row.get_state_display().lower()}, so this cannot be done")
     return row

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -258,7 +258,8 @@ def poll_all_mailboxes(
             log.exception("mailbox %s failed", box.name)
             return PollResult(box.pk, box.name, error=f"{type(exc).__name__}: {exc}")
         finally:
-            close_old_connections()
+            # A thread's own connections: close them, or PostgreSQL keeps one open per thread.
+            connections.close_all()
 
     with ThreadPoolExecutor(max_workers=min(len(boxes), 32), thread_name_prefix="imap") as pool:
         return list(pool.map(run, boxes))

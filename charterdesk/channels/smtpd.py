@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from aiosmtpd.controller import Controller
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from . import conf
 from .addressing import base_address
@@ -60,7 +60,8 @@ class DeskHandler:
                 try:
                     self._addresses = channel_addresses()
                 finally:
-                    close_old_connections()
+                    # A thread's own connections: close them, or PostgreSQL keeps one open per thread.
+                    connections.close_all()
                 self._addresses_at = time.monotonic()
             return self._addresses
 
@@ -82,7 +83,8 @@ class DeskHandler:
             )
             return inbound.pk, created
         finally:
-            close_old_connections()
+            # A thread's own connections: close them, or PostgreSQL keeps one open per thread.
+            connections.close_all()
 
     def _process(self, pk: int) -> None:
         from .inbound import process
@@ -94,7 +96,8 @@ class DeskHandler:
         except Exception:  # pragma: no cover - process() quarantines; this is a last resort
             log.exception("processing inbound message %s failed", pk)
         finally:
-            close_old_connections()
+            # A thread's own connections: close them, or PostgreSQL keeps one open per thread.
+            connections.close_all()
 
     def process_pending(self):
         def run():
@@ -104,7 +107,8 @@ class DeskHandler:
             try:
                 process_pending()
             finally:
-                close_old_connections()
+                # A thread's own connections: close them, or PostgreSQL keeps one open per thread.
+                connections.close_all()
 
         return self.process_pool.submit(run)
 

@@ -180,7 +180,7 @@ def do_sign_in_with_link(request, token: str, *, at: dt.datetime | None = None) 
     at = _now(at)
     with transaction.atomic():
         link = (
-            PortalLink.objects.select_for_update()
+            PortalLink.objects.select_for_update(of=("self",))
             .select_related("customer")
             .filter(token_hash=hash_token(token or ""))
             .first()

@@ -200,7 +200,8 @@ def do_publish(
         _copy_header(draft, draft.source)
         draft.status = VersionStatus.PUBLISHED
         draft.effective_at = effective_at
-        draft.published_at = now
+        # The exact instant (not rounded): it orders versions that take effect in the same second.
+        draft.published_at = timezone.now()
         draft.published_by = actor
         draft.save()
         when = "now" if effective_at <= now else f"from {effective_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"

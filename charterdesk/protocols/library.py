@@ -26,7 +26,7 @@ def published():
 def version_in_force(now: dt.datetime | None = None) -> ProtocolVersion | None:
     """The published version with the latest effective time that has come."""
     now = now or timezone.now()
-    return published().filter(effective_at__lte=now).order_by("-effective_at", "-published_at").first()
+    return published().filter(effective_at__lte=now).order_by("-effective_at", "-published_at", "-id").first()
 
 
 def next_scheduled(now: dt.datetime | None = None) -> ProtocolVersion | None:
