@@ -92,9 +92,10 @@ def postgres_reachable(url: str) -> bool:
 
 def test(argv: list[str]) -> None:
     install()
-    say("Lint: ruff check, ruff format --check")
+    say("Lint: ruff check, ruff format --check, mypy on the pure engines")
     must(BIN / "ruff", "check", ".")
     must(BIN / "ruff", "format", "--check", ".")
+    must(BIN / "mypy", "charterdesk/engine", "charterdesk/protocol")
 
     base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     base.setdefault("CHARTERDESK_FAST_HASHER", "1")

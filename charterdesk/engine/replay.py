@@ -11,10 +11,16 @@ JSON line.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
+import os
+import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 
 from .sla import (
     METRICS,
@@ -31,7 +37,16 @@ from .sla import (
     format_time,
 )
 
-__all__ = ["ReplayError", "ReplayInput", "format_ticket", "parse_time", "read_events", "replay_lines"]
+__all__ = [
+    "ReplayError",
+    "ReplayInput",
+    "format_ticket",
+    "parse_time",
+    "read_events",
+    "replay_data",
+    "replay_lines",
+    "workers_for",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
@@ -57,6 +72,8 @@ class ReplayInput:
     tickets: dict[str, list[Event]] = field(default_factory=dict)
     latest: int | None = None
     events: int = 0
+    firsts: list[int] = field(default_factory=list)
+    """Per ticket (in the order of ``tickets``), the index of the line that created it."""
 
 
 class _Bad(Exception):
@@ -64,7 +81,43 @@ class _Bad(Exception):
 
 
 def parse_time(value: object) -> int:
-    """An ISO 8601 time with an offset or ``Z`` as POSIX seconds (fractions of a second dropped)."""
+    """An ISO 8601 time with an offset or ``Z`` as POSIX seconds (fractions of a second dropped).
+
+    The usual forms (``2026-12-04T21:30:00Z``, ``2026-12-04T16:30:00-05:00``) are read by slicing
+    and looking the date, the clock time and the offset up in caches that ``datetime`` itself
+    filled, so the answer (and every error message) is the one ``datetime.fromisoformat`` gives.
+    """
+    if type(value) is str:
+        size = len(value)
+        if size == 20:
+            if value[19] == "Z" and value[10] == "T" and value[16] == ":":
+                day = _day_seconds.get(value[:10])
+                minute = _minute_seconds.get(value[11:16])
+                second = _SECONDS.get(value[17:19])
+                if day is not None and minute is not None and second is not None:
+                    return day + minute + second
+        elif size == 25 and value[10] == "T" and value[16] == ":":
+            day = _day_seconds.get(value[:10])
+            minute = _minute_seconds.get(value[11:16])
+            second = _SECONDS.get(value[17:19])
+            offset = _offset_seconds.get(value[19:])
+            if day is not None and minute is not None and second is not None and offset is not None:
+                return day + minute + second - offset
+    return _parse_time_slowly(value)
+
+
+# Filled only from times that datetime accepted: a date, an HH:MM and an offset that were valid
+# once are valid in any combination.
+_day_seconds: dict[str, int] = {}
+_minute_seconds: dict[str, int] = {}
+_offset_seconds: dict[str, int] = {}
+_SECONDS = {f"{second:02d}": second for second in range(60)}
+_CACHE_LIMIT = 100_000
+_PLAIN_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([0-9]{2}):([0-9]{2}):([0-9]{2})Z").fullmatch
+_PLAIN_OFFSET = re.compile(r"[+-][0-9]{2}:[0-9]{2}").fullmatch
+
+
+def _parse_time_slowly(value: object) -> int:
     if not isinstance(value, str):
         raise _Bad(f"'at' must be an ISO 8601 time in quotes, not {json.dumps(value)}")
     try:
@@ -73,7 +126,20 @@ def parse_time(value: object) -> int:
         raise _Bad(f"'{value}' is not an ISO 8601 time such as 2026-12-04T21:30:00Z") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise _Bad(f"'{value}' has no offset; add Z for UTC or an offset such as +01:00")
-    return (moment - _EPOCH) // _SECOND
+    seconds = (moment - _EPOCH) // _SECOND
+    # Remember the parts of a plain time that datetime accepted, for parse_time's fast path.
+    if len(_day_seconds) < _CACHE_LIMIT and len(_offset_seconds) < _CACHE_LIMIT:
+        plain = _PLAIN_UTC(value)
+        if plain is not None:
+            hours, minutes, secs = (int(part) for part in plain.groups())
+            clock = hours * 3600 + minutes * 60 + secs
+            if seconds % 86400 == clock:
+                _day_seconds[value[:10]] = seconds - clock
+                _minute_seconds[value[11:16]] = clock - secs
+        elif len(value) == 25 and _PLAIN_OFFSET(value[19:]) and _PLAIN_UTC(value[:19] + "Z"):
+            utc = _parse_time_slowly(value[:19] + "Z")
+            _offset_seconds[value[19:]] = utc - seconds
+    return seconds
 
 
 _strings: dict[str, str] = {}
@@ -171,12 +237,39 @@ def read_events(lines: Iterable[bytes | str], filename: str) -> ReplayInput:
     Blank lines are skipped; keys the format does not name are ignored.
     """
     found = ReplayInput()
+    _read(lines if isinstance(lines, list) else list(lines), None, filename, found, stripped=False)
+    return found
+
+
+class _Misrouted(Exception):
+    """A line reached a worker that does not own its ticket (parallel reading only)."""
+
+
+def _read(
+    lines: list,
+    numbers: Iterable[int] | None,
+    filename: str,
+    found: ReplayInput,
+    *,
+    stripped: bool,
+    share: tuple[int, int] | None = None,
+) -> None:
+    """Read ``lines[i]`` for each ``i`` of ``numbers`` (all lines when None) into ``found``.
+
+    ``stripped``: the lines are the pieces of ``data.split(b"\n")`` (each but the last had a
+    newline, put back for json's own messages). ``share`` = (workers, me): only this worker's
+    tickets are expected; a ticket that is not ours raises ``_Misrouted``.
+    """
     tickets = found.tickets
+    firsts = found.firsts
     latest = -(1 << 62)
     count = 0
-    scan = _DECODER.scan_once
-    lineno = 0
-    for lineno, line in enumerate(lines, 1):
+    scan = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner: JSON without the wrapper
+    last_line = len(lines) - 1
+    statuses = _STATUSES
+    index = -1
+    for index in range(len(lines)) if numbers is None else numbers:
+        line = lines[index]
         try:
             # The C scanner on the line as it stands; anything unusual (leading blanks, a
             # trailing second value, bad UTF-8...) goes through json.loads for its message.
@@ -186,7 +279,7 @@ def read_events(lines: Iterable[bytes | str], filename: str) -> ReplayInput:
                 if end != len(text) and text[end:].strip():
                     raise ValueError
             except (ValueError, StopIteration):
-                record = _slow_json(line)
+                record = _slow_json(line + b"\n" if stripped and index != last_line else line)
                 if record is _BLANK:
                     continue
             if type(record) is not dict:
@@ -200,12 +293,30 @@ def read_events(lines: Iterable[bytes | str], filename: str) -> ReplayInput:
                 raise _Bad("missing field 'at'")
             at = parse_time(record["at"])
             kind = record.get("event")
-            event = _event(record, at, kind)
+            # The commonest events are built here; anything else (and every problem) in _event.
+            if kind == "reply":
+                author = record.get("author")
+                public = record.get("public", True)
+                if author == "agent" and (public is True or public is False):
+                    event: Event = Reply(at, True, public)
+                elif author == "customer" and (public is True or public is False):
+                    event = Reply(at, False, public)
+                else:
+                    event = _event(record, at, kind)
+            elif kind == "status":
+                value = record.get("status")
+                status = statuses.get(value) if type(value) is str else None
+                event = StatusChange(at, status) if status is not None else _event(record, at, kind)
+            else:
+                event = _event(record, at, kind)
             events = tickets.get(ticket)
             if events is None:
+                if share is not None and hash(ticket.encode()) % share[0] != share[1]:
+                    raise _Misrouted(index)
                 if kind != "created":
                     raise _Bad(f"event for unknown ticket '{ticket}': its first event must be 'created'")
                 tickets[ticket] = [event]
+                firsts.append(index)
             else:
                 last = events[-1]
                 if kind == "created":
@@ -222,10 +333,10 @@ def read_events(lines: Iterable[bytes | str], filename: str) -> ReplayInput:
                 latest = at
             count += 1
         except _Bad as error:
-            raise ReplayError(filename, lineno, str(error)) from None
-    found.latest = latest if count else None
-    found.events = count
-    return found
+            raise ReplayError(filename, index + 1, str(error)) from None
+    if count:
+        found.latest = latest if found.latest is None else max(latest, found.latest)
+    found.events += count
 
 
 _DECODER = json.JSONDecoder()
@@ -254,7 +365,21 @@ def _time_or_null(t: int | None) -> str:
     return "null" if t is None else f'"{format_time(t)}"'
 
 
+_QUOTE = '"'
+# format_ticket writes the metrics in this order, by name.
+assert METRICS == ("first_response", "next_response", "periodic_update", "resolution")
 _target_json: dict[str, str] = {}
+_name_json: dict[str | None, str] = {None: "null"}
+
+
+def _json_name(name: str | None) -> str:
+    """``json.dumps`` of a policy or rule id, remembered (few distinct ones)."""
+    text = _name_json.get(name)
+    if text is None:
+        text = json.dumps(name)
+        if len(_name_json) < 10_000:
+            _name_json[name] = text
+    return text
 
 
 def _cycle_json(cycle: Cycle) -> str:
@@ -263,28 +388,50 @@ def _cycle_json(cycle: Cycle) -> str:
     target = _target_json.get(text)
     if target is None:
         target = _target_json[text] = json.dumps(text)
+    due = cycle.due
+    fulfilled = cycle.fulfilled
     return (
         f'{{"target": {target}, "start": "{format_time(cycle.start)}", '
-        f'"due": {_time_or_null(cycle.due)}, "fulfilled": {_time_or_null(cycle.fulfilled)}, '
+        f'"due": {"null" if due is None else _QUOTE + format_time(due) + _QUOTE}, '
+        f'"fulfilled": {"null" if fulfilled is None else _QUOTE + format_time(fulfilled) + _QUOTE}, '
         f'"breached": {"true" if cycle.breached else "false"}}}'
     )
 
 
+def _cycles_json(cycles: list[Cycle]) -> str:
+    if not cycles:
+        return "[]"
+    if len(cycles) == 1:
+        return f"[{_cycle_json(cycles[0])}]"
+    return f"[{', '.join([_cycle_json(c) for c in cycles])}]"
+
+
+def _ticket_json(ticket: str) -> str:
+    # Printable ASCII without quotes or backslashes is its own JSON text; anything else as
+    # json.dumps writes it (ensure_ascii escapes).
+    if ticket.isascii() and ticket.isprintable() and '"' not in ticket and "\\" not in ticket:
+        return f'"{ticket}"'
+    return json.dumps(ticket)
+
+
 def format_ticket(ticket: str, result: TicketSla) -> str:
     """One output line (without the newline): the same text ``json.dumps`` gives for the object."""
-    metrics = ", ".join(
-        f'"{metric}": [{", ".join([_cycle_json(c) for c in result.metrics[metric]])}]' for metric in METRICS
-    )
+    metrics = result.metrics
+    now = result.now
     escalations = ", ".join(
-        f'{{"rule": {json.dumps(e.rule)}, "metric": "{e.metric}", "at": "{format_time(e.at)}"}}'
-        for e in result.escalations
-        if e.at < result.now
+        [
+            f'{{"rule": {_json_name(e.rule)}, "metric": "{e.metric}", "at": "{format_time(e.at)}"}}'
+            for e in result.escalations
+            if e.at < now
+        ]
     )
-    policy = "null" if result.policy is None else json.dumps(result.policy)
     status = "null" if result.status is None else f'"{result.status}"'
     return (
-        f'{{"ticket": {json.dumps(ticket)}, "policy": {policy}, "status": {status}, '
-        f'"metrics": {{{metrics}}}, "escalations": [{escalations}]}}'
+        f'{{"ticket": {_ticket_json(ticket)}, "policy": {_json_name(result.policy)}, "status": {status}, '
+        f'"metrics": {{"first_response": {_cycles_json(metrics["first_response"])}, '
+        f'"next_response": {_cycles_json(metrics["next_response"])}, '
+        f'"periodic_update": {_cycles_json(metrics["periodic_update"])}, '
+        f'"resolution": {_cycles_json(metrics["resolution"])}}}, "escalations": [{escalations}]}}'
     )
 
 
@@ -300,3 +447,210 @@ def replay_lines(engine: SlaEngine, found: ReplayInput, now: int | None = None) 
     evaluate = engine.evaluate
     for ticket, events in found.tickets.items():
         yield format_ticket(ticket, evaluate(events, now)) + "\n"
+
+
+# --------------------------------------------------------------------------- whole files, on several cores
+
+PARALLEL_MIN_LINES = 50_000
+"""Below this many lines a replay stays in one process: starting workers costs more than it saves."""
+
+WORKERS_ENV = "CHARTERDESK_REPLAY_WORKERS"
+"""Environment variable: the number of processes for a replay (1: one process; unset: one per core,
+at most ``MAX_WORKERS``). A number given this way is used whatever the size of the input."""
+
+MAX_WORKERS = 8
+_TICKET_PREFIX = b'{"ticket": "'
+_TICKET_KEY = re.compile(rb'"ticket"\s*:\s*"([^"\\]*)"').search
+
+
+def workers_for(lines: int, workers: int | None = None) -> int:
+    """How many processes replay ``lines`` lines: ``workers`` if given, else the environment, else
+    one per usable core for large inputs."""
+    if workers is None:
+        given = os.environ.get(WORKERS_ENV, "").strip()
+        if given:
+            try:
+                workers = int(given)
+            except ValueError:
+                workers = None
+    if workers is None:
+        if lines < PARALLEL_MIN_LINES:
+            return 1
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not Linux
+            cores = os.cpu_count() or 1
+        workers = min(cores, MAX_WORKERS)
+    if workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        return 1  # pragma: no cover - the workers share the input by forking
+    return max(1, min(workers, MAX_WORKERS))
+
+
+def replay_data(
+    engine: SlaEngine, data: bytes, filename: str, now: int | None = None, *, workers: int | None = None
+) -> list[str]:
+    """Replay a whole events file held in memory: its output lines (each with its newline), in
+    order of the tickets' first appearance. Raises ``ReplayError`` for the first bad line.
+
+    With several workers, tickets are shared out by a hash of their id: each process reads (and
+    checks) only the lines of its tickets, the latest ``at`` is agreed on, each evaluates its
+    tickets, and the lines are put back in order of first appearance. The result is the same
+    text as in one process; a file whose ticket ids cannot be found cheaply on each line is
+    replayed in one process.
+    """
+    lines = data.split(b"\n")
+    count = workers_for(len(lines), workers)
+    if count > 1:
+        done = _replay_parallel(engine, lines, filename, now, count)
+        if done is not None:
+            return done
+    found = ReplayInput()
+    _read(lines, None, filename, found, stripped=True)
+    del lines
+    return list(replay_lines(engine, found, now))
+
+
+def _my_lines(lines: list[bytes], workers: int, me: int) -> list[int]:
+    """The indices of the lines whose ticket id (found without parsing) hashes to worker ``me``.
+
+    A line without a plain ``"ticket": "..."`` goes to worker 0; reading checks every new ticket
+    against its real id (``_Misrouted``)."""
+    mine: list[int] = []
+    append = mine.append
+    prefix = _TICKET_PREFIX
+    start = len(prefix)
+    search = _TICKET_KEY
+    for index, line in enumerate(lines):
+        if line.startswith(prefix):
+            end = line.find(b'"', start)
+            if end >= 0:
+                if hash(line[start:end]) % workers == me:
+                    append(index)
+                continue
+        found = search(line)
+        if (0 if found is None else hash(found.group(1)) % workers) == me:
+            append(index)
+    return mine
+
+
+def _read_share(
+    lines: list[bytes], filename: str, workers: int, me: int
+) -> tuple[ReplayInput, tuple[int, str] | None, bool]:
+    """Phase one in a worker: (what it read, its first bad line (index, text) or None, misrouted)."""
+    found = ReplayInput()
+    try:
+        _read(lines, _my_lines(lines, workers, me), filename, found, stripped=True, share=(workers, me))
+    except ReplayError as error:
+        return found, (error.line - 1, error.message), False
+    except _Misrouted:
+        return found, None, True
+    return found, None, False
+
+
+def _evaluate_share(engine: SlaEngine, found: ReplayInput, now: int) -> list[str]:
+    return list(replay_lines(engine, found, now))
+
+
+def _worker(
+    connection: Connection, engine: SlaEngine, lines: list[bytes], filename: str, workers: int, me: int
+) -> None:
+    """A forked worker: read its share, report, wait for ``now``, send back its output lines."""
+    try:
+        found, bad, misrouted = _read_share(lines, filename, workers, me)
+        del lines
+        connection.send((found.latest, bad, misrouted))
+        now = connection.recv()
+        if now is None:
+            return
+        output = _evaluate_share(engine, found, now)
+        connection.send((found.firsts, output))
+    except BaseException:  # reported to the parent, which raises it
+        import traceback
+
+        with contextlib.suppress(OSError):
+            connection.send(("crash", traceback.format_exc()))
+    finally:
+        connection.close()
+
+
+class _WorkerFailed(RuntimeError):
+    pass
+
+
+def _replay_parallel(
+    engine: SlaEngine, lines: list[bytes], filename: str, now: int | None, workers: int
+) -> list[str] | None:
+    """The parent is worker 0; workers 1.. are forked. None: misrouted lines, replay in one process."""
+    context = multiprocessing.get_context("fork")
+    connections: list[Connection] = []
+    processes = []
+    # A forked worker flushes the standard streams it inherited when it ends: empty them first.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        for me in range(1, workers):
+            parent_end, child_end = context.Pipe()
+            process = context.Process(
+                target=_worker, args=(child_end, engine, lines, filename, workers, me), daemon=True
+            )
+            process.start()
+            child_end.close()
+            connections.append(parent_end)
+            processes.append(process)
+        found, bad, misrouted = _read_share(lines, filename, workers, 0)
+        latest = found.latest
+        first_bad = bad
+        for connection in connections:
+            reply = _receive(connection)
+            their_latest, their_bad, their_misrouted = reply
+            misrouted = misrouted or their_misrouted
+            if their_latest is not None and (latest is None or their_latest > latest):
+                latest = their_latest
+            if their_bad is not None and (first_bad is None or their_bad[0] < first_bad[0]):
+                first_bad = their_bad
+        if misrouted or first_bad is not None:
+            for connection in connections:
+                connection.send(None)
+            if misrouted:
+                return None
+            assert first_bad is not None
+            raise ReplayError(filename, first_bad[0] + 1, first_bad[1])
+        if now is None:
+            now = latest
+        if now is None:
+            for connection in connections:
+                connection.send(None)
+            return []
+        for connection in connections:
+            connection.send(now)
+        lines.clear()  # read and checked: the workers have their own copy (fork)
+        firsts = found.firsts
+        output = _evaluate_share(engine, found, now)
+        del found
+        for connection in connections:
+            their_firsts, their_output = _receive(connection)
+            firsts += their_firsts
+            output += their_output
+        # Each share is in order of first appearance already: a sort of the line numbers (runs
+        # that timsort merges) gives the order of the whole file.
+        order = sorted(range(len(firsts)), key=firsts.__getitem__)
+        return [output[i] for i in order]
+    finally:
+        for connection in connections:
+            connection.close()
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():  # pragma: no cover - a worker stuck after an error
+                process.kill()
+                process.join()
+
+
+def _receive(connection: Connection) -> tuple:
+    try:
+        reply = connection.recv()
+    except EOFError:
+        raise _WorkerFailed("a replay worker ended without an answer") from None
+    if reply[0] == "crash":
+        raise _WorkerFailed(f"a replay worker failed:\n{reply[1]}")
+    return reply

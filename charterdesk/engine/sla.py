@@ -348,7 +348,7 @@ class ResolutionCycle(Cycle):
     def _how(self, calendar: BusinessCalendar, seconds: int) -> str:
         tail = self.fulfilled if self.fulfilled is not None else self._run_since
         counted = 0
-        parts = []
+        parts: list[str] = []
         for a, b in self._runs:
             here = calendar.between_seconds(a, b)
             if counted + here >= seconds:
@@ -936,7 +936,11 @@ def compile_protocol(protocol: models.Protocol) -> SlaEngine:
     if found is not None and found[0]() is protocol:
         return found[1]
     engine = SlaEngine(protocol)
-    _compiled[key] = (weakref.ref(protocol, lambda _ref, key=key: _compiled.pop(key, None)), engine)
+
+    def forget(_ref: weakref.ref[models.Protocol], key: int = key) -> None:
+        _compiled.pop(key, None)
+
+    _compiled[key] = (weakref.ref(protocol, forget), engine)
     return engine
 
 

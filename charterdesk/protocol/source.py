@@ -167,7 +167,7 @@ class _Alias:
     position: Position
 
 
-class _AliasLoader(_Loader):  # type: ignore[misc, valid-type]
+class _AliasLoader(_Loader):
     """The safe loader, composing in Python so that every alias keeps its own place.
 
     The parser (the part that reads the text) is still libyaml's when present. The composer

@@ -515,7 +515,7 @@ def _recertify_words(module: Module) -> str:
         return "again whenever a section it covers changes"
     if module.recertify == "never":
         return "once"
-    return f"again every {module.recertify.in_words()}"  # type: ignore[union-attr]
+    return f"again every {module.recertify.in_words()}"
 
 
 def _training(p: Protocol, w: SectionWriter) -> bool:
