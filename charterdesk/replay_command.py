@@ -22,17 +22,16 @@ import gc
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
 from typing import IO
 
-from charterdesk.engine.replay import ReplayError, _Bad, parse_time, read_events, replay_lines
+from charterdesk.engine.replay import ReplayError, _Bad, parse_time, replay_data
 from charterdesk.engine.sla import SlaEngine
 from charterdesk.protocol.load import load_protocol_file
 from charterdesk.protocol.models import Protocol
 
 EXIT_BAD_EVENTS = 1
 EXIT_BAD_PROTOCOL = 2
-_FLUSH_EVERY = 256
+_FLUSH_EVERY = 1024
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,17 +86,19 @@ def main(argv: list[str] | None = None) -> int:
 def _replay(args: argparse.Namespace, protocol: Protocol, now: int | None) -> int:
     name = "<stdin>" if args.events == "-" else args.events
     try:
-        with _open_events(args.events) as stream:
-            found = read_events(stream, name)
-    except ReplayError as error:
-        print(error, file=sys.stderr)
-        return EXIT_BAD_EVENTS
+        data = _read_all(args.events)
     except OSError as error:
         print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_EVENTS
-
     engine = SlaEngine(protocol)
-    lines = replay_lines(engine, found, now)
+    try:
+        # Every line is read and checked before anything is written (on several cores for a
+        # large file: see replay_data).
+        lines = replay_data(engine, data, name, now)
+    except ReplayError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_EVENTS
+    del data
     if args.output is None or args.output == "-":
         _write(sys.stdout, lines)
         sys.stdout.flush()
@@ -110,26 +111,20 @@ def _replay(args: argparse.Namespace, protocol: Protocol, now: int | None) -> in
     return 0
 
 
-@contextlib.contextmanager
-def _open_events(path: str) -> Iterator[IO[bytes]]:
+def _read_all(path: str) -> bytes:
+    """The whole events file (or standard input) as bytes."""
     if path == "-":
-        yield sys.stdin.buffer
-        return
+        return sys.stdin.buffer.read()
     with open(path, "rb") as stream:
-        yield stream
+        return stream.read()
 
 
-def _write(out: IO[str], lines: Iterator[str]) -> None:
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) >= _FLUSH_EVERY:
-            out.write("".join(batch))
-            batch.clear()
-    out.write("".join(batch))
+def _write(out: IO[str], lines: list[str]) -> None:
+    for start in range(0, len(lines), _FLUSH_EVERY):
+        out.write("".join(lines[start : start + _FLUSH_EVERY]))
 
 
-def _write_atomically(path: str, lines: Iterator[str]) -> None:
+def _write_atomically(path: str, lines: list[str]) -> None:
     """Write to a temporary file in the target's folder, then rename it into place."""
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
