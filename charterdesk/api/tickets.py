@@ -48,11 +48,36 @@ from .schemas import (
 router = Router(tags=["tickets"])
 
 ORDERS = {
-    "due": cursor.Order("due", "next_due_at", nullable=True),
+    # Queue order: unsolved tickets by next due time, then those without a running clock, then the
+    # solved and closed ones (Ticket.queue_due), so a page is the next entries of one index.
+    "due": cursor.Order("due", "queue_due"),
     "created": cursor.Order("created", "created_at"),
     "-created": cursor.Order("-created", "created_at", descending=True),
     "updated": cursor.Order("updated", "updated_at"),
 }
+
+
+# What a list item shows (present.ticket_summary): the wide columns (the SLA state, the search
+# text) stay in the database.
+SUMMARY_COLUMNS = (
+    "id",
+    "subject",
+    "status",
+    "priority",
+    "channel",
+    "group",
+    "tags",
+    "created_at",
+    "updated_at",
+    "solved_at",
+    "next_due_at",
+    "breached",
+    "sla_policy",
+    "queue_due",
+    "customer__name",
+    "customer__email",
+    "assignee__name",
+)
 
 
 # The same rules as the desk's pages (charterdesk.tickets.access): moving a ticket between open,
@@ -94,7 +119,11 @@ def list_tickets(
     channel: list[str] = Query(None, description="repeatable; a channel id"),
     breached: bool | None = Query(None, description="true: only tickets with an open cycle past due"),
     q: str | None = Query(None, description="words in the subject, messages or customer"),
-    sort: str = Query("due", description="due (next due first, then none), created, -created, updated"),
+    sort: str = Query(
+        "due",
+        description="due (unsolved by next due time, then unsolved without a running clock, then solved "
+        "and closed), created, -created, updated",
+    ),
     cursor_: str | None = Query(None, alias="cursor", description="the next_cursor of the previous page"),
     limit: int = Query(25, ge=1, le=100),
 ):
@@ -103,7 +132,7 @@ def list_tickets(
     caller.require("ticket.view")
     if sort not in ORDERS:
         raise invalid("sort", f"'{sort}' is not one of {', '.join(ORDERS)}")
-    tickets = Ticket.objects.select_related("customer", "assignee")
+    tickets = Ticket.objects.select_related("customer", "assignee").only(*SUMMARY_COLUMNS)
     if statuses := _check(status, STATUSES, "status"):
         tickets = tickets.filter(status__in=statuses)
     if priorities := _check(priority, PRIORITIES, "priority"):
@@ -126,7 +155,7 @@ def list_tickets(
     if breached is not None:
         tickets = tickets.filter(breached=breached)
     if q and q.strip():
-        tickets = search_tickets(tickets, q)
+        tickets = search_tickets(tickets, q, in_index_order=sort == "due")
     page = cursor.paginate(tickets, ORDERS[sort], cursor_, limit)
     return {
         "items": [ticket_summary(t) for t in page.rows],
