@@ -248,6 +248,9 @@ class BusinessCalendar:
         Fri 4 Dec, 4 h Sat 5 Dec, 3 h 30 min Mon 7 Dec -> due Mon 7 Dec 2026 11:30
         (2026-12-07T16:30:00Z)".
         """
+        # Every stored SLA cycle carries one of these (tickets/sla.py), so this runs once per
+        # cycle of every ticket change and of a bulk load: the day words are memoised and the
+        # open spans are walked inline.
         due = self.add_seconds(start, seconds)
         amount = _format_duration(seconds)
         zone = "" if self._zone is None else f" ({self.timezone})"
@@ -262,8 +265,24 @@ class BusinessCalendar:
         if due == start:
             return f"{head}: nothing to count -> due {self._format_due(due)}"
         counted_by_day: dict[int, int] = {}
-        for span_start, span_end, day in self._spans_between(start, due):
-            counted_by_day[day] = counted_by_day.get(day, 0) + span_end - span_start
+        index = start // _CHUNK_SECONDS
+        while index * _CHUNK_SECONDS < due:
+            chunk = self._chunks.get(index) or self._build_chunk(index)
+            starts, ends, days = chunk.starts, chunk.ends, chunk.days
+            first = max(bisect_right(starts, start) - 1, 0)
+            for position in range(first, len(starts)):
+                span_start = starts[position]
+                if span_start >= due:
+                    break
+                span_start = max(span_start, start)
+                span_end = min(ends[position], due)
+                if span_start < span_end:
+                    day = days[position]
+                    counted_by_day[day] = counted_by_day.get(day, 0) + span_end - span_start
+            else:
+                index += 1
+                continue
+            break
         parts = [f"{_format_duration(counted)} {_format_day(day)}" for day, counted in counted_by_day.items()]
         if len(parts) > _EXPLAIN_MAX_DAYS:
             hidden = list(counted_by_day.values())[3:-2]
@@ -381,7 +400,7 @@ class BusinessCalendar:
 
     def _format_instant(self, t: int) -> str:
         if self._zone is None:
-            return _to_datetime(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return _format_utc(t)
         local = datetime.fromtimestamp(t, self._zone)
         return f"{_format_day(local.toordinal())} {local.year} {_format_clock(local)}"
 
@@ -389,7 +408,7 @@ class BusinessCalendar:
         if self._zone is None:
             return self._format_instant(t)
         # The UTC instant settles which of two repeated wall times on a fall-back night is meant.
-        return f"{self._format_instant(t)} ({_to_datetime(t).strftime('%Y-%m-%dT%H:%M:%SZ')})"
+        return f"{self._format_instant(t)} ({_format_utc(t)})"
 
 
 class _Chunk:
@@ -502,16 +521,42 @@ def _format_minutes(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+_CLOCK_WORDS = tuple(f"{hour:02d}:{minute:02d}" for hour in range(24) for minute in range(60))
+
+
 def _format_clock(local: datetime) -> str:
-    clock = f"{local.hour:02d}:{local.minute:02d}"
+    clock = _CLOCK_WORDS[local.hour * 60 + local.minute]
     return f"{clock}:{local.second:02d}" if local.second else clock
 
 
+_DAY_WORDS: dict[int, str] = {}
+_UTC_DAYS: dict[int, str] = {}
+_UTC_CLOCK = tuple(f"{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60))
+_UTC_SECONDS = tuple(f"{second:02d}Z" for second in range(60))
+
+
 def _format_day(ordinal: int) -> str:
-    day = date.fromordinal(ordinal)
-    return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]}"
+    """ "Fri 4 Dec" for a proleptic Gregorian ordinal (memoised: explanations name few days)."""
+    words = _DAY_WORDS.get(ordinal)
+    if words is None:
+        day = date.fromordinal(ordinal)
+        words = _DAY_WORDS[ordinal] = f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]}"
+    return words
 
 
+def _format_utc(t: int) -> str:
+    """POSIX seconds as ``YYYY-MM-DDTHH:MM:SSZ`` (``strftime`` of the UTC datetime, faster)."""
+    days, rest = divmod(t, SECONDS_PER_DAY)
+    day = _UTC_DAYS.get(days)
+    if day is None:
+        year = date.fromordinal(_EPOCH_ORDINAL + days).year
+        if year < 1000:  # strftime does not pad such years; stay identical to it
+            return _to_datetime(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+        day = _UTC_DAYS[days] = date.fromordinal(_EPOCH_ORDINAL + days).isoformat() + "T"
+    return day + _UTC_CLOCK[rest // 60] + _UTC_SECONDS[rest % 60]
+
+
+@lru_cache(maxsize=4096)
 def _format_duration(seconds: int) -> str:
     """ "3 h 30 min", "45 s", "0 min": whole units only, so the parts add up exactly."""
     hours, rest = divmod(seconds, 3600)

@@ -1,0 +1,160 @@
+"""`charterdesk demo --tickets N`: realistic tickets in bulk that the desk treats as its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from charterdesk.audit.models import AuditEntry
+from charterdesk.tickets.actions import refresh_sla
+from charterdesk.tickets.choices import EventKind, MessageKind
+from charterdesk.tickets.demo_data import DemoDataError, load_demo_tickets
+from charterdesk.tickets.models import Customer, Message, Ticket, TicketEvent, TicketTag
+from charterdesk.tickets.search import search
+
+NOW = dt.datetime(2026, 12, 9, 15, 30, tzinfo=dt.UTC)  # a Wednesday afternoon in New York
+
+
+def _stored(ticket: Ticket) -> dict:
+    return {
+        "sla_policy": ticket.sla_policy,
+        "sla_state": ticket.sla_state,
+        "next_due_at": ticket.next_due_at,
+        "next_deadline": ticket.next_deadline,
+        "breached": ticket.breached,
+        "priority": ticket.priority,
+        "tags": sorted(ticket.tags),
+        "group": ticket.group,
+        "assignee": ticket.assignee_id,
+    }
+
+
+def test_every_demo_ticket_holds_the_clocks_the_engine_gives_it(demo):
+    """Each loaded ticket's stored SLA state, due times, breach flag and the escalations already
+    carried out are exactly what refresh_sla computes afresh from its event history."""
+    report = load_demo_tickets(150, seed=11, now=NOW, workers=1, batch_size=50)
+    assert report.tickets == Ticket.objects.count() == 150
+    escalations_before = TicketEvent.objects.filter(kind=EventKind.ESCALATION).count()
+    statuses = set()
+    for ticket in Ticket.objects.select_related("protocol_version", "customer").order_by("pk"):
+        statuses.add(ticket.status)
+        stored = _stored(ticket)
+        with transaction.atomic():
+            refresh_sla(ticket, NOW)
+        assert _stored(ticket) == stored, f"ticket {ticket.pk}"
+    # Nothing the engine says has fired was left to do.
+    assert TicketEvent.objects.filter(kind=EventKind.ESCALATION).count() == escalations_before
+    assert {"new", "open", "pending", "solved", "closed"} <= statuses
+
+
+def test_demo_tickets_look_like_real_work(demo):
+    """Customers with names, emails, organizations and time zones; about five messages a ticket
+    mixing customer messages, public replies and internal notes; tag rows; assignees who are
+    demo people; breached and escalated tickets among them."""
+    report = load_demo_tickets(200, seed=5, now=NOW, workers=1)
+    assert 4 <= report.messages / report.tickets <= 6
+    assert Message.objects.count() == report.messages
+    kinds = set(Message.objects.values_list("kind", flat=True))
+    assert kinds == {MessageKind.CUSTOMER, MessageKind.REPLY, MessageKind.NOTE}
+    customer = Customer.objects.exclude(email=None).exclude(organization="").first()
+    assert customer.name and "@" in customer.email and customer.timezone
+    assert Customer.objects.values("timezone").distinct().count() > 3
+    demo_people = {p.pk for p in demo.values()}
+    assigned = set(Ticket.objects.exclude(assignee=None).values_list("assignee", flat=True))
+    assert assigned and assigned <= demo_people
+    for ticket in Ticket.objects.all()[:50]:
+        assert sorted(TicketTag.objects.filter(ticket=ticket).values_list("tag", flat=True)) == ticket.tags
+    assert Ticket.objects.filter(breached=True).exists()
+    assert TicketEvent.objects.filter(kind=EventKind.ESCALATION, clause__startswith="escalation.").exists()
+    assert len(set(Ticket.objects.values_list("channel", flat=True))) == 4
+
+
+def test_search_text_finds_a_customer_by_name(demo):
+    """The search text of each ticket holds its customer's name, subject and messages."""
+    load_demo_tickets(60, seed=3, now=NOW, workers=1)
+    customer = Customer.objects.filter(tickets__isnull=False).order_by("pk").first()
+    last_name = customer.name.split()[-1]
+    found = Ticket.objects.filter(search_text__icontains=last_name)
+    assert set(customer.tickets.values_list("pk", flat=True)) <= set(found.values_list("pk", flat=True))
+    ticket = customer.tickets.first()
+    first_message = ticket.messages.order_by("created_at", "id").first()
+    assert first_message.body_text.split(".")[0].strip().split()[-1] in ticket.search_text
+
+
+def test_one_audit_entry_records_the_whole_load(demo):
+    """The load writes a single audit entry naming how many tickets it added."""
+    before = AuditEntry.objects.count()
+    load_demo_tickets(40, seed=2, now=NOW, workers=1, batch_size=10)
+    entries = AuditEntry.objects.order_by("pk")[before:]
+    assert [e.summary for e in entries] == ["demo data: 40 tickets loaded"]
+
+
+def test_the_same_seed_gives_the_same_tickets_whatever_the_workers(demo):
+    """Worker processes make the same tickets as the loading process alone."""
+    load_demo_tickets(40, seed=9, now=NOW, workers=1, batch_size=10)
+    fields = ("subject", "status", "priority", "channel", "created_at", "customer__name", "sla_state")
+    alone = list(Ticket.objects.order_by("pk").values_list(*fields))
+    Ticket.objects.all().delete()
+    load_demo_tickets(40, seed=9, now=NOW, workers=2, batch_size=10)
+    assert list(Ticket.objects.order_by("pk").values_list(*fields)) == alone
+
+
+def test_the_demo_command_loads_tickets_and_reports_its_rate(demo):
+    """`charterdesk demo --load-only --tickets N` adds N tickets and says how fast it went."""
+    out = io.StringIO()
+    call_command("demo", "--load-only", "--tickets", "25", stdout=out, stderr=io.StringIO())
+    assert Ticket.objects.count() == 25
+    text = out.getvalue()
+    assert "Demo tickets loaded: 25 tickets" in text
+    assert "tickets/s" in text
+
+
+def test_loading_needs_people_and_a_protocol_in_force(db):
+    """Without the demo loaded there is nothing to file tickets under; the error says so."""
+    with pytest.raises(DemoDataError, match="no protocol version is in force"):
+        load_demo_tickets(5, now=NOW)
+
+
+def _schema() -> tuple:
+    """The indexes and triggers of the database, and its commit safety level."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name"
+        )
+        objects = cursor.fetchall()
+        cursor.execute("PRAGMA synchronous")
+        return objects, cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_load_outside_a_transaction_is_found_by_search_and_leaves_the_database_as_it_was(demo):
+    """Loaded the way the demo command loads (worker processes, committed batch by batch), every
+    ticket holds the clocks refresh_sla gives it, search finds the new tickets by their
+    customer's name, a ticket saved afterwards is still indexed for search, and the indexes and
+    safety settings the load set aside are back."""
+    if connection.vendor != "sqlite":
+        pytest.skip("checks SQLite's schema")
+    before = _schema()
+    report = load_demo_tickets(90, seed=4, now=NOW, workers=2, batch_size=30)
+    assert report.tickets == Ticket.objects.count() == 90
+    assert report.messages == Message.objects.count()
+    assert report.events == TicketEvent.objects.count()
+    assert report.customers == Customer.objects.count()
+    assert _schema() == before
+    for ticket in Ticket.objects.select_related("protocol_version", "customer").order_by("pk"):
+        stored = _stored(ticket)
+        with transaction.atomic():
+            refresh_sla(ticket, NOW)
+        assert _stored(ticket) == stored, f"ticket {ticket.pk}"
+    customer = Customer.objects.filter(tickets__isnull=False).order_by("-pk").first()
+    found = set(search(Ticket.objects.all(), customer.name).values_list("pk", flat=True))
+    assert set(customer.tickets.values_list("pk", flat=True)) <= found
+    later = Ticket.objects.order_by("pk").first()
+    later.pk = None
+    later.search_text = "quetzalcoatl backpack"
+    later.save()
+    assert list(search(Ticket.objects.all(), "quetzalcoatl").values_list("pk", flat=True)) == [later.pk]
