@@ -18,6 +18,7 @@ from django.utils import timezone
 from charterdesk.audit.actions import record
 from charterdesk.tickets.actions import (
     TicketError,
+    _label,
     do_create_ticket,
     do_customer_message,
     do_find_or_create_customer,
@@ -33,10 +34,6 @@ from .parse import ParsedEmail, content_hash, decode_words, parse_email, raw_mes
 
 class ChannelError(Exception):
     """A change that cannot be made; the message names the field and says why."""
-
-
-def _label(actor) -> str:
-    return getattr(actor, "name", None) or "system" if actor is not None else "system"
 
 
 # --------------------------------------------------------------------------- storing what arrives

@@ -17,7 +17,6 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.core.cache import cache
 from django.core.validators import validate_email
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -27,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from charterdesk.accounts.permissions import require
+from charterdesk.portal.spam import Limit
 
 from .actions import ChannelError, do_save_embed_form, do_submit_web_form
 from .forms import EmbedForm as EmbedSettingsForm
@@ -83,8 +83,9 @@ def submit(request, channel: str):
     if request.method == "OPTIONS":
         return _cors(HttpResponse(status=204), origin)
     ip = request.META.get("REMOTE_ADDR", "")
-    key = f"charterdesk.embed.{channel}.{ip}"
-    if cache.get(key, 0) >= PER_IP_PER_HOUR:
+    # The portal's counter: atomic, and a fixed hourly window (not one renewed by every message).
+    limit = Limit(f"embed-{channel}", PER_IP_PER_HOUR)
+    if limit.exceeded(ip):
         return _cors(
             JsonResponse({"error": "Too many messages; please try again later."}, status=429), origin
         )
@@ -130,7 +131,7 @@ def submit(request, channel: str):
         )
     except ChannelError as exc:
         return _cors(JsonResponse({"error": str(exc)}, status=400), origin)
-    cache.set(key, cache.get(key, 0) + 1, 3600)
+    limit.count(ip)
     return _cors(
         JsonResponse(
             {"ok": True, "message": f"Thank you, we have your message ({ticket.reference})."}, status=201
