@@ -10,6 +10,8 @@ Environment for `test`:
                                 create and drop their own database there)
     CHARTERDESK_REQUIRE_POSTGRES=1  fail instead of skipping when PostgreSQL cannot be reached (CI)
     CHARTERDESK_REQUIRE_BROWSER=1   fail instead of skipping browser tests without Chromium (CI)
+    CHARTERDESK_REQUIRE_NATIVE=1    fail when the compiled engine is not in use (CI; it needs a C
+                                    compiler and Python's headers, else the engine runs as plain Python)
 """
 
 from __future__ import annotations
@@ -76,8 +78,14 @@ def install() -> None:
     STAMP.write_text(fingerprint)
 
 
+def build_engine() -> None:
+    """Compile the engine with mypyc when the sources changed (plain Python where it cannot)."""
+    run(PYTHON, "-m", "charterdesk.native")
+
+
 def up(argv: list[str]) -> None:
     install()
+    build_engine()
     os.execv(str(BIN / "charterdesk"), [str(BIN / "charterdesk"), "demo", *argv])
 
 
@@ -92,6 +100,7 @@ def postgres_reachable(url: str) -> bool:
 
 def test(argv: list[str]) -> None:
     install()
+    build_engine()
     say("Lint: ruff check, ruff format --check, mypy on the pure engines")
     must(BIN / "ruff", "check", ".")
     must(BIN / "ruff", "format", "--check", ".")
@@ -110,6 +119,13 @@ def test(argv: list[str]) -> None:
     if code == 5:
         sys.exit("no tests ran")
 
+    if not argv:
+        # The engine usually runs compiled; machines without a C compiler run the same source as
+        # plain Python, so its own tests run that way too.
+        say("Engine tests as plain Python (CHARTERDESK_PURE_PYTHON=1)")
+        pure_env = dict(sqlite_env, CHARTERDESK_PURE_PYTHON="1")
+        must(PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/engine", env=pure_env)
+
     url = base.get("CHARTERDESK_TEST_POSTGRES", DEFAULT_POSTGRES)
     if not postgres_reachable(url):
         if base.get("CHARTERDESK_REQUIRE_POSTGRES") == "1":
@@ -124,7 +140,7 @@ def test(argv: list[str]) -> None:
 
 
 def main() -> None:
-    commands = {"up": up, "test": test, "install": lambda argv: install()}
+    commands = {"up": up, "test": test, "install": lambda argv: (install(), build_engine())}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](sys.argv[2:])

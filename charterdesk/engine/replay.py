@@ -573,8 +573,8 @@ def _worker(
         connection.close()
 
 
-class _WorkerFailed(RuntimeError):
-    pass
+class _WorkerFailed(Exception):
+    """A replay worker crashed or ended without an answer."""
 
 
 def _replay_parallel(

@@ -87,6 +87,11 @@ _NEVER = 1 << 62
 # --------------------------------------------------------------------------- events
 
 
+# Each event class names its kind in a plain class attribute (not annotated as ClassVar: the
+# compiled engine, see engine/__init__.py, would make an annotated one a read-only slot that the
+# dataclass's __init__ then cannot skip).
+
+
 @dataclass(slots=True)
 class Created:
     """The ticket is opened with status ``new``; ``by_agent`` when an agent opened it for the customer."""
@@ -97,7 +102,7 @@ class Created:
     tags: tuple[str, ...] = ()
     group: str | None = None
     by_agent: bool = False
-    kind: ClassVar[int] = _CREATED
+    kind = _CREATED
 
 
 @dataclass(slots=True)
@@ -109,21 +114,21 @@ class Reply:
     at: int
     by_agent: bool
     public: bool = True
-    kind: ClassVar[int] = _REPLY
+    kind = _REPLY
 
 
 @dataclass(slots=True)
 class StatusChange:
     at: int
     status: str
-    kind: ClassVar[int] = _STATUS
+    kind = _STATUS
 
 
 @dataclass(slots=True)
 class PriorityChange:
     at: int
     priority: str
-    kind: ClassVar[int] = _PRIORITY
+    kind = _PRIORITY
 
 
 @dataclass(slots=True)
@@ -131,14 +136,14 @@ class TagsChange:
     at: int
     add: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()
-    kind: ClassVar[int] = _TAGS
+    kind = _TAGS
 
 
 @dataclass(slots=True)
 class GroupChange:
     at: int
     group: str | None
-    kind: ClassVar[int] = _GROUP
+    kind = _GROUP
 
 
 Event = Created | Reply | StatusChange | PriorityChange | TagsChange | GroupChange
