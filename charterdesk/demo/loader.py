@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,17 +31,20 @@ class DemoPerson:
     password: str
 
 
-def load_demo() -> list[DemoPerson]:
-    """Idempotent: publishes the example if nothing is in force and adds the demo people who are missing."""
+def load_demo(now: dt.datetime | None = None) -> list[DemoPerson]:
+    """Idempotent: publishes the example if nothing is in force and adds the demo people who are missing.
+
+    ``now``: the moment of the publish, so the example is in force from then (the tests pass a fixed
+    date early in 2026, so that the times they freeze never come before the protocol's)."""
     people = [DemoPerson(*row) for row in DEMO_PEOPLE]
     with transaction.atomic():
         for p in people:
             if not Person.objects.filter(email=p.email).exists():
                 do_add_person(p.email, p.name, [p.role], password=p.password)
-        if version_in_force() is None:
+        if version_in_force(now) is None:
             manager = Person.objects.get(email=people[0].email)
             draft = do_create_draft(
                 EXAMPLE.read_text(encoding="utf-8"), actor=manager, note="The demo protocol"
             )
-            do_publish(draft, actor=manager)
+            do_publish(draft, actor=manager, now=now)
     return people

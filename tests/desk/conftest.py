@@ -4,12 +4,13 @@ import pytest
 
 from charterdesk.accounts.actions import do_add_person
 from charterdesk.demo.loader import load_demo
+from tests.desk import DEMO_SINCE
 
 
 @pytest.fixture
 def demo(db):
     """The example protocol in force and Dana (manager), Ravi (lead), Alex (agent)."""
-    load_demo()
+    load_demo(now=DEMO_SINCE)
     from charterdesk.accounts.models import Person
 
     return {p.role_ids[0]: p for p in Person.objects.all()}
