@@ -34,13 +34,15 @@ import os
 import random
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from html import escape
+from statistics import NormalDist
 from types import SimpleNamespace
 
 from django.db import connection, transaction
@@ -84,7 +86,6 @@ class LoadReport:
     seconds: float = 0.0
     generate_seconds: float = 0.0  # waiting for batches to be made
     write_seconds: float = 0.0  # writing them
-    finish_seconds: float = 0.0  # the search index filled, at the end
     statuses: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -469,16 +470,8 @@ class _Pick:
         return self.items[bisect_right(self.cumulative, rng.random() * self.total)]
 
 
-def _fill(text: str, words: dict) -> str:
-    return text.format_map(words)
-
-
 def _body_html(text: str) -> str:
     return "".join(f"<p>{escape(p)}</p>" for p in text.split("\n\n"))
-
-
-def _signed(first: str, text: str, agent: _Person) -> str:
-    return f"Hi {first},\n\n{text}\n\nBest regards,\n{agent.name.split()[0]}\nAcme Outdoor Gear support"
 
 
 _MINUTES = tuple(f" {hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60))
@@ -506,8 +499,45 @@ def _time_formatter(vendor: str) -> Callable[[int | None], str | None]:
     return at
 
 
+class _Batch:
+    """One batch's rows, table by table, as the generator makes them.
+
+    Every row starts with the ticket's place in the batch (``k``); ticket and customer-message
+    rows then hold the customer's place in the load (the writer turns both into ids). The
+    columns follow ``_SPOOL``."""
+
+    __slots__ = ("e", "f", "g", "m", "s", "statuses", "t")
+
+    def __init__(self) -> None:
+        self.t: list[tuple] = []
+        self.m: list[tuple] = []
+        self.e: list[tuple] = []
+        self.g: list[tuple] = []
+        self.s: list[tuple] = []
+        self.f: list[tuple] = []
+        self.statuses: dict[str, int] = {}
+
+    def tables(self) -> tuple[list[tuple], ...]:
+        return self.t, self.m, self.e, self.g, self.s, self.f
+
+
+def _normal_quantiles(sigma: float, count: int = 4096) -> tuple[float, ...]:
+    """exp(sigma * z) at ``count`` evenly spaced quantiles z of the standard normal: a draw from it
+    times e^mu is a log-normal draw (one call to random() instead of normalvariate's loop)."""
+    normal = NormalDist()
+    return tuple(math.exp(sigma * normal.inv_cdf((i + 0.5) / count)) for i in range(count))
+
+
+_SPREAD_1 = _normal_quantiles(1.0)
+_SPREAD_11 = _normal_quantiles(1.1)
+
+
 class _Generator:
-    """Makes the rows of one batch of tickets. Runs in the loading process or in a worker process."""
+    """Makes the rows of one batch of tickets. Runs in the loading process or in a worker process.
+
+    This runs a quarter of a million times in a large load, so it draws with ``random()`` alone
+    (an index is ``int(random() * n)``: ``choice`` and ``randint`` cost several calls each), keeps
+    the JSON of recurring event data, and writes each row once, in its final form."""
 
     def __init__(self, ctx: _Context, seed: str, messages_per_ticket: float) -> None:
         self.ctx = ctx
@@ -516,7 +546,7 @@ class _Generator:
         self.pick_priority = _Pick(PRIORITY_WEIGHTS)
         self.pick_topic = _Pick([(t, t["weight"]) for t in TOPICS])
         self.pick_channel = _Pick(list(zip(ctx.channels, ctx.channel_weights, strict=True)))
-        self.priorities = [p for p, _ in PRIORITY_WEIGHTS]
+        self.other_priorities = {p: [q for q, _ in PRIORITY_WEIGHTS if q != p] for p, _ in PRIORITY_WEIGHTS}
         weights = dict(STATUS_WEIGHTS)
         new_share = weights[_S.NEW] / sum(weights.values())
         # New tickets hold one or two messages; the others make up the average asked for.
@@ -526,6 +556,15 @@ class _Generator:
         self.at = _time_formatter(ctx.vendor)
         self.rr: dict[str | None, int] = {}
         self.routes = {c: route_group(ctx.protocol, c) for c in ctx.channels}
+        self.json: dict = {}  # recurring event data -> its JSON
+        self.fitting: dict = {}  # (priority, channel, group, tags) -> the procedures that apply
+        self.signatures = {p.pk: p.name.split()[0] for p in ctx.everyone}
+
+    def dumps(self, key, make) -> str:
+        text = self.json.get(key)
+        if text is None:
+            text = self.json[key] = json.dumps(make())
+        return text
 
     def auto_assignee(self, group: str | None) -> _Person | None:
         """The person the group's assignment picks (taking turns among the people who can)."""
@@ -538,9 +577,11 @@ class _Generator:
 
     # -- one ticket ----------------------------------------------------------------------------
 
-    def ticket(self, name: str, email: str | None) -> tuple:
-        """One ticket's rows: (ticket values, messages, events, tags, steps, follow-ups, status)."""
-        ctx, rng = self.ctx, self.rng
+    def ticket(self, out: _Batch, k: int, owner: int, name: str, email: str | None) -> None:
+        """One ticket's rows, added to ``out``: the ticket, its messages, events, tags, ticked
+        procedure steps and scheduled follow-up."""
+        ctx = self.ctx
+        rng = self.rng
         random_ = rng.random
         now = ctx.now
         status = self.pick_status(rng)
@@ -553,12 +594,12 @@ class _Generator:
             tags.add("vip")
         group = self.routes[channel]
         by_agent = channel == "phone" and status != _S.NEW and random_() < 0.7
-        first = name.split()[0]
+        first = name.split(" ", 1)[0]
         words = {
-            "product": rng.choice(PRODUCTS),
-            "order": f"A{rng.randint(10000, 99999)}",
-            "carrier": rng.choice(CARRIERS),
-            "days": rng.randint(3, 12),
+            "product": PRODUCTS[int(random_() * len(PRODUCTS))],
+            "order": f"A{10000 + int(random_() * 90000)}",
+            "carrier": CARRIERS[int(random_() * len(CARRIERS))],
+            "days": 3 + int(random_() * 10),
             "first": first,
         }
 
@@ -573,7 +614,7 @@ class _Generator:
             final = index == count - 1
             if status == _S.NEW:
                 kind = "n" if random_() < 0.5 else "c"
-            elif final and status in (_S.PENDING, _S.SOLVED, _S.CLOSED):
+            elif final and status in _ENDS_WITH_REPLY:
                 kind = "r"
             elif final and status == _S.ON_HOLD:
                 kind = "r" if random_() < 0.5 else "n"
@@ -587,205 +628,195 @@ class _Generator:
         if status == _S.OPEN and "r" not in kinds:
             kinds[-1] = "r"
         offsets = [0]
-        lognormal = rng.lognormvariate
-        for previous, kind in itertools.pairwise(kinds):
+        offset = 0
+        previous = kinds[0]
+        spread = _SPREAD_1
+        draws = len(spread)
+        for kind in kinds[1:]:
             if kind == "n":
-                gap = rng.randint(300, 3600)
+                gap = 300 + int(random_() * 3301)
             elif kind == "r":
-                typical = _LOG_CHAT if chat else (_LOG_90M if previous == "c" else _LOG_8H)
-                gap = min(int(lognormal(typical, 1.0)), 3 * DAY)
+                typical = _CHAT if chat else (_90M if previous == "c" else _8H)
+                gap = min(int(typical * spread[int(random_() * draws)]), 3 * DAY)
             else:
-                gap = min(int(lognormal(_LOG_6H, 1.0)), 5 * DAY)
-            offsets.append(offsets[-1] + max(gap, 30))
-        span = offsets[-1]
+                gap = min(int(_6H * spread[int(random_() * draws)]), 5 * DAY)
+            offset += gap if gap > 30 else 30
+            offsets.append(offset)
+            previous = kind
+        span = offset
         solved_at = closed_at = None
         if status == _S.CLOSED and self.auto_close is None:
             status = _S.SOLVED
         if status == _S.SOLVED:
             window = min(x for x in (self.auto_close, ctx.follow_up_after, 2 * DAY) if x)
-            solved_at = now - rng.randint(60, max(61, window - 60))
+            solved_at = now - 60 - int(random_() * (max(61, window - 60) - 59))
             created = solved_at - span
         elif status == _S.CLOSED:
-            solved_at = now - self.auto_close - rng.randint(HOUR, 90 * DAY)
+            solved_at = now - self.auto_close - HOUR - int(random_() * (90 * DAY - HOUR + 1))
             created = solved_at - span
             closed_at = solved_at + self.auto_close
         else:
-            typical_idle = _LOG_IDLE.get(status, _LOG_1D)
-            idle = min(int(lognormal(typical_idle, 1.1)), 20 * DAY) + 60
+            typical_idle = _IDLE.get(status, DAY)
+            idle = min(int(typical_idle * _SPREAD_11[int(random_() * draws)]), 20 * DAY) + 60
             created = now - span - idle
         # Early changes come within ten minutes of creation and before the second message, so
         # that no escalation can have changed the ticket before them.
         first_gap = offsets[1] if len(offsets) > 1 else max(now - created, 2)
         early_limit = max(1, min(first_gap - 1, 600))
 
-        subject = _fill(rng.choice(topic["subjects"]), words)
-        version = ctx.version_text
-        events: list[tuple] = []  # (at, kind, data, sla_input, actor, clause, summary)
+        subjects = topic["subjects"]
+        subject = subjects[int(random_() * len(subjects))].format_map(words)
+        # Events: (at, kind, data as JSON, sla_input, actor id, actor label, clause, summary).
+        events: list[tuple] = []
         engine_events: list = []
-        messages: list[tuple] = []  # (kind, author pk, from the customer, text, html, at, message id)
         steps: list[tuple] = []
 
-        sorted_tags = sorted(tags)
-        created_data = {"priority": priority, "channel": channel, "tags": sorted_tags, "group": group}
-        if by_agent:
-            created_data["by"] = "agent"
+        sorted_tags = tuple(sorted(tags))
+        created_json = self.dumps(
+            ("created", priority, channel, sorted_tags, group, by_agent),
+            lambda: _created_data(priority, channel, sorted_tags, group, by_agent),
+        )
         assignee = self.auto_assignee(group) if random_() < 0.85 else None
         group_people = ctx.group_people.get(group) or ctx.everyone
         opener = assignee or group_people[0]
-        events.append(
-            (
-                created,
-                _E.CREATED,
-                created_data,
-                True,
-                opener if by_agent else None,
-                "",
-                f"Opened on {channel}",
-            )
-        )
-        engine_events.append(Created(created, priority, channel, tuple(sorted_tags), group, by_agent))
+        opened_by = (opener.pk, opener.name) if by_agent else _SYSTEM
+        events.append((created, _E.CREATED, created_json, True, *opened_by, "", f"Opened on {channel}"))
+        engine_events.append(Created(created, priority, channel, sorted_tags, group, by_agent))
         current = _S.OPEN if by_agent else _S.NEW
         if by_agent:
-            events.append((created, _E.STATUS, _J_OPEN, False, opener, "", ""))
+            events.append((created, _E.STATUS, _J_OPEN, False, opener.pk, opener.name, "", ""))
         if assignee is not None:
             events.append(
                 (
                     created,
                     _E.ASSIGNEE,
-                    {"assignee": assignee.pk},
+                    self._assignee_json(assignee.pk),
                     False,
                     None,
+                    "system",
                     "resolution.handling.assignment",
                     f"Assigned to {assignee.name} ({ctx.method})",
                 )
             )
         elif by_agent:
             assignee = opener
-            events.append(
-                (
-                    created,
-                    _E.ASSIGNEE,
-                    {"assignee": opener.pk},
-                    False,
-                    opener,
-                    "",
-                    f"Assigned to {opener.name}",
-                )
-            )
+            events.append(self._assigned(created, opener, opener))
 
         if random_() < 0.08:
             before = priority
-            priority = rng.choice([p for p in self.priorities if p != priority])
-            at = created + rng.randint(1, early_limit)
-            actor = assignee or rng.choice(ctx.leads)
+            others = self.other_priorities[priority]
+            priority = others[int(random_() * len(others))]
+            at = created + 1 + int(random_() * early_limit)
+            actor = assignee or self._lead()
             events.append(
-                (at, _E.PRIORITY, {"priority": priority}, True, actor, "", f"{before} -> {priority}")
+                (
+                    at,
+                    _E.PRIORITY,
+                    self.dumps(("priority", priority), lambda: {"priority": priority}),
+                    True,
+                    actor.pk,
+                    actor.name,
+                    "",
+                    f"{before} -> {priority}",
+                )
             )
             engine_events.append(PriorityChange(at, priority))
         if random_() < 0.10:
-            add = sorted({rng.choice(EXTRA_TAGS)} - tags)
+            add = sorted({EXTRA_TAGS[int(random_() * len(EXTRA_TAGS))]} - tags)
             remove = sorted(t for t in tags if random_() < 0.2 and t not in add)
             if add or remove:
-                at = created + rng.randint(1, early_limit)
+                at = created + 1 + int(random_() * early_limit)
                 tags = (tags | set(add)) - set(remove)
-                actor = assignee or rng.choice(ctx.leads)
-                events.append((at, _E.TAGS, {"add": add, "remove": remove}, True, actor, "", ""))
+                actor = assignee or self._lead()
+                data = json.dumps({"add": add, "remove": remove})
+                events.append((at, _E.TAGS, data, True, actor.pk, actor.name, "", ""))
                 engine_events.append(TagsChange(at, tuple(add), tuple(remove)))
-        if ctx.escalation_group and group != ctx.escalation_group and random_() < 0.03:
-            at = created + rng.randint(1, early_limit)
-            lead = rng.choice(ctx.group_people.get(ctx.escalation_group) or ctx.leads)
-            change = f"{group or '-'} -> {ctx.escalation_group}"
-            events.append((at, _E.GROUP, {"group": ctx.escalation_group}, True, lead, "", change))
-            engine_events.append(GroupChange(at, ctx.escalation_group))
-            group = ctx.escalation_group
+        escalation_group = ctx.escalation_group
+        if escalation_group and group != escalation_group and random_() < 0.03:
+            at = created + 1 + int(random_() * early_limit)
+            leads = ctx.group_people.get(escalation_group) or ctx.leads
+            lead = leads[int(random_() * len(leads))]
+            change = f"{group or '-'} -> {escalation_group}"
+            data = self.dumps(("group", escalation_group), lambda: {"group": escalation_group})
+            events.append((at, _E.GROUP, data, True, lead.pk, lead.name, "", change))
+            engine_events.append(GroupChange(at, escalation_group))
+            group = escalation_group
             group_people = ctx.group_people.get(group) or ctx.everyone
             if assignee is None or assignee.pk != lead.pk:
                 assignee = lead
-                events.append(
-                    (
-                        at,
-                        _E.ASSIGNEE,
-                        {"assignee": lead.pk},
-                        False,
-                        lead,
-                        "",
-                        f"Assigned to {lead.name}",
-                    )
-                )
+                events.append(self._assigned(at, lead, lead))
         # Engine events are in time order so far; the early changes may have come in any order.
-        engine_events.sort(key=_at)
+        if len(engine_events) > 1:
+            engine_events.sort(key=_event_at)
 
         # The conversation, as do_customer_message and do_reply write it.
+        at_text = self.at
+        messages = out.m
         search = [subject, name, email or ""]
         email_channel = channel == "email"
+        domain = email.split("@", 1)[1] if email_channel and email else None
         author = assignee or group_people[0]
         last_at = created
-        for index, (kind, offset) in enumerate(zip(kinds, offsets, strict=True)):
-            at = created + offset
+        last = len(kinds) - 1
+        for index, kind in enumerate(kinds):
+            at = created + offsets[index]
             last_at = at
             if kind == "c":
-                text = _fill(rng.choice(topic["opening"] if index == 0 else topic["customer"]), words)
+                texts = topic["opening"] if index == 0 else topic["customer"]
+                text = texts[int(random_() * len(texts))].format_map(words)
                 message_id = ""
-                if email_channel and email:
-                    message_id = f"<{created}.{index}.{rng.randint(0, 1 << 30)}@{email.split('@')[1]}>"
+                if domain is not None:
+                    message_id = f"<{created}.{index}.{int(random_() * 1073741825)}@{domain}>"
                 html = _body_html(text) if email_channel else ""
-                messages.append((_M.CUSTOMER, None, True, text, html, at, message_id))
+                messages.append((k, owner, _M.CUSTOMER, None, text, html, at_text(at), message_id, channel))
                 search.append(text)
                 if index == 0:
                     continue  # the created event stands for the first message
-                events.append((at, _E.REPLY, _J_CUSTOMER, True, None, "", "Customer wrote"))
+                events.append((at, _E.REPLY, _J_CUSTOMER, True, None, "system", "", "Customer wrote"))
                 engine_events.append(Reply(at, False, True))
-                if current in (_S.PENDING, _S.SOLVED):
+                if current == _S.PENDING or current == _S.SOLVED:
                     current = _S.OPEN
                     events.append(
-                        (
-                            at,
-                            _E.STATUS,
-                            _J_OPEN,
-                            False,
-                            None,
-                            "",
-                            "Reopened by the customer",
-                        )
+                        (at, _E.STATUS, _J_OPEN, False, None, "system", "", "Reopened by the customer")
                     )
                 continue
             # An agent's reply or note; whoever replies takes the ticket when nobody has it.
             public = kind == "r"
-            author = (
-                rng.choice(ctx.leads) if kind == "n" and random_() < 0.3 else (assignee or group_people[0])
-            )
+            author = self._lead() if kind == "n" and random_() < 0.3 else (assignee or group_people[0])
             if assignee is None and public:
                 assignee = author
-                events.append(
-                    (
-                        at,
-                        _E.ASSIGNEE,
-                        {"assignee": author.pk},
-                        False,
-                        author,
-                        "",
-                        f"Assigned to {author.name}",
-                    )
-                )
+                events.append(self._assigned(at, author, author))
             if index == 0:
                 # A ticket an agent opened for the customer (a phone call) starts as their public reply.
-                text = "Phone call. The customer says: " + _fill(rng.choice(topic["opening"]), words)
-                messages.append((_M.REPLY, author.pk, False, text, "", at, ""))
+                texts = topic["opening"]
+                text = "Phone call. The customer says: " + texts[int(random_() * len(texts))].format_map(
+                    words
+                )
+                messages.append((k, None, _M.REPLY, author.pk, text, "", at_text(at), "", channel))
                 search.append(text)
                 continue
             if public:
-                text = _signed(first, _fill(rng.choice(topic["reply"]), words), author)
+                texts = topic["reply"]
+                text = (
+                    f"Hi {first},\n\n{texts[int(random_() * len(texts))].format_map(words)}\n\n"
+                    f"Best regards,\n{self.signatures[author.pk]}\nAcme Outdoor Gear support"
+                )
             else:
-                text = _fill(rng.choice(topic["note"]), words)
-            messages.append((_M.REPLY if public else _M.NOTE, author.pk, False, text, "", at, ""))
+                texts = topic["note"]
+                text = texts[int(random_() * len(texts))].format_map(words)
+            messages.append(
+                (k, None, _M.REPLY if public else _M.NOTE, author.pk, text, "", at_text(at), "", channel)
+            )
             search.append(text)
-            events.append((at, _E.REPLY, _J_PUBLIC if public else _J_NOTE, True, author, "", ""))
+            events.append(
+                (at, _E.REPLY, _J_PUBLIC if public else _J_NOTE, True, author.pk, author.name, "", "")
+            )
             engine_events.append(Reply(at, True, public))
             if public and current == _S.NEW:
                 current = _S.OPEN
-                events.append((at, _E.STATUS, _J_OPEN, False, author, "", ""))
+                events.append((at, _E.STATUS, _J_OPEN, False, author.pk, author.name, "", ""))
             # The next status, chosen on send.
-            if index == len(kinds) - 1:
+            if index == last:
                 wanted = _S.SOLVED if status == _S.CLOSED else status
             elif public and random_() < 0.35:
                 wanted = _S.PENDING
@@ -801,7 +832,18 @@ class _Generator:
                                 self._tick(
                                     steps, events, procedure, step, max(created, at - n + step), author
                                 )
-                events.append((at, _E.STATUS, _J_STATUS[wanted], True, author, "", f"{current} -> {wanted}"))
+                events.append(
+                    (
+                        at,
+                        _E.STATUS,
+                        _J_STATUS[wanted],
+                        True,
+                        author.pk,
+                        author.name,
+                        "",
+                        f"{current} -> {wanted}",
+                    )
+                )
                 engine_events.append(StatusChange(at, wanted))
                 current = wanted
         updated = last_at
@@ -813,6 +855,7 @@ class _Generator:
                     _J_STATUS[_S.CLOSED],
                     True,
                     None,
+                    "system",
                     "resolution.handling.auto_close_solved_after",
                     f"Closed automatically {self.auto_close_text} after solve",
                 )
@@ -822,9 +865,9 @@ class _Generator:
             updated = closed_at
         if current != status:  # pragma: no cover - the script above always reaches it
             raise DemoDataError(f"internal: ticket script ended {current}, meant {status}")
-        if status in (_S.OPEN, _S.ON_HOLD) and random_() < 0.3:
+        if (status == _S.OPEN or status == _S.ON_HOLD) and random_() < 0.3:
             for procedure in self._fitting(priority, channel, group, tags):
-                for step in range(rng.randint(1, len(procedure.steps))):
+                for step in range(1 + int(random_() * len(procedure.steps))):
                     self._tick(steps, events, procedure, step, last_at, assignee or author)
 
         # The engine's answer, stored as refresh_sla stores it, and the escalations it says have
@@ -833,19 +876,21 @@ class _Generator:
         for escalation in result.escalations:
             metric = METRIC_WORDS.get(escalation.metric, escalation.metric)
             actions = ", ".join(str(a) for a in escalation.actions)
+            data = {
+                "key": firing_key(escalation.rule, escalation.metric, escalation.cycle_start),
+                "rule": escalation.rule,
+                "metric": escalation.metric,
+                "cycle_start": escalation.cycle_start,
+                "actions": [[a.kind, a.value] for a in escalation.actions],
+            }
             events.append(
                 (
                     escalation.at,
                     _E.ESCALATION,
-                    {
-                        "key": firing_key(escalation.rule, escalation.metric, escalation.cycle_start),
-                        "rule": escalation.rule,
-                        "metric": escalation.metric,
-                        "cycle_start": escalation.cycle_start,
-                        "actions": [[a.kind, a.value] for a in escalation.actions],
-                    },
+                    json.dumps(data),
                     False,
-                    _PROTOCOL,
+                    None,
+                    "protocol",
                     f"escalation.{escalation.rule}",
                     f"Rule '{escalation.rule}' fired on {metric}: {actions}",
                 )
@@ -865,86 +910,118 @@ class _Generator:
                         (
                             moved_at,
                             _E.ASSIGNEE,
-                            {"assignee": new_assignee.pk if new_assignee else None},
+                            self._assignee_json(new_assignee.pk if new_assignee else None),
                             False,
-                            _PROTOCOL,
+                            None,
+                            "protocol",
                             "resolution.handling.assignment",
                             f"Assigned to {who} in group {group}",
                         )
                     )
-        events.sort(key=_at)
-        final_tags = sorted({t.strip().lower() for t in tags if t and t.strip()})
-        fmt = self.at
-        dumps = json.dumps
-        event_rows = []
-        for at, kind, data, sla_input, actor, clause, summary in events:
-            if actor is None:
-                actor_id, label = None, "system"
-            elif actor is _PROTOCOL:
-                actor_id, label = None, "protocol"
-            else:
-                actor_id, label = actor.pk, actor.name
-            event_rows.append(
-                (
-                    fmt(at),
-                    kind,
-                    data if data.__class__ is str else dumps(data),
-                    sla_input,
-                    actor_id,
-                    label,
-                    version,
-                    clause,
-                    summary,
-                )
-            )
-        message_rows = [
-            (kind, person, own, text, html, fmt(at), message_id)
-            for kind, person, own, text, html, at, message_id in messages
+        events.sort(key=_event_at)
+        version = ctx.version_text
+        out.e += [
+            (k, at_text(at), kind, data, sla_input, actor, label, version, clause, summary)
+            for at, kind, data, sla_input, actor, label, clause, summary in events
         ]
-        step_rows = [(procedure, step, person, fmt(at)) for procedure, step, person, at in steps]
-        follow = []
+        final_tags = tuple(sorted({t.strip().lower() for t in tags if t and t.strip()}))
+        out.g += [(k, tag) for tag in final_tags]
+        out.s += [(k, procedure, step, person, at_text(at)) for procedure, step, person, at in steps]
         if status == _S.SOLVED and ctx.follow_up_after is not None:
-            follow.append((fmt(solved_at + ctx.follow_up_after), None, False))
-        due = next_due(result)
-        ticket = (
-            subject,
-            status,
-            priority,
-            channel,
-            group or "",
-            assignee.pk if assignee else None,
-            dumps(final_tags),
-            by_agent,
-            fmt(created),
-            fmt(updated),
-            fmt(solved_at),
-            fmt(closed_at),
-            result.policy or "",
-            dumps(sla_state(result)),
-            fmt(due),
-            fmt(result.next_deadline),
-            is_breached(result),
-            " ".join(" ".join(search).split()),  # as actions._search_words
+            out.f.append((k, at_text(solved_at + ctx.follow_up_after), None, False))
+        out.t.append(
+            (
+                k,
+                owner,
+                subject,
+                status,
+                priority,
+                channel,
+                group or "",
+                assignee.pk if assignee else None,
+                self.dumps(final_tags, lambda: list(final_tags)),
+                by_agent,
+                at_text(created),
+                at_text(updated),
+                at_text(solved_at),
+                at_text(closed_at),
+                result.policy or "",
+                json.dumps(sla_state(result)),
+                at_text(next_due(result)),
+                at_text(result.next_deadline),
+                is_breached(result),
+                " ".join(" ".join(search).split()),  # as actions._search_words
+            )
         )
-        return ticket, message_rows, event_rows, final_tags, step_rows, follow, status
+        statuses = out.statuses
+        statuses[status] = statuses.get(status, 0) + 1
 
-    def _fitting(self, priority, channel, group, tags):
-        tagset = set(tags)
-        return [
-            p
-            for p in self.ctx.procedures
-            if p.match.fits(priority=priority, channel=channel, group=group or None, tags=tagset)
-        ]
+    def _lead(self) -> _Person:
+        leads = self.ctx.leads
+        return leads[int(self.rng.random() * len(leads))]
 
-    @staticmethod
-    def _tick(steps, events, procedure, step, at, actor):
+    def _assignee_json(self, pk: int | None) -> str:
+        return self.dumps(("assignee", pk), lambda: {"assignee": pk})
+
+    def _assigned(self, at: int, person: _Person, actor: _Person) -> tuple:
+        """The event of ``actor`` taking the ticket for ``person``."""
+        return (
+            at,
+            _E.ASSIGNEE,
+            self._assignee_json(person.pk),
+            False,
+            actor.pk,
+            actor.name,
+            "",
+            f"Assigned to {person.name}",
+        )
+
+    def _fitting(self, priority, channel, group, tags) -> list:
+        key = (priority, channel, group, frozenset(tags))
+        found = self.fitting.get(key)
+        if found is None:
+            tagset = set(tags)
+            found = self.fitting[key] = [
+                p
+                for p in self.ctx.procedures
+                if p.match.fits(priority=priority, channel=channel, group=group or None, tags=tagset)
+            ]
+        return found
+
+    def _tick(self, steps, events, procedure, step, at, actor):
         steps.append((procedure.id, step, actor.pk, at))
         text = f"ticked step {step + 1} of '{procedure.title}': {procedure.steps[step]}"
-        data = {"procedure": procedure.id, "step": step, "ticked": True}
-        events.append((at, _E.PROCEDURE, data, False, actor, f"resolution.procedures.{procedure.id}", text))
+        data = self.dumps(
+            ("step", procedure.id, step), lambda: {"procedure": procedure.id, "step": step, "ticked": True}
+        )
+        events.append(
+            (
+                at,
+                _E.PROCEDURE,
+                data,
+                False,
+                actor.pk,
+                actor.name,
+                f"resolution.procedures.{procedure.id}",
+                text,
+            )
+        )
 
 
-_PROTOCOL = object()
+def _created_data(priority, channel, tags, group, by_agent) -> dict:
+    data = {"priority": priority, "channel": channel, "tags": list(tags), "group": group}
+    if by_agent:
+        data["by"] = "agent"
+    return data
+
+
+def _event_at(event) -> int:
+    return event[0] if event.__class__ is tuple else event.at
+
+
+_SYSTEM = (None, "system")  # the actor of what nobody in particular did
+
+
 # The event data that recur on every ticket, as JSON once (what json.dumps gives for each).
 _J_OPEN = json.dumps({"status": "open"})
 _J_CUSTOMER = json.dumps({"author": "customer"})
@@ -955,12 +1032,13 @@ _J_STATUS = {status.value: json.dumps({"status": status.value}) for status in St
 _S = SimpleNamespace(**{m.name: m.value for m in Status})
 _E = SimpleNamespace(**{m.name: m.value for m in EventKind})
 _M = SimpleNamespace(**{m.name: m.value for m in MessageKind})  # the actor of what the protocol's rules did
-_LOG_CHAT = math.log(180)
-_LOG_90M = math.log(90 * 60)
-_LOG_8H = math.log(8 * HOUR)
-_LOG_6H = math.log(6 * HOUR)
-_LOG_1D = math.log(DAY)
-_LOG_IDLE = {"new": math.log(2 * HOUR), "open": math.log(5 * HOUR)}
+_ENDS_WITH_REPLY = frozenset({_S.PENDING, _S.SOLVED, _S.CLOSED})
+# Typical gaps (the medians of their log-normal draws), in seconds.
+_CHAT = 180  # an agent's answer on chat
+_90M = 90 * 60  # an agent's answer to the customer
+_8H = 8 * HOUR  # an agent's follow-up to their own reply
+_6H = 6 * HOUR  # the customer's answer
+_IDLE = {"new": 2 * HOUR, "open": 5 * HOUR}  # since the last message of an open ticket (others: a day)
 
 # The columns each batch fills, in the order the generator gives the values.
 TICKET_FIELDS = [
@@ -1012,10 +1090,6 @@ EVENT_FIELDS = [
 CUSTOMER_FIELDS = ["id", "name", "email", "phone", "organization", "timezone", "language"]
 
 
-def _at(row) -> int:
-    return row[0] if isinstance(row, tuple) else row.at
-
-
 def _generate_batch(task: tuple):
     """Worker entry point: the rows of one batch (its own random stream, so the result does not
     depend on how many workers run). With a spool folder (SQLite), the rows are written to a
@@ -1023,47 +1097,36 @@ def _generate_batch(task: tuple):
     ctx, seed, messages_per_ticket, spool = _WORKER
     index, owners = task
     gen = _Generator(ctx, f"{seed}:{index}", messages_per_ticket)
-    rows = [(owner, *gen.ticket(name, email)) for owner, name, email in owners]
+    out = _Batch()
+    for k, (owner, name, email) in enumerate(owners):
+        gen.ticket(out, k, owner, name, email)
     if spool is None:
-        return rows
-    return _spool(os.path.join(spool, f"batch-{index}.sqlite3"), rows)
+        return out
+    return _spool(os.path.join(spool, f"batch-{index}.sqlite3"), out)
 
 
-# The spool file's tables (one per table loaded) and their number of columns: c0 is the ticket's
-# place in its batch; c1 of t and m is the customer's place in the load (NULL: not the customer).
+# The spool file's tables (one per table loaded, named as _Batch's lists) and their number of
+# columns: c0 is the ticket's place in its batch; c1 of t and m is the customer's place in the load
+# (NULL in m: not the customer's message).
 _SPOOL = {"t": 20, "m": 9, "e": 10, "g": 2, "s": 5, "f": 4}
 
 
-def _spool(path: str, rows: list[tuple]) -> tuple:
+def _spool(path: str, out: _Batch) -> tuple:
     """Write one batch's rows to a plain SQLite file (no index, no constraint, no journal), which the
     loading process copies in with ``INSERT ... SELECT``: the rows never cross to it as Python
     objects, and it spends no time turning values into SQLite's."""
-    t, m, e, g, st, f = [], [], [], [], [], []
-    statuses: dict[str, int] = {}
-    for k, (owner, values, message_list, event_list, tag_list, step_list, follow_list, status) in enumerate(
-        rows
-    ):
-        t.append((k, owner, *values))
-        channel = values[3]
-        for kind, person, own, text, html, at, message_id in message_list:
-            m.append((k, owner if own else None, kind, person, text, html, at, message_id, channel))
-        e += [(k, *row) for row in event_list]
-        g += [(k, tag) for tag in tag_list]
-        st += [(k, *row) for row in step_list]
-        f += [(k, *row) for row in follow_list]
-        statuses[status] = statuses.get(status, 0) + 1
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode = OFF")
         db.execute("PRAGMA synchronous = OFF")
         db.execute("BEGIN")
-        for (name, width), table in zip(_SPOOL.items(), (t, m, e, g, st, f), strict=True):
+        for (name, width), table in zip(_SPOOL.items(), out.tables(), strict=True):
             db.execute(f"CREATE TABLE {name} ({', '.join(f'c{i}' for i in range(width))})")
             db.executemany(f"INSERT INTO {name} VALUES ({', '.join(['?'] * width)})", table)
         db.execute("COMMIT")
     finally:
         db.close()
-    return path, len(t), len(m), len(e), statuses
+    return path, len(out.t), len(out.m), len(out.e), out.statuses
 
 
 _WORKER: tuple = ()
@@ -1174,71 +1237,123 @@ def _reserve_ids(model, count: int) -> list[int]:
 
 
 _FTS_INSERT_TRIGGER = f"{FTS_TABLE}_ai"
+# Tickets written per transaction. Each commit writes every page the transaction changed to the
+# write-ahead log, and the index pages are changed again by every batch: one commit per batch of
+# 1,000 tickets cost a third more than one per 10,000 at 100,000 tickets.
+COMMIT_EVERY = 10_000
 
 
 @contextmanager
-def _bulk_load(report: LoadReport) -> Iterator[None]:
+def _bulk_load() -> Iterator[None]:
     """The database set for a bulk load, and set back afterwards, however the load ends.
 
-    Commits are not waited for (SQLite ``synchronous=OFF``, PostgreSQL ``synchronous_commit=off``:
-    a crash may lose the batches of its last moments, never corrupt the database, as SQLite's
-    journal is WAL). On SQLite the page cache is larger meanwhile (the indexes are kept up as
-    rows come), and the full-text index is filled once at the end from the new tickets instead
-    of by its insert trigger row by row (should the load be killed outright, the next
-    ``migrate`` finds the trigger missing and makes the index again: ``ensure_search_index``).
-    Dropping the other indexes for the load and making them at the end saved little (about 5%)
-    and would leave a killed load's database without them, so they stay.
+    Commits are not waited for (SQLite ``synchronous=OFF``, PostgreSQL ``synchronous_commit=off``):
+    a crash of the machine may lose the last transactions of the load. On SQLite the page cache is
+    larger meanwhile, as the indexes are kept up as rows come. Dropping the indexes for the load
+    and making them at the end saved little (the ticket rows are wide, so each ``CREATE INDEX``
+    reads them all again) and would leave a killed load's database without them, so they stay.
     """
     vendor = connection.vendor
     if vendor not in ("sqlite", "postgresql"):
         yield
         return
     sqlite = vendor == "sqlite"
-    table = Ticket._meta.db_table
     # Inside a transaction (a caller's atomic block) SQLite's safety level cannot change.
     relaxed = not (sqlite and connection.in_atomic_block)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MAX(id) FROM {table}")
-        first_new = (cursor.fetchone()[0] or 0) + 1
-        fts = False
         if sqlite:
             cursor.execute("PRAGMA synchronous")
             synchronous = cursor.fetchone()[0]
             cursor.execute("PRAGMA cache_size")
             cache_size = cursor.fetchone()[0]
-            cursor.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = %s",
-                [_FTS_INSERT_TRIGGER],
-            )
-            fts = cursor.fetchone()[0] == 1
             if relaxed:
                 cursor.execute("PRAGMA synchronous = OFF")
             cursor.execute("PRAGMA cache_size = -262144")  # 256 MiB
-            if fts:
-                cursor.execute(f"DROP TRIGGER {_FTS_INSERT_TRIGGER}")
         else:
             cursor.execute("SET synchronous_commit TO OFF")
     try:
         yield
     finally:
-        mark = time.perf_counter()
         with connection.cursor() as cursor:
-            if fts:
-                # What the trigger would have done for each new ticket, in one statement.
-                cursor.execute(
-                    f"INSERT INTO {FTS_TABLE}(rowid, search_text) "
-                    f"SELECT id, search_text FROM {table} WHERE id >= %s ORDER BY id",
-                    [first_new],
-                )
-                for statement in SQLITE_CREATE:  # all IF NOT EXISTS: only the trigger is made
-                    cursor.execute(statement)
             if sqlite:
                 cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
                 if relaxed:
                     cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
             else:
                 cursor.execute("RESET synchronous_commit")
-        report.finish_seconds = time.perf_counter() - mark
+
+
+class _Transactions:
+    """The batches written in transactions of about ``every`` tickets.
+
+    On SQLite the full-text index's insert trigger is set aside inside each transaction, and the
+    transaction's new tickets are indexed with one statement before it commits, trigger restored:
+    cheaper than the trigger row by row, and every commit (and so whatever a killed load leaves)
+    holds the trigger and a complete index.
+    """
+
+    def __init__(self, every: int, batches: int) -> None:
+        self.every = every
+        self.most_batches = batches
+        self.written = 0
+        self.batches = 0  # written in the open transaction
+        self.open = ExitStack()
+        self.after = ExitStack()  # what to undo once the transaction has ended (spool files)
+        self.first_new = 0
+        self.fts = False
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = %s",
+                    [_FTS_INSERT_TRIGGER],
+                )
+                self.fts = cursor.fetchone()[0] == 1
+
+    def __enter__(self) -> _Transactions:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        with self.after:
+            if kind is None and self.batches:
+                self.commit()
+            self.open.__exit__(kind, error, trace)  # rolls back an open transaction on an error
+
+    def begin(self) -> None:
+        """Called before each batch is written."""
+        if self.batches:
+            return
+        self.open.enter_context(transaction.atomic())
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT MAX(id) FROM {Ticket._meta.db_table}")
+            self.first_new = (cursor.fetchone()[0] or 0) + 1
+            if self.fts:
+                cursor.execute(f"DROP TRIGGER {_FTS_INSERT_TRIGGER}")
+
+    def done(self, tickets: int) -> None:
+        """Called after each batch is written: commits once ``every`` tickets are in."""
+        self.written += tickets
+        self.batches += 1
+        if self.written >= self.every or self.batches >= self.most_batches:
+            self.commit()
+
+    def commit(self) -> None:
+        self.written = self.batches = 0
+        try:
+            if self.fts:
+                with connection.cursor() as cursor:
+                    # What the trigger would have done for each new ticket, in one statement.
+                    cursor.execute(
+                        f"INSERT INTO {FTS_TABLE}(rowid, search_text) "
+                        f"SELECT id, search_text FROM {Ticket._meta.db_table} WHERE id >= %s ORDER BY id",
+                        [self.first_new],
+                    )
+                    for statement in SQLITE_CREATE:  # all IF NOT EXISTS: only the trigger is made
+                        cursor.execute(statement)
+        except BaseException:
+            self.open.__exit__(*sys.exc_info())  # rolls the transaction back
+            raise
+        self.open.close()
+        self.after.close()
 
 
 def load_demo_tickets(
@@ -1271,14 +1386,6 @@ def load_demo_tickets(
     ctx = _context(now)
     batches = math.ceil(count / batch_size)
     workers = min(workers or os.cpu_count() or 1, batches)
-
-    ticket_rows = _Rows(Ticket, TICKET_FIELDS, now)
-    message_rows = _Rows(Message, MESSAGE_FIELDS, now)
-    event_rows = _Rows(TicketEvent, EVENT_FIELDS, now)
-    tag_rows = _Rows(TicketTag, ["ticket", "tag"], now)
-    step_rows = _Rows(ProcedureStep, ["ticket", "procedure", "step", "ticked_by", "ticked_at"], now)
-    follow_rows = _Rows(ScheduledFollowUp, ["ticket", "due_at", "sent_at", "cancelled"], now)
-    customer_rows = _Rows(Customer, CUSTOMER_FIELDS, now)
 
     # Who writes each ticket: about one new customer in three tickets; the others write again.
     # Decided here, in order, so that the data does not depend on the number of workers.
@@ -1314,14 +1421,17 @@ def load_demo_tickets(
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS temp.{_OWNERS}")
             cursor.execute(f"CREATE TEMP TABLE {_OWNERS} (who INTEGER PRIMARY KEY, id INTEGER NOT NULL)")
+    # Each batch of a transaction stays attached until it commits: no more batches than SQLite
+    # can attach at once.
+    most_batches = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED) if spool else batches
     _WORKER = (ctx, seed, messages_per_ticket, spool)
     pool = None
     if workers > 1:
         # Forked workers inherit the compiled engine; they never touch the database.
         pool = multiprocessing.get_context("fork").Pool(workers)
-    customer_ids: list[int] = []
     try:
-        with _bulk_load(report):
+        with _bulk_load(), _Transactions(COMMIT_EVERY, most_batches) as transactions:
+            writer = _Writer(ctx, report, transactions, now)
             pending: list = []
             source = tasks()
             window = workers * 2 if pool else 1
@@ -1346,20 +1456,13 @@ def load_demo_tickets(
                 report.generate_seconds += time.perf_counter() - mark
                 submit()
                 mark = time.perf_counter()
-                (_copy_batch if spool else _write_batch)(
-                    rows,
-                    fresh,
-                    customer_ids,
-                    ctx,
-                    report,
-                    ticket_rows,
-                    message_rows,
-                    event_rows,
-                    tag_rows,
-                    step_rows,
-                    follow_rows,
-                    customer_rows,
-                )
+                transactions.begin()
+                before = report.tickets
+                if spool:
+                    writer.copy(rows, fresh)
+                else:
+                    writer.write(rows, fresh)
+                transactions.done(report.tickets - before)
                 report.write_seconds += time.perf_counter() - mark
                 report.seconds = time.perf_counter() - started
                 if progress is not None:
@@ -1416,120 +1519,109 @@ def _customer(rng: random.Random, serial: int, tz: _Pick, lang: _Pick) -> tuple:
     return (f"{first} {last}", email, phone, organization, tz(rng), lang(rng))
 
 
-def _write_batch(
-    rows,
-    fresh,
-    customer_ids,
-    ctx,
-    report,
-    ticket_rows,
-    message_rows,
-    event_rows,
-    tag_rows,
-    step_rows,
-    follow_rows,
-    customer_rows,
-) -> None:
-    version_id = ctx.version.pk
-    with transaction.atomic():
-        if fresh:
-            ids = _reserve_ids(Customer, len(fresh))
-            customer_ids.extend(ids)
-            with connection.cursor() as cursor:
-                customer_rows.write(cursor, [(pk, *c) for pk, c in zip(ids, fresh, strict=True)])
-            report.customers += len(fresh)
-        ticket_ids = _reserve_ids(Ticket, len(rows))
-        tickets, messages, events, tags, steps, follow = [], [], [], [], [], []
-        statuses = report.statuses
-        for tid, (owner, values, message_list, event_list, tag_list, step_list, follow_list, status) in zip(
-            ticket_ids, rows, strict=True
-        ):
-            cid = customer_ids[owner]
-            channel = values[3]
-            tickets.append((tid, cid, version_id, *values))
-            for kind, person, own, text, html, at, message_id in message_list:
-                messages.append(
-                    (tid, kind, person, cid if own else None, text, html, at, message_id, channel)
-                )
-            for row in event_list:
-                events.append((tid, *row))
-            for tag in tag_list:
-                tags.append((tid, tag))
-            for row in step_list:
-                steps.append((tid, *row))
-            for row in follow_list:
-                follow.append((tid, *row))
-            statuses[status] = statuses.get(status, 0) + 1
+class _Writer:
+    """Writes the batches in the loading process, inside the transaction ``_Transactions`` holds."""
+
+    def __init__(self, ctx: _Context, report: LoadReport, transactions: _Transactions, now: dt.datetime):
+        self.ctx = ctx
+        self.version_id = ctx.version.pk
+        self.report = report
+        self.transactions = transactions
+        self.customer_ids: list[int] = []  # by place in the load
+        self.tickets = _Rows(Ticket, TICKET_FIELDS, now)
+        self.messages = _Rows(Message, MESSAGE_FIELDS, now)
+        self.events = _Rows(TicketEvent, EVENT_FIELDS, now)
+        self.tags = _Rows(TicketTag, ["ticket", "tag"], now)
+        self.steps = _Rows(ProcedureStep, ["ticket", "procedure", "step", "ticked_by", "ticked_at"], now)
+        self.follow_ups = _Rows(ScheduledFollowUp, ["ticket", "due_at", "sent_at", "cancelled"], now)
+        self.customers = _Rows(Customer, CUSTOMER_FIELDS, now)
+
+    def _customers(self, cursor, fresh: list[tuple]) -> list[int]:
+        ids = _reserve_ids(Customer, len(fresh)) if fresh else []
+        self.customers.write(cursor, [(pk, *c) for pk, c in zip(ids, fresh, strict=True)])
+        self.customer_ids.extend(ids)
+        self.report.customers += len(fresh)
+        return ids
+
+    def _counted(self, tickets: int, messages: int, events: int, statuses: dict[str, int]) -> None:
+        report = self.report
+        report.tickets += tickets
+        report.messages += messages
+        report.events += events
+        for status, n in statuses.items():
+            report.statuses[status] = report.statuses.get(status, 0) + n
+
+    def write(self, out: _Batch, fresh: list[tuple]) -> None:
+        """A batch made as rows (PostgreSQL, or inside a caller's transaction): ids put in here."""
         with connection.cursor() as cursor:
-            ticket_rows.write(cursor, tickets)
-            message_rows.write(cursor, messages)
-            event_rows.write(cursor, events)
-            tag_rows.write(cursor, tags)
-            step_rows.write(cursor, steps)
-            follow_rows.write(cursor, follow)
-    report.tickets += len(rows)
-    report.messages += len(messages)
-    report.events += len(events)
+            self._customers(cursor, fresh)
+            base = _reserve_ids(Ticket, len(out.t))[0] if out.t else 0
+            cid = self.customer_ids
+            version_id = self.version_id
+            self.tickets.write(cursor, [(base + r[0], cid[r[1]], version_id, *r[2:]) for r in out.t])
+            self.messages.write(
+                cursor,
+                [
+                    (base + k, kind, person, None if own is None else cid[own], *rest)
+                    for k, own, kind, person, *rest in out.m
+                ],
+            )
+            for rows, table in (
+                (self.events, out.e),
+                (self.tags, out.g),
+                (self.steps, out.s),
+                (self.follow_ups, out.f),
+            ):
+                rows.write(cursor, [(base + r[0], *r[1:]) for r in table])
+        self._counted(len(out.t), len(out.m), len(out.e), out.statuses)
+
+    def copy(self, spooled: tuple, fresh: list[tuple]) -> None:
+        """A spooled batch (SQLite): its new customers, then every table's rows copied from the
+        spool file with ids given on the way."""
+        path, count, messages, events, statuses = spooled
+        # A database read in a transaction can only be detached after it: each batch of a
+        # transaction is attached under a name of its own, and detached once it has ended.
+        batch = f"demo_batch{self.transactions.batches}"
+        with connection.cursor() as cursor:
+            cursor.execute(f"ATTACH DATABASE %s AS {batch}", [path])
+        self.transactions.after.callback(_detach, batch, path)
+        with connection.cursor() as cursor:
+            first = len(self.customer_ids)
+            ids = self._customers(cursor, fresh)
+            cursor.executemany(
+                f"INSERT INTO temp.{_OWNERS} (who, id) VALUES (%s, %s)",
+                [(first + i, pk) for i, pk in enumerate(ids)],
+            )
+            base = _reserve_ids(Ticket, count)[0]
+            owners = f"temp.{_OWNERS} AS o ON o.who = x.c1"
+            values = ", ".join(f"x.c{i}" for i in range(2, _SPOOL["t"]))
+            self.tickets.copy(
+                cursor,
+                f"x.c0 + %s, o.id, %s, {values}",
+                f"{batch}.t AS x JOIN {owners} ORDER BY x.c0",
+                [base, self.version_id],
+            )
+            self.messages.copy(
+                cursor,
+                "x.c0 + %s, x.c2, x.c3, o.id, x.c4, x.c5, x.c6, x.c7, x.c8",
+                f"{batch}.m AS x LEFT JOIN {owners} ORDER BY x.rowid",
+                [base],
+            )
+            for rows, name in (
+                (self.events, "e"),
+                (self.tags, "g"),
+                (self.steps, "s"),
+                (self.follow_ups, "f"),
+            ):
+                values = ", ".join(f"x.c{i}" for i in range(1, _SPOOL[name]))
+                rows.copy(cursor, f"x.c0 + %s, {values}", f"{batch}.{name} AS x ORDER BY x.rowid", [base])
+        self._counted(count, messages, events, statuses)
 
 
 _OWNERS = "demo_load_customers"  # a TEMP table: a customer's place in the load -> its id
 
 
-def _copy_batch(
-    spooled,
-    fresh,
-    customer_ids,
-    ctx,
-    report,
-    ticket_rows,
-    message_rows,
-    event_rows,
-    tag_rows,
-    step_rows,
-    follow_rows,
-    customer_rows,
-) -> None:
-    """Write one spooled batch (SQLite): its new customers, then every table's rows copied from
-    the spool file with ids given on the way, all in one transaction."""
-    path, count, messages, events, statuses = spooled
+def _detach(batch: str, path: str) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("ATTACH DATABASE %s AS demo_batch", [path])
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            if fresh:
-                ids = _reserve_ids(Customer, len(fresh))
-                customer_rows.write(cursor, [(pk, *c) for pk, c in zip(ids, fresh, strict=True)])
-                first = len(customer_ids)
-                cursor.executemany(
-                    f"INSERT INTO temp.{_OWNERS} (who, id) VALUES (%s, %s)",
-                    [(first + i, pk) for i, pk in enumerate(ids)],
-                )
-                customer_ids.extend(ids)
-                report.customers += len(fresh)
-            base = _reserve_ids(Ticket, count)[0]
-            owners = f"temp.{_OWNERS} AS o ON o.who = x.c1"
-            values = ", ".join(f"x.c{i}" for i in range(2, _SPOOL["t"]))
-            ticket_rows.copy(
-                cursor,
-                f"x.c0 + %s, o.id, %s, {values}",
-                f"demo_batch.t AS x JOIN {owners} ORDER BY x.c0",
-                [base, ctx.version.pk],
-            )
-            message_rows.copy(
-                cursor,
-                "x.c0 + %s, x.c2, x.c3, o.id, x.c4, x.c5, x.c6, x.c7, x.c8",
-                f"demo_batch.m AS x LEFT JOIN {owners} ORDER BY x.rowid",
-                [base],
-            )
-            for rows, name in ((event_rows, "e"), (tag_rows, "g"), (step_rows, "s"), (follow_rows, "f")):
-                values = ", ".join(f"x.c{i}" for i in range(1, _SPOOL[name]))
-                rows.copy(cursor, f"x.c0 + %s, {values}", f"demo_batch.{name} AS x ORDER BY x.rowid", [base])
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DETACH DATABASE demo_batch")
-        os.remove(path)
-    report.tickets += count
-    report.messages += messages
-    report.events += events
-    for status, n in statuses.items():
-        report.statuses[status] = report.statuses.get(status, 0) + n
+        cursor.execute(f"DETACH DATABASE {batch}")
+    os.remove(path)
