@@ -5,6 +5,7 @@
     python bench/bench_replay.py --repeat 3           # medians of three runs
     python bench/bench_replay.py --workers 1          # force one process (CHARTERDESK_REPLAY_WORKERS)
     python bench/bench_replay.py --baseline /tmp/old  # A/B: also run the command from another checkout
+    python bench/bench_replay.py --pure               # A/B: also this checkout's engine as plain Python
     python bench/bench_replay.py --profile            # also cProfile the replay in-process (one process)
 
 Prints one table: events per second and peak memory of the replay (run as the
@@ -108,13 +109,19 @@ def _tree_rss_kb(root: int) -> int:
 
 
 def replay_child(
-    protocol: Path, path: Path, out: Path, *, source: Path = ROOT, workers: int | None = None
+    protocol: Path,
+    path: Path,
+    out: Path,
+    *,
+    source: Path = ROOT,
+    workers: int | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[float, float, float]:
     """Wall seconds, peak resident MB of the largest process and of the whole process tree
     (sampled) of the command run as a child process from the checkout ``source``."""
     command = [sys.executable, "-m", "charterdesk.replay_command", "--protocol", str(protocol), str(path)]
     command += ["-o", str(out)]
-    env = dict(os.environ, PYTHONPATH=str(source))
+    env = dict(os.environ, PYTHONPATH=str(source), **(extra_env or {}))
     if workers is not None:
         env["CHARTERDESK_REPLAY_WORKERS"] = str(workers)
     peak_tree = 0
@@ -140,6 +147,19 @@ def replay_child(
     if process.returncode != 0:
         raise SystemExit(f"the replay failed with exit status {process.returncode}: {command}")
     return elapsed, usage.ru_maxrss / 1024, max(peak_tree, usage.ru_maxrss) / 1024
+
+
+def engine_status(source: Path, extra_env: dict[str, str]) -> str:
+    """Which engine the command runs from ``source``: compiled (mypyc) or plain Python."""
+    env = dict(os.environ, PYTHONPATH=str(source), **extra_env)
+    found = subprocess.run(
+        [sys.executable, "-m", "charterdesk.native", "--status"],
+        cwd=source,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return found.stdout.strip() or "engine: plain Python (this checkout has no compiled engine)"
 
 
 def profile(protocol: Path, path: Path, out: Path) -> None:
@@ -178,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the table gives medians")
     parser.add_argument("--workers", type=int, help="processes for the replay (default: the command's)")
     parser.add_argument("--baseline", help="another checkout of the project to run the same way, A/B")
+    parser.add_argument("--pure", action="store_true", help="also run this checkout as plain Python, A/B")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
 
@@ -185,12 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.data)
     folder.mkdir(parents=True, exist_ok=True)
     path = _events_file(args.events, args.seed, folder)
-    contenders = [("this checkout", ROOT)]
+    contenders: list[tuple[str, Path, dict[str, str]]] = [("this checkout", ROOT, {})]
+    if args.pure:
+        contenders.append(("this checkout, plain Python", ROOT, {"CHARTERDESK_PURE_PYTHON": "1"}))
     if args.baseline:
-        contenders.append(("baseline", Path(args.baseline).resolve()))
+        contenders.append(("baseline", Path(args.baseline).resolve(), {}))
 
     floors: list[float] = []
-    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _ in contenders}
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in contenders}
     lines = 0
     outputs: dict[str, Path] = {}
     for round_number in range(args.repeat):
@@ -198,14 +221,16 @@ def main(argv: list[str] | None = None) -> int:
         floors.append(floor)
         # Alternate who goes first, so that neither always meets the same neighbours' load.
         order = contenders if round_number % 2 == 0 else contenders[::-1]
-        for name, source in order:
-            out = folder / f"replay-{args.events}-{args.seed}.{'base' if source != ROOT else 'new'}.out.jsonl"
-            outputs[name] = out
-            runs[name].append(replay_child(protocol, path, out, source=source, workers=args.workers))
+        for name, source, extra_env in order:
+            label = name.replace(" ", "-").replace(",", "")
+            outputs[name] = out = folder / f"replay-{args.events}-{args.seed}.{label}.out.jsonl"
+            runs[name].append(
+                replay_child(protocol, path, out, source=source, workers=args.workers, extra_env=extra_env)
+            )
 
     floor = statistics.median(floors)
     medians: dict[str, float] = {}
-    for name, _ in contenders:
+    for name, source, extra_env in contenders:
         with open(outputs[name], "rb") as stream:
             tickets = sum(1 for _ in stream)
         times = [run[0] for run in runs[name]]
@@ -213,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         peak_mb = max(run[1] for run in runs[name])
         tree_mb = max(run[2] for run in runs[name])
         rows = [
+            ("engine", engine_status(source, extra_env).removeprefix("engine: ")),
             ("events", f"{lines:,}"),
             ("tickets", f"{tickets:,}"),
             ("replay seconds (command, wall)", _spread(times)),
@@ -229,11 +255,12 @@ def main(argv: list[str] | None = None) -> int:
             ("within 5x of floor", replay / floor <= 5),
         ]
         print("targets: " + ", ".join(f"{what}: {'ok' if ok else 'MISSED'}" for what, ok in verdicts))
-    if args.baseline:
-        same = outputs["this checkout"].read_bytes() == outputs["baseline"].read_bytes()
+    ours = outputs["this checkout"].read_bytes()
+    for name, _, _ in contenders[1:]:
+        same = outputs[name].read_bytes() == ours
         print(
-            f"\nspeed-up (median baseline / median this checkout): "
-            f"{medians['baseline'] / medians['this checkout']:.2f}x; outputs identical: {same}"
+            f"\nspeed-up (median {name} / median this checkout): "
+            f"{medians[name] / medians['this checkout']:.2f}x; outputs identical: {same}"
         )
     if args.profile:
         profile(protocol, path, folder / f"replay-{args.events}-{args.seed}.profile.out.jsonl")

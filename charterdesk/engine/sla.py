@@ -942,8 +942,14 @@ def compile_protocol(protocol: models.Protocol) -> SlaEngine:
         return found[1]
     engine = SlaEngine(protocol)
 
-    def forget(_ref: weakref.ref[models.Protocol], key: int = key) -> None:
-        _compiled.pop(key, None)
+    # The cache is bound here, not looked up as a global: at interpreter exit module globals are
+    # cleared before the last protocols are collected.
+    def forget(
+        _ref: weakref.ref[models.Protocol],
+        key: int = key,
+        compiled: dict[int, tuple[weakref.ref[models.Protocol], SlaEngine]] = _compiled,
+    ) -> None:
+        compiled.pop(key, None)
 
     _compiled[key] = (weakref.ref(protocol, forget), engine)
     return engine

@@ -14,6 +14,7 @@ from charterdesk.audit.models import AuditEntry
 from charterdesk.protocols.actions import PublishRefused, do_create_draft, do_publish, set_effective_date
 from charterdesk.protocols.library import next_scheduled, version_in_force
 from charterdesk.protocols.models import ProtocolVersion, PublishedVersionIsFinal
+from tests.desk import DEMO_SINCE
 
 
 def _bump(source: str, version: str) -> str:
@@ -41,7 +42,7 @@ def test_published_versions_never_change(demo):
 
 def test_publishing_writes_the_effective_date_into_the_file(demo, example_source):
     """The published text says from when it governs."""
-    assert "effective: " + timezone.now().date().isoformat() in version_in_force().source
+    assert "effective: " + DEMO_SINCE.date().isoformat() in version_in_force().source
     assert set_effective_date("format: 1\nversion: '1'\n", dt.date(2027, 1, 2)) == (
         "format: 1\nversion: '1'\neffective: 2027-01-02\n"
     )
