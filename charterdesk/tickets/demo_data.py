@@ -13,14 +13,15 @@ have fired are recorded as carried out, so the desk does not fire them again.
 
 Speed: the actions cost a transaction, an audit entry and several queries per change. Here
 worker processes (one per CPU, forked with the compiled engine) make each batch's rows, values
-already in the database's form, while the loading process writes the batches already made, each in
-one transaction, with the ids given on the way. On SQLite a worker writes its batch to a spool
-file of its own (plain tables, no index, no journal) and the loading process copies it in with
-one ``INSERT ... SELECT`` per table, so no row crosses between the processes as Python objects;
-on PostgreSQL the rows come back to the loading process and go in with ``COPY``. For the load
-(see ``_bulk_load``) commits are not waited for and the full-text index is filled once at the
-end. One audit entry records the whole load. The same seed gives the same data, whatever the
-number of workers.
+already in the database's form, while the loading process writes the batches already made, with
+the ids given on the way, several batches (about 10,000 tickets) to a transaction. On SQLite a
+worker writes its batch to a spool file of its own (plain tables, no index, no journal) and the
+loading process copies it in with one ``INSERT ... SELECT`` per table, so no row crosses between
+the processes as Python objects; on PostgreSQL the rows come back to the loading process and go
+in with ``COPY``. For the load (see ``_bulk_load``) commits are not waited for, and on SQLite each
+transaction fills the full-text index for its own tickets in one statement (``_Transactions``).
+One audit entry records the whole load. The same seed gives the same data, whatever the number
+of workers.
 """
 
 from __future__ import annotations
@@ -1423,7 +1424,7 @@ def load_demo_tickets(
                     known.append((customer[0], customer[1]))
                     who = len(known) - 1
                 else:
-                    who = rng.randrange(len(known))
+                    who = int(rng.random() * len(known))
                 owners.append((who, *known[who]))
             yield (index, owners), fresh
 
@@ -1520,16 +1521,17 @@ class _Ready:
 
 
 def _customer(rng: random.Random, serial: int, tz: _Pick, lang: _Pick) -> tuple:
-    first = rng.choice(FIRST_NAMES)
-    last = rng.choice(LAST_NAMES)
-    phone_only = rng.random() < 0.03
-    email = None if phone_only else f"{first}.{last}.{serial}@{rng.choice(MAIL_DOMAINS)}".lower()
-    phone = (
-        f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
-        if phone_only or rng.random() < 0.4
-        else ""
-    )
-    organization = rng.choice(ORGANIZATIONS) if rng.random() < 0.3 else ""
+    # Drawn with random() alone, like the tickets (the loading process makes every customer).
+    random_ = rng.random
+    first = FIRST_NAMES[int(random_() * len(FIRST_NAMES))]
+    last = LAST_NAMES[int(random_() * len(LAST_NAMES))]
+    phone_only = random_() < 0.03
+    domain = MAIL_DOMAINS[int(random_() * len(MAIL_DOMAINS))]
+    email = None if phone_only else f"{first}.{last}.{serial}@{domain}".lower()
+    phone = ""
+    if phone_only or random_() < 0.4:
+        phone = f"+1 555 {100 + int(random_() * 900)} {1000 + int(random_() * 9000)}"
+    organization = ORGANIZATIONS[int(random_() * len(ORGANIZATIONS))] if random_() < 0.3 else ""
     return (f"{first} {last}", email, phone, organization, tz(rng), lang(rng))
 
 

@@ -158,3 +158,36 @@ def test_a_load_outside_a_transaction_is_found_by_search_and_leaves_the_database
     later.search_text = "quetzalcoatl backpack"
     later.save()
     assert list(search(Ticket.objects.all(), "quetzalcoatl").values_list("pk", flat=True)) == [later.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_load_stopped_part_way_leaves_a_searchable_desk(demo, monkeypatch):
+    """A load that fails part-way keeps the transactions it committed, whole: their tickets with
+    every message, found by search, and the search index still kept up for tickets saved later;
+    nothing of the transaction it was in."""
+    if connection.vendor != "sqlite":
+        pytest.skip("checks SQLite's schema")
+    from charterdesk.tickets import demo_data
+
+    before = _schema()
+    made = demo_data._generate_batch
+
+    def fails_on_the_fourth_batch(task):
+        if task[0] == 3:
+            raise RuntimeError("the machine went away")
+        return made(task)
+
+    monkeypatch.setattr(demo_data, "COMMIT_EVERY", 20)
+    monkeypatch.setattr(demo_data, "_generate_batch", fails_on_the_fourth_batch)
+    with pytest.raises(RuntimeError):
+        load_demo_tickets(60, seed=8, now=NOW, workers=1, batch_size=10)
+    assert Ticket.objects.count() == 20  # two batches committed; the third rolled back
+    assert not Ticket.objects.filter(messages__isnull=True).exists()
+    assert _schema() == before
+    for ticket in Ticket.objects.select_related("customer"):
+        assert ticket.pk in set(search(Ticket.objects.all(), ticket.subject).values_list("pk", flat=True))
+    later = Ticket.objects.order_by("pk").first()
+    later.pk = None
+    later.search_text = "quetzalcoatl backpack"
+    later.save()
+    assert list(search(Ticket.objects.all(), "quetzalcoatl").values_list("pk", flat=True)) == [later.pk]
