@@ -160,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"Pairs: {len(pairs):,} for charterdesk, the first {len(their_pairs):,} of them for businesstimedelta"
     )
+    from charterdesk.native import status
+
+    print(f"Charterdesk {status()}")
     print(
         f"Charterdesk cold start: {construction_ms:.1f} ms to build (the holidays package loading the "
         f"country's rules), {first_spans_ms:.1f} ms for the first ~year of spans"
