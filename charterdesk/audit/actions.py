@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -24,12 +26,6 @@ def record(
     """Append one entry to the chain. Must run inside the caller's transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the transaction of the change it records")
-    # The head row is locked for the rest of the transaction, so concurrent writers
-    # append one after another and the chain never forks.
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        AuditHead.objects.get_or_create(pk=1)
-        head = AuditHead.objects.select_for_update().get(pk=1)
     entry = AuditEntry(
         at=at or timezone.now(),
         actor=actor if actor is not None and actor.pk else None,
@@ -40,14 +36,59 @@ def record(
         protocol_version=protocol_version,
         clause=clause,
         data=data or {},
-        prev_hash=head.last_hash,
     )
     # Round-trip the JSON now so the hash covers exactly what the database will give back.
     entry.data = _normalise(entry.data)
-    entry.hash = entry.compute_hash()
-    entry.save()
-    AuditHead.objects.filter(pk=1).update(last_hash=entry.hash, count=head.count + 1)
+    waiting = getattr(_deferred, "entries", None)
+    if waiting is not None:
+        waiting.append(entry)  # chained at the end of the deferred_entries() block
+    else:
+        _append([entry])
     return entry
+
+
+_deferred = threading.local()
+
+
+@contextlib.contextmanager
+def deferred_entries():
+    """Chain the entries recorded inside this block at its end instead of one by one.
+
+    Use it as the last thing inside a transaction (``with transaction.atomic(), deferred_entries():``).
+    Every writer waits for the chain's head row, which stays locked until its transaction commits;
+    taking it only for the final moments lets concurrent transactions (the ingest workers) do their
+    real work side by side. The entries are still written in the transaction of the change they
+    record, in the order recorded; if the block fails they are dropped with the rest of it."""
+    if getattr(_deferred, "entries", None) is not None:
+        yield  # an outer block chains them
+        return
+    _deferred.entries = []
+    try:
+        yield
+        entries = _deferred.entries
+    finally:
+        _deferred.entries = None
+    if entries:
+        _append(entries)
+
+
+def _append(entries: list[AuditEntry]) -> None:
+    # The head row is locked for the rest of the transaction, so concurrent writers
+    # append one after another and the chain never forks.
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditHead.objects.get_or_create(pk=1)
+        head = AuditHead.objects.select_for_update().get(pk=1)
+    previous = head.last_hash
+    for entry in entries:
+        entry.prev_hash = previous
+        entry.hash = entry.compute_hash()
+        previous = entry.hash
+    if len(entries) == 1:
+        entries[0].save()
+    else:
+        AuditEntry.objects.bulk_create(entries)
+    AuditHead.objects.filter(pk=1).update(last_hash=previous, count=head.count + len(entries))
 
 
 def _label(actor) -> str:

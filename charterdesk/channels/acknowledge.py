@@ -107,7 +107,18 @@ def queue_receipt(ticket, *, suppress_reasons: list[str] = ()) -> None:
         return
     from .tasks import send_receipt
 
-    transaction.on_commit(lambda: send_receipt.enqueue(ticket.pk))
+    if _queue_is_the_database(send_receipt) and transaction.get_connection().in_atomic_block:
+        # The task row is written in the ticket's own transaction: it exists exactly when the ticket
+        # does (no receipt lost to a crash between two commits), at the cost of no commit of its own.
+        send_receipt.enqueue(ticket.pk)
+    else:
+        transaction.on_commit(lambda: send_receipt.enqueue(ticket.pk))
+
+
+def _queue_is_the_database(task) -> bool:
+    from django_tasks_db.backend import DatabaseBackend
+
+    return isinstance(task.get_backend(), DatabaseBackend)
 
 
 def send_receipt_now(ticket_id: int) -> str:

@@ -46,7 +46,60 @@ def dedupe_key(raw: bytes) -> tuple[str, str, str]:
     return (f"mid:{message_id.lower()}" if message_id else f"sha:{digest}"), message_id, digest
 
 
-def do_store_inbound(
+def do_store_inbound(raw: bytes, **fields) -> tuple[InboundMessage, bool]:
+    """Commit the raw message; returns (row, created). A message already stored is not stored again.
+
+    ``fields``: source (required), source_ref, envelope_from, envelope_to, channel, mailbox, at."""
+    inbound = _inbound_row(raw, **fields)
+    existing = _stored().filter(dedupe_key=inbound.dedupe_key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            inbound.save(force_insert=True)
+    except IntegrityError:
+        # Stored meanwhile by another listener or poller: that copy wins.
+        return _stored().get(dedupe_key=inbound.dedupe_key), False
+    return inbound, True
+
+
+def do_store_inbound_many(raws: list[bytes], refs: list[str], **common) -> list[tuple[InboundMessage, bool]]:
+    """Commit a chunk of raw messages in one transaction (one INSERT); (row, created) for each, in order.
+
+    The same guarantees as ``do_store_inbound`` one by one: every new message is committed when this
+    returns, and one stored before (or earlier in the same chunk) is not stored again."""
+    at = common.pop("at", None) or timezone.now()
+    rows = [_inbound_row(raw, source_ref=ref, at=at, **common) for raw, ref in zip(raws, refs, strict=True)]
+    known = {r.dedupe_key: r for r in _stored().filter(dedupe_key__in=[r.dedupe_key for r in rows])}
+    new: dict[str, InboundMessage] = {}
+    for row in rows:
+        if row.dedupe_key not in known and row.dedupe_key not in new:
+            new[row.dedupe_key] = row
+    try:
+        with transaction.atomic():
+            InboundMessage.objects.bulk_create(list(new.values()))
+    except IntegrityError:
+        # Another listener or poller stored one of them meanwhile: settle each on its own.
+        return [
+            do_store_inbound(raw, source_ref=ref, at=at, **common)
+            for raw, ref in zip(raws, refs, strict=True)
+        ]
+    answer = []
+    for row in rows:
+        first = new.get(row.dedupe_key)
+        if first is row:
+            answer.append((row, True))
+        else:
+            answer.append((known.get(row.dedupe_key) or first, False))
+    return answer
+
+
+def _stored():
+    # The raw bytes are not needed to know that a message is already stored.
+    return InboundMessage.objects.defer("raw")
+
+
+def _inbound_row(
     raw: bytes,
     *,
     source: str,
@@ -56,41 +109,32 @@ def do_store_inbound(
     channel: str = "",
     mailbox: Mailbox | None = None,
     at: dt.datetime | None = None,
-) -> tuple[InboundMessage, bool]:
-    """Commit the raw message; returns (row, created). A message already stored is not stored again."""
+) -> InboundMessage:
     key, message_id, digest = dedupe_key(raw)
-    existing = InboundMessage.objects.filter(dedupe_key=key).first()
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            inbound = InboundMessage.objects.create(
-                dedupe_key=key[:340],
-                raw=raw,
-                size=len(raw),
-                sha256=digest,
-                message_id=message_id[:300],
-                source=source,
-                source_ref=source_ref[:300],
-                envelope_from=envelope_from[:320],
-                envelope_to=[a[:320] for a in (envelope_to or [])][:100],
-                channel=channel,
-                mailbox=mailbox,
-                received_at=at or timezone.now(),
-            )
-    except IntegrityError:
-        # Stored meanwhile by another listener or poller: that copy wins.
-        return InboundMessage.objects.get(dedupe_key=key), False
-    return inbound, True
+    return InboundMessage(
+        dedupe_key=key[:340],
+        raw=raw,
+        size=len(raw),
+        sha256=digest,
+        message_id=message_id[:300],
+        source=source,
+        source_ref=source_ref[:300],
+        envelope_from=envelope_from[:320],
+        envelope_to=[a[:320] for a in (envelope_to or [])][:100],
+        channel=channel,
+        mailbox=mailbox,
+        received_at=at or timezone.now(),
+    )
 
 
 def note_headers(inbound: InboundMessage, parsed: ParsedEmail) -> None:
-    """Keep subject and sender on the row, for the quarantine list."""
+    """Keep subject and sender on the row (saved with the outcome), for the lists of the desk."""
     inbound.subject = parsed.subject[:300]
     inbound.from_address = parsed.from_address[:320]
-    InboundMessage.objects.filter(pk=inbound.pk).update(
-        subject=inbound.subject, from_address=inbound.from_address
-    )
+
+
+# Saved with every outcome: the headers ``note_headers`` read, in the same UPDATE.
+_HEADERS = ["subject", "from_address"]
 
 
 def do_mark_processed(inbound: InboundMessage, outcome: str, ticket: Ticket | None, message) -> None:
@@ -100,7 +144,9 @@ def do_mark_processed(inbound: InboundMessage, outcome: str, ticket: Ticket | No
     inbound.ticket = ticket
     inbound.ticket_message = message
     inbound.processed_at = timezone.now()
-    inbound.save(update_fields=["state", "outcome", "reason", "ticket", "ticket_message", "processed_at"])
+    inbound.save(
+        update_fields=["state", "outcome", "reason", "ticket", "ticket_message", "processed_at", *_HEADERS]
+    )
 
 
 def do_quarantine(inbound: InboundMessage, reason: str, *, actor=None) -> None:
@@ -138,7 +184,7 @@ def do_hold(inbound: InboundMessage, ticket: Ticket, reason: str) -> None:
     inbound.ticket = ticket
     inbound.reason = reason
     inbound.processed_at = timezone.now()
-    inbound.save(update_fields=["state", "ticket", "reason", "processed_at"])
+    inbound.save(update_fields=["state", "ticket", "reason", "processed_at", *_HEADERS])
     record(
         "channels.hold",
         f"Mail from {inbound.from_address} held for approval on {ticket.reference}",

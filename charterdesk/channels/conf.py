@@ -11,6 +11,7 @@ time (never at import), with defaults that suit one machine.
 | CHARTERDESK_AUTOMAIL_PER_HOUR | 5 | automatic mails (receipts) to one address per hour |
 | CHARTERDESK_IMAP_TIMEOUT | 60 | seconds before an IMAP server is given up on |
 | CHARTERDESK_IMAP_BATCH | 500 | messages fetched from one mailbox per poll |
+| CHARTERDESK_INGEST_WORKERS | auto | processes ticketing stored mail (SQLite 1; else cores, at most 4) |
 """
 
 from __future__ import annotations
@@ -68,3 +69,16 @@ def imap_timeout() -> int:
 
 def imap_batch() -> int:
     return _int("CHARTERDESK_IMAP_BATCH", 500)
+
+
+def ingest_workers() -> int:
+    """Processes that turn stored mail into tickets during `email import` and `email poll`.
+
+    ``auto`` (the default): one on SQLite, whose single writer gains nothing from more; on
+    PostgreSQL one per CPU core, at most four."""
+    from django.db import connection
+
+    value = _get("CHARTERDESK_INGEST_WORKERS", "auto").strip().lower()
+    if value.isdigit() and int(value) > 0:
+        return 1 if connection.vendor == "sqlite" else min(int(value), 16)
+    return 1 if connection.vendor == "sqlite" else max(1, min(os.cpu_count() or 1, 4))

@@ -11,13 +11,19 @@ Any error while processing one message quarantines that message with the reason 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
 from django.db import InterfaceError, OperationalError, close_old_connections, transaction
+from django.db.models import F
+from django.utils import timezone
 
-from charterdesk.protocols.library import protocol_of, version_in_force
+from charterdesk.audit.actions import deferred_entries
+from charterdesk.protocols.library import next_scheduled, protocol_of, version_in_force
 from charterdesk.tickets.actions import TicketError, do_create_ticket, do_customer_message, do_link
 from charterdesk.tickets.choices import Status
 from charterdesk.tickets.models import Message, Ticket
@@ -42,6 +48,57 @@ def _backoff(attempt: int) -> float:
 
 class Quarantine(Exception):
     """Processing found a reason a person must look at this message."""
+
+
+class EarlierFirst(Exception):
+    """The message refers to earlier stored messages that are still pending: they go first, so a
+    reply is never processed before the message it answers (when several workers share the work)."""
+
+    def __init__(self, ids: list[int]):
+        super().__init__(f"waits for {ids}")
+        self.ids = ids
+
+
+# --------------------------------------------------------------------------- a batch of messages
+
+# How long a batch trusts the protocol version it looked up. A version published meanwhile is
+# used from the next look-up on; one scheduled to take effect is used from its effective time.
+BATCH_SECONDS = 5.0
+
+_batch = threading.local()
+
+
+@contextlib.contextmanager
+def batch():
+    """Process many messages with the protocol in force looked up once every few seconds, not once
+    per message. Each thread (an IMAP poller, a worker) keeps its own."""
+    outer = getattr(_batch, "state", None)
+    if outer is None:
+        _batch.state = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _batch.state = None
+
+
+def in_force():
+    """(version, protocol) in force now, or (None, None); remembered for a while inside ``batch()``."""
+    state = getattr(_batch, "state", None)
+    now = timezone.now()
+    if state and time.monotonic() < state["until"] and (state["switch"] is None or now < state["switch"]):
+        return state["version"], state["protocol"]
+    version = version_in_force()
+    protocol = protocol_of(version) if version is not None else None
+    if state is not None and version is not None:
+        upcoming = next_scheduled()
+        state.update(
+            version=version,
+            protocol=protocol,
+            until=time.monotonic() + BATCH_SECONDS,
+            switch=upcoming.effective_at if upcoming is not None else None,
+        )
+    return version, protocol
 
 
 @dataclass
@@ -71,39 +128,85 @@ def receive(
     Returns the stored row and whether it was new; a message seen before is not stored or acted on
     again. Processing errors never propagate: the message is quarantined instead.
     """
+    inbound, created = _stubborn(
+        lambda: actions.do_store_inbound(
+            raw,
+            source=source,
+            source_ref=source_ref,
+            envelope_from=envelope_from,
+            envelope_to=list(envelope_to),
+            channel=channel,
+            mailbox=mailbox,
+        )
+    )
+    if created and process_now:
+        process(inbound)
+        # What processing wrote (not the raw bytes again).
+        inbound.refresh_from_db(fields=RESULT_FIELDS)
+    return inbound, created
+
+
+def _stubborn(store):
     for attempt in range(STORE_ATTEMPTS):
         try:
-            inbound, created = actions.do_store_inbound(
-                raw,
-                source=source,
-                source_ref=source_ref,
-                envelope_from=envelope_from,
-                envelope_to=list(envelope_to),
-                channel=channel,
-                mailbox=mailbox,
-            )
-            break
+            return store()
         except OperationalError:
             # SQLite busy with another writer: wait a little rather than refuse the message.
             if attempt == STORE_ATTEMPTS - 1:
                 raise
             close_old_connections()
             time.sleep(_backoff(attempt))
-    if created and process_now:
-        process(inbound)
-        inbound.refresh_from_db()
-    return inbound, created
+    raise AssertionError("unreachable")
+
+
+def store_many(
+    items: list[tuple[bytes, str]], *, source: str, channel: str = "", mailbox=None
+) -> list[tuple[InboundMessage | None, bool]]:
+    """Store a chunk of (raw bytes, source reference) durably, in one transaction: committed when this
+    returns, not processed. (row, created) for each in order, or (None, False) for a message that
+    could not be stored at all (the caller leaves it unacknowledged). A chunk the database refuses
+    as a whole is stored one message at a time, so one bad message never holds back the others."""
+    common = {"source": source, "channel": channel, "mailbox": mailbox}
+    raws, refs = [raw for raw, _ in items], [ref for _, ref in items]
+    try:
+        return _stubborn(lambda: actions.do_store_inbound_many(raws, refs, **common))
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        log.warning("a chunk of %s messages could not be stored at once; storing one at a time", len(items))
+    answer: list[tuple[InboundMessage | None, bool]] = []
+    for raw, ref in items:
+        try:
+            one = functools.partial(actions.do_store_inbound, raw, source_ref=ref, **common)
+            answer.append(_stubborn(one))
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            log.exception("a message (%s) could not be stored", ref)
+            answer.append((None, False))
+    return answer
+
+
+def pending_ids(*, part: tuple[int, int] = (0, 1), limit: int | None = None) -> list[int]:
+    """Ids of the stored messages still pending, oldest first; ``part=(k, n)``: those that are k modulo n."""
+    queue = InboundMessage.objects.filter(state=InboundState.PENDING)
+    k, n = part
+    if n > 1:
+        queue = queue.alias(slot=F("id") % n).filter(slot=k)
+    queue = queue.order_by("id").values_list("id", flat=True)
+    return list(queue[:limit] if limit else queue)
+
+
+RESULT_FIELDS = ["state", "outcome", "reason", "ticket", "ticket_message", "subject", "from_address"]
 
 
 def process_pending(limit: int | None = None) -> int:
     """Process every stored message still pending (after a crash, or stored with ``process_now=False``)."""
     done = 0
-    queue = (
-        InboundMessage.objects.filter(state=InboundState.PENDING).order_by("id").values_list("id", flat=True)
-    )
-    for pk in list(queue[:limit] if limit else queue):
-        process(InboundMessage(pk=pk))
-        done += 1
+    with batch():
+        for pk in pending_ids(limit=limit):
+            process(InboundMessage(pk=pk))
+            done += 1
     return done
 
 
@@ -116,6 +219,10 @@ def process(inbound: InboundMessage, *, retries: int = 8) -> str:
     for attempt in range(retries):
         try:
             return _process_once(inbound)
+        except EarlierFirst as earlier:
+            for pk in earlier.ids:  # ids are lower than this one's, so this ends
+                process(InboundMessage(pk=pk))
+            continue
         except (OperationalError, InterfaceError):
             if attempt == retries - 1:
                 log.warning("inbound message %s left pending: the database is not available", inbound.pk)
@@ -127,13 +234,15 @@ def process(inbound: InboundMessage, *, retries: int = 8) -> str:
 
 def _process_once(inbound: InboundMessage) -> str:
     try:
-        with transaction.atomic():
+        # The audit entries go to the chain at the end, so that workers side by side wait for
+        # each other only for the last moments of each message (see audit.deferred_entries).
+        with transaction.atomic(), deferred_entries():
             locked = InboundMessage.objects.select_for_update().filter(pk=inbound.pk).first()
             if locked is None or locked.state != InboundState.PENDING:
                 return locked.state if locked else ""
             _route(locked)
             return locked.state
-    except (OperationalError, InterfaceError):
+    except (OperationalError, InterfaceError, EarlierFirst):
         raise
     except Exception as exc:  # one bad message never stops the rest
         reason = _reason(exc)
@@ -157,10 +266,9 @@ def _route(inbound: InboundMessage) -> None:
     actions.note_headers(inbound, parsed)
     if not parsed.from_address:
         raise Quarantine("the message has no usable sender address (From is missing or malformed)")
-    version = version_in_force()
+    version, protocol = in_force()
     if version is None:
         raise Quarantine("no protocol version is in force; publish one, then re-process this message")
-    protocol = protocol_of(version)
     channel = _channel(inbound, parsed, protocol)
     our_addresses = {c.address.lower() for c in protocol.channels.customer if c.address}
 
@@ -169,6 +277,8 @@ def _route(inbound: InboundMessage) -> None:
         return
 
     thread = find_thread(parsed)
+    if thread is None:
+        _earlier_first(inbound, parsed)
     if thread is not None:
         ticket = thread.ticket
         if is_auto_reply(parsed):
@@ -183,7 +293,7 @@ def _route(inbound: InboundMessage) -> None:
             )
             return
         if ticket.status == Status.CLOSED:
-            _new_ticket(inbound, parsed, channel, protocol, our_addresses, reopened_from=ticket)
+            _new_ticket(inbound, parsed, channel, version, our_addresses, reopened_from=ticket)
             return
         message = do_customer_message(
             ticket, body=parsed.text or "(no text)", body_html=parsed.html, message_id=parsed.message_id
@@ -197,7 +307,22 @@ def _route(inbound: InboundMessage) -> None:
 
     if is_auto_reply(parsed):
         raise Quarantine("an automatic reply (out of office or similar) that concerns no ticket")
-    _new_ticket(inbound, parsed, channel, protocol, our_addresses)
+    _new_ticket(inbound, parsed, channel, version, our_addresses)
+
+
+def _earlier_first(inbound: InboundMessage, parsed: ParsedEmail) -> None:
+    """A message that names earlier messages still pending (stored, not yet acted on) waits for them:
+    otherwise a reply processed before the message it answers would open a ticket of its own."""
+    referenced = [*parsed.in_reply_to, *parsed.references][:50]
+    if not referenced:
+        return
+    waiting = list(
+        InboundMessage.objects.filter(
+            message_id__in=referenced, state=InboundState.PENDING, pk__lt=inbound.pk
+        ).values_list("pk", flat=True)
+    )
+    if waiting:
+        raise EarlierFirst(sorted(waiting))
 
 
 def _channel(inbound: InboundMessage, parsed: ParsedEmail, protocol) -> str:
@@ -268,7 +393,8 @@ def is_participant(ticket: Ticket, address: str) -> bool:
     return TicketParticipant.objects.filter(ticket=ticket, email=address).exists()
 
 
-def _new_ticket(inbound, parsed: ParsedEmail, channel, protocol, our_addresses, reopened_from=None) -> None:
+def _new_ticket(inbound, parsed: ParsedEmail, channel, version, our_addresses, reopened_from=None) -> None:
+    protocol = protocol_of(version)
     customer = actions.do_sender_customer(parsed.from_address, parsed.from_name)
     tags = ["bulk"] if is_bulk(parsed) else []
     ticket = do_create_ticket(
@@ -279,8 +405,9 @@ def _new_ticket(inbound, parsed: ParsedEmail, channel, protocol, our_addresses, 
         channel=channel,
         tags=tags,
         message_id=parsed.message_id,
+        version=version,
     )
-    message = ticket.messages.order_by("id").first()
+    message = ticket.first_message
     actions.do_attach_parts(message, parsed)
     others = [
         a

@@ -8,10 +8,11 @@ now by default) so that tests and imports can run at frozen times.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -20,8 +21,9 @@ from charterdesk.engine.assignment import Candidate, choose_assignee, group_role
 from charterdesk.protocol.models import Protocol
 from charterdesk.protocols.library import protocol_of, version_in_force
 
-from .choices import UNSOLVED, EventKind, MessageKind, Status
+from .choices import EventKind, MessageKind, Status
 from .models import (
+    NOT_IN_QUEUE,
     AssignmentCursor,
     Customer,
     Message,
@@ -32,7 +34,7 @@ from .models import (
     TicketLink,
     TicketTag,
 )
-from .sla import evaluate, is_breached, next_due, sla_state, to_datetime
+from .sla import engine_event, evaluate, is_breached, next_due, sla_state, to_datetime
 
 
 class TicketError(Exception):
@@ -60,7 +62,13 @@ def _label(actor) -> str:
     return getattr(actor, "name", None) or str(actor)
 
 
-def _event(
+def _event(ticket: Ticket, kind: str, at: dt.datetime, data: dict, **fields) -> TicketEvent:
+    row = _event_row(ticket, kind, at, data, **fields)
+    row.save(force_insert=True)
+    return row
+
+
+def _event_row(
     ticket: Ticket,
     kind: str,
     at: dt.datetime,
@@ -72,7 +80,8 @@ def _event(
     summary: str = "",
     actor_label: str = "",
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    """One event of the ticket's history, not yet saved."""
+    return TicketEvent(
         ticket=ticket,
         at=at,
         kind=kind,
@@ -106,9 +115,17 @@ def _require_open(ticket: Ticket) -> None:
         raise TicketError(f"ticket {ticket.reference} is closed; a closed ticket takes no further changes")
 
 
-def _set_tags(ticket: Ticket, tags: Iterable[str]) -> None:
-    wanted = sorted({t.strip().lower() for t in tags if t and t.strip()})
+def _clean_tags(tags: Iterable[str]) -> list[str]:
+    return sorted({t.strip().lower() for t in tags if t and t.strip()})
+
+
+def _set_tags(ticket: Ticket, tags: Iterable[str], *, new: bool = False) -> None:
+    wanted = _clean_tags(tags)
     ticket.tags = wanted
+    if new:  # a ticket created in this transaction has no tag rows yet
+        if wanted:
+            TicketTag.objects.bulk_create([TicketTag(ticket=ticket, tag=t) for t in wanted])
+        return
     TicketTag.objects.filter(ticket=ticket).exclude(tag__in=wanted).delete()
     have = set(TicketTag.objects.filter(ticket=ticket).values_list("tag", flat=True))
     TicketTag.objects.bulk_create([TicketTag(ticket=ticket, tag=t) for t in wanted if t not in have])
@@ -119,6 +136,11 @@ def _lock(ticket: Ticket) -> Ticket:
     # of=("self",): lock the ticket row only, not the shared protocol version and customer rows.
     rows = Ticket.objects.select_for_update(of=("self",)).select_related("protocol_version", "customer")
     return rows.get(pk=ticket.pk)
+
+
+def _normalised(data: dict) -> dict:
+    """``data`` as the JSON column gives it back (what the engine would read from the row)."""
+    return json.loads(json.dumps(data))
 
 
 _SPACE = re.compile(r"\s+")
@@ -139,35 +161,45 @@ def auto_assignee(protocol: Protocol, group: str | None):
     roles = group_roles(protocol, group)
     if method == "manual" or not roles:
         return None
-    people = (
-        Person.objects.filter(is_active=True, roles__role__in=roles)
-        .distinct()
-        .annotate(open_count=Count("assigned_tickets", filter=Q(assigned_tickets__status__in=UNSOLVED)))
-    )
-    candidates = [Candidate(p.pk, p.open_count, p.away) for p in people]
-    cursor = AssignmentCursor.objects.select_for_update().filter(group=group).first()
+    # Round robin reads and moves the group's cursor, locked so that two workers opening tickets
+    # in one group never pick the same next person. least_open needs no cursor: it counts.
+    round_robin = method == "round_robin"
+    cursor = AssignmentCursor.objects.select_for_update().filter(group=group).first() if round_robin else None
+    people = {p.pk: p for p in Person.objects.filter(is_active=True, roles__role__in=roles).distinct()}
+    available = [pk for pk, p in people.items() if not p.away]
+    counts: dict[int, int] = {}
+    if method == "least_open" and len(available) > 1:
+        # Unsolved is a range of the indexed queue_due column (see models.NOT_IN_QUEUE), so each
+        # person's count is read from the (assignee, queue_due) index instead of from the tickets.
+        counts = dict(
+            Ticket.objects.filter(assignee_id__in=available, queue_due__lt=NOT_IN_QUEUE)
+            .values_list("assignee_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+    candidates = [Candidate(pk, counts.get(pk, 0), p.away) for pk, p in people.items()]
     chosen = choose_assignee(method, candidates, cursor.last_person_id if cursor else None)
     if chosen is None:
         return None
-    AssignmentCursor.objects.update_or_create(group=group, defaults={"last_person_id": chosen})
-    return Person.objects.get(pk=chosen)
+    if round_robin:
+        AssignmentCursor.objects.update_or_create(group=group, defaults={"last_person_id": chosen})
+    return people[chosen]
 
 
 # --------------------------------------------------------------------------- SLA
 
 
-def refresh_sla(ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
-    """Ask the engine about the ticket at ``now``, store its answer, and carry out new escalations."""
+def refresh_sla(ticket: Ticket, now: dt.datetime | None = None, *, events: list | None = None) -> Ticket:
+    """Ask the engine about the ticket at ``now``, store its answer, and carry out new escalations.
+
+    ``events``: the ticket's whole SLA history as engine events, when the caller has just written
+    all of it (a new ticket); otherwise it is read back from the ticket's rows."""
     from .escalations import carry_out_escalations
 
     now = _now(now)
-    result = evaluate(ticket, now)
+    result = evaluate(ticket, now, events)
     carry_out_escalations(ticket, result, now)
-    ticket.sla_policy = result.policy or ""
-    ticket.sla_state = sla_state(result)
-    ticket.next_due_at = to_datetime(next_due(result))
-    ticket.next_deadline = to_datetime(result.next_deadline)
-    ticket.breached = is_breached(result)
+    _take_sla(ticket, result)
     Ticket.objects.filter(pk=ticket.pk).update(
         sla_policy=ticket.sla_policy,
         sla_state=ticket.sla_state,
@@ -183,6 +215,28 @@ def refresh_sla(ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
     return ticket
 
 
+def _take_sla(ticket: Ticket, result) -> None:
+    """Put the engine's answer on the ticket (not saved)."""
+    ticket.sla_policy = result.policy or ""
+    ticket.sla_state = sla_state(result)
+    ticket.next_due_at = to_datetime(next_due(result))
+    ticket.next_deadline = to_datetime(result.next_deadline)
+    ticket.breached = is_breached(result)
+
+
+def _nothing_to_carry_out(ticket: Ticket, result) -> bool:
+    """True when ``carry_out_escalations`` would change nothing: no firing, and the engine's priority,
+    tags and group are the ticket's own (always so for a new ticket unless a rule fires at once)."""
+    if result.status is None:
+        return True
+    return (
+        not result.escalations
+        and result.priority in (None, ticket.priority)
+        and set(result.tags) == set(ticket.tags)
+        and result.group == (ticket.group or None)
+    )
+
+
 # --------------------------------------------------------------------------- customers
 
 
@@ -190,18 +244,24 @@ def do_find_or_create_customer(
     *, email: str | None, name: str = "", phone: str = "", organization: str = "", timezone_name: str = ""
 ) -> Customer:
     email = (email or "").strip().lower() or None
-    with transaction.atomic():
-        if email:
-            customer = Customer.objects.filter(email=email).first()
-            if customer is not None:
-                return customer
-        customer = Customer.objects.create(
-            email=email,
-            name=(name or (email.split("@")[0] if email else "") or phone or "Customer").strip()[:200],
-            phone=phone,
-            organization=organization,
-            timezone=timezone_name or "UTC",
-        )
+    if email:
+        customer = Customer.objects.filter(email=email).first()
+        if customer is not None:
+            return customer
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                email=email,
+                name=(name or (email.split("@")[0] if email else "") or phone or "Customer").strip()[:200],
+                phone=phone,
+                organization=organization,
+                timezone=timezone_name or "UTC",
+            )
+    except IntegrityError:
+        if not email:
+            raise
+        # Created meanwhile by another worker (two messages from one new sender side by side).
+        return Customer.objects.get(email=email)
     return customer
 
 
@@ -243,13 +303,18 @@ def do_create_ticket(
     message_id: str = "",
     at: dt.datetime | None = None,
     assign: bool = True,
+    version=None,
 ) -> Ticket:
     """Open a ticket with its first message. ``by_agent`` (a person) opens it on the customer's
-    behalf: no first_response clock, and the creation counts as the agent's first public reply."""
+    behalf: no first_response clock, and the creation counts as the agent's first public reply.
+
+    ``version``: the protocol version in force at ``at``, when the caller has just looked it up
+    (inbound mail looks it up once for a batch of messages). The first message is ``ticket.first_message``.
+    """
     at = _now(at)
     subject = (subject or "").strip()[:300] or "(no subject)"
     with transaction.atomic():
-        version = version_in_force(at)
+        version = version or version_in_force(at)
         if version is None:
             raise TicketError("no protocol version is in force; publish one before opening tickets")
         protocol = protocol_of(version)
@@ -262,21 +327,37 @@ def do_create_ticket(
         if priority not in ("low", "normal", "high", "urgent"):
             raise TicketError(f"priority: '{priority}' is not low, normal, high or urgent")
         group = group or route_group(protocol, channel)
-        ticket = Ticket.objects.create(
+        ticket = Ticket(
             subject=subject,
             customer=customer,
-            status=Status.NEW,
+            # An agent's ticket starts as their public reply: it is open, not new.
+            status=Status.OPEN if by_agent is not None else Status.NEW,
             priority=priority,
             channel=channel,
             group=group or "",
+            tags=_clean_tags(tags),
             protocol_version=version,
             created_by_agent=by_agent is not None,
             created_at=at,
             updated_at=at,
             search_text=_search_words(subject, customer.name, customer.email or "", body),
         )
-        _set_tags(ticket, tags)
-        Message.objects.create(
+        assignee = auto_assignee(protocol, ticket.group or None) if assign else None
+        ticket.assignee = assignee
+        data = {"priority": priority, "channel": channel, "tags": ticket.tags, "group": group}
+        if by_agent is not None:
+            data["by"] = "agent"
+        # The new ticket's whole SLA history is its created event (as the engine reads it back from
+        # the row), so the engine is asked before the row is written and its answer goes into the
+        # INSERT: one write of the ticket instead of an INSERT and an UPDATE of every indexed column.
+        history = [engine_event(EventKind.CREATED, at, _normalised(data))]
+        result = evaluate(ticket, at, history)
+        settled = _nothing_to_carry_out(ticket, result)
+        if settled:
+            _take_sla(ticket, result)
+        ticket.save(force_insert=True)
+        _set_tags(ticket, ticket.tags, new=True)
+        ticket.first_message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.REPLY if by_agent is not None else MessageKind.CUSTOMER,
             author_person=by_agent,
@@ -287,28 +368,24 @@ def do_create_ticket(
             created_at=at,
             message_id=message_id,
         )
-        data = {"priority": priority, "channel": channel, "tags": ticket.tags, "group": group}
+        events = [
+            _event_row(
+                ticket,
+                EventKind.CREATED,
+                at,
+                data,
+                actor=by_agent,
+                actor_label="" if by_agent is not None else customer.name,
+                summary=f"Opened on {channel}",
+            )
+        ]
         if by_agent is not None:
-            data["by"] = "agent"
-        _event(
-            ticket,
-            EventKind.CREATED,
-            at,
-            data,
-            actor=by_agent,
-            actor_label="" if by_agent is not None else customer.name,
-            summary=f"Opened on {channel}",
-        )
-        if by_agent is not None:
-            # An agent's ticket starts as their public reply: it is open, not new.
-            ticket.status = Status.OPEN
-            Ticket.objects.filter(pk=ticket.pk).update(status=Status.OPEN)
-            _event(ticket, EventKind.STATUS, at, {"status": "open"}, actor=by_agent, sla_input=False)
-        if assign:
-            assignee = auto_assignee(protocol, ticket.group or None)
-            if assignee is not None:
-                ticket.assignee = assignee
-                _event(
+            events.append(
+                _event_row(ticket, EventKind.STATUS, at, {"status": "open"}, actor=by_agent, sla_input=False)
+            )
+        if assignee is not None:
+            events.append(
+                _event_row(
                     ticket,
                     EventKind.ASSIGNEE,
                     at,
@@ -317,6 +394,9 @@ def do_create_ticket(
                     clause="resolution.handling.assignment",
                     summary=f"Assigned to {assignee.name} ({protocol.resolution.handling.assignment})",
                 )
+            )
+        # One INSERT for the opening events, in the order they happened.
+        TicketEvent.objects.bulk_create(events)
         _audit(
             ticket,
             "ticket.create",
@@ -325,7 +405,9 @@ def do_create_ticket(
             actor=by_agent,
             at=at,
         )
-        refresh_sla(ticket, at)
+        if not settled:
+            # A rule fired at once: carried out (and stored) the usual way, once the ticket exists.
+            refresh_sla(ticket, at, events=history)
     return ticket
 
 

@@ -39,10 +39,15 @@ def carry_out_escalations(ticket, result: TicketSla, now: dt.datetime) -> list[s
 
     if result.status is None:
         return []
-    done = set(
-        TicketEvent.objects.filter(ticket=ticket, kind=EventKind.ESCALATION).values_list(
-            "data__key", flat=True
+    # Only a ticket with firings needs to know which were carried out already (a query on JSON).
+    done = (
+        set(
+            TicketEvent.objects.filter(ticket=ticket, kind=EventKind.ESCALATION).values_list(
+                "data__key", flat=True
+            )
         )
+        if result.escalations
+        else set()
     )
     protocol = protocol_for(ticket)
     version = ticket.protocol_version.version

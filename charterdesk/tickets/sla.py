@@ -91,8 +91,12 @@ def ticket_events(ticket) -> list:
     return [engine_event(kind, at, data) for kind, at, data in rows]
 
 
-def evaluate(ticket, now: dt.datetime) -> TicketSla:
-    return engine_for(ticket.protocol_version).evaluate(ticket_events(ticket), to_seconds(now))
+def evaluate(ticket, now: dt.datetime, events: list | None = None) -> TicketSla:
+    """The engine's answer for the ticket at ``now``; ``events`` are its engine events when the caller
+    already has every one of them (else they are read from the ticket's rows)."""
+    if events is None:
+        events = ticket_events(ticket)
+    return engine_for(ticket.protocol_version).evaluate(events, to_seconds(now))
 
 
 def sla_state(result: TicketSla) -> dict:

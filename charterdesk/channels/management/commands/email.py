@@ -32,6 +32,20 @@ def iter_path(path: Path):
     yield path.name, path.read_bytes()
 
 
+IMPORT_CHUNK = 100
+
+
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 class Command(BaseCommand):
     help = "The email channel: run the SMTP listener, import .eml/mbox/maildir, poll IMAP mailboxes."
 
@@ -59,7 +73,9 @@ class Command(BaseCommand):
         serve_forever(host, port, stdout=self.stdout)
 
     def handle_import(self, path, channel, **_):
-        from charterdesk.channels.inbound import process_pending, receive
+        from charterdesk.channels.conf import ingest_workers
+        from charterdesk.channels.inbound import batch, process, process_pending, store_many
+        from charterdesk.channels.workers import TicketingWorkers
 
         source = Path(path)
         if not source.exists():
@@ -71,11 +87,26 @@ class Command(BaseCommand):
             self.stdout.write(f"Finished {resumed} message(s) left pending by an earlier run.")
         counts: Counter[str] = Counter()
         started = time.monotonic()
-        for reference, raw in iter_path(source):
-            inbound, created = receive(
-                raw, source="import", source_ref=f"{source}:{reference}"[:300], channel=channel
-            )
-            counts[inbound.state if created else "already imported"] += 1
+        new_ids: list[int] = []
+        # Messages are committed a chunk at a time, then acted on: one by one here (SQLite), or by
+        # worker processes while the next chunks are stored (PostgreSQL; see channels/workers.py).
+        with TicketingWorkers(ingest_workers()) as pool, batch():
+            for chunk in _chunks(iter_path(source), IMPORT_CHUNK):
+                items = [(raw, f"{source}:{reference}"[:300]) for reference, raw in chunk]
+                for inbound, created in store_many(items, source="import", channel=channel):
+                    if inbound is None:
+                        counts["not stored (see the log)"] += 1
+                    elif not created:
+                        counts["already imported"] += 1
+                    elif pool.inline:
+                        counts[process(inbound)] += 1
+                    else:
+                        new_ids.append(inbound.pk)
+        if new_ids:
+            from charterdesk.channels.models import InboundMessage
+
+            states = InboundMessage.objects.filter(pk__in=new_ids).values_list("state", flat=True)
+            counts.update(states.iterator(chunk_size=2000))
         took = time.monotonic() - started
         total = sum(counts.values())
         parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))

@@ -1,0 +1,82 @@
+"""Ticketing stored mail in several processes while it is still being stored (PostgreSQL).
+
+Storing a message is cheap and mostly waiting (on the disk, the IMAP server, the import file);
+acting on it (parse, route, the ticket, its SLA clocks, the audit entry) is CPU work. So
+`charterdesk email import` and `charterdesk email poll` store in their own process and fork
+``n`` workers that act on the pending messages as soon as they are committed: worker k takes the
+messages whose id is k modulo n, oldest first.
+
+Nothing about exactly-once changes: each message is still processed in one transaction that
+locks its row and checks it is pending, so two processes can never both act on it; a reply whose
+earlier message is still pending in another worker's share processes that one first
+(``inbound.EarlierFirst``). SQLite has one writer, so there the work stays in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+
+from django.db import connections
+
+log = logging.getLogger("charterdesk.channels")
+
+CHUNK = 200
+
+
+class TicketingWorkers:
+    """``with TicketingWorkers(n) as pool:`` store messages (unprocessed) inside the block; on leaving
+    it, every message pending is processed. ``pool.inline``: one worker, the caller processes itself."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.inline = n <= 1
+        self.procs: list = []
+
+    def __enter__(self) -> TicketingWorkers:
+        if self.inline:
+            return self
+        # A forked child must open its own database connection, never share the parent's.
+        connections.close_all()
+        context = multiprocessing.get_context("fork")
+        self.stop = context.Event()
+        self.procs = [
+            context.Process(target=_work, args=(k, self.n, self.stop), name=f"ingest-{k}", daemon=True)
+            for k in range(self.n)
+        ]
+        for proc in self.procs:
+            proc.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.inline:
+            return
+        self.stop.set()
+        for proc in self.procs:
+            proc.join()
+            if proc.exitcode != 0:
+                log.warning("ingest worker %s ended with exit code %s", proc.name, proc.exitcode)
+        # Whatever a worker could not finish (it died, or the database was away) is finished here.
+        from .inbound import process_pending
+
+        process_pending()
+
+
+def _work(k: int, n: int, stop) -> None:
+    from .choices import InboundState
+    from .inbound import batch, pending_ids, process
+    from .models import InboundMessage
+
+    try:
+        with batch():
+            while True:
+                finishing = stop.is_set()  # read before looking, so nothing stored before it is missed
+                ids = pending_ids(part=(k, n), limit=CHUNK)
+                progress = sum(process(InboundMessage(pk=pk)) != InboundState.PENDING for pk in ids)
+                if progress:
+                    continue
+                if finishing:
+                    return
+                stop.wait(0.05 if not ids else 0.5)
+    finally:
+        connections.close_all()
