@@ -1314,7 +1314,7 @@ class _Transactions:
         self.batches = 0  # written in the open transaction
         self.open = ExitStack()
         self.after = ExitStack()  # what to undo once the transaction has ended (spool files)
-        self.first_new = 0
+        self.unindexed = 0  # the first ticket id of the transaction not in the search index yet
         self.fts = False
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
@@ -1340,7 +1340,7 @@ class _Transactions:
         self.open.enter_context(transaction.atomic())
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT MAX(id) FROM {Ticket._meta.db_table}")
-            self.first_new = (cursor.fetchone()[0] or 0) + 1
+            self.unindexed = (cursor.fetchone()[0] or 0) + 1
             if self.fts:
                 cursor.execute(f"DROP TRIGGER {_FTS_INSERT_TRIGGER}")
 
@@ -1356,11 +1356,12 @@ class _Transactions:
         try:
             if self.fts:
                 with connection.cursor() as cursor:
-                    # What the trigger would have done for each new ticket, in one statement.
+                    # What the trigger would have done for each new ticket (a spooled batch has
+                    # indexed its own), in one statement.
                     cursor.execute(
                         f"INSERT INTO {FTS_TABLE}(rowid, search_text) "
                         f"SELECT id, search_text FROM {Ticket._meta.db_table} WHERE id >= %s ORDER BY id",
-                        [self.first_new],
+                        [self.unindexed],
                     )
                     for statement in SQLITE_CREATE:  # all IF NOT EXISTS: only the trigger is made
                         cursor.execute(statement)
@@ -1611,12 +1612,22 @@ class _Writer:
             base = _reserve_ids(Ticket, count)[0]
             owners = f"temp.{_OWNERS} AS o ON o.who = x.c1"
             values = ", ".join(f"x.c{i}" for i in range(2, _SPOOL["t"]))
+            # The spool's rows are in the batch's order (c0), so rowid order needs no sort.
             self.tickets.copy(
                 cursor,
                 f"x.c0 + %s, o.id, %s, {values}",
-                f"{batch}.t AS x JOIN {owners} ORDER BY x.c0",
+                f"{batch}.t AS x JOIN {owners} ORDER BY x.rowid",
                 [base, self.version_id],
             )
+            if self.transactions.fts:
+                # From the spool: the new tickets' rows would be read back from the database.
+                search_text = f"x.c{_SPOOL['t'] - 1}"
+                cursor.execute(
+                    f"INSERT INTO {FTS_TABLE}(rowid, search_text) "
+                    f"SELECT x.c0 + %s, {search_text} FROM {batch}.t AS x ORDER BY x.rowid",
+                    [base],
+                )
+                self.transactions.unindexed = base + count
             self.messages.copy(
                 cursor,
                 "x.c0 + %s, x.c2, x.c3, o.id, x.c4, x.c5, x.c6, x.c7, x.c8",
