@@ -59,16 +59,18 @@ def deferred_entries():
     taking it only for the final moments lets concurrent transactions (the ingest workers) do their
     real work side by side. The entries are still written in the transaction of the change they
     record, in the order recorded; if the block fails they are dropped with the rest of it."""
-    if getattr(_deferred, "entries", None) is not None:
-        yield  # an outer block chains them
-        return
+    outer = getattr(_deferred, "entries", None)
     _deferred.entries = []
     try:
         yield
         entries = _deferred.entries
     finally:
-        _deferred.entries = None
-    if entries:
+        _deferred.entries = outer
+    if outer is not None:
+        # Nested (one message of a batch): its entries join the outer block's, or are dropped
+        # with its savepoint when it fails.
+        outer.extend(entries)
+    elif entries:
         _append(entries)
 
 

@@ -9,10 +9,11 @@ actions it calls.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import record
@@ -30,6 +31,8 @@ from charterdesk.tickets.models import Attachment, Customer, Message, Ticket
 from .choices import InboundState, OutboundState
 from .models import EmbedForm, InboundMessage, Mailbox, OutboundMail, TicketParticipant
 from .parse import ParsedEmail, content_hash, decode_words, parse_email, raw_message_id
+
+log = logging.getLogger("charterdesk.channels")
 
 
 class ChannelError(Exception):
@@ -63,34 +66,28 @@ def do_store_inbound(raw: bytes, **fields) -> tuple[InboundMessage, bool]:
     return inbound, True
 
 
-def do_store_inbound_many(raws: list[bytes], refs: list[str], **common) -> list[tuple[InboundMessage, bool]]:
-    """Commit a chunk of raw messages in one transaction (one INSERT); (row, created) for each, in order.
+def do_store_inbound_many(
+    raws: list[bytes], refs: list[str], **common
+) -> list[tuple[InboundMessage | None, bool, str]]:
+    """Commit a chunk of raw messages in one transaction (one commit instead of one per message).
 
-    The same guarantees as ``do_store_inbound`` one by one: every new message is committed when this
-    returns, and one stored before (or earlier in the same chunk) is not stored again."""
-    at = common.pop("at", None) or timezone.now()
-    rows = [_inbound_row(raw, source_ref=ref, at=at, **common) for raw, ref in zip(raws, refs, strict=True)]
-    known = {r.dedupe_key: r for r in _stored().filter(dedupe_key__in=[r.dedupe_key for r in rows])}
-    new: dict[str, InboundMessage] = {}
-    for row in rows:
-        if row.dedupe_key not in known and row.dedupe_key not in new:
-            new[row.dedupe_key] = row
-    try:
-        with transaction.atomic():
-            InboundMessage.objects.bulk_create(list(new.values()))
-    except IntegrityError:
-        # Another listener or poller stored one of them meanwhile: settle each on its own.
-        return [
-            do_store_inbound(raw, source_ref=ref, at=at, **common)
-            for raw, ref in zip(raws, refs, strict=True)
-        ]
-    answer = []
-    for row in rows:
-        first = new.get(row.dedupe_key)
-        if first is row:
-            answer.append((row, True))
-        else:
-            answer.append((known.get(row.dedupe_key) or first, False))
+    Each is stored as ``do_store_inbound`` stores it, in its own savepoint: (row, created, "") for
+    each in order, or (None, False, why) for one that could not be stored, which leaves the others
+    stored. A database that is busy or gone fails the whole chunk (nothing of it is committed)."""
+    common.setdefault("at", timezone.now())
+    answer: list[tuple[InboundMessage | None, bool, str]] = []
+    with transaction.atomic():
+        for raw, ref in zip(raws, refs, strict=True):
+            try:
+                with transaction.atomic():
+                    inbound, created = do_store_inbound(raw, source_ref=ref, **common)
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:
+                log.exception("a message (%s) could not be stored", ref)
+                answer.append((None, False, f"{type(exc).__name__}: {exc}"))
+            else:
+                answer.append((inbound, created, ""))
     return answer
 
 

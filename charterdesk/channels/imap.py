@@ -148,9 +148,7 @@ def poll_mailbox(
 ) -> PollResult:
     """Fetch, store and (unless ``process=False``) act on the unseen messages of one mailbox."""
     from .actions import do_record_poll
-    from .inbound import process as process_one
-    from .inbound import receive
-    from .models import InboundMessage
+    from .inbound import process_all, store_many
 
     result = PollResult(mailbox.pk, mailbox.name, started=time.monotonic())
     owner = f"{socket.gethostname()}:{os.getpid()}"
@@ -174,38 +172,35 @@ def poll_mailbox(
             raise MailboxError(f"SEARCH failed: {data!r}")
         uids = (data[0] or b"").split()[: limit or conf.imap_batch()]
         for start in range(0, len(uids), FETCH_CHUNK):
-            chunk = uids[start : start + FETCH_CHUNK]
+            fetched = _fetch(conn, uids[start : start + FETCH_CHUNK])
+            result.fetched += len(fetched)
+            items = [(raw, f"{mailbox.pk}:{_str(validity)}:{uid.decode()}") for uid, raw in fetched]
+            try:
+                # The whole chunk is committed in one transaction before any of it is flagged seen.
+                with _db_turn():
+                    stored = store_many(items, source="imap", channel=mailbox.channel, mailbox=mailbox)
+            except Exception as exc:  # not stored: leave them unseen for the next poll
+                log.exception("mailbox %s: could not store %s messages", mailbox.name, len(items))
+                result.error = f"could not store messages: {exc}"
+                continue
             seen = []
-            stored = []
-            for uid, raw in _fetch(conn, chunk):
-                result.fetched += 1
-                try:
-                    with _db_turn():
-                        inbound, created = receive(
-                            raw,
-                            source="imap",
-                            source_ref=f"{mailbox.pk}:{_str(validity)}:{uid.decode()}",
-                            channel=mailbox.channel,
-                            mailbox=mailbox,
-                            process_now=False,
-                        )
-                except Exception as exc:  # not stored: leave it unseen for the next poll
-                    log.exception("mailbox %s: could not store UID %s", mailbox.name, uid)
-                    result.error = f"could not store a message: {exc}"
+            new = []
+            for (uid, _raw), (inbound, created, why) in zip(fetched, stored, strict=True):
+                if inbound is None:  # not stored: leave it unseen for the next poll
+                    result.error = f"could not store a message: {why}"
                     continue
                 seen.append(uid)
                 if created:
                     result.new += 1
-                    stored.append(inbound.pk)
+                    new.append(inbound.pk)
                 else:
                     result.duplicates += 1
             if seen:
                 conn.uid("STORE", b",".join(seen), "+FLAGS", "(\\Seen)")
-            if process:
-                for pk in stored:
-                    with _db_turn():
-                        process_one(InboundMessage(pk=pk))
-            result.stored_ids.extend(stored)
+            if process and new:
+                with _db_turn():
+                    process_all(new)
+            result.stored_ids.extend(new)
             with _db_turn():
                 _take_lease(mailbox, owner)  # renew
     except (MailboxError, imaplib.IMAP4.error, OSError) as exc:

@@ -12,7 +12,6 @@ Any error while processing one message quarantines that message with the reason 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import threading
 import time
@@ -161,30 +160,14 @@ def _stubborn(store):
 
 def store_many(
     items: list[tuple[bytes, str]], *, source: str, channel: str = "", mailbox=None
-) -> list[tuple[InboundMessage | None, bool]]:
-    """Store a chunk of (raw bytes, source reference) durably, in one transaction: committed when this
-    returns, not processed. (row, created) for each in order, or (None, False) for a message that
-    could not be stored at all (the caller leaves it unacknowledged). A chunk the database refuses
-    as a whole is stored one message at a time, so one bad message never holds back the others."""
-    common = {"source": source, "channel": channel, "mailbox": mailbox}
+) -> list[tuple[InboundMessage | None, bool, str]]:
+    """Store a chunk of (raw bytes, source reference) durably in one transaction: committed when this
+    returns, not processed. (row, created, "") for each in order, or (None, False, why) for a message
+    that could not be stored (the caller leaves it unacknowledged); one such never holds back the rest."""
     raws, refs = [raw for raw, _ in items], [ref for _, ref in items]
-    try:
-        return _stubborn(lambda: actions.do_store_inbound_many(raws, refs, **common))
-    except (OperationalError, InterfaceError):
-        raise
-    except Exception:
-        log.warning("a chunk of %s messages could not be stored at once; storing one at a time", len(items))
-    answer: list[tuple[InboundMessage | None, bool]] = []
-    for raw, ref in items:
-        try:
-            one = functools.partial(actions.do_store_inbound, raw, source_ref=ref, **common)
-            answer.append(_stubborn(one))
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception:
-            log.exception("a message (%s) could not be stored", ref)
-            answer.append((None, False))
-    return answer
+    return _stubborn(
+        lambda: actions.do_store_inbound_many(raws, refs, source=source, channel=channel, mailbox=mailbox)
+    )
 
 
 def pending_ids(*, part: tuple[int, int] = (0, 1), limit: int | None = None) -> list[int]:
@@ -202,12 +185,55 @@ RESULT_FIELDS = ["state", "outcome", "reason", "ticket", "ticket_message", "subj
 
 def process_pending(limit: int | None = None) -> int:
     """Process every stored message still pending (after a crash, or stored with ``process_now=False``)."""
-    done = 0
+    ids = pending_ids(limit=limit)
+    process_all(ids)
+    return len(ids)
+
+
+# Messages acted on in one transaction (each in its own savepoint) by ``process_many``.
+PROCESS_BATCH = 20
+
+
+def process_all(pks: list[int]) -> dict[int, str]:
+    """``process_many`` over any number of messages, a batch at a time; {id: state afterwards}."""
+    states: dict[int, str] = {}
     with batch():
-        for pk in pending_ids(limit=limit):
-            process(InboundMessage(pk=pk))
-            done += 1
-    return done
+        for start in range(0, len(pks), PROCESS_BATCH):
+            states.update(process_many(pks[start : start + PROCESS_BATCH]))
+    return states
+
+
+def process_many(pks: list[int]) -> dict[int, str]:
+    """Act on several stored messages in one transaction, each in its own savepoint; {id: state}.
+
+    The same outcome as ``process`` on each in turn, with one commit (and one append to the audit
+    chain) for the batch instead of one per message. A message that fails is rolled back to its
+    savepoint and quarantined, and the others go on. If the database itself fails, nothing of the
+    batch happened and each message is processed on its own (with ``process``'s retries)."""
+    states: dict[int, str] = {}
+    later: list[int] = []
+    try:
+        with transaction.atomic(), deferred_entries():
+            rows = InboundMessage.objects.select_for_update().filter(pk__in=pks).order_by("id")
+            for row in rows:
+                if row.state != InboundState.PENDING:
+                    states[row.pk] = row.state
+                    continue
+                try:
+                    with transaction.atomic(), deferred_entries():
+                        _route(row)
+                    states[row.pk] = row.state
+                except (OperationalError, InterfaceError):
+                    raise
+                except EarlierFirst:
+                    later.append(row.pk)  # after this batch commits, with the messages it waits for
+                except Exception as exc:  # one bad message never stops the rest
+                    states[row.pk] = _set_aside(row, exc)
+    except (OperationalError, InterfaceError):
+        return {pk: process(InboundMessage(pk=pk)) for pk in pks}
+    for pk in later:
+        states[pk] = process(InboundMessage(pk=pk))
+    return states
 
 
 def process(inbound: InboundMessage, *, retries: int = 8) -> str:
@@ -245,11 +271,14 @@ def _process_once(inbound: InboundMessage) -> str:
     except (OperationalError, InterfaceError, EarlierFirst):
         raise
     except Exception as exc:  # one bad message never stops the rest
-        reason = _reason(exc)
-        if not isinstance(exc, Quarantine | ParseError | TicketError):
-            log.exception("inbound message %s could not be processed", inbound.pk)
-        actions.do_quarantine(inbound, reason)
-        return InboundState.QUARANTINED
+        return _set_aside(inbound, exc)
+
+
+def _set_aside(inbound: InboundMessage, exc: Exception) -> str:
+    if not isinstance(exc, Quarantine | ParseError | TicketError):
+        log.exception("inbound message %s could not be processed", inbound.pk)
+    actions.do_quarantine(inbound, _reason(exc))
+    return InboundState.QUARANTINED
 
 
 def _reason(exc: Exception) -> str:

@@ -64,15 +64,14 @@ class TicketingWorkers:
 
 def _work(k: int, n: int, stop) -> None:
     from .choices import InboundState
-    from .inbound import batch, pending_ids, process
-    from .models import InboundMessage
+    from .inbound import batch, pending_ids, process_all
 
     try:
         with batch():
             while True:
                 finishing = stop.is_set()  # read before looking, so nothing stored before it is missed
                 ids = pending_ids(part=(k, n), limit=CHUNK)
-                progress = sum(process(InboundMessage(pk=pk)) != InboundState.PENDING for pk in ids)
+                progress = sum(state != InboundState.PENDING for state in process_all(ids).values())
                 if progress:
                     continue
                 if finishing:

@@ -74,7 +74,7 @@ class Command(BaseCommand):
 
     def handle_import(self, path, channel, **_):
         from charterdesk.channels.conf import ingest_workers
-        from charterdesk.channels.inbound import batch, process, process_pending, store_many
+        from charterdesk.channels.inbound import batch, process_all, process_pending, store_many
         from charterdesk.channels.workers import TicketingWorkers
 
         source = Path(path)
@@ -93,15 +93,18 @@ class Command(BaseCommand):
         with TicketingWorkers(ingest_workers()) as pool, batch():
             for chunk in _chunks(iter_path(source), IMPORT_CHUNK):
                 items = [(raw, f"{source}:{reference}"[:300]) for reference, raw in chunk]
-                for inbound, created in store_many(items, source="import", channel=channel):
+                stored = []
+                for inbound, created, _why in store_many(items, source="import", channel=channel):
                     if inbound is None:
                         counts["not stored (see the log)"] += 1
                     elif not created:
                         counts["already imported"] += 1
-                    elif pool.inline:
-                        counts[process(inbound)] += 1
                     else:
-                        new_ids.append(inbound.pk)
+                        stored.append(inbound.pk)
+                if pool.inline:
+                    counts.update(process_all(stored).values())
+                else:
+                    new_ids.extend(stored)
         if new_ids:
             from charterdesk.channels.models import InboundMessage
 
@@ -124,16 +127,33 @@ class Command(BaseCommand):
             )
 
     def handle_poll(self, once, interval, **_):
+        from charterdesk.channels.conf import ingest_workers
         from charterdesk.channels.imap import poll_all_mailboxes
+        from charterdesk.channels.inbound import process_all
+        from charterdesk.channels.workers import TicketingWorkers
 
         while True:
-            results = poll_all_mailboxes()
+            started = time.monotonic()
+            # The mailboxes are fetched and stored side by side (one thread each), then acted on: by
+            # worker processes as they are stored (PostgreSQL), or here once all are stored (SQLite,
+            # whose single writer would only make the pollers queue for it).
+            with TicketingWorkers(ingest_workers()) as pool:
+                results = poll_all_mailboxes(process=False)
+                stored = time.monotonic() - started
+                if pool.inline:
+                    process_all([pk for r in results for pk in r.stored_ids])
+            took = time.monotonic() - started
             if not results:
                 self.stdout.write("No active mailboxes are configured (add one under /channels/mailboxes/).")
             for r in results:
                 state = r.error or r.skipped or "ok"
                 self.stdout.write(
                     f"{r.name}: {r.new} new, {r.duplicates} already stored, {r.seconds:.1f} s ({state})"
+                )
+            if results:
+                self.stdout.write(
+                    f"All mailboxes: {sum(r.new for r in results)} new messages stored and marked seen "
+                    f"in {stored:.1f} s, all acted on in {took:.1f} s."
                 )
             if once:
                 return
