@@ -1262,27 +1262,23 @@ COMMIT_EVERY = 10_000
 def _bulk_load() -> Iterator[None]:
     """The database set for a bulk load, and set back afterwards, however the load ends.
 
-    Commits are not waited for (SQLite ``synchronous=OFF``, PostgreSQL ``synchronous_commit=off``):
-    a crash of the machine may lose the last transactions of the load. On SQLite the page cache is
-    larger meanwhile, as the indexes are kept up as rows come. Dropping the indexes for the load
-    and making them at the end saved little (the ticket rows are wide, so each ``CREATE INDEX``
-    reads them all again) and would leave a killed load's database without them, so they stay.
+    PostgreSQL: commits are not waited for (``synchronous_commit=off``: a crash of the machine may
+    lose the last transactions of the load, never corrupt the database). SQLite keeps its safety
+    level (``synchronous=NORMAL`` in WAL mode: a commit is never half there, whatever crashes;
+    ``OFF`` could corrupt the database should the machine stop during a checkpoint), and its page
+    cache is larger meanwhile, as the indexes are kept up as rows come. Dropping the indexes for
+    the load and making them at the end saved little (the ticket rows are wide, so each ``CREATE
+    INDEX`` reads them all again) and would leave a killed load's database without them.
     """
     vendor = connection.vendor
     if vendor not in ("sqlite", "postgresql"):
         yield
         return
     sqlite = vendor == "sqlite"
-    # Inside a transaction (a caller's atomic block) SQLite's safety level cannot change.
-    relaxed = not (sqlite and connection.in_atomic_block)
     with connection.cursor() as cursor:
         if sqlite:
-            cursor.execute("PRAGMA synchronous")
-            synchronous = cursor.fetchone()[0]
             cursor.execute("PRAGMA cache_size")
             cache_size = cursor.fetchone()[0]
-            if relaxed:
-                cursor.execute("PRAGMA synchronous = OFF")
             cursor.execute("PRAGMA cache_size = -262144")  # 256 MiB
         else:
             cursor.execute("SET synchronous_commit TO OFF")
@@ -1292,8 +1288,6 @@ def _bulk_load() -> Iterator[None]:
         with connection.cursor() as cursor:
             if sqlite:
                 cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
-                if relaxed:
-                    cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
             else:
                 cursor.execute("RESET synchronous_commit")
 
