@@ -1394,7 +1394,8 @@ def load_demo_tickets(
     if count == 0:
         return report
     ctx = _context(now)
-    batches = math.ceil(count / batch_size)
+    sizes = _batch_sizes(count, batch_size)
+    batches = len(sizes)
     workers = min(workers or os.cpu_count() or 1, batches)
 
     # Who writes each ticket: about one new customer in three tickets; the others write again.
@@ -1406,10 +1407,7 @@ def load_demo_tickets(
 
     def tasks():
         nonlocal serial
-        done = 0
-        for index in range(batches):
-            size = min(batch_size, count - done)
-            done += size
+        for index, size in enumerate(sizes):
             owners, fresh = [], []
             for _ in range(size):
                 if not known or rng.random() < 0.35:
@@ -1503,6 +1501,19 @@ def load_demo_tickets(
         )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _batch_sizes(count: int, batch_size: int) -> list[int]:
+    """The tickets of each batch: the first ones smaller, so that the loading process, idle until
+    a batch is made, starts writing sooner (then ``batch_size`` each, the last one what is left)."""
+    sizes: list[int] = []
+    left = count
+    ramp = [max(1, batch_size // d) for d in (8, 4, 2)]
+    while left > 0:
+        size = min(ramp[len(sizes)] if len(sizes) < len(ramp) else batch_size, left)
+        sizes.append(size)
+        left -= size
+    return sizes
 
 
 class _Ready:
