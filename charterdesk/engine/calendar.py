@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_package
 
-__all__ = ["HORIZON_SECONDS", "BusinessCalendar", "TimeRange"]
+__all__ = ["COUNT_LIMIT_SECONDS", "HORIZON_SECONDS", "BusinessCalendar", "TimeRange", "format_duration"]
 
 TimeRange: TypeAlias = tuple[int, int]
 """Open hours within one local day, in minutes from local midnight; ``(540, 1020)`` is 09:00-17:00.
@@ -44,8 +44,13 @@ MINUTES_PER_DAY = 1440
 SECONDS_PER_DAY = 86_400
 
 HORIZON_SECONDS = 2 * 366 * SECONDS_PER_DAY
-"""How far ahead a due time or an opening is looked for: two years, leap days included.
-Beyond it the answer is None ("the calendar has no open hours within two years")."""
+"""Two years, leap days included. A count of business time that meets two years without open
+hours never ends (the replay spec's "the calendar has no open hours within two years"), and an
+opening is looked for this far ahead."""
+
+COUNT_LIMIT_SECONDS = 50 * 366 * SECONDS_PER_DAY
+"""A due time more than fifty years after the start of its count is treated as never reached, so
+that an absurd target costs bounded work (a protocol's targets are hours and days)."""
 
 # The spans are built one chunk of UTC time at a time. A power of two (about 388 days)
 # keeps the chunk of an instant a single integer division.
@@ -138,18 +143,22 @@ class BusinessCalendar:
     def add_seconds(self, start: int, seconds: int) -> int | None:
         """The instant at which ``seconds`` of business time have been counted from ``start``.
 
-        None when that instant lies more than two years after ``start``.
+        None when it is never reached: the calendar has a stretch of two years without open hours
+        before it (counting from ``start``), or it lies more than fifty years after ``start``.
         """
         if seconds <= 0:
             if seconds == 0:
                 return start
             raise ValueError(f"a business duration cannot be negative (got {seconds} s)")
         if self._always_open:
-            return start + seconds if seconds <= HORIZON_SECONDS else None
+            return start + seconds if seconds <= COUNT_LIMIT_SECONDS else None
         if self._never_open:
             return None
-        horizon = start + HORIZON_SECONDS
-        index = start // _CHUNK_SECONDS
+        limit = start + COUNT_LIMIT_SECONDS
+        # The last open instant met so far (the start, to begin with): two years past it without
+        # open hours and the count never ends.
+        open_until = start
+        first = index = start // _CHUNK_SECONDS
         chunk = self._chunks.get(index) or self._build_chunk(index)
         # Inlined chunk.counted_before(start): this is the hot path of an SLA replay.
         target = seconds
@@ -159,15 +168,19 @@ class BusinessCalendar:
             target += chunk.cum_end[span] - (end - start if start < end else 0)
         while target > chunk.total:
             target -= chunk.total
+            if chunk.total and chunk.ends[-1] > open_until:
+                open_until = chunk.ends[-1]
             index += 1
-            if index * _CHUNK_SECONDS > horizon:
+            if index * _CHUNK_SECONDS > min(open_until + HORIZON_SECONDS, limit):
                 return None
             chunk = self._chunks.get(index) or self._build_chunk(index)
+        if index != first and chunk.starts[0] > open_until + HORIZON_SECONDS:
+            return None  # a chunk is shorter than two years: only the gap before it can be that long
         # The first span whose running total reaches the target holds the due instant; at its
         # very end when the target is reached exactly at closing time.
         span = bisect_left(chunk.cum_end, target)
         due = chunk.ends[span] - (chunk.cum_end[span] - target)
-        return due if due <= horizon else None
+        return due if due <= limit else None
 
     def between_seconds(self, a: int, b: int) -> int:
         """Business seconds in ``[a, b)``; 0 when ``b <= a``."""
@@ -252,16 +265,16 @@ class BusinessCalendar:
         # cycle of every ticket change and of a bulk load: the day words are memoised and the
         # open spans are walked inline.
         due = self.add_seconds(start, seconds)
-        amount = _format_duration(seconds)
+        amount = format_duration(seconds)
         zone = "" if self._zone is None else f" ({self.timezone})"
         if self._always_open:
             head = f"{amount} around the clock from {self._format_instant(start)}{zone}"
             if due is None:
-                return f"{head}: beyond two years -> no due time"
+                return f"{head}: more than fifty years away -> no due time"
             return f"{head} -> {self._format_due(due)}"
         head = f"{amount} of business time from {self._format_instant(start)}{zone}"
         if due is None:
-            return f"{head}: not reached within two years -> no due time"
+            return f"{head}: never reached (two years without open hours, or fifty years away) -> no due time"
         if due == start:
             return f"{head}: nothing to count -> due {self._format_due(due)}"
         counted_by_day: dict[int, int] = {}
@@ -283,10 +296,10 @@ class BusinessCalendar:
                 index += 1
                 continue
             break
-        parts = [f"{_format_duration(counted)} {_format_day(day)}" for day, counted in counted_by_day.items()]
+        parts = [f"{format_duration(counted)} {_format_day(day)}" for day, counted in counted_by_day.items()]
         if len(parts) > _EXPLAIN_MAX_DAYS:
             hidden = list(counted_by_day.values())[3:-2]
-            parts[3:-2] = [f"(+{len(hidden)} more days, {_format_duration(sum(hidden))})"]
+            parts[3:-2] = [f"(+{len(hidden)} more days, {format_duration(sum(hidden))})"]
         return f"{head}: {', '.join(parts)} -> due {self._format_due(due)}"
 
     def describe(self) -> str:
@@ -557,7 +570,7 @@ def _format_utc(t: int) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _format_duration(seconds: int) -> str:
+def format_duration(seconds: int) -> str:
     """ "3 h 30 min", "45 s", "0 min": whole units only, so the parts add up exactly."""
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)

@@ -173,6 +173,8 @@ def _priority(record: dict, kind: str) -> str:
     found = _PRIORITIES.get(value) if isinstance(value, str) else None
     if found is None:
         if value is None:
+            if "priority" in record:
+                raise _Bad(f"{kind}: 'priority' must not be null")
             raise _Bad(f"{kind}: missing field 'priority'")
         raise _Bad(f"{json.dumps(value)} is not a priority; use low, normal, high or urgent")
     return found

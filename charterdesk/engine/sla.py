@@ -52,7 +52,7 @@ from typing import ClassVar
 from charterdesk.protocol import models
 from charterdesk.protocol.durations import Duration
 
-from .calendar import BusinessCalendar
+from .calendar import BusinessCalendar, format_duration
 from .calendars import Calendars
 from .escalation import CompiledRule, Escalation, TicketMatch, apply_actions, compile_rules
 
@@ -235,7 +235,7 @@ class Cycle:
 
         For a clock that pauses, it counts the spans during which it ran, then runs on from
         ``tail`` (None: it does not run on). None when the level cannot be reached (paused,
-        or not within two years).
+        or never: see ``BusinessCalendar.add_seconds``).
         """
         return calendar.add_seconds(self.start, level)
 
@@ -373,10 +373,8 @@ class ResolutionCycle(Cycle):
 
 
 def _amount(seconds: int) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{hours} h {minutes:02d} min"
-    return f"{text} {secs} s" if secs else text
+    """Durations in the same words as the calendar's explanations ("3 h 30 min")."""
+    return format_duration(seconds)
 
 
 class TicketSla:
@@ -462,7 +460,8 @@ class TicketSla:
         return [cycle for cycles in self.metrics.values() for cycle in cycles]
 
     def explain(self) -> str:
-        lines = [f"at {format_time(self.now)}: policy {self.policy or '(none)'}, status {self.status}"]
+        status = self.status or "(not created yet)"
+        lines = [f"at {format_time(self.now)}: policy {self.policy or '(none)'}, status {status}"]
         lines += [cycle.explain() for cycle in self.cycles()]
         lines += [f"escalation {e.rule} on {e.metric} at {format_time(e.at)}" for e in self.escalations]
         return "\n".join(lines)

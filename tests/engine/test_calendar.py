@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from charterdesk.engine.calendar import HORIZON_SECONDS, BusinessCalendar, TimeRange
+from charterdesk.engine.calendar import COUNT_LIMIT_SECONDS, HORIZON_SECONDS, BusinessCalendar, TimeRange
 
 HOUR = 3600
 MINUTE = 60
@@ -432,7 +432,31 @@ def test_around_the_clock_counts_elapsed_time() -> None:
     assert calendar.between_seconds(start, start + 7 * 86400) == 7 * 86400
     assert calendar.is_open_at(start)
     assert calendar.next_open_at(start) == start
-    assert calendar.add_seconds(start, HORIZON_SECONDS + 1) is None
+    assert calendar.add_seconds(start, HORIZON_SECONDS + 1) == start + HORIZON_SECONDS + 1
+    assert calendar.add_seconds(start, COUNT_LIMIT_SECONDS + 1) is None
+
+
+def test_a_due_time_years_away_is_given_when_the_calendar_keeps_opening() -> None:
+    """One hour a week (Mondays 09:00-10:00 Berlin), 200 h from Mon 7 Dec 2026 14:00: the 200th
+    Monday from 14 Dec, Mon 7 Oct 2030 10:00 (CEST, 08:00 UTC), almost four years on."""
+    calendar = BusinessCalendar(timezone=BERLIN, weekly={0: hours("09:00-10:00")})
+    start = local(BERLIN, "2026-12-07 14:00")
+    due = calendar.add_seconds(start, 200 * HOUR)
+    assert due == utc("2030-10-07 08:00")
+    assert calendar.between_seconds(start, due) == 200 * HOUR
+
+
+def test_two_years_closed_in_the_middle_of_a_count_means_no_due_time() -> None:
+    """Open only on 1 Dec 2026 and on 1 Dec 2029 (10:00-14:00 New York): 5 h from the first
+    morning never comes due, because the count meets three years without open hours."""
+    calendar = BusinessCalendar(
+        timezone=NEW_YORK,
+        weekly={},
+        open={date(2026, 12, 1): hours("10:00-14:00"), date(2029, 12, 1): hours("10:00-14:00")},
+    )
+    start = local(NEW_YORK, "2026-12-01 10:00")
+    assert calendar.add_seconds(start, 4 * HOUR) == local(NEW_YORK, "2026-12-01 14:00")
+    assert calendar.add_seconds(start, 5 * HOUR) is None
 
 
 def test_between_is_zero_when_the_end_is_not_after_the_start() -> None:

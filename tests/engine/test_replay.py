@@ -186,6 +186,8 @@ CREATED = '{"ticket": "T1", "at": "2026-12-07T14:00:00Z", "event": "created", "p
         (CREATED, "ticket 'T1' is already created"),
         ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "reply", "author": "bot"}',
          'reply: author "bot" must be agent or customer'),
+        ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "priority", "priority": null}',
+         "priority: 'priority' must not be null"),
     ],
 )  # fmt: skip
 def test_a_malformed_line_is_refused_with_its_line_number(
