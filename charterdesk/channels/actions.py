@@ -49,12 +49,13 @@ def dedupe_key(raw: bytes) -> tuple[str, str, str]:
     return (f"mid:{message_id.lower()}" if message_id else f"sha:{digest}"), message_id, digest
 
 
-def do_store_inbound(raw: bytes, **fields) -> tuple[InboundMessage, bool]:
+def do_store_inbound(raw: bytes, *, looked_up: bool = False, **fields) -> tuple[InboundMessage, bool]:
     """Commit the raw message; returns (row, created). A message already stored is not stored again.
 
-    ``fields``: source (required), source_ref, envelope_from, envelope_to, channel, mailbox, at."""
+    ``fields``: source (required), source_ref, envelope_from, envelope_to, channel, mailbox, at.
+    ``looked_up``: the caller has just found no stored copy (a chunk is looked up in one query)."""
     inbound = _inbound_row(raw, **fields)
-    existing = _stored().filter(dedupe_key=inbound.dedupe_key).first()
+    existing = None if looked_up else _stored().filter(dedupe_key=inbound.dedupe_key).first()
     if existing is not None:
         return existing, False
     try:
@@ -75,18 +76,24 @@ def do_store_inbound_many(
     each in order, or (None, False, why) for one that could not be stored, which leaves the others
     stored. A database that is busy or gone fails the whole chunk (nothing of it is committed)."""
     common.setdefault("at", timezone.now())
+    keys = [dedupe_key(raw)[0][:340] for raw in raws]
+    known = {row.dedupe_key: row for row in _stored().filter(dedupe_key__in=keys)}
     answer: list[tuple[InboundMessage | None, bool, str]] = []
     with transaction.atomic():
-        for raw, ref in zip(raws, refs, strict=True):
+        for raw, ref, key in zip(raws, refs, keys, strict=True):
+            if key in known:  # stored before, or earlier in this chunk
+                answer.append((known[key], False, ""))
+                continue
             try:
-                with transaction.atomic():
-                    inbound, created = do_store_inbound(raw, source_ref=ref, **common)
+                # Its INSERT runs in a savepoint of its own: a failure undoes this message alone.
+                inbound, created = do_store_inbound(raw, source_ref=ref, looked_up=True, **common)
             except (OperationalError, InterfaceError):
                 raise
             except Exception as exc:
                 log.exception("a message (%s) could not be stored", ref)
                 answer.append((None, False, f"{type(exc).__name__}: {exc}"))
             else:
+                known[key] = inbound
                 answer.append((inbound, created, ""))
     return answer
 

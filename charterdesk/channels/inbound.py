@@ -23,7 +23,13 @@ from django.utils import timezone
 
 from charterdesk.audit.actions import deferred_entries
 from charterdesk.protocols.library import next_scheduled, protocol_of, version_in_force
-from charterdesk.tickets.actions import TicketError, do_create_ticket, do_customer_message, do_link
+from charterdesk.tickets.actions import (
+    TicketError,
+    do_create_ticket,
+    do_customer_message,
+    do_link,
+    reusing_lookups,
+)
 from charterdesk.tickets.choices import Status
 from charterdesk.tickets.models import Message, Ticket
 
@@ -69,13 +75,14 @@ _batch = threading.local()
 
 @contextlib.contextmanager
 def batch():
-    """Process many messages with the protocol in force looked up once every few seconds, not once
-    per message. Each thread (an IMAP poller, a worker) keeps its own."""
+    """Process many messages with the protocol in force (and who may be assigned tickets) looked up
+    once every few seconds, not once per message. Each thread (an IMAP poller, a worker) keeps its own."""
     outer = getattr(_batch, "state", None)
     if outer is None:
         _batch.state = {}
     try:
-        yield
+        with reusing_lookups(BATCH_SECONDS):
+            yield
     finally:
         if outer is None:
             _batch.state = None

@@ -7,9 +7,12 @@ now by default) so that tests and imports can run at frozen times.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
+import threading
+import time
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
@@ -152,6 +155,34 @@ def _search_words(*parts: str) -> str:
 
 # --------------------------------------------------------------------------- routing and assignment
 
+_lookups = threading.local()
+
+
+@contextlib.contextmanager
+def reusing_lookups(seconds: float = 5.0):
+    """Inside this block (a batch of inbound mail), who may be assigned in a group is read once every
+    ``seconds`` instead of for every new ticket; a person marked away or given other roles is seen
+    within that time. Counts of open tickets are always read fresh."""
+    outer = getattr(_lookups, "memo", None)
+    if outer is None:
+        _lookups.memo = {}
+        _lookups.seconds = seconds
+    try:
+        yield
+    finally:
+        if outer is None:
+            _lookups.memo = None
+
+
+def _remembered(key, read):
+    memo = getattr(_lookups, "memo", None)
+    if memo is None:
+        return read()
+    found = memo.get(key)
+    if found is None or time.monotonic() > found[0]:
+        found = memo[key] = (time.monotonic() + _lookups.seconds, read())
+    return found[1]
+
 
 def auto_assignee(protocol: Protocol, group: str | None):
     """The person the protocol's assignment rule picks in ``group`` (None for manual or nobody)."""
@@ -165,7 +196,10 @@ def auto_assignee(protocol: Protocol, group: str | None):
     # in one group never pick the same next person. least_open needs no cursor: it counts.
     round_robin = method == "round_robin"
     cursor = AssignmentCursor.objects.select_for_update().filter(group=group).first() if round_robin else None
-    people = {p.pk: p for p in Person.objects.filter(is_active=True, roles__role__in=roles).distinct()}
+    people = _remembered(
+        ("assignable", tuple(roles)),
+        lambda: {p.pk: p for p in Person.objects.filter(is_active=True, roles__role__in=roles).distinct()},
+    )
     available = [pk for pk, p in people.items() if not p.away]
     counts: dict[int, int] = {}
     if method == "least_open" and len(available) > 1:
