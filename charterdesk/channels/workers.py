@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 
 from django.db import connections
 
@@ -29,8 +30,12 @@ class TicketingWorkers:
     it, every message pending is processed. ``pool.inline``: one worker, the caller processes itself."""
 
     def __init__(self, n: int):
-        self.n = n
-        self.inline = n <= 1
+        from django.db import connection
+
+        # Inside a transaction the workers could not see what is stored (nor may its connection be
+        # closed for the fork): then the caller processes everything itself.
+        self.n = 1 if connection.in_atomic_block else n
+        self.inline = self.n <= 1
         self.procs: list = []
 
     def __enter__(self) -> TicketingWorkers:
@@ -41,7 +46,9 @@ class TicketingWorkers:
         context = multiprocessing.get_context("fork")
         self.stop = context.Event()
         self.procs = [
-            context.Process(target=_work, args=(k, self.n, self.stop), name=f"ingest-{k}", daemon=True)
+            context.Process(
+                target=_work, args=(k, self.n, self.stop, os.getpid()), name=f"ingest-{k}", daemon=True
+            )
             for k in range(self.n)
         ]
         for proc in self.procs:
@@ -62,14 +69,16 @@ class TicketingWorkers:
         process_pending()
 
 
-def _work(k: int, n: int, stop) -> None:
+def _work(k: int, n: int, stop, parent: int) -> None:
     from .choices import InboundState
     from .inbound import batch, pending_ids, process_all
 
     try:
         with batch():
             while True:
-                finishing = stop.is_set()  # read before looking, so nothing stored before it is missed
+                # Read before looking, so nothing stored before it is missed. A parent that was killed
+                # stores nothing more: what is pending is finished, then the worker ends too.
+                finishing = stop.is_set() or os.getppid() != parent
                 ids = pending_ids(part=(k, n), limit=CHUNK)
                 progress = sum(state != InboundState.PENDING for state in process_all(ids).values())
                 if progress:
