@@ -1380,8 +1380,9 @@ def load_demo_tickets(
 
     Needs a protocol version in force and people holding its roles (``load_demo``). Tickets are
     made by ``workers`` processes (the number of CPUs by default; 1 makes them in this process)
-    and written here, one transaction per batch. Writes one audit entry for the whole load. The
-    same ``seed``, ``now`` and ``batch_size`` give the same tickets.
+    in batches of ``batch_size`` (the first three smaller), and written here, about
+    ``COMMIT_EVERY`` tickets to a transaction. Writes one audit entry for the whole load. The same
+    ``seed``, ``now`` and ``batch_size`` give the same tickets.
     """
     global _WORKER
     if count < 0:
@@ -1422,7 +1423,7 @@ def load_demo_tickets(
             yield (index, owners), fresh
 
     # SQLite: batches come as spool files (see _spool) and are copied in by the writing process.
-    # (Not inside a caller's transaction: a database cannot be attached there.)
+    # (Not inside a caller's transaction: a spool file read there could only be detached after it.)
     spooled = ctx.vendor == "sqlite" and not connection.in_atomic_block
     spool = tempfile.mkdtemp(prefix="charterdesk-demo-") if spooled else None
     if spool is not None:
