@@ -15,7 +15,6 @@ or interrupted build never leaves a half-made one to be loaded.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -57,7 +56,7 @@ def missing() -> str | None:
 
 def build(*, verbose: bool = False) -> tuple[Path | None, str]:
     """Build the compiled engine for the sources on disk unless it exists: (folder or None, what happened)."""
-    if os.environ.get("CHARTERDESK_PURE_PYTHON", "").strip() not in ("", "0"):
+    if engine.pure_python_requested():
         return None, "CHARTERDESK_PURE_PYTHON is set: the engine runs as plain Python"
     target = engine.native_folder()
     if (target / "charterdesk" / "engine").is_dir():
@@ -96,7 +95,7 @@ def build(*, verbose: bool = False) -> tuple[Path | None, str]:
 
 def status() -> str:
     """One line: which engine a new process loads."""
-    if os.environ.get("CHARTERDESK_PURE_PYTHON", "").strip() not in ("", "0"):
+    if engine.pure_python_requested():
         return "engine: plain Python (CHARTERDESK_PURE_PYTHON is set)"
     if engine.NATIVE:
         return f"engine: compiled ({Path(engine.NATIVE).name})"

@@ -21,7 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["COMPILED", "NATIVE", "native_folder", "source_fingerprint"]
+__all__ = ["COMPILED", "NATIVE", "native_folder", "pure_python_requested", "source_fingerprint"]
 
 COMPILED = ("calendar", "calendars", "escalation", "sla", "replay")
 """The modules compiled together, in charterdesk/engine/."""
@@ -45,8 +45,13 @@ def native_folder() -> Path:
     return NATIVE_ROOT / source_fingerprint()
 
 
+def pure_python_requested() -> bool:
+    """Whether ``CHARTERDESK_PURE_PYTHON`` asks for the plain-Python engine."""
+    return os.environ.get("CHARTERDESK_PURE_PYTHON", "").strip() not in ("", "0")
+
+
 def _use_native() -> str | None:
-    if os.environ.get("CHARTERDESK_PURE_PYTHON", "").strip() not in ("", "0"):
+    if pure_python_requested():
         return None
     folder = native_folder()
     package = folder / "charterdesk" / "engine"

@@ -358,23 +358,19 @@ class ResolutionCycle(Cycle):
             here = calendar.between_seconds(a, b)
             if counted + here >= seconds:
                 before = "; ".join(parts)
-                before += f"; then {_amount(seconds - counted)} more: " if parts else ""
+                before += f"; then {format_duration(seconds - counted)} more: " if parts else ""
                 return before + calendar.explain_add(a, seconds - counted)
-            parts.append(f"clock ran {format_time(a)} to {format_time(b)}: {_amount(here)} counted")
+            parts.append(f"clock ran {format_time(a)} to {format_time(b)}: {format_duration(here)} counted")
             counted += here
         done = "; ".join(parts)
         if tail is None:
-            return f"{done}; paused with {_amount(counted)} of {_amount(seconds)} counted: no due time"
+            counted_words, target_words = format_duration(counted), format_duration(seconds)
+            return f"{done}; paused with {counted_words} of {target_words} counted: no due time"
         if not parts:
             return calendar.explain_add(tail, seconds)
-        return f"{done}; {_amount(seconds - counted)} to go, counting from {format_time(tail)}: " + (
+        return f"{done}; {format_duration(seconds - counted)} to go, counting from {format_time(tail)}: " + (
             calendar.explain_add(tail, seconds - counted)
         )
-
-
-def _amount(seconds: int) -> str:
-    """Durations in the same words as the calendar's explanations ("3 h 30 min")."""
-    return format_duration(seconds)
 
 
 class TicketSla:

@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 
 import charterdesk.engine
-from charterdesk.engine import COMPILED, source_fingerprint
+from charterdesk.engine import COMPILED, pure_python_requested, source_fingerprint
 from charterdesk.engine import sla as sla_module
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "charterdesk"
 PROTOCOL = PACKAGE / "demo" / "acme-outdoor.protocol.yaml"
-PURE = os.environ.get("CHARTERDESK_PURE_PYTHON", "").strip() not in ("", "0")
 
 
 def _loaded_from(env_extra: dict[str, str]) -> str:
@@ -28,7 +27,7 @@ def _loaded_from(env_extra: dict[str, str]) -> str:
     ).stdout.strip()
 
 
-@pytest.mark.skipif(PURE, reason="this run is the plain-Python one")
+@pytest.mark.skipif(pure_python_requested(), reason="this run is the plain-Python one")
 def test_ci_runs_the_compiled_engine():
     """Where a build is required (CI), the engine this process runs is the compiled one."""
     if os.environ.get("CHARTERDESK_REQUIRE_NATIVE") != "1" and charterdesk.engine.NATIVE is None:
