@@ -91,6 +91,10 @@ class Calendars:
     def __contains__(self, calendar_id: object) -> bool:
         return calendar_id in self._definitions
 
+    def get(self, calendar_id: str | None) -> BusinessCalendar | None:
+        """The calendar ``calendar_id``, or None when this version has no such calendar."""
+        return self[calendar_id] if calendar_id is not None and calendar_id in self._definitions else None
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._definitions)
 

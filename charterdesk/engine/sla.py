@@ -71,6 +71,7 @@ __all__ = [
     "TicketSla",
     "compile_protocol",
     "evaluate",
+    "explain_cycle",
     "format_time",
 ]
 
@@ -257,24 +258,24 @@ class Cycle:
 
     def explain(self) -> str:
         """Which policy, target and calendar decided this cycle, and how its due time was reached."""
-        name = self.metric_name
-        if self.target is None or self.calendar is None:
-            return f"{name} from {format_time(self.start)}: no target under the policy in force"
-        calendar = self.calendar
-        head = (
-            f"{name} under policy '{self.policy}', target {self.target.text}, "
-            f"calendar '{calendar.id}' ({calendar.describe()}): "
+        ran, runs_from = self.spans_for_explain()
+        return explain_cycle(
+            self.metric_name,
+            self.policy,
+            self.target,
+            self.calendar,
+            self.start,
+            ran,
+            runs_from,
+            self.fulfilled,
+            self.breached,
         )
-        if self.fulfilled is None:
-            outcome = "open, breached" if self.breached else "open"
-        else:
-            outcome = f"fulfilled {format_time(self.fulfilled)}, " + (
-                "breached" if self.breached else "achieved"
-            )
-        return f"{head}{self._how(calendar, self.target.seconds)}. {outcome}."
 
-    def _how(self, calendar: BusinessCalendar, seconds: int) -> str:
-        return calendar.explain_add(self.start, seconds)
+    def spans_for_explain(self) -> tuple[list[tuple[int, int]], int | None]:
+        """What ``explain_cycle`` needs of the clock: the closed spans during which it ran, and the
+        instant from which it runs on (None: it does not). A clock that never pauses just runs on
+        from its start."""
+        return [], self.start
 
 
 class ResolutionCycle(Cycle):
@@ -350,27 +351,61 @@ class ResolutionCycle(Cycle):
             total += between(self._run_since, until)
         return total
 
-    def _how(self, calendar: BusinessCalendar, seconds: int) -> str:
-        tail = self.fulfilled if self.fulfilled is not None else self._run_since
-        counted = 0
-        parts: list[str] = []
-        for a, b in self._runs:
-            here = calendar.between_seconds(a, b)
-            if counted + here >= seconds:
-                before = "; ".join(parts)
-                before += f"; then {format_duration(seconds - counted)} more: " if parts else ""
-                return before + calendar.explain_add(a, seconds - counted)
-            parts.append(f"clock ran {format_time(a)} to {format_time(b)}: {format_duration(here)} counted")
-            counted += here
-        done = "; ".join(parts)
-        if tail is None:
-            counted_words, target_words = format_duration(counted), format_duration(seconds)
-            return f"{done}; paused with {counted_words} of {target_words} counted: no due time"
-        if not parts:
-            return calendar.explain_add(tail, seconds)
-        return f"{done}; {format_duration(seconds - counted)} to go, counting from {format_time(tail)}: " + (
-            calendar.explain_add(tail, seconds - counted)
-        )
+    def spans_for_explain(self) -> tuple[list[tuple[int, int]], int | None]:
+        return list(self._runs), self.fulfilled if self.fulfilled is not None else self._run_since
+
+
+def explain_cycle(
+    metric: str,
+    policy: str | None,
+    target: Duration | None,
+    calendar: BusinessCalendar | None,
+    start: int,
+    ran: Sequence[tuple[int, int]],
+    runs_from: int | None,
+    fulfilled: int | None,
+    breached: bool,
+) -> str:
+    """A cycle's explanation from its facts (``Cycle.explain``).
+
+    A function of its own so that the desk can store the facts, which are short, and put the
+    words together only when someone looks: the words run to hundreds of characters per cycle
+    and take longer to make than the due time itself.
+    """
+    if target is None or calendar is None:
+        return f"{metric} from {format_time(start)}: no target under the policy in force"
+    head = (
+        f"{metric} under policy '{policy}', target {target.text}, "
+        f"calendar '{calendar.id}' ({calendar.describe()}): "
+    )
+    if fulfilled is None:
+        outcome = "open, breached" if breached else "open"
+    else:
+        outcome = f"fulfilled {format_time(fulfilled)}, " + ("breached" if breached else "achieved")
+    return f"{head}{_how(calendar, target.seconds, ran, runs_from)}. {outcome}."
+
+
+def _how(calendar: BusinessCalendar, seconds: int, ran: Sequence[tuple[int, int]], tail: int | None) -> str:
+    """How counting ``seconds`` over the spans ``ran``, then on from ``tail``, reached the due time."""
+    counted = 0
+    parts: list[str] = []
+    for a, b in ran:
+        here = calendar.between_seconds(a, b)
+        if counted + here >= seconds:
+            before = "; ".join(parts)
+            before += f"; then {format_duration(seconds - counted)} more: " if parts else ""
+            return before + calendar.explain_add(a, seconds - counted)
+        parts.append(f"clock ran {format_time(a)} to {format_time(b)}: {format_duration(here)} counted")
+        counted += here
+    done = "; ".join(parts)
+    if tail is None:
+        counted_words, target_words = format_duration(counted), format_duration(seconds)
+        return f"{done}; paused with {counted_words} of {target_words} counted: no due time"
+    if not parts:
+        return calendar.explain_add(tail, seconds)
+    return f"{done}; {format_duration(seconds - counted)} to go, counting from {format_time(tail)}: " + (
+        calendar.explain_add(tail, seconds - counted)
+    )
 
 
 class TicketSla:

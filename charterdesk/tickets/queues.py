@@ -32,7 +32,7 @@ from charterdesk.engine.assignment import group_roles
 
 from .choices import Status
 from .models import NOT_IN_QUEUE, Ticket, TicketTag
-from .sla import engine_for
+from .sla import engine_for, explain_stored
 
 DUE_SOON = dt.timedelta(minutes=60)
 PAGE_SIZE = 50
@@ -364,7 +364,7 @@ def badges(ticket: Ticket, now: dt.datetime, *, include_done: bool = False) -> l
 
 
 def _badge(metric: str, label: str, cycle: dict, engine, now_s: int, unsolved: bool) -> Badge:
-    explain = cycle.get("explain") or ""
+    explain = explain_stored(engine, metric, cycle)
     due_s = cycle.get("due")
     due = dt.datetime.fromtimestamp(due_s, tz=dt.UTC) if due_s is not None else None
     fulfilled = cycle.get("fulfilled")

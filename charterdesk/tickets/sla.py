@@ -23,7 +23,9 @@ from charterdesk.engine.sla import (
     TagsChange,
     TicketSla,
     compile_protocol,
+    explain_cycle,
 )
+from charterdesk.protocol.durations import parse_duration
 
 from .choices import EventKind
 
@@ -100,11 +102,16 @@ def evaluate(ticket, now: dt.datetime, events: list | None = None) -> TicketSla:
 
 
 def sla_state(result: TicketSla) -> dict:
-    """The engine's answer as stored on the ticket (and shown by badges and the API)."""
+    """The engine's answer as stored on the ticket (and shown by badges and the API).
+
+    Each cycle keeps the facts of its explanation rather than the words (``explain_stored`` puts
+    them together when a badge is shown): a clock that pauses adds the spans it ran (``ran``) and
+    the instant it runs on from (``runs_from``, None while paused or stopped)."""
     metrics = {}
     for metric, cycles in result.metrics.items():
-        metrics[metric] = [
-            {
+        stored = []
+        for cycle in cycles:
+            item = {
                 "target": cycle.target.text if cycle.target else None,
                 "start": cycle.start,
                 "due": cycle.due,
@@ -113,10 +120,13 @@ def sla_state(result: TicketSla) -> dict:
                 "policy": cycle.policy,
                 "calendar": cycle.calendar.id if cycle.calendar else None,
                 "paused": cycle.fulfilled is None and cycle.due is None and cycle.target is not None,
-                "explain": cycle.explain(),
             }
-            for cycle in cycles
-        ]
+            if cycle.pausable:
+                ran, runs_from = cycle.spans_for_explain()
+                item["ran"] = [[a, b] for a, b in ran]
+                item["runs_from"] = runs_from
+            stored.append(item)
+        metrics[metric] = stored
     return {
         "now": result.now,
         "policy": result.policy,
@@ -126,6 +136,25 @@ def sla_state(result: TicketSla) -> dict:
             for e in result.escalations
         ],
     }
+
+
+def explain_stored(engine: SlaEngine, metric: str, cycle: dict) -> str:
+    """The engine's explanation of a stored cycle (``sla_state``), in the same words as
+    ``Cycle.explain`` at the time it was stored."""
+    if "explain" in cycle:  # stored with its words, before they were made on demand
+        return cycle["explain"] or ""
+    target, calendar = cycle.get("target"), cycle.get("calendar")
+    return explain_cycle(
+        metric,
+        cycle.get("policy"),
+        parse_duration(target) if target else None,
+        engine.calendars.get(calendar),
+        cycle["start"],
+        [(a, b) for a, b in cycle.get("ran", ())],
+        cycle.get("runs_from", cycle["start"]),
+        cycle.get("fulfilled"),
+        bool(cycle.get("breached")),
+    )
 
 
 def next_due(result: TicketSla) -> int | None:

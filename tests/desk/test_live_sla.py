@@ -185,3 +185,28 @@ def test_export_events_writes_the_replay_format(demo, customer):
         "tags": [],
         "group": "frontline",
     }
+
+
+def test_badge_explanations_from_stored_facts_are_the_engines_words(demo, customer):
+    """The desk stores each cycle's facts, not its explanation; the hover text made from them is
+    what the engine says of the same ticket, pauses included."""
+    from charterdesk.tickets.queues import badges
+    from charterdesk.tickets.sla import engine_for, evaluate, explain_stored
+
+    agent = demo["agent"]
+    ticket = do_create_ticket(
+        customer=customer, subject="Refund", body="Please refund.", channel="email", at=at(7, 9, 0)
+    )
+    do_reply(ticket, author=agent, body="Which order? Thanks", next_status="pending", at=at(7, 10, 0))
+    do_customer_message(ticket, body="Order 123", at=at(8, 9, 0))
+    now = at(8, 11, 0)
+    refresh_sla(ticket, now)
+    ticket.refresh_from_db()
+    fresh = evaluate(ticket, now)
+    engine = engine_for(ticket.protocol_version)
+    for metric, cycles in fresh.metrics.items():
+        stored = ticket.sla_state["metrics"][metric]
+        assert [explain_stored(engine, metric, c) for c in stored] == [c.explain() for c in cycles]
+    resolution = next(b for b in badges(ticket, now) if b.metric == "resolution")
+    assert "clock ran" in resolution.explain and "to go, counting from" in resolution.explain
+    assert "explain" not in ticket.sla_state["metrics"]["resolution"][0]
