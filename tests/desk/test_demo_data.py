@@ -193,3 +193,69 @@ def test_a_load_stopped_part_way_leaves_a_searchable_desk(demo, monkeypatch):
     later.search_text = "quetzalcoatl backpack"
     later.save()
     assert list(search(Ticket.objects.all(), "quetzalcoatl").values_list("pk", flat=True)) == [later.pk]
+
+
+def test_the_demo_command_on_a_database_file_leaves_it_whole_and_checkpointed(tmp_path):
+    """The README's way in, as its own process on a SQLite file in WAL mode (checkpoints taken by a
+    thread beside the load): the tickets are all there and found by search."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # the default: a SQLite file
+    env.update(CHARTERDESK_DATA_DIR=str(tmp_path), CHARTERDESK_FAST_HASHER="1", LOG_LEVEL="WARNING")
+    done = subprocess.run(
+        [sys.executable, "-m", "charterdesk", "demo", "--load-only", "--tickets", "1200"],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Demo tickets loaded: 1,200 tickets" in done.stdout
+    db = sqlite3.connect(tmp_path / "charterdesk.sqlite3")
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("SELECT count(*) FROM tickets_ticket").fetchone()[0] == 1200
+        name = db.execute("SELECT name FROM tickets_customer ORDER BY id DESC LIMIT 1").fetchone()[0]
+        found = db.execute(
+            "SELECT count(*) FROM tickets_ticket_fts WHERE tickets_ticket_fts MATCH ?", [f'"{name}"']
+        ).fetchone()[0]
+        assert found >= 1
+    finally:
+        db.close()
+
+
+def test_checkpoints_beside_a_load_copy_each_commit_into_the_database_file(tmp_path):
+    """The loading connection stops checkpointing itself; after each commit the checkpoint thread
+    copies the log into the database file; stopped, it sets automatic checkpoints back."""
+    import sqlite3
+    import time
+
+    from charterdesk.tickets.demo_data import _Checkpoints
+
+    path = tmp_path / "load.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("CREATE TABLE t (x TEXT)")
+    checkpoints = _Checkpoints(str(path), 1000)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    checkpoints.thread.start()
+    empty = path.stat().st_size
+    writer.execute("BEGIN")
+    writer.executemany("INSERT INTO t VALUES (?)", [("x" * 500,) for _ in range(4000)])
+    writer.execute("COMMIT")
+    assert path.stat().st_size == empty  # committed to the log only
+    checkpoints.after_commit()
+    deadline = time.monotonic() + 30
+    while path.stat().st_size < 2_000_000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.stat().st_size >= 2_000_000  # 4,000 rows of 500 bytes, copied in by the thread
+    cursor = writer.cursor()
+    checkpoints.stop(cursor)
+    assert not checkpoints.thread.is_alive()
+    assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    writer.close()
