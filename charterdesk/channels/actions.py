@@ -13,7 +13,7 @@ import logging
 import re
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connections, router, transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import record
@@ -49,53 +49,124 @@ def dedupe_key(raw: bytes) -> tuple[str, str, str]:
     return (f"mid:{message_id.lower()}" if message_id else f"sha:{digest}"), message_id, digest
 
 
-def do_store_inbound(raw: bytes, *, looked_up: bool = False, **fields) -> tuple[InboundMessage, bool]:
+def do_store_inbound(raw: bytes, **fields) -> tuple[InboundMessage, bool]:
     """Commit the raw message; returns (row, created). A message already stored is not stored again.
 
-    ``fields``: source (required), source_ref, envelope_from, envelope_to, channel, mailbox, at.
-    ``looked_up``: the caller has just found no stored copy (a chunk is looked up in one query)."""
+    ``fields``: source (required), source_ref, envelope_from, envelope_to, channel, mailbox, at."""
     inbound = _inbound_row(raw, **fields)
-    existing = None if looked_up else _stored().filter(dedupe_key=inbound.dedupe_key).first()
-    if existing is not None:
-        return existing, False
+    with transaction.atomic():
+        if _insert_new([inbound]):
+            return inbound, True
+        # Stored before, or meanwhile by another listener or poller: that copy wins.
+        return _stored().get(dedupe_key=inbound.dedupe_key), False
+
+
+def inbound_rows(raws: list[bytes], refs: list[str], **common) -> list[InboundMessage]:
+    """The unsaved rows of a chunk for ``do_store_inbound_many``: its hashing and building, which
+    needs no database, done before the caller's turn to write. ``common`` as ``do_store_inbound``."""
+    common.setdefault("at", timezone.now())
+    return [_inbound_row(raw, source_ref=ref, **common) for raw, ref in zip(raws, refs, strict=True)]
+
+
+def do_store_inbound_many(rows: list[InboundMessage]) -> list[tuple[InboundMessage | None, bool, str]]:
+    """Commit a chunk of messages (``inbound_rows``) in one transaction, with one INSERT for them all.
+
+    (row, created, "") for each in order; a message stored before (or earlier in the chunk) is not
+    stored again. If the database refuses the INSERT, each message is stored in a savepoint of its
+    own instead, so that one it refuses is left out alone, as (None, False, why). A database that is
+    busy or gone fails the whole chunk (nothing of it is committed)."""
+    fresh: dict[str, InboundMessage] = {}
+    for row in rows:
+        fresh.setdefault(row.dedupe_key, row)  # the first of a key repeated in the chunk
+    failed: dict[str, str] = {}
     try:
         with transaction.atomic():
-            inbound.save(force_insert=True)
-    except IntegrityError:
-        # Stored meanwhile by another listener or poller: that copy wins.
-        return _stored().get(dedupe_key=inbound.dedupe_key), False
-    return inbound, True
-
-
-def do_store_inbound_many(
-    raws: list[bytes], refs: list[str], **common
-) -> list[tuple[InboundMessage | None, bool, str]]:
-    """Commit a chunk of raw messages in one transaction (one commit instead of one per message).
-
-    Each is stored as ``do_store_inbound`` stores it, in its own savepoint: (row, created, "") for
-    each in order, or (None, False, why) for one that could not be stored, which leaves the others
-    stored. A database that is busy or gone fails the whole chunk (nothing of it is committed)."""
-    common.setdefault("at", timezone.now())
-    keys = [dedupe_key(raw)[0][:340] for raw in raws]
-    known = {row.dedupe_key: row for row in _stored().filter(dedupe_key__in=keys)}
+            inserted = _insert_new(list(fresh.values()))
+            stored = _stored_copies([key for key in fresh if key not in inserted])
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        log.warning("a chunk of %s messages was refused; storing them one by one", len(rows), exc_info=True)
+        inserted, stored = {}, {}
+        with transaction.atomic():
+            for key, row in fresh.items():
+                try:
+                    with transaction.atomic():
+                        inserted.update(_insert_new([row]))
+                        if key not in inserted:
+                            stored.update(_stored_copies([key]))
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as exc:
+                    log.exception("a message (%s) could not be stored", row.source_ref)
+                    failed[key] = f"{type(exc).__name__}: {exc}"
     answer: list[tuple[InboundMessage | None, bool, str]] = []
-    with transaction.atomic():
-        for raw, ref, key in zip(raws, refs, keys, strict=True):
-            if key in known:  # stored before, or earlier in this chunk
-                answer.append((known[key], False, ""))
-                continue
-            try:
-                # Its INSERT runs in a savepoint of its own: a failure undoes this message alone.
-                inbound, created = do_store_inbound(raw, source_ref=ref, looked_up=True, **common)
-            except (OperationalError, InterfaceError):
-                raise
-            except Exception as exc:
-                log.exception("a message (%s) could not be stored", ref)
-                answer.append((None, False, f"{type(exc).__name__}: {exc}"))
-            else:
-                known[key] = inbound
-                answer.append((inbound, created, ""))
+    for row in rows:
+        key = row.dedupe_key
+        if key in failed:
+            answer.append((None, False, failed[key]))
+        elif key in stored:  # stored before, by this or another way in
+            answer.append((stored[key], False, ""))
+        elif key in inserted:
+            answer.append((fresh[key], fresh[key] is row, ""))
+        else:  # stored by another writer, and deleted again before we could read it: fetch it again
+            answer.append((None, False, "stored meanwhile by another writer, then gone"))
     return answer
+
+
+# What one INSERT of ``_insert_new`` carries at most: PostgreSQL refuses a statement of 1 GB, and
+# mail of 25 MB each is allowed in.
+INSERT_ROWS = 100
+INSERT_BYTES = 32 * 1024 * 1024
+
+
+def _insert_new(rows: list[InboundMessage]) -> dict[str, int]:
+    """INSERT the rows, many in one statement, skipping those whose dedupe key is stored already;
+    returns {dedupe key: id} of those inserted (and gives each its id).
+
+    ``ON CONFLICT (dedupe_key) DO NOTHING RETURNING`` (PostgreSQL, and SQLite since 3.35) learns which
+    were new in the same round trip, and a copy stored at the same moment by another writer is
+    simply skipped. Django's ``bulk_create(ignore_conflicts=True)`` cannot say which rows it inserted."""
+    inserted: dict[str, int] = {}
+    group: list[InboundMessage] = []
+    size = 0
+    for row in rows:
+        if group and (len(group) == INSERT_ROWS or size + row.size > INSERT_BYTES):
+            inserted.update(_insert_group(group))
+            group, size = [], 0
+        group.append(row)
+        size += row.size
+    if group:
+        inserted.update(_insert_group(group))
+    return inserted
+
+
+def _insert_group(rows: list[InboundMessage]) -> dict[str, int]:
+    db = connections[router.db_for_write(InboundMessage)]  # not the proxy: it is asked once per value
+    meta = InboundMessage._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = db.ops.quote_name
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    key = quote(meta.get_field("dedupe_key").column)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([one] * len(rows))} "
+        f"ON CONFLICT ({key}) DO NOTHING RETURNING {quote(meta.pk.column)}, {key}"
+    )
+    prepare = [(f.attname, f.get_db_prep_save) for f in fields]
+    params = [to_db(getattr(row, name), db) for row in rows for name, to_db in prepare]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = {dedupe: pk for pk, dedupe in cursor.fetchall()}
+    for row in rows:
+        if row.dedupe_key in inserted:
+            row.pk = inserted[row.dedupe_key]
+            row._state.adding, row._state.db = False, db.alias
+    return inserted
+
+
+def _stored_copies(keys: list[str]) -> dict[str, InboundMessage]:
+    return {row.dedupe_key: row for row in _stored().filter(dedupe_key__in=keys)} if keys else {}
 
 
 def _stored():

@@ -19,7 +19,6 @@ import os
 import re
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,11 +30,15 @@ from django.utils import timezone
 
 from . import conf
 from .choices import MailboxSecurity
+from .inbound import process_all, store_many, writer_turn
 from .models import Mailbox
 
 log = logging.getLogger("charterdesk.channels.imap")
 
 LEASE = dt.timedelta(minutes=10)
+# A poll renews its lease when this much of it has gone, not after every chunk: each renewal is a
+# write that, on SQLite, waits for the other pollers' turns.
+RENEW_AFTER = LEASE.total_seconds() / 10
 FETCH_CHUNK = 50
 
 
@@ -68,18 +71,14 @@ def connect(mailbox: Mailbox) -> imaplib.IMAP4:
     from .secrets import decrypt
 
     timeout = conf.imap_timeout()
-    context = ssl.create_default_context()
-    if not mailbox.verify_certificate:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
     conn = None
     try:
         if mailbox.security == MailboxSecurity.SSL:
-            conn = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=context, timeout=timeout)
+            conn = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=_tls(mailbox), timeout=timeout)
         else:
             conn = imaplib.IMAP4(mailbox.host, mailbox.port, timeout=timeout)
             if mailbox.security == MailboxSecurity.STARTTLS:
-                conn.starttls(ssl_context=context)
+                conn.starttls(ssl_context=_tls(mailbox))
         conn.login(mailbox.username, decrypt(mailbox.password_encrypted))
     except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
         if conn is not None:
@@ -89,6 +88,16 @@ def connect(mailbox: Mailbox) -> imaplib.IMAP4:
     return conn
 
 
+def _tls(mailbox: Mailbox) -> ssl.SSLContext:
+    # Made only for a mailbox that uses TLS: loading the system's certificates is CPU work that ten
+    # pollers starting together would otherwise each do for nothing.
+    context = ssl.create_default_context()
+    if not mailbox.verify_certificate:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def _text(exc: Exception) -> str:
     if isinstance(exc, socket.timeout | TimeoutError):
         return "the server did not answer in time"
@@ -96,18 +105,6 @@ def _text(exc: Exception) -> str:
     if isinstance(message, bytes):
         message = message.decode("utf-8", "replace")
     return str(message) or type(exc).__name__
-
-
-# SQLite lets one connection write at a time. Pollers of one process take turns on this lock for
-# their database work (the IMAP traffic still runs side by side) instead of racing for SQLite's
-# own lock; on PostgreSQL they write concurrently.
-_SQLITE_WRITER = threading.Lock()
-
-
-def _db_turn():
-    from django.db import connection
-
-    return _SQLITE_WRITER if connection.vendor == "sqlite" else contextlib.nullcontext()
 
 
 def _take_lease(mailbox: Mailbox, owner: str) -> bool:
@@ -148,16 +145,16 @@ def poll_mailbox(
 ) -> PollResult:
     """Fetch, store and (unless ``process=False``) act on the unseen messages of one mailbox."""
     from .actions import do_record_poll
-    from .inbound import process_all, store_many
 
     result = PollResult(mailbox.pk, mailbox.name, started=time.monotonic())
     owner = f"{socket.gethostname()}:{os.getpid()}"
-    with _db_turn():
+    with writer_turn():
         leased = _take_lease(mailbox, owner)
     if not leased:
         result.skipped = "another worker is polling this mailbox"
         result.finished = time.monotonic()
         return result
+    renewed = time.monotonic()
     conn = None
     try:
         conn = connect(mailbox)
@@ -177,8 +174,7 @@ def poll_mailbox(
             items = [(raw, f"{mailbox.pk}:{_str(validity)}:{uid.decode()}") for uid, raw in fetched]
             try:
                 # The whole chunk is committed in one transaction before any of it is flagged seen.
-                with _db_turn():
-                    stored = store_many(items, source="imap", channel=mailbox.channel, mailbox=mailbox)
+                stored = store_many(items, source="imap", channel=mailbox.channel, mailbox=mailbox)
             except Exception as exc:  # not stored: leave them unseen for the next poll
                 log.exception("mailbox %s: could not store %s messages", mailbox.name, len(items))
                 result.error = f"could not store messages: {exc}"
@@ -198,11 +194,13 @@ def poll_mailbox(
             if seen:
                 conn.uid("STORE", b",".join(seen), "+FLAGS", "(\\Seen)")
             if process and new:
-                with _db_turn():
+                with writer_turn():
                     process_all(new)
             result.stored_ids.extend(new)
-            with _db_turn():
-                _take_lease(mailbox, owner)  # renew
+            if time.monotonic() - renewed > RENEW_AFTER:
+                with writer_turn():
+                    _take_lease(mailbox, owner)
+                renewed = time.monotonic()
     except (MailboxError, imaplib.IMAP4.error, OSError) as exc:
         result.error = str(exc) if isinstance(exc, MailboxError) else _text(exc)
         log.warning("mailbox %s: %s", mailbox.name, result.error)
@@ -216,7 +214,7 @@ def poll_mailbox(
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.logout()
-        with _db_turn():
+        with writer_turn():
             _release_lease(mailbox, owner)
             do_record_poll(mailbox, count=result.new, error=result.error)
         result.finished = time.monotonic()

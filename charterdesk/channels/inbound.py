@@ -165,16 +165,35 @@ def _stubborn(store):
     raise AssertionError("unreachable")
 
 
+# SQLite lets one connection write at a time. Threads of one process (the IMAP pollers) take turns
+# on this lock for their writes instead of racing for SQLite's own lock, whose busy handler sleeps
+# and polls; on PostgreSQL they write concurrently. Reentrant, so a turn may be taken inside one.
+_SQLITE_WRITER = threading.RLock()
+
+
+def writer_turn():
+    """``with writer_turn():`` around a write: one thread at a time on SQLite, no wait on PostgreSQL."""
+    from django.db import connection
+
+    return _SQLITE_WRITER if connection.vendor == "sqlite" else contextlib.nullcontext()
+
+
 def store_many(
     items: list[tuple[bytes, str]], *, source: str, channel: str = "", mailbox=None
 ) -> list[tuple[InboundMessage | None, bool, str]]:
     """Store a chunk of (raw bytes, source reference) durably in one transaction: committed when this
     returns, not processed. (row, created, "") for each in order, or (None, False, why) for a message
-    that could not be stored (the caller leaves it unacknowledged); one such never holds back the rest."""
-    raws, refs = [raw for raw, _ in items], [ref for _, ref in items]
-    return _stubborn(
-        lambda: actions.do_store_inbound_many(raws, refs, source=source, channel=channel, mailbox=mailbox)
+    that could not be stored (the caller leaves it unacknowledged); one such never holds back the rest.
+    Only the write itself waits for ``writer_turn``."""
+    rows = actions.inbound_rows(
+        [raw for raw, _ in items], [ref for _, ref in items], source=source, channel=channel, mailbox=mailbox
     )
+
+    def store():
+        with writer_turn():
+            return actions.do_store_inbound_many(rows)
+
+    return _stubborn(store)
 
 
 def pending_ids(*, part: tuple[int, int] = (0, 1), limit: int | None = None) -> list[int]:

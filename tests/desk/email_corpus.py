@@ -96,6 +96,21 @@ def plain(
     return msg.as_bytes(), message_id
 
 
+def refuse_storing(monkeypatch, marker: bytes, error: Exception) -> None:
+    """Make the database refuse, with ``error``, every INSERT that holds a message containing
+    ``marker``: first its chunk's, then its own (``monkeypatch.undo()`` ends it)."""
+    from charterdesk.channels import actions
+
+    real = actions._insert_new
+
+    def refusing(rows):
+        if any(marker in row.raw for row in rows):
+            raise error
+        return real(rows)
+
+    monkeypatch.setattr(actions, "_insert_new", refusing)
+
+
 def raw_lines(*lines: str | bytes) -> bytes:
     return b"\r\n".join(line if isinstance(line, bytes) else line.encode("utf-8") for line in lines)
 

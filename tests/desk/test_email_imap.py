@@ -15,7 +15,7 @@ from charterdesk.channels.secrets import decrypt
 from charterdesk.tickets.models import Ticket
 
 from . import email_corpus
-from .email_corpus import plain, require_tool
+from .email_corpus import plain, refuse_storing, require_tool
 from .email_dovecot import Dovecot
 
 live_email_env = email_corpus.live_email_env  # the shared fixture
@@ -68,23 +68,14 @@ def test_unseen_mail_becomes_tickets_and_is_flagged_seen_only_after_storing(live
 
 def test_a_message_that_cannot_be_stored_stays_unseen_and_comes_back(live_email_env, dovecot, monkeypatch):
     """If storing fails, the message is not flagged seen; the next poll takes it."""
-    from charterdesk.channels import actions
-
     dovecot.append("box2", _mails("imap-b", 3))
     _mailbox(dovecot, "box2", live_email_env["manager"])
-    real = actions.do_store_inbound
-
-    def flaky(raw, **kwargs):
-        if b"imap-b-1" in raw:
-            raise RuntimeError("disk full")
-        return real(raw, **kwargs)
-
-    monkeypatch.setattr(actions, "do_store_inbound", flaky)
+    refuse_storing(monkeypatch, b"imap-b-1", RuntimeError("disk full"))
     [result] = poll_all_mailboxes()
     assert result.new == 2 and "disk full" in result.error
     flags = dovecot.flags("box2")
     assert sorted(b"\\Seen" in f for f in flags.values()) == [False, True, True]
-    monkeypatch.setattr(actions, "do_store_inbound", real)
+    monkeypatch.undo()
     [result] = poll_all_mailboxes()
     assert result.new == 1 and result.error == ""
     assert all(b"\\Seen" in f for f in dovecot.flags("box2").values())

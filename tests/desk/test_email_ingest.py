@@ -7,6 +7,8 @@ import datetime as dt
 import json
 
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from charterdesk.audit.actions import verify_chain
 from charterdesk.audit.models import AuditEntry
@@ -18,7 +20,7 @@ from charterdesk.tickets.models import Customer, Message, Ticket
 from charterdesk.tickets.sla import evaluate, sla_state
 
 from . import email_corpus
-from .email_corpus import plain
+from .email_corpus import plain, refuse_storing
 
 email_env = email_corpus.email_env  # the shared fixtures
 live_email_env = email_corpus.live_email_env
@@ -114,6 +116,32 @@ def test_a_chunk_is_stored_once_even_when_a_message_repeats(email_env):
     assert len({row.pk for row, _, _ in first + second}) == 1
     process_all([first[0][0].pk, first[0][0].pk])
     assert Ticket.objects.count() == 1
+
+
+def test_a_chunk_is_stored_with_one_insert_and_what_was_stored_before_is_only_looked_up(email_env):
+    """Fifty messages, two of them stored before: one INSERT for the chunk and one SELECT for the two
+    already stored, whatever the number of messages; the 48 new ones come back created, with ids."""
+    before = [(plain(f"one-insert-{n}")[0], f"before:{n}") for n in range(2)]
+    store_many(before, source="import")
+    chunk = before + [(plain(f"one-insert-{n}")[0], f"chunk:{n}") for n in range(2, 50)]
+    with CaptureQueriesContext(connection) as queries:
+        stored = store_many(chunk, source="import")
+    statements = [q["sql"].split(None, 1)[0].upper() for q in queries.captured_queries]
+    assert statements.count("INSERT") == 1 and statements.count("SELECT") == 1, statements
+    assert [created for _, created, _ in stored] == [False] * 2 + [True] * 48
+    assert InboundMessage.objects.count() == 50
+    assert {row.pk for row, _, _ in stored} == set(InboundMessage.objects.values_list("pk", flat=True))
+
+
+def test_a_message_the_database_refuses_is_left_out_alone(email_env, monkeypatch):
+    """The INSERT of a chunk holding a message the database refuses fails; the chunk is then stored
+    one message at a time, so that message alone is not stored (and says why) and the others are."""
+    refuse_storing(monkeypatch, b"refused-2", ValueError("a byte the database cannot hold"))
+    chunk = [(plain(f"refused-{n}")[0], f"chunk:{n}") for n in range(5)]
+    stored = store_many(chunk, source="import")
+    assert [created for _, created, _ in stored] == [True, True, False, True, True]
+    assert stored[2][0] is None and "a byte the database cannot hold" in stored[2][2]
+    assert InboundMessage.objects.count() == 4
 
 
 def test_least_open_gives_the_ticket_to_whoever_has_fewest_unsolved_and_never_to_someone_away(
