@@ -237,8 +237,17 @@ def poll_all_mailboxes(
 ) -> list[PollResult]:
     """Poll every active mailbox at the same time, one thread each; returns one result per mailbox.
 
-    This is the function `charterdesk worker` calls periodically (every minute is a good default).
+    The poll threads only fetch, store and flag \\Seen. With ``process``, what they stored is turned
+    into tickets by ``CHARTERDESK_INGEST_WORKERS`` processes while they poll (PostgreSQL), or here once
+    every mailbox is polled (SQLite, or inside a transaction). Making tickets is CPU work: inside the
+    poll threads it would share one core (the GIL) and, on SQLite, keep the other pollers from their
+    turn to write, so ten mailboxes would take about ten times as long as one to be stored and seen.
+
+    This is what `charterdesk worker` calls periodically (every minute) and `charterdesk email poll` runs.
     """
+    from .conf import ingest_workers
+    from .workers import TicketingWorkers
+
     boxes = list(mailboxes if mailboxes is not None else Mailbox.objects.filter(is_active=True))
     if not boxes:
         return []
@@ -246,7 +255,7 @@ def poll_all_mailboxes(
     def run(box: Mailbox) -> PollResult:
         close_old_connections()
         try:
-            return poll_mailbox(box, process=process, on_connected=on_connected)
+            return poll_mailbox(box, process=False, on_connected=on_connected)
         except Exception as exc:  # one mailbox never stops the others
             log.exception("mailbox %s failed", box.name)
             return PollResult(box.pk, box.name, error=f"{type(exc).__name__}: {exc}")
@@ -254,8 +263,12 @@ def poll_all_mailboxes(
             # A thread's own connections: close them, or PostgreSQL keeps one open per thread.
             connections.close_all()
 
-    with ThreadPoolExecutor(max_workers=min(len(boxes), 32), thread_name_prefix="imap") as pool:
-        return list(pool.map(run, boxes))
+    with TicketingWorkers(ingest_workers() if process else 1) as workers:
+        with ThreadPoolExecutor(max_workers=min(len(boxes), 32), thread_name_prefix="imap") as pool:
+            results = list(pool.map(run, boxes))
+        if process and workers.inline:
+            process_all([pk for result in results for pk in result.stored_ids])
+    return results
 
 
 def test_connection(mailbox: Mailbox) -> str:

@@ -2,9 +2,10 @@
 
 Storing a message is cheap and mostly waiting (on the disk, the IMAP server, the import file);
 acting on it (parse, route, the ticket, its SLA clocks, the audit entry) is CPU work. So
-`charterdesk email import` and `charterdesk email poll` store in their own process and fork
-``n`` workers that act on the pending messages as soon as they are committed: worker k takes the
-messages whose id is k modulo n, oldest first.
+`charterdesk email import` and the IMAP poll (`charterdesk email poll`, and `charterdesk worker` every
+minute) store in their own process and fork ``n`` workers, at a lower priority, that act on the
+pending messages as soon as they are committed: worker k takes the messages whose id is k modulo n,
+oldest first.
 
 Nothing about exactly-once changes: each message is still processed in one transaction that
 locks its row and checks it is pending, so two processes can never both act on it; a reply whose
@@ -23,6 +24,7 @@ from django.db import connections
 log = logging.getLogger("charterdesk.channels")
 
 CHUNK = 200
+NICE = 10
 
 
 class TicketingWorkers:
@@ -73,6 +75,10 @@ def _work(k: int, n: int, stop, parent: int) -> None:
     from .choices import InboundState
     from .inbound import batch, pending_ids, process_all
 
+    # Ticketing can wait; the storing beside it cannot, since mail stays unacknowledged (not \\Seen)
+    # until it is stored. At a lower priority the workers take the CPU the storing leaves: with ten
+    # mailboxes on 2 cores, stored and seen came sooner (median 1.8 s against 2.3 s), tickets no later.
+    os.nice(NICE)
     try:
         with batch():
             while True:

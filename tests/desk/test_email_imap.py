@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.utils import timezone
 
+from charterdesk.channels import imap
 from charterdesk.channels.actions import do_save_mailbox
 from charterdesk.channels.imap import poll_all_mailboxes
 from charterdesk.channels.models import InboundMessage, Mailbox
@@ -20,7 +21,7 @@ from .email_dovecot import Dovecot
 
 live_email_env = email_corpus.live_email_env  # the shared fixture
 
-USERS = {f"box{n}": f"secret-{n}" for n in range(1, 9)}
+USERS = {f"box{n}": f"secret-{n}" for n in range(1, 11)}
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +107,30 @@ def test_mailboxes_are_polled_side_by_side_and_a_broken_one_stops_nobody(live_em
     assert "AUTHENTICATIONFAILED" in failed.error or "Authentication failed" in failed.error
     broken.refresh_from_db()
     assert broken.last_error == failed.error
+
+
+def test_the_poll_threads_store_and_flag_and_the_tickets_are_made_after(live_email_env, dovecot, monkeypatch):
+    """The way `charterdesk worker` polls, with the tickets made in its own process (as always on
+    SQLite): every message of both mailboxes is stored and flagged seen before the first ticket is
+    made, and the tickets are made outside the poll threads (whose making them would keep the other
+    pollers waiting)."""
+    monkeypatch.setenv("CHARTERDESK_INGEST_WORKERS", "1")
+    manager = live_email_env["manager"]
+    for user in ("box8", "box9"):
+        dovecot.append(user, _mails(f"imap-{user}", 3))
+    boxes = [_mailbox(dovecot, user, manager) for user in ("box8", "box9")]
+    real = imap.process_all
+    ticketing: list[tuple[str, bool]] = []
+
+    def watched(ids):
+        flags = [*dovecot.flags("box8").values(), *dovecot.flags("box9").values()]
+        ticketing.append((threading.current_thread().name, all(b"\\Seen" in f for f in flags)))
+        return real(ids)
+
+    monkeypatch.setattr(imap, "process_all", watched)
+    results = poll_all_mailboxes(mailboxes=boxes)
+    assert sum(r.new for r in results) == 6 and Ticket.objects.count() == 6
+    assert ticketing == [(threading.current_thread().name, True)]
 
 
 def test_a_mailbox_leased_by_another_worker_is_skipped(live_email_env, dovecot):

@@ -127,21 +127,15 @@ class Command(BaseCommand):
             )
 
     def handle_poll(self, once, interval, **_):
-        from charterdesk.channels.conf import ingest_workers
         from charterdesk.channels.imap import poll_all_mailboxes
-        from charterdesk.channels.inbound import process_all
-        from charterdesk.channels.workers import TicketingWorkers
 
         while True:
             started = time.monotonic()
-            # The mailboxes are fetched and stored side by side (one thread each), then acted on: by
-            # worker processes as they are stored (PostgreSQL), or here once all are stored (SQLite,
-            # whose single writer would only make the pollers queue for it).
-            with TicketingWorkers(ingest_workers()) as pool:
-                results = poll_all_mailboxes(process=False)
-                stored = time.monotonic() - started
-                if pool.inline:
-                    process_all([pk for r in results for pk in r.stored_ids])
+            # What `charterdesk worker` does every minute: the mailboxes are fetched, stored and
+            # flagged seen side by side (one thread each), and acted on by worker processes as they
+            # are stored (PostgreSQL) or once all are stored (SQLite).
+            results = poll_all_mailboxes()
+            stored = max((r.finished for r in results if r.finished), default=started) - started
             took = time.monotonic() - started
             if not results:
                 self.stdout.write("No active mailboxes are configured (add one under /channels/mailboxes/).")
