@@ -14,25 +14,24 @@ processes, each counted on its own, not added up):
 
 1. maildir: ``charterdesk email import MAILDIR`` of N messages (stored, parsed, routed, ticketed);
 2. IMAP: the same N messages in one dovecot mailbox, ``charterdesk email poll --once``;
-3. ten mailboxes: N/10 messages in each of ten mailboxes polled together, against the largest
-   mailbox (N/10) alone. Two times for each: until every message is stored and flagged seen on the
-   server (the mailboxes are fetched side by side, so this is what "ten take about as long as one"
-   is about), and until every message is a ticket (CPU work: ten mailboxes hold ten times the
-   messages, which the machine's cores share);
-4. the same through a relay: on loopback there is no network latency, so fetching is CPU work and
-   ten mailboxes cost about ten times one. A small TCP relay in this file (loopback only, stopped at
-   the end) holds every chunk the server sends for ``--latency-ms`` (default 30 ms), so each IMAP
-   command costs one round trip, as with a provider far away. Three rows through it: the largest
-   mailbox alone, the ten together, and the ten one after another (ten ``email poll --once`` runs,
-   each with only its mailbox active). Their ratios are computed from the poll's own clock (the
-   "stored+seen" and "ticketed" columns), so the nine extra process start-ups of the runs one after
-   another are left out; the "seconds" column is wall time and includes them.
+3. ten mailboxes against the largest alone, in two mixes of N messages: ``equal`` (ten mailboxes
+   of N/10: ten times the largest's messages in all) and ``Zipf`` (the k-th busiest mailbox gets 1/k
+   of the busiest one's mail: for N = 2,000, 683 down to 68, the largest a third of all), each on
+   loopback and through a relay. The largest mailbox alone and the ten together are polled
+   ``--repeat`` times each (default 3), one after the other, and a table at the end gives the
+   medians side by side with their ratio. Two times for each, by the poll's own clock (process
+   start-up left out): until every message is stored and flagged seen on the server (the polling
+   itself: what "ten take about as long as the largest alone" is about), and until every message is
+   a ticket (CPU work: the machine's cores share it whichever mailbox the mail came from);
+4. the relay: on loopback there is no network latency, so polling is CPU work alone. A small TCP
+   relay in this file (loopback only, stopped at the end) holds every chunk the server sends for
+   ``--latency-ms`` (default 30 ms), so each IMAP command costs one round trip, as with a provider
+   far away. Through it, the equal mix is also polled one mailbox after another (ten ``email poll
+   --once`` runs, each with only its mailbox active) and compared with the ten together.
 
 The poller fetches 50 messages per FETCH and flags them with one STORE, so a mailbox of M messages
-costs about 2*M/50 + 5 round trips: with 30 ms, 200 messages add about 0.4 s and 1,000 about 1.4 s.
-Measured with ``--messages 2000`` on PostgreSQL (2 cores, loaded), through a 30 ms relay: stored+seen
-1.4 s alone, 3.0 s ten together (2.1x), 12.4 s ten one after another (4.1x together); all tickets
-2.7 s, 17.6 s (6.5x) and 26.9 s (1.5x). Side by side, the round trips overlap; the tickets are CPU work.
+costs about 2*M/50 + 5 round trips: with 30 ms, 200 messages add about 0.4 s and 683 about 1.0 s.
+Figures, the machine's load and what they mean: docs/email.md.
 
 After each measurement the run is checked: every message processed into its own ticket,
 ``charterdesk audit verify`` passes, and the SLA state stored on a sample of tickets is exactly what
@@ -47,6 +46,7 @@ import mailbox
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,9 +89,10 @@ def message(n: int, prefix: str) -> bytes:
 
 
 class Bench:
-    def __init__(self, code: Path, env: dict):
+    def __init__(self, code: Path, env: dict, *, skip_checks: bool = False):
         self.code = code
         self.env = env
+        self.skip_checks = skip_checks
         self.rows: list[tuple] = []
 
     def run(self, args: list[str]) -> tuple[float, int, str]:
@@ -146,6 +147,10 @@ class Bench:
             )
         )
 
+    def checked(self, n: int) -> None:
+        if not self.skip_checks:
+            self.check(n)
+
     def check(self, n: int) -> None:
         _, _, verify = self.run(["audit", "verify"])
         print(f"  audit verify: {verify.strip().splitlines()[-1] if verify.strip() else 'ok'}")
@@ -161,13 +166,13 @@ class Bench:
         acted: float | None = None,
     ) -> None:
         self.rows.append((label, n, seconds, rss_kb, stored, acted))
-        own = "".join(f"{t:>9.1f} s" if t is not None else f"{'':>11}" for t in (stored, acted))
+        own = "".join(f"{t:>9.2f} s" if t is not None else f"{'':>11}" for t in (stored, acted))
         print(
             f"{label:<30} {n:>7} {seconds:>8.1f} s {n / seconds:>8.1f} {rss_kb / 1024:>7.0f} MB {own}",
             flush=True,
         )
 
-    def poll_round(self, server, port: int, boxes: dict[str, int], prefix: str, checked, one_by_one=False):
+    def poll_round(self, server, port: int, boxes: dict[str, int], prefix: str, one_by_one=False):
         """Deliver ``boxes[user]`` messages to each user, then ``email poll --once`` their mailboxes at
         ``port``: all in one run (polled side by side), or ``one_by_one``: one run per mailbox with
         only that one active. Returns wall seconds (summed), peak RSS, and the poll's own stored+seen
@@ -190,7 +195,7 @@ class Bench:
             seconds, rss = seconds + took, max(rss, peak)
             found = STORED.search(out)
             stored, acted = (stored + float(found[1]), acted + float(found[2])) if found else (None, None)
-        checked(sum(boxes.values()))
+        self.checked(sum(boxes.values()))
         return seconds, rss, stored, acted
 
 
@@ -293,6 +298,9 @@ def main() -> None:
     parser.add_argument(
         "--latency-ms", type=float, default=30, help="delay of the relay's server-to-client data (ms)"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of the largest alone and of the ten together (median)"
+    )
     parser.add_argument("--code", type=Path, default=REPO, help="the checkout whose code to measure")
     options = parser.parse_args()
     n = options.messages
@@ -306,7 +314,7 @@ def main() -> None:
         "CHARTERDESK_IMAP_BATCH": str(n + 10),
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     }
-    bench = Bench(options.code.resolve(), env)
+    bench = Bench(options.code.resolve(), env, skip_checks=options.skip_checks)
     database = "PostgreSQL" if env.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
     workers = bench_workers(bench)
     print(
@@ -318,17 +326,13 @@ def main() -> None:
         f" {'stored+seen':>11} {'ticketed':>10}"
     )
 
-    def checked(count: int) -> None:
-        if not options.skip_checks:
-            bench.check(count)
-
     bench.fresh_database()
     box = mailbox.Maildir(work / "maildir", create=True)
     for i in range(n):
         box.add(message(i, "md"))
     seconds, rss, _ = bench.run(["email", "import", str(work / "maildir")])
     bench.row("maildir import", n, seconds, rss)
-    checked(n)
+    bench.checked(n)
 
     if options.skip_imap or dovecot_path() is None:
         print("IMAP: skipped (dovecot is not installed)" if not options.skip_imap else "IMAP: skipped")
@@ -340,43 +344,96 @@ def main() -> None:
         bench.add_mailboxes(server.port, ["bench0"])
         seconds, rss, out = bench.run(["email", "poll", "--once"])
         bench.row("IMAP, one mailbox", n, seconds, rss, *_stored(out))
-        checked(n)
+        bench.checked(n)
 
-        per = max(1, n // 10)
-        alone = bench.poll_round(server, server.port, {"bench10": per}, "alone", checked)
-        bench.row("IMAP, largest mailbox alone", per, *alone)
-        ten_users = [f"bench{i}" for i in range(1, 10)] + ["bench0"]
-        ten = dict.fromkeys(ten_users, per)
-        together = bench.poll_round(server, server.port, ten, "ten", checked)
-        bench.row("IMAP, ten mailboxes together", per * 10, *together)
-        print(
-            f"ten together / largest alone: {together[0] / alone[0]:.1f}x until all are tickets "
-            f"(ten times the messages; one after another would be ~10x)"
-            + (
-                f", {together[2] / alone[2]:.1f}x until all are stored and seen"
-                if together[2] and alone[2]
-                else ""
+        mixes = {"equal": equal_sizes(n), "Zipf": zipf_sizes(n)}
+        summary: list[tuple[str, str, list[int], tuple, tuple]] = []
+        for mix, sizes in mixes.items():
+            summary.append(
+                ("loopback", mix, sizes, *compare(bench, server, server.port, mix, sizes, options))
             )
-        )
-
         with LatencyRelay(server.port, options.latency_ms / 1000) as relay:
+            link = f"relay {options.latency_ms:g} ms"
             print(f"through a relay that delays every answer of the server by {options.latency_ms:g} ms:")
-            alone = bench.poll_round(server, relay.port, {"bench10": per}, "ralone", checked)
-            bench.row(f"relay {options.latency_ms:g} ms, largest alone", per, *alone)
-            together = bench.poll_round(server, relay.port, ten, "rten", checked)
-            bench.row(f"relay {options.latency_ms:g} ms, ten together", per * 10, *together)
-            serial = bench.poll_round(server, relay.port, ten, "rseq", checked, one_by_one=True)
-            bench.row(f"relay {options.latency_ms:g} ms, ten in turn", per * 10, *serial)
+            for mix, sizes in mixes.items():
+                summary.append((link, mix, sizes, *compare(bench, server, relay.port, mix, sizes, options)))
+            ten = dict(zip(TEN_USERS, mixes["equal"], strict=True))
+            serial = bench.poll_round(server, relay.port, ten, "rseq", one_by_one=True)
+            bench.row(f"{link}, equal, ten in turn", sum(ten.values()), *serial)
             print(f"  ({relay.connections} IMAP connections went through the relay)")
+        print_summary(summary, options.repeat)
+        together = next(ten for link, mix, _, _, ten in summary if link != "loopback" and mix == "equal")
         print(
-            "through the relay, by the poll's own clock (process start-up left out):\n"
-            f"  stored+seen: ten together / largest alone {_ratio(together[2], alone[2])}, "
-            f"ten in turn / ten together {_ratio(serial[2], together[2])}\n"
-            f"  all tickets: ten together / largest alone {_ratio(together[3], alone[3])}, "
-            f"ten in turn / ten together {_ratio(serial[3], together[3])}"
+            f"ten in turn (one `email poll --once` each) / ten together, through the relay: "
+            f"stored+seen {_ratio(serial[2], together[2])}, all tickets {_ratio(serial[3], together[3])}"
         )
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"(peak memory of this benchmark process: {own:.0f} MB)")
+
+
+TEN_USERS = [f"bench{i}" for i in range(1, 11)]
+
+
+def equal_sizes(n: int) -> list[int]:
+    """Ten mailboxes of N/10 messages each: ten times the largest's messages in all."""
+    return [max(1, n // 10)] * 10
+
+
+def zipf_sizes(n: int) -> list[int]:
+    """A realistic mix of N messages: the k-th busiest mailbox gets 1/k of the busiest one's mail
+    (Zipf), so the largest holds about a third of all (683 of 2,000) and the smallest 3.4%."""
+    weights = [1 / k for k in range(1, 11)]
+    return [max(1, round(n * w / sum(weights))) for w in weights]
+
+
+def compare(bench: Bench, server, port: int, mix: str, sizes: list[int], options) -> tuple[tuple, tuple]:
+    """The largest mailbox polled alone and the ten polled together, ``--repeat`` times each, one
+    after the other (alone, ten, alone, ten, ...) so that both see the same machine load; each run on
+    a fresh database, checked. Returns the medians (seconds, peak RSS, stored+seen, all tickets) of
+    the runs alone and of the runs together."""
+    largest = {TEN_USERS[0]: sizes[0]}
+    ten = dict(zip(TEN_USERS, sizes, strict=True))
+    alone_runs, ten_runs = [], []
+    link = "loopback" if port == server.port else "relay"
+    print(f"{mix} mix, {link}: {', '.join(map(str, sizes))} messages; load average {_load()}")
+    for run in range(options.repeat):
+        tag = f"{mix[0]}{link[0]}{run}"
+        alone_runs.append(bench.poll_round(server, port, largest, f"{tag}a"))
+        bench.row(f"  largest alone ({run + 1})", sizes[0], *alone_runs[-1])
+        ten_runs.append(bench.poll_round(server, port, ten, f"{tag}t"))
+        bench.row(f"  ten together ({run + 1})", sum(sizes), *ten_runs[-1])
+    return _medians(alone_runs), _medians(ten_runs)
+
+
+def _medians(runs: list[tuple]) -> tuple:
+    return tuple(
+        statistics.median(column) if None not in column else None for column in zip(*runs, strict=True)
+    )
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def print_summary(summary, repeat: int) -> None:
+    print(
+        f"\nthe largest mailbox alone against the ten together, median of {repeat} run(s) each, "
+        f"by the poll's own clock (load average now {_load()}):"
+    )
+    print(
+        f"{'link':<14} {'mix':<6} {'largest':>7} {'all':>6} | {'stored+seen: alone':>18} {'ten':>7}"
+        f" {'ratio':>6} | {'tickets: alone':>14} {'ten':>7} {'ratio':>6}"
+    )
+    for link, mix, sizes, alone, ten in summary:
+        print(
+            f"{link:<14} {mix:<6} {sizes[0]:>7} {sum(sizes):>6} | {_s(alone[2]):>18} {_s(ten[2]):>7}"
+            f" {_ratio(ten[2], alone[2]):>6} | {_s(alone[3]):>14} {_s(ten[3]):>7}"
+            f" {_ratio(ten[3], alone[3]):>6}"
+        )
+
+
+def _s(seconds: float | None) -> str:
+    return f"{seconds:.2f} s" if seconds is not None else "-"
 
 
 def _stored(output: str) -> tuple[float | None, float | None]:

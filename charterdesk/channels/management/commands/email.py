@@ -147,7 +147,7 @@ class Command(BaseCommand):
             if results:
                 self.stdout.write(
                     f"All mailboxes: {sum(r.new for r in results)} new messages stored and marked seen "
-                    f"in {stored:.1f} s, all acted on in {took:.1f} s."
+                    f"in {stored:.2f} s, all acted on in {took:.2f} s."
                 )
             if once:
                 return
