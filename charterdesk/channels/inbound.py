@@ -331,9 +331,11 @@ def _route(inbound: InboundMessage) -> None:
         _bounce(inbound, parsed)
         return
 
+    # Before looking for the thread, not after: an earlier message that is no longer pending then was
+    # committed, outcome and all, before find_thread looks. Checked after, another worker could finish
+    # it between the two queries and this reply would open a ticket of its own.
+    _earlier_first(inbound, parsed)
     thread = find_thread(parsed)
-    if thread is None:
-        _earlier_first(inbound, parsed)
     if thread is not None:
         ticket = thread.ticket
         if is_auto_reply(parsed):
