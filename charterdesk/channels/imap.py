@@ -1,4 +1,5 @@
-"""Polling external IMAP mailboxes, several side by side (one thread each), never one after another.
+"""Polling external IMAP mailboxes, several side by side (one thread each, in a few processes), never
+one after another.
 
 For each mailbox: take its lease (so two workers never poll the same mailbox at once), fetch unseen
 messages with BODY.PEEK (which leaves them unseen), commit each one's raw bytes, and only then flag it
@@ -15,6 +16,7 @@ import contextlib
 import datetime as dt
 import imaplib
 import logging
+import multiprocessing
 import os
 import re
 import socket
@@ -30,8 +32,9 @@ from django.utils import timezone
 
 from . import conf
 from .choices import MailboxSecurity
-from .inbound import process_all, store_many, writer_turn
+from .inbound import process_all, store_many, writer_turn, writer_turns_shared
 from .models import Mailbox
+from .workers import TicketingWorkers
 
 log = logging.getLogger("charterdesk.channels.imap")
 
@@ -147,7 +150,7 @@ def poll_mailbox(
     from .actions import do_record_poll
 
     result = PollResult(mailbox.pk, mailbox.name, started=time.monotonic())
-    owner = f"{socket.gethostname()}:{os.getpid()}"
+    owner = _owner()
     with writer_turn():
         leased = _take_lease(mailbox, owner)
     if not leased:
@@ -235,23 +238,105 @@ def poll_all_mailboxes(
     mailboxes=None,
     on_connected: Callable[[Mailbox], None] | None = None,
 ) -> list[PollResult]:
-    """Poll every active mailbox at the same time, one thread each; returns one result per mailbox.
+    """Poll every active mailbox at the same time; returns one result per mailbox, in their order.
 
-    The poll threads only fetch, store and flag \\Seen. With ``process``, what they stored is turned
-    into tickets by ``CHARTERDESK_INGEST_WORKERS`` processes while they poll (PostgreSQL), or here once
-    every mailbox is polled (SQLite, or inside a transaction). Making tickets is CPU work: inside the
-    poll threads it would share one core (the GIL) and, on SQLite, keep the other pollers from their
-    turn to write, so ten mailboxes would take about ten times as long as one to be stored and seen.
+    The mailboxes are shared among ``CHARTERDESK_POLL_PROCESSES`` processes (this one and forked
+    ones), each polling its share side by side, one thread a mailbox. The poll threads only fetch,
+    store and flag \\Seen. With ``process``, what they stored is turned into tickets by
+    ``CHARTERDESK_INGEST_WORKERS`` processes while they poll (PostgreSQL), or here once every mailbox
+    is polled (SQLite, or inside a transaction). Making tickets is CPU work: inside the poll threads it
+    would share their core and, on SQLite, keep the other pollers from their turn to write, so ten
+    mailboxes would take about ten times as long as one to be stored and seen.
 
     This is what `charterdesk worker` calls periodically (every minute) and `charterdesk email poll` runs.
     """
     from .conf import ingest_workers
-    from .workers import TicketingWorkers
 
     boxes = list(mailboxes if mailboxes is not None else Mailbox.objects.filter(is_active=True))
     if not boxes:
         return []
+    with TicketingWorkers(ingest_workers() if process else 1) as workers:
+        results = _poll_side_by_side(boxes, on_connected)
+        if process and workers.inline:
+            process_all([pk for result in results for pk in result.stored_ids])
+    return results
 
+
+def _poll_side_by_side(boxes: list[Mailbox], on_connected) -> list[PollResult]:
+    """The mailboxes dealt out to the poll processes in turn (this one polls the first share)."""
+    processes = _processes(len(boxes))
+    shares = [boxes[k::processes] for k in range(processes)]
+    if processes == 1:
+        return _poll_threads(boxes, on_connected)
+    context = multiprocessing.get_context("fork")
+    connections.close_all()  # a forked process must open a connection of its own
+    children = []
+    # On SQLite the processes take turns to write as threads do (see inbound.writer_turn), rather
+    # than meet SQLite's lock, whose busy handler sleeps and polls.
+    with writer_turns_shared(context.RLock()):
+        for share in shares[1:]:
+            reader, writer = context.Pipe(duplex=False)
+            child = context.Process(
+                target=_poll_share, args=(share, on_connected, writer), name="imap-poll", daemon=True
+            )
+            child.start()
+            writer.close()
+            children.append((child, reader, share))
+        results = _poll_threads(shares[0], on_connected)
+        for child, reader, share in children:
+            try:
+                results += reader.recv()
+            except EOFError:  # the process died: its mailboxes report it, the others are unaffected
+                child.join()
+                results += _died(share, child.pid)
+            finally:
+                reader.close()
+                child.join()
+    order = {box.pk: place for place, box in enumerate(boxes)}
+    return sorted(results, key=lambda result: order[result.mailbox_id])
+
+
+def _died(share: list[Mailbox], pid: int | None) -> list[PollResult]:
+    """The results of a poll process that died: each of its mailboxes shows the error and is free to
+    be polled again at once (what it stored is kept; what it did not flag seen is fetched again)."""
+    from .actions import do_record_poll
+
+    error = "the polling process ended without an answer"
+    with writer_turn():
+        Mailbox.objects.filter(pk__in=[box.pk for box in share], lease_owner=_owner(pid)).update(
+            lease_until=None, lease_owner=""
+        )
+        for box in share:
+            do_record_poll(box, count=0, error=error)
+    return [PollResult(box.pk, box.name, error=error) for box in share]
+
+
+def _owner(pid: int | None = None) -> str:
+    """Who holds a mailbox's lease: this host and process."""
+    return f"{socket.gethostname()}:{pid or os.getpid()}"
+
+
+def _processes(mailboxes: int) -> int:
+    from django.db import connection
+
+    from .conf import poll_processes
+
+    # Processes cannot share an in-memory SQLite database (the tests' own), nor a caller's transaction.
+    if connection.in_atomic_block or (connection.vendor == "sqlite" and connection.is_in_memory_db()):
+        return 1
+    return max(1, min(poll_processes(), mailboxes))
+
+
+def _poll_share(share: list[Mailbox], on_connected, answer) -> None:
+    """A forked poll process: its share of the mailboxes, the results sent back to the parent."""
+    try:
+        answer.send(_poll_threads(share, on_connected))
+    finally:
+        answer.close()
+        connections.close_all()
+
+
+def _poll_threads(boxes: list[Mailbox], on_connected) -> list[PollResult]:
     def run(box: Mailbox) -> PollResult:
         close_old_connections()
         try:
@@ -263,12 +348,8 @@ def poll_all_mailboxes(
             # A thread's own connections: close them, or PostgreSQL keeps one open per thread.
             connections.close_all()
 
-    with TicketingWorkers(ingest_workers() if process else 1) as workers:
-        with ThreadPoolExecutor(max_workers=min(len(boxes), 32), thread_name_prefix="imap") as pool:
-            results = list(pool.map(run, boxes))
-        if process and workers.inline:
-            process_all([pk for result in results for pk in result.stored_ids])
-    return results
+    with ThreadPoolExecutor(max_workers=min(len(boxes), 32), thread_name_prefix="imap") as pool:
+        return list(pool.map(run, boxes))
 
 
 def test_connection(mailbox: Mailbox) -> str:

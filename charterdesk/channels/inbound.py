@@ -178,6 +178,18 @@ def writer_turn():
     return _SQLITE_WRITER if connection.vendor == "sqlite" else contextlib.nullcontext()
 
 
+@contextlib.contextmanager
+def writer_turns_shared(lock):
+    """Inside the block ``writer_turn`` takes ``lock``: a ``multiprocessing`` lock made before forking
+    processes that write to the same SQLite database take turns on it as threads do on their own."""
+    global _SQLITE_WRITER
+    own, _SQLITE_WRITER = _SQLITE_WRITER, lock
+    try:
+        yield
+    finally:
+        _SQLITE_WRITER = own
+
+
 def store_many(
     items: list[tuple[bytes, str]], *, source: str, channel: str = "", mailbox=None
 ) -> list[tuple[InboundMessage | None, bool, str]]:

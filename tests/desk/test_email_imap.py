@@ -3,9 +3,12 @@ after storing, one failing mailbox never stopping the others."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from charterdesk.channels import imap
@@ -21,7 +24,7 @@ from .email_dovecot import Dovecot
 
 live_email_env = email_corpus.live_email_env  # the shared fixture
 
-USERS = {f"box{n}": f"secret-{n}" for n in range(1, 11)}
+USERS = {f"box{n}": f"secret-{n}" for n in range(1, 13)}
 
 
 @pytest.fixture(scope="module")
@@ -93,12 +96,19 @@ def test_mailboxes_are_polled_side_by_side_and_a_broken_one_stops_nobody(live_em
     manager = live_email_env["manager"]
     boxes = [_mailbox(dovecot, u, manager) for u in ("box3", "box4", "box5")]
     broken = _mailbox(dovecot, "box6", manager, password="not-the-password", name="Broken")
-    barrier = threading.Barrier(3, timeout=20)
+    # Shared by the poll processes (forked after they are made) as by their threads.
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(3, timeout=20)
+    pollers = context.SimpleQueue()
 
     def together(mailbox):
+        pollers.put(os.getpid())
         barrier.wait()  # raises BrokenBarrierError (an error on the result) unless all three are connected
 
     results = {r.name: r for r in poll_all_mailboxes(mailboxes=boxes, on_connected=together)}
+    if connection.vendor == "postgresql" and (os.cpu_count() or 1) > 1:
+        # Shared among poll processes (one a core), so that their Python work runs on every core.
+        assert len({pollers.get() for _ in boxes}) == 2
     assert all(r.error == "" for r in results.values()), results
     assert sum(r.new for r in results.values()) == 7  # 6 own + the shared one once
     assert sum(r.duplicates for r in results.values()) == 2
@@ -143,3 +153,33 @@ def test_a_mailbox_leased_by_another_worker_is_skipped(live_email_env, dovecot):
     [result] = poll_all_mailboxes()
     assert result.skipped and result.new == 0
     assert Ticket.objects.count() == 0
+
+
+def test_a_poll_process_that_dies_costs_only_its_own_mailboxes(live_email_env, dovecot):
+    """On PostgreSQL the mailboxes are shared among poll processes. One of them dying in the middle
+    of its poll is reported on its mailbox, whose lease is given up; the other mailbox is polled as
+    usual, and the dead one's mail, never flagged seen, is fetched by the next poll."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the tests' in-memory SQLite database is polled in one process")
+    manager = live_email_env["manager"]
+    dovecot.append("box11", _mails("imap-lives", 2))
+    dovecot.append("box12", _mails("imap-dies", 2))
+    boxes = [_mailbox(dovecot, "box11", manager), _mailbox(dovecot, "box12", manager)]
+    parent = os.getpid()
+
+    def die_in_a_child(mailbox):
+        if os.getpid() != parent:
+            os._exit(3)
+
+    results = poll_all_mailboxes(mailboxes=boxes, on_connected=die_in_a_child)
+    assert [r.name for r in results] == ["Mailbox box11", "Mailbox box12"]
+    assert (results[0].new, results[0].error) == (2, "")
+    assert (results[1].new, results[1].error) == (0, "the polling process ended without an answer")
+    assert not any(b"\\Seen" in f for f in dovecot.flags("box12").values())
+    assert Ticket.objects.count() == 2
+
+    died = Mailbox.objects.get(pk=boxes[1].pk)
+    assert (died.lease_owner, died.last_error) == ("", "the polling process ended without an answer")
+    results = poll_all_mailboxes(mailboxes=boxes)
+    assert [(r.new, r.error) for r in results] == [(0, ""), (2, "")]
+    assert Ticket.objects.count() == 4
