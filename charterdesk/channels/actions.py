@@ -151,23 +151,31 @@ def _insert_group(rows: list[InboundMessage]) -> dict[str, int]:
     head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
     tail = f" ON CONFLICT ({key}) DO NOTHING RETURNING {quote(meta.pk.column)}, {key}"
     if db.vendor == "postgresql":
-        # One array a column, unnested into rows: psycopg splits a statement's text at each
-        # placeholder in Python, which for fifty rows of twenty-two values cost more than the insert.
-        arrays, columns = [], []
-        for n, f in enumerate(fields):
+        # One array a column, unnested into rows, and one value for a column the same in every row
+        # (the source, the mailbox, the defaults): psycopg splits a statement's text at each
+        # placeholder and writes each array in Python, which cost more than the insert itself.
+        selects, constants, casts, arrays = [], [], [], []
+        for f in fields:
             values = [getattr(row, f.attname) for row in rows]
-            if f.get_internal_type() == "JSONField":
-                arrays.append([None if v is None else json.dumps(v, cls=f.encoder) for v in values])
-                columns.append(("%s::text[]", f"c{n}::jsonb"))
+            json_text = f.get_internal_type() == "JSONField"
+            if json_text:
+                values = [None if v is None else json.dumps(v, cls=f.encoder) for v in values]
+            kind = "text" if json_text else f.db_type(db)
+            first = values[0]
+            if all(v == first for v in values):
+                selects.append(f"%s::{kind}" + ("::jsonb" if json_text else ""))
+                constants.append(first if json_text else f.get_db_prep_save(first, db))
             else:
-                arrays.append([f.get_db_prep_save(v, db) for v in values])
-                columns.append((f"%s::{f.db_type(db)}[]", f"c{n}"))
-        sql = (
-            f"{head}SELECT {', '.join(select for _, select in columns)} "
-            f"FROM unnest({', '.join(cast for cast, _ in columns)}) "
-            f"AS x({', '.join(f'c{n}' for n in range(len(fields)))}){tail}"
+                selects.append(f"c{len(arrays)}" + ("::jsonb" if json_text else ""))
+                casts.append(f"%s::{kind}[]")
+                arrays.append(values if json_text else [f.get_db_prep_save(v, db) for v in values])
+        rows_from = (  # none when every column is the same: a single row
+            f" FROM unnest({', '.join(casts)}) AS x({', '.join(f'c{n}' for n in range(len(arrays)))})"
+            if arrays
+            else ""
         )
-        params: list = arrays
+        sql = f"{head}SELECT {', '.join(selects)}{rows_from}{tail}"
+        params: list = [*constants, *arrays]
     else:
         one = "(" + ", ".join(["%s"] * len(fields)) + ")"
         sql = f"{head}VALUES {', '.join([one] * len(rows))}{tail}"

@@ -195,7 +195,9 @@ def poll_mailbox(
                 else:
                     result.duplicates += 1
             if seen:
-                conn.uid("STORE", b",".join(seen), "+FLAGS", "(\\Seen)")
+                # SILENT: the server does not answer with every message's new flags (a line each
+                # to read and parse for nothing).
+                conn.uid("STORE", b",".join(seen), "+FLAGS.SILENT", "(\\Seen)")
             if process and new:
                 with writer_turn():
                     process_all(new)
