@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import mailbox
 
 from django.core.management import call_command
 from django.db import connection
@@ -76,6 +77,36 @@ def test_an_import_shared_by_worker_processes_acts_on_every_message_once(
     assert verify_chain().ok
     assert AuditEntry.objects.filter(action="ticket.create").count() == 12
     assert all(_sla_as_computed(t) for t in Ticket.objects.select_related("protocol_version"))
+
+
+def test_an_mbox_and_a_maildir_are_imported_message_by_message(email_env, tmp_path, capsys):
+    """A team moving from another desk exports mbox or maildir: every message becomes its ticket
+    (the reply threads onto the first), and importing the file again adds nothing."""
+    ann = "Ann <ann@customer.example>"
+    first, first_id = plain("mbox-1", "My tent is torn.", sender=ann, subject="Tent")
+    reply, _ = plain(
+        "mbox-2",
+        "A photo.",
+        sender=ann,
+        subject="Re: Tent",
+        extra={"In-Reply-To": first_id, "References": first_id},
+    )
+    other, _ = plain("mbox-3", "My stove leaks.", subject="Stove")
+    box = mailbox.mbox(tmp_path / "export.mbox")
+    for raw in (first, reply, other):
+        box.add(raw)
+    box.close()
+    folder = mailbox.Maildir(tmp_path / "maildir", create=True)
+    folder.add(plain("maildir-1", "Where is my order?", subject="Order")[0])
+
+    call_command("email", "import", str(tmp_path / "export.mbox"))
+    call_command("email", "import", str(tmp_path / "maildir"))
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["Order", "Stove", "Tent"]
+    assert Ticket.objects.get(subject="Tent").messages.count() == 2
+    capsys.readouterr()
+    call_command("email", "import", str(tmp_path / "export.mbox"))
+    assert "3 already imported" in capsys.readouterr().out
+    assert InboundMessage.objects.count() == 4
 
 
 def test_a_message_failing_in_the_middle_of_a_batch_is_quarantined_alone(email_env, monkeypatch):

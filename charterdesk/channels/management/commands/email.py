@@ -26,8 +26,11 @@ def iter_path(path: Path):
         start = handle.read(5)
     if start == b"From ":
         box = mailboxes.mbox(path, factory=None, create=False)
-        for key in box:
-            yield f"{path.name}#{key}", box.get_bytes(key)
+        try:
+            for key in box.iterkeys():  # (iterating a mailbox itself gives its messages)
+                yield f"{path.name}#{key}", box.get_bytes(key)
+        finally:
+            box.close()
         return
     yield path.name, path.read_bytes()
 
