@@ -203,7 +203,10 @@ def normalise_address(address: str) -> str:
 
 def addresses(values: list) -> list[tuple[str, str]]:
     """(name, address) pairs from address headers; names decoded, addresses lower-cased."""
-    raw = [_unsurrogate(str(v)) for v in values if v is not None]
+    # Raw 8-bit bytes in the header come as a Header, whose str() has already lost them to U+FFFD.
+    raw = [
+        decode_words(v) if isinstance(v, Header) else _unsurrogate(str(v)) for v in values if v is not None
+    ]
     pairs = []
     for name, address in email.utils.getaddresses(raw):
         address = normalise_address(address)

@@ -278,6 +278,20 @@ def build_corpus(*, big_attachment: int = 2 * 1024 * 1024) -> list[Case]:
         _subject_is("Größe falsch"),
     )
     add(
+        "raw-8bit-from-name",
+        raw_lines(
+            "From: Léa Müller <raw-8bit-from-name@customer.example>".encode(),
+            f"To: {SUPPORT}",
+            "Subject: Café réclamation".encode(),
+            "Message-ID: <raw-8bit-from-name@customer.example>",
+            "Content-Type: text/plain; charset=utf-8",
+            "",
+            b"La taille ne va pas.",
+        ),
+        ("new",),
+        lambda t, m: _name_is(t, "Léa Müller"),
+    )
+    add(
         "glued-encoded-word",
         raw_lines(
             "From: Glued <glued-encoded-word@customer.example>",
