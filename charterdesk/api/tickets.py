@@ -28,7 +28,7 @@ from charterdesk.tickets.sla import evaluate
 from . import cursor
 from .access import access_attachment, access_ticket
 from .auth import caller_of
-from .errors import from_ticket_error, invalid
+from .errors import ApiError, from_ticket_error, invalid
 from .present import message_out, sla_out, ticket_detail, ticket_summary
 from .schemas import (
     ERRORS,
@@ -187,15 +187,39 @@ def _customer_for(payload: TicketCreate, caller) -> Customer:
     )
 
 
+def _check_against_protocol(payload: TicketCreate, protocol) -> None:
+    """The checks the schema cannot make (the protocol's channels and groups, the customer's
+    details), every one of them, so that one answer lists all that is wrong."""
+    errors = []
+    channels = sorted(c.id for c in protocol.channels.customer) if protocol else []
+    if payload.channel not in channels:
+        errors.append(
+            {
+                "field": "channel",
+                "message": f"'{payload.channel}' is not a channel of the protocol ({', '.join(channels)})",
+            }
+        )
+    groups = sorted(g.id for g in protocol.team.groups) if protocol else []
+    if payload.group and payload.group not in groups:
+        message = f"'{payload.group}' is not a group of the protocol ({', '.join(groups)})"
+        errors.append({"field": "group", "message": message})
+    if payload.customer is not None and payload.customer_id is not None:
+        errors.append({"field": "customer", "message": "give either customer or customer_id, not both"})
+    elif payload.customer is None and payload.customer_id is None:
+        message = 'give the customer ({"email": ..., "name": ...}) or a customer_id'
+        errors.append({"field": "customer", "message": message})
+    elif payload.customer is not None and not payload.customer.email and not payload.customer.phone:
+        errors.append({"field": "customer.email", "message": "give the customer's email (or a phone number)"})
+    if errors:
+        raise ApiError(422, errors[0]["message"], errors=errors)
+
+
 @router.post("", response={201: TicketDetail, **ERRORS}, summary="Open a ticket on a customer's behalf")
 def create_ticket(request, payload: TicketCreate):
     """Opens the ticket as the token's person: the body is their first public reply."""
     caller = caller_of(request)
     caller.require("ticket.view", "ticket.create")
-    protocol = request.protocol
-    groups = sorted(g.id for g in protocol.team.groups) if protocol else []
-    if payload.group and payload.group not in groups:
-        raise invalid("group", f"'{payload.group}' is not a group of the protocol ({', '.join(groups)})")
+    _check_against_protocol(payload, request.protocol)
     with transaction.atomic():
         customer = _customer_for(payload, caller)
         ticket = do_create_ticket(

@@ -285,6 +285,22 @@ def test_create_errors_name_the_field(api, demo, payload, field, message):
     assert not Ticket.objects.exists()
 
 
+def test_every_bad_field_the_protocol_decides_is_listed_at_once(api, demo):
+    """A channel and a group the protocol does not have, and a customer without email or phone, are
+    all named in one answer (so that a client fixes them in one go), and nothing is opened."""
+    payload = {
+        "customer": {"name": "No Contact"},
+        "subject": "Hi",
+        "body": "Hello",
+        "channel": "fax",
+        "group": "nowhere",
+    }
+    response = api("manager").post("/api/v1/tickets", payload, content_type=JSON)
+    assert response.status_code == 422
+    assert set(errors(response)) == {"channel", "group", "customer.email"}
+    assert not Ticket.objects.exists()
+
+
 def test_missing_fields_and_bad_json_are_named(api, demo):
     """Every missing required field is listed; a body that is not JSON is a 400 saying so."""
     response = api("manager").post("/api/v1/tickets", {"customer": {"email": "a@b.co"}}, content_type=JSON)
