@@ -180,7 +180,11 @@ def publish(request, version_id: int):
         key[len("move_") :]: value for key, value in request.POST.items() if key.startswith("move_") and value
     }
     effective_at = None
-    if request.method == "POST" and request.POST.get("when") == "later":
+    when = request.POST.get("when")
+    if request.method == "POST" and when not in ("now", "later"):
+        # Publishing cannot be undone: a request that does not say when changes nothing.
+        error = "when: choose whether the version governs now or from a later date."
+    elif request.method == "POST" and when == "later":
         try:
             effective_at = start_of_day(
                 dt.date.fromisoformat(request.POST.get("effective_date", "")), protocol

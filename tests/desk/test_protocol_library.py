@@ -145,6 +145,11 @@ def test_manager_uploads_fixes_and_publishes(signed_in, demo, example_source):
     client.post(
         reverse("protocols:edit", args=[draft.pk]), {"source": broken.replace("2 minutes", "2m"), "note": ""}
     )
+    # A request that does not say when (or says nonsense) publishes nothing.
+    for when in ({}, {"when": "bogus"}):
+        response = client.post(reverse("protocols:publish", args=[draft.pk]), when)
+        assert response.status_code == 200 and b"choose whether the version governs now" in response.content
+        assert version_in_force().version != "3.3"
     response = client.post(reverse("protocols:publish", args=[draft.pk]), {"when": "now"})
     assert response.status_code == 302
     assert version_in_force().version == "3.3"
