@@ -3,6 +3,7 @@
 
     python3 dev.py up      # .venv, locked dependencies, SQLite, demo data, serve on http://127.0.0.1:8000
     python3 dev.py test    # lint, then the whole test suite on SQLite, then on PostgreSQL
+    python3 dev.py install # only .venv, the locked dependencies and the compiled engine
 
 Environment for `test`:
     CHARTERDESK_TEST_POSTGRES   PostgreSQL URL for the second run
