@@ -104,6 +104,8 @@ def _tls(mailbox: Mailbox) -> ssl.SSLContext:
 def _text(exc: Exception) -> str:
     if isinstance(exc, socket.timeout | TimeoutError):
         return "the server did not answer in time"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror  # "Connection refused", not the bare errno 111
     message = exc.args[0] if exc.args else exc
     if isinstance(message, bytes):
         message = message.decode("utf-8", "replace")

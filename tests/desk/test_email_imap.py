@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import threading
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -183,3 +185,16 @@ def test_a_poll_process_that_dies_costs_only_its_own_mailboxes(live_email_env, d
     results = poll_all_mailboxes(mailboxes=boxes)
     assert [(r.new, r.error) for r in results] == [(0, ""), (2, "")]
     assert Ticket.objects.count() == 4
+
+
+def test_a_mailbox_that_cannot_be_reached_says_why_and_the_poll_command_fails(live_email_env, dovecot):
+    """A server that refuses the connection is named in words on the mailbox, and `email poll --once`
+    exits non-zero naming the mailbox, so that cron or a monitor notices."""
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    box = _mailbox(dovecot, "box1", live_email_env["manager"], port=closed, name="Unreachable")
+    with pytest.raises(CommandError, match="1 mailbox\\(es\\) could not be polled: Unreachable"):
+        call_command("email", "poll", "--once")
+    box.refresh_from_db()
+    assert box.last_error == f"127.0.0.1:{closed}: Connection refused"

@@ -153,6 +153,9 @@ class Command(BaseCommand):
                     f"in {stored:.2f} s, all acted on in {took:.2f} s."
                 )
             if once:
+                failed = [r.name for r in results if r.error]
+                if failed:  # a non-zero exit, so that cron or a monitor notices
+                    raise CommandError(f"{len(failed)} mailbox(es) could not be polled: {', '.join(failed)}")
                 return
             time.sleep(interval)
 
