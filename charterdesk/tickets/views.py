@@ -22,6 +22,7 @@ from charterdesk.accounts.permissions import can, require
 
 from . import actions
 from .access import (
+    MANUAL_STATUSES,
     access_attachment,
     access_customer_for_edit,
     access_macro,
@@ -161,6 +162,9 @@ def bulk(request):
         done_words = f"assigned to {assignee.name if assignee else 'nobody'}"
     elif action == "status":
         status = form.cleaned_data["status"]
+        if status not in MANUAL_STATUSES:  # bad input, not a missing permission: nothing changes
+            messages.error(request, _not_by_hand("status", status))
+            return redirect(back)
         require_status(request, status)
 
         def act(ticket):
@@ -343,6 +347,10 @@ def ticket_badges(request, ticket_id: int):
     )
 
 
+def _not_by_hand(field: str, status: str) -> str:
+    return f"{field}: '{status}' is not a status set by hand ({', '.join(MANUAL_STATUSES)})."
+
+
 def _back(ticket: Ticket) -> HttpResponse:
     return redirect("tickets:ticket", ticket.pk)
 
@@ -356,8 +364,14 @@ def reply(request, ticket_id: int):
     require(request, "ticket.reply" if kind == "reply" else "ticket.note")
     form = _composer(request, ticket, data=request.POST, files=request.FILES)
     next_status = request.POST.get("next_status") or ""
-    if next_status:
+    if next_status in MANUAL_STATUSES:
         require_status(request, next_status)
+    elif next_status:  # bad input, not a missing permission: the composer says so, nothing is sent
+        form.is_valid()
+        form.add_error(None, _not_by_hand("next_status", next_status))
+    if kind not in ("reply", "note"):
+        form.is_valid()
+        form.add_error(None, f"kind: '{kind}' is neither reply nor note.")
     if not form.is_valid():
         return _ticket_page(request, ticket, composer=form, status=400)
     files = form.cleaned_data["files"]
@@ -394,6 +408,9 @@ def attachment(request, attachment_id: int):
 def set_status(request, ticket_id: int):
     ticket = access_ticket(request, ticket_id)
     status = request.POST.get("status", "")
+    if status not in MANUAL_STATUSES:  # bad input, not a missing permission: nothing changes
+        messages.error(request, _not_by_hand("status", status))
+        return _back(ticket)
     require_status(request, status)
     try:
         actions.do_set_status(ticket, status, actor=request.user)

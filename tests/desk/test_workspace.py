@@ -153,6 +153,23 @@ def test_an_empty_reply_names_the_field_and_keeps_nothing(signed_in, make_ticket
     assert ticket.messages.count() == 1
 
 
+def test_a_status_or_kind_that_does_not_exist_is_named_and_changes_nothing(signed_in, make_ticket):
+    """Bad input is not a missing permission: the page says which field is wrong, and nothing is
+    sent or changed."""
+    ticket = make_ticket()
+    client = signed_in("agent")
+    for data, field in (
+        ({"kind": "reply", "body": "Hello", "next_status": "bogus"}, "next_status: &#x27;bogus&#x27;"),
+        ({"kind": "bogus", "body": "Hello"}, "kind: &#x27;bogus&#x27;"),
+    ):
+        response = client.post(reverse("tickets:reply", args=[ticket.pk]), data)
+        assert response.status_code == 400 and field in response.content.decode()
+    response = client.post(reverse("tickets:status", args=[ticket.pk]), {"status": "closed"}, follow=True)
+    assert "status: &#x27;closed&#x27; is not a status set by hand" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == "new" and ticket.messages.count() == 1
+
+
 def test_a_required_procedure_blocks_solving_until_its_steps_are_ticked(signed_in, make_ticket):
     """Solving a 'damaged' ticket names the unticked steps; ticking them (htmx) lets it solve."""
     ticket = make_ticket(tags=["damaged"])
