@@ -3,8 +3,9 @@
 Counters live in Django's cache (``django.core.cache.caches["default"]``). Each window has its
 own key, ``charterdesk:api:rate:<scope>:<who>:<window number>``, created with ``add`` and
 counted with ``incr``, which are atomic in Redis and Memcached, so any number of web workers
-sharing such a cache share one limit. With the default local-memory cache each process counts
-on its own: with N gunicorn workers a client may make up to N times the limit.
+sharing such a cache share one limit. The desk's default cache is a folder of files (see the
+settings), whose ``incr`` is not atomic: there each count holds a file lock in that folder, so
+the web workers of one machine share one limit too.
 
 Limits are read from the settings at every request (``getattr(settings, name)``, then the
 environment, then the default), so changing them needs no code.
@@ -12,13 +13,17 @@ environment, then the default), so changing them needs no code.
 
 from __future__ import annotations
 
+import fcntl
 import math
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.filebased import FileBasedCache
 
 TOKEN_RATE_SETTING = "CHARTERDESK_API_RATE"
 TOKEN_RATE_DEFAULT = "120/minute"
@@ -70,14 +75,34 @@ def hit(scope: str, who: str, rate: Rate, now: float) -> Decision:
     """Count one request by ``who`` in ``scope`` at ``now`` (POSIX seconds) against ``rate``."""
     window = int(now // rate.period)
     key = f"charterdesk:api:rate:{scope}:{who}:{rate.period}:{window}"
-    # A little longer than the window, so the key outlives it on every backend's clock.
-    cache.add(key, 0, timeout=rate.period + 5)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=rate.period + 5)
-        used = 1
+    with _counting():
+        # A little longer than the window, so the key outlives it on every backend's clock.
+        cache.add(key, 0, timeout=rate.period + 5)
+        try:
+            used = cache.incr(key)
+        except ValueError:  # evicted between add and incr
+            cache.set(key, 1, timeout=rate.period + 5)
+            used = 1
     resets = (window + 1) * rate.period
     if used > rate.count:
         return Decision(False, rate.count, 0, max(1, math.ceil(resets - now)), rate)
     return Decision(True, rate.count, rate.count - used, 0, rate)
+
+
+@contextmanager
+def _counting() -> Iterator[None]:
+    """Around a count: nothing for a cache whose ``add`` and ``incr`` are atomic (Redis, Memcached,
+    local memory); for the file cache the desk uses by default, whose ``incr`` reads the file and
+    writes it back, a lock on a file beside it, so that two web workers of the machine (or two
+    threads) never count the same request number and let more through than the limit."""
+    backend = caches["default"]
+    if not isinstance(backend, FileBasedCache):
+        yield
+        return
+    os.makedirs(backend._dir, exist_ok=True)
+    with open(os.path.join(backend._dir, ".rate-limit.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # each open() is its own lock holder, threads included
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

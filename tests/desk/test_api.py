@@ -792,6 +792,28 @@ def test_requests_without_a_valid_token_are_limited_per_address(demo):
         assert Client(REMOTE_ADDR="198.51.100.1").get("/api/v1/me").status_code == 401
 
 
+def test_web_workers_on_one_machine_share_one_limit_exactly():
+    """Four processes (as four gunicorn workers) counting the same token at once, with the desk's
+    default file cache: exactly the limit gets through, never more."""
+    import multiprocessing
+
+    from charterdesk.api.ratelimit import hit, parse_rate
+
+    rate, now = parse_rate("100/minute"), FROZEN.timestamp()
+    context = multiprocessing.get_context("fork")
+    allowed = context.SimpleQueue()
+
+    def worker() -> None:
+        allowed.put(sum(hit("token", "shared", rate, now).allowed for _ in range(40)))
+
+    workers = [context.Process(target=worker) for _ in range(4)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(60)
+    assert sum(allowed.get() for _ in workers) == 100
+
+
 def test_a_bad_rate_setting_says_how_to_write_one(api, demo):
     """A misconfigured rate is reported in plain words rather than silently ignored."""
     from charterdesk.api.ratelimit import parse_rate
