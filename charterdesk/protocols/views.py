@@ -93,7 +93,11 @@ def new_draft(request):
             source = request.POST.get("source", "")
         if error is None:
             if not source.strip():
-                error = "The file is empty."
+                error = (
+                    "The file is empty."
+                    if upload is not None
+                    else "Choose a protocol file to upload, or paste the protocol's YAML."
+                )
             else:
                 draft = do_create_draft(source, actor=request.user, note=request.POST.get("note", ""))
                 return redirect("protocols:edit", draft.pk)

@@ -463,7 +463,7 @@ def do_reply(
     """
     at = _now(at)
     if not body.strip():
-        raise TicketError("body: write the reply first")
+        raise TicketError(f"body: write the {'reply' if public else 'note'} first")
     with transaction.atomic():
         ticket = _lock(ticket)
         _require_open(ticket)

@@ -149,7 +149,8 @@ class NewTicketForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not data.get("email") and not data.get("phone"):
+        # An email that is not valid is already named by its own error; this one is for none at all.
+        if not data.get("email") and not data.get("phone") and "email" not in self.errors:
             self.add_error("email", "Give the customer's email, or a phone number for a phone-only customer.")
         if data.get("phone") and not data.get("email") and not data.get("name"):
             self.add_error("name", "A phone-only customer needs a name.")

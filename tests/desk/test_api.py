@@ -445,6 +445,9 @@ def test_reply_with_next_status_and_note(api, demo, customer):
     assert response.status_code == 201 and response.json()["public"] is False
     assert Message.objects.filter(ticket=t, kind="note").count() == 1
     assert AuditEntry.objects.filter(action="ticket.note", actor=demo["agent"]).exists()
+    response = client.post(f"/api/v1/tickets/{t.pk}/notes", {"body": "   "}, content_type=JSON)
+    assert response.status_code == 422 and errors(response) == {"body": "write the note first"}
+    assert Message.objects.filter(ticket=t, kind="note").count() == 1
 
 
 def test_reply_errors_name_the_field(api, demo, customer):

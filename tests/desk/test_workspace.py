@@ -391,6 +391,12 @@ def test_new_ticket_errors_name_the_field(signed_in):
     )
     assert response.status_code == 200
     assert "Give the customer&#x27;s email" in response.content.decode()
+    # An email that is not one is named once, without also asking for an email.
+    response = signed_in("lead").post(
+        reverse("tickets:new"), {"subject": "x", "body": "y", "channel": "email", "email": "not-an-email"}
+    )
+    page = response.content.decode()
+    assert "Enter a valid email address." in page and "Give the customer&#x27;s email" not in page
     assert not Ticket.objects.exists()
 
 
