@@ -6,6 +6,7 @@ deployment still lacks. Nothing here reads the clock or the network at import.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -97,6 +98,11 @@ def _database() -> dict:
     else:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         config = dj_database_url.parse(f"sqlite:///{DATA_DIR / 'charterdesk.sqlite3'}")
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # The tests' database, one per checkout: two test runs against one server (a clone's CI and
+        # a working copy's) must never create and drop the same database under each other.
+        checkout = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
+        config["TEST"] = {"NAME": f"test_{config['NAME']}_{checkout}"[:63]}
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets the web server read while the worker writes; IMMEDIATE avoids
         # "database is locked" upgrades from read to write inside a transaction.
