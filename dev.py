@@ -8,7 +8,8 @@
 Environment for `test`:
     CHARTERDESK_TEST_POSTGRES   PostgreSQL URL for the second run
                                 (default postgres://postgres@127.0.0.1:5432/postgres; the tests
-                                create and drop their own database there)
+                                create and drop their own database there, named for the checkout,
+                                e.g. test_postgres_518f63a4)
     CHARTERDESK_REQUIRE_POSTGRES=1  fail instead of skipping when PostgreSQL cannot be reached (CI)
     CHARTERDESK_REQUIRE_BROWSER=1   fail instead of skipping browser tests without Chromium (CI)
     CHARTERDESK_REQUIRE_NATIVE=1    fail when the compiled engine is not in use (CI; it needs a C
