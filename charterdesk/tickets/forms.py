@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import Truncator
 
 from charterdesk.accounts.models import Person, validate_timezone
 
@@ -48,12 +49,32 @@ class FilterForm(forms.Form):
         self.fields["sort"].choices = [(key, label) for key, (label, _) in SORTS.items()]
 
     def filters(self) -> Filters:
-        """The valid filters; an unknown value in the address (a stale bookmark) filters nothing."""
+        """The valid filters; an unknown value in the address (a stale bookmark) filters nothing,
+        and `ignored()` says so on the page."""
         self.is_valid()
         data = self.cleaned_data
         values = {k: (data.get(k) or "") for k in Filters.__dataclass_fields__}
         values["sort"] = values["sort"] or "due"
         return Filters(**values)
+
+    def ignored(self) -> list[str]:
+        """One line per filter in the address that was not applied, naming the filter and value.
+
+        A bookmark can outlive a group or channel of an older protocol version; the queue then
+        shows the view unfiltered rather than nothing, and says which filter it left out."""
+        self.is_valid()
+        lines = []
+        for name, errors in self.errors.items():
+            field = self.fields[name]
+            value = Truncator(self.data.get(name, "")).chars(40)
+            label = field.label or name.capitalize()
+            why = (
+                "is not one of the choices here"
+                if isinstance(field, forms.ChoiceField)
+                else (f"is refused ({errors[0].rstrip('.')})")
+            )
+            lines.append(f"{label} filter '{value}' {why}, so it is not applied.")
+        return lines
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -103,6 +103,7 @@ def queue(request):
             "current": VIEWS_BY_SLUG[slug],
             "form": form,
             "filters": filters,
+            "ignored": form.ignored(),
             "page": page,
             "rows": rows,
             "ids": ",".join(str(row.ticket.pk) for row in rows),

@@ -105,6 +105,18 @@ def test_filters_and_text_search(signed_in, make_ticket):
     assert client.get(url + '?q=zipper AND "NEAR(').status_code == 200
 
 
+def test_a_filter_that_is_not_a_choice_is_named_and_not_applied(signed_in, make_ticket):
+    """A stale bookmark (a group of an older protocol) shows the view unfiltered and says why."""
+    make_ticket(subject="Broken zipper", priority="high")
+    client = signed_in("agent")
+    page = client.get(reverse("tickets:queue") + "?group=retired-team&priority=high").content.decode()
+    assert "Broken zipper" in page
+    assert "Group filter &#x27;retired-team&#x27; is not one of the choices here" in page
+    assert "Priority filter" not in page  # the valid filter applies quietly
+    clean = client.get(reverse("tickets:queue") + "?priority=high").content.decode()
+    assert "is not one of the choices here" not in clean
+
+
 def test_queue_badges_count_business_time_and_show_in_the_viewers_zone(signed_in, demo, make_ticket):
     """A normal email due in 8 office hours shows '… left', with the engine's explanation on hover."""
     ticket = make_ticket()
