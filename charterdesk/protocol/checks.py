@@ -42,6 +42,7 @@ from .models import (
     SECTION_KEYS,
     Action,
     Calendar,
+    Channel,
     Match,
     Protocol,
     WeeklyHours,
@@ -453,7 +454,10 @@ class _Checker:
 
     def check_channels(self) -> None:
         self.unique(("channels", "customer"), self.p.channels.customer, "channel")
+        addresses: dict[str, str] = {}
         for index, channel in enumerate(self.p.channels.customer):
+            if channel.kind == "email" and channel.address is not None:
+                self.channel_address(("channels", "customer", index, "address"), channel, addresses)
             if channel.calendar is not None:
                 self.ref(
                     ("channels", "customer", index, "calendar"),
@@ -462,6 +466,34 @@ class _Checker:
                     "calendar",
                     "calendars",
                 )
+
+    def channel_address(self, path: Path, channel: Channel, seen: dict[str, str]) -> None:
+        """An email channel's address receives mail and is the base of every reply address.
+
+        Inbound mail is routed by its recipient with any ``+tag`` taken off, and reply addresses
+        add a ``+tag`` of their own, so an address that carries one already would never be
+        matched; two channels with one address would make routing a guess."""
+        address = channel.address or ""
+        if not _EMAIL.fullmatch(address):
+            self.error(path, f"'{address}' is not an email address, such as support@acme.example")
+            return
+        if "+" in address.partition("@")[0]:
+            base = address.partition("+")[0] + "@" + address.partition("@")[2]
+            self.error(
+                path,
+                f"'{address}' must not contain '+': the desk adds a +tag of its own for each "
+                f"ticket's reply address; write {base}",
+            )
+            return
+        key = address.lower()
+        if key in seen:
+            self.error(
+                path,
+                f"'{address}' is already the address of channel '{seen[key]}'; "
+                "give each email channel its own address",
+            )
+        else:
+            seen[key] = channel.id
 
     def check_sla(self) -> None:
         sla = self.p.sla

@@ -186,6 +186,32 @@ CASES = [
         ],
     ),
     Case(
+        "an email channel's address is not an email address",
+        edited(("address: support@acme.example", "address: support at acme")),
+        [
+            "acme.yaml:84:16: channels.customer[0].address: 'support at acme' is not an email address, such as support@acme.example"
+        ],
+    ),
+    Case(
+        "an email channel's address has a +tag, which inbound routing would strip",
+        edited(("address: support@acme.example", "address: support+eu@acme.example")),
+        [
+            "acme.yaml:84:16: channels.customer[0].address: 'support+eu@acme.example' must not contain '+': the desk adds a +tag of its own for each ticket's reply address; write support@acme.example"
+        ],
+    ),
+    Case(
+        "two email channels share one address (in another case)",
+        edited(
+            (
+                "    - id: web\n      kind: web",
+                "    - id: returns\n      kind: email\n      address: Support@Acme.example\n    - id: web\n      kind: web",
+            )
+        ),
+        [
+            "acme.yaml:89:16: channels.customer[1].address: 'Support@Acme.example' is already the address of channel 'email'; give each email channel its own address"
+        ],
+    ),
+    Case(
         "two groups with the same id",
         edited(
             ("    - id: escalations\n", "    - id: frontline\n"),
