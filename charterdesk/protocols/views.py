@@ -171,7 +171,7 @@ def publish(request, version_id: int):
     protocol = load_version(draft).protocol
     zone = team_zone(protocol)
     in_force = version_in_force()
-    changes = []
+    changes: list | None = None  # None: the draft does not load, so nothing can be compared
     if protocol is not None and in_force is not None:
         from charterdesk.protocol.diff import diff_protocols
 

@@ -142,6 +142,11 @@ def test_manager_uploads_fixes_and_publishes(signed_in, demo, example_source):
     line = next(n for n, text in enumerate(broken.splitlines(), 1) if "2 minutes" in text)
     assert f'data-line="{line}"' in page
     assert "&#x27;2 minutes&#x27; is not a duration; write 2m" in page
+    # The publish page of the broken draft sends back to the editor and claims no comparison.
+    refused = client.get(reverse("protocols:publish", args=[draft.pk])).content.decode()
+    assert "Fix the file's errors first" in refused
+    assert "The changes are listed once the draft loads without errors" in refused
+    assert "No differences" not in refused
     client.post(
         reverse("protocols:edit", args=[draft.pk]), {"source": broken.replace("2 minutes", "2m"), "note": ""}
     )
@@ -150,6 +155,8 @@ def test_manager_uploads_fixes_and_publishes(signed_in, demo, example_source):
         response = client.post(reverse("protocols:publish", args=[draft.pk]), when)
         assert response.status_code == 200 and b"choose whether the version governs now" in response.content
         assert version_in_force().version != "3.3"
+    fixed = client.get(reverse("protocols:publish", args=[draft.pk])).content.decode()
+    assert "What changes from version 3.2" in fixed and "once the draft loads" not in fixed
     response = client.post(reverse("protocols:publish", args=[draft.pk]), {"when": "now"})
     assert response.status_code == 302
     assert version_in_force().version == "3.3"
