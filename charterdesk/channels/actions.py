@@ -250,11 +250,14 @@ def do_mark_processed(inbound: InboundMessage, outcome: str, ticket: Ticket | No
     )
 
 
-def do_quarantine(inbound: InboundMessage, reason: str, *, actor=None) -> None:
-    """Set a message aside, whole, for a lead to look at."""
+def do_quarantine(inbound: InboundMessage, reason: str, *, actor=None, read_headers: bool = True) -> None:
+    """Set a message aside, whole, for a lead to look at.
+
+    ``read_headers=False`` keeps the row's subject and sender as they are (empty, if never read):
+    the way out when the database refuses what the headers decode to."""
     with transaction.atomic():
         row = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
-        if not row.subject and not row.from_address:
+        if read_headers and not row.subject and not row.from_address:
             _best_effort_headers(row)
         row.state = InboundState.QUARANTINED
         row.reason = reason[:5000]

@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.db import InterfaceError, OperationalError, close_old_connections, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -315,7 +315,16 @@ def _process_once(inbound: InboundMessage) -> str:
 def _set_aside(inbound: InboundMessage, exc: Exception) -> str:
     if not isinstance(exc, Quarantine | ParseError | TicketError):
         log.exception("inbound message %s could not be processed", inbound.pk)
-    actions.do_quarantine(inbound, _reason(exc))
+    try:
+        actions.do_quarantine(inbound, _reason(exc))
+    except (OperationalError, InterfaceError):
+        raise
+    except DatabaseError as refused:
+        # The database refused even the quarantine (text it cannot hold, such as a NUL that a
+        # header decoded to): set the message aside without the headers rather than stop the batch.
+        log.exception("inbound message %s could not be quarantined with its headers", inbound.pk)
+        reason = f"{_reason(exc)}; its subject and sender could not be kept ({type(refused).__name__})"
+        actions.do_quarantine(inbound, reason.replace("\x00", ""), read_headers=False)
     return InboundState.QUARANTINED
 
 

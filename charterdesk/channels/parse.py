@@ -190,15 +190,20 @@ def _decode_word(charset: str, encoding: str, payload: str) -> str:
     return decode_bytes(data, charset)
 
 
+# Control characters a header can decode to (=00 in an encoded word): PostgreSQL text cannot hold
+# NUL, and none of them means anything in a subject, a name or an address.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _collapse(text: str) -> str:
-    return re.sub(r"[\r\n\t ]+", " ", text).strip()
+    return re.sub(r"[\r\n\t ]+", " ", _CONTROL.sub("", text)).strip()
 
 
 # --------------------------------------------------------------------------- headers and addresses
 
 
 def normalise_address(address: str) -> str:
-    return address.strip().strip("<>").strip().lower()
+    return _CONTROL.sub("", address).strip().strip("<>").strip().lower()
 
 
 def addresses(values: list) -> list[tuple[str, str]]:
@@ -216,7 +221,7 @@ def addresses(values: list) -> list[tuple[str, str]]:
     return pairs
 
 
-_MSGID = re.compile(r"<([^<>\s]+)>")
+_MSGID = re.compile(r"<([^<>\s\x00-\x1f\x7f]+)>")
 
 
 def message_ids(value) -> list[str]:
@@ -227,7 +232,7 @@ def message_ids(value) -> list[str]:
     found = [f"<{m}>" for m in _MSGID.findall(text)]
     if not found:
         # Some mailers drop the angle brackets.
-        found = [f"<{w}>" for w in text.split() if "@" in w]
+        found = [f"<{w}>" for w in _CONTROL.sub("", text).split() if "@" in w]
     return found
 
 

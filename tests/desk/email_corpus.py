@@ -292,6 +292,22 @@ def build_corpus(*, big_attachment: int = 2 * 1024 * 1024) -> list[Case]:
         lambda t, m: _name_is(t, "Léa Müller"),
     )
     add(
+        "nul-in-encoded-words",
+        # PostgreSQL text cannot hold NUL: an encoded word that decodes to one (subject, name) and a
+        # raw NUL in the Message-ID must neither stop the mailbox nor lose the message.
+        raw_lines(
+            "From: =?utf-8?q?Nu=00ll_Person?= <nul-in-encoded-words@customer.example>",
+            f"To: {SUPPORT}",
+            "Subject: =?utf-8?q?Broken=00_strap?=",
+            b"Message-ID: <nul-in-\x00encoded-words@customer.example>",
+            "Content-Type: text/plain; charset=utf-8",
+            "",
+            b"The strap broke.",
+        ),
+        ("new",),
+        _all(_subject_is("Broken strap"), lambda t, m: _name_is(t, "Null Person")),
+    )
+    add(
         "glued-encoded-word",
         raw_lines(
             "From: Glued <glued-encoded-word@customer.example>",

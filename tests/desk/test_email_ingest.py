@@ -138,6 +138,36 @@ def test_a_message_failing_in_the_middle_of_a_batch_is_quarantined_alone(email_e
     assert verify_chain().ok
 
 
+def test_a_message_whose_headers_the_database_refuses_is_quarantined_without_them(email_env, monkeypatch):
+    """If even quarantining fails (PostgreSQL refuses text such as a NUL), the message is set aside
+    without its subject and sender, and the batch goes on: one bad message never stops the rest."""
+    from django.db import DataError
+
+    from charterdesk.channels import actions as channel_actions
+
+    items = [(plain(f"refused-head-{n}", subject=f"Subject {n}")[0], f"refused-head:{n}") for n in range(3)]
+    stored = store_many(items, source="import")
+    real_create = do_create_ticket
+
+    def failing(**kwargs):
+        if kwargs["subject"] == "Subject 1":
+            raise RuntimeError("cannot be a ticket")
+        return real_create(**kwargs)
+
+    def refusing(row):
+        raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+
+    monkeypatch.setattr(inbound_module, "do_create_ticket", failing)
+    monkeypatch.setattr(channel_actions, "_best_effort_headers", refusing)
+    states = process_all([row.pk for row, _, _ in stored])
+    assert sorted(states.values()) == ["processed", "processed", "quarantined"]
+    aside = InboundMessage.objects.get(state="quarantined")
+    assert "cannot be a ticket" in aside.reason and "subject and sender could not be kept" in aside.reason
+    assert bytes(aside.raw_bytes) == items[1][0]  # whole, for a lead to re-process
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["Subject 0", "Subject 2"]
+    assert verify_chain().ok
+
+
 def test_a_chunk_is_stored_once_even_when_a_message_repeats(email_env):
     """The same message twice in one chunk, and again in the next: stored once, and acted on once."""
     raw, _ = plain("chunk-twice")
