@@ -26,6 +26,7 @@ class Order:
     field: str
     descending: bool = False
     nullable: bool = False
+    value_type: type = dt.datetime  # what the field holds, so that a cursor's value can be checked
 
     def apply(self, queryset: QuerySet) -> QuerySet:
         expression = F(self.field).desc() if self.descending else F(self.field).asc(nulls_last=True)
@@ -54,6 +55,8 @@ def _dump(value) -> object:
 def _load(value) -> object:
     if isinstance(value, dict):
         return dt.datetime.fromisoformat(value["t"])
+    if isinstance(value, (list, bool, float)):
+        raise TypeError("not a sort key")
     return value
 
 
@@ -72,7 +75,13 @@ def decode(order: Order, cursor: str) -> tuple[object, int]:
         raise bad from None
     if name != order.name:
         raise invalid("cursor", f"this cursor belongs to sort={name}; use the same sort on every page")
-    if not isinstance(pk, int):
+    if not isinstance(pk, int) or isinstance(pk, bool):
+        raise bad
+    if value is None and not order.nullable:
+        raise bad
+    if value is not None and not isinstance(value, order.value_type):
+        raise bad
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
         raise bad
     return value, pk
 

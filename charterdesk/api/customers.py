@@ -31,7 +31,7 @@ from .schemas import (
 
 router = Router(tags=["customers"])
 
-BY_NAME = cursor.Order("name", "name")
+BY_NAME = cursor.Order("name", "name", value_type=str)
 CREATE = ("customer.view", "ticket.create")
 EDIT = ("customer.view", "ticket.edit")
 

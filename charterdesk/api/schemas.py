@@ -8,7 +8,16 @@ from typing import Annotated
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    WithJsonSchema,
+    field_validator,
+)
 
 from charterdesk.accounts.models import validate_timezone
 from charterdesk.tickets.choices import Priority, Status
@@ -50,7 +59,15 @@ def _timezone(value: str) -> str:
     return value
 
 
+def _not_a_boolean(value):
+    if isinstance(value, bool):  # JSON true would otherwise be read as person 1
+        raise ValueError(f"'{str(value).lower()}' is not a person id, 'me' or null")
+    return value
+
+
 def _assignee(value):
+    if value == "none":  # as the list's filter writes nobody
+        return None
     if value is None or isinstance(value, int) or value == "me":
         return value
     if isinstance(value, str) and value.isdigit():
@@ -72,6 +89,24 @@ Tag = Annotated[str, Field(min_length=1, max_length=64)]
 
 class Input(Schema):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value):
+        # PostgreSQL text cannot hold NUL (SQLite would keep it): refuse it on both, naming the field.
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("must not contain the NUL character (\\u0000)")
+        return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+NotBlank = AfterValidator(_not_blank)
 
 
 # --------------------------------------------------------------------------- errors
@@ -196,9 +231,9 @@ class CustomerPage(Schema):
 
 class TicketCreate(Input):
     customer: CustomerIn | None = Field(None, description="found by email, or created")
-    customer_id: int | None = None
-    subject: str = Field(min_length=1, max_length=300)
-    body: str = Field(min_length=1)
+    customer_id: StrictInt | None = None
+    subject: Annotated[str, NotBlank] = Field(min_length=1, max_length=300)
+    body: Annotated[str, NotBlank] = Field(min_length=1)
     channel: str
     priority: PriorityValue = "normal"
     tags: list[Tag] = []
@@ -215,8 +250,8 @@ class TicketPatch(Input):
     priority: PriorityValue | None = None
     tags: TagChange | None = None
     group: str | None = Field(None, description="a group id of the protocol; null for no group")
-    assignee: Annotated[int | str | None, AfterValidator(_assignee)] = Field(
-        None, description="a person id, 'me', or null for nobody"
+    assignee: Annotated[int | str | None, BeforeValidator(_not_a_boolean), AfterValidator(_assignee)] = Field(
+        None, description="a person id, 'me', or null (or 'none') for nobody"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from unittest.mock import patch
 
 import pytest
@@ -274,6 +275,12 @@ def test_create_a_ticket_for_an_existing_customer_by_id(api, customer):
         ({"priorty": "high"}, "priorty", "is not a field of this request"),
         ({"tags": "vip"}, "tags", "valid list"),
         ({"group": "nowhere"}, "group", "'nowhere' is not a group of the protocol (escalations, frontline)"),
+        ({"subject": "   "}, "subject", "must not be blank"),
+        ({"body": " \n "}, "body", "must not be blank"),
+        ({"subject": "nul\u0000byte"}, "subject", "must not contain the NUL character"),
+        ({"customer": {"email": "jo@example.com", "name": "J\u0000o"}}, "customer.name", "NUL character"),
+        ({"tags": ["ok", "b\u0000d"]}, "tags", "NUL character"),
+        ({"customer": None, "customer_id": True}, "customer_id", "valid integer"),
     ],
 )
 def test_create_errors_name_the_field(api, demo, payload, field, message):
@@ -283,6 +290,40 @@ def test_create_errors_name_the_field(api, demo, payload, field, message):
     assert response.status_code == 422
     assert message in errors(response)[field]
     assert not Ticket.objects.exists()
+
+
+def test_json_true_is_not_person_one(api, customer):
+    """A boolean where a person id belongs is refused, not read as id 1; 'none' unassigns."""
+    t = ticket(customer)
+    client = api("lead")
+    response = client.patch(f"/api/v1/tickets/{t.pk}", {"assignee": True}, content_type=JSON)
+    assert response.status_code == 422
+    assert errors(response) == {"assignee": "'true' is not a person id, 'me' or null"}
+    t.refresh_from_db()
+    assert t.assignee_id != 1 or t.assignee_id is None
+    response = client.patch(f"/api/v1/tickets/{t.pk}", {"assignee": "none"}, content_type=JSON)
+    assert response.status_code == 200, response.json()
+    assert response.json()["assignee"] is None
+
+
+def test_errors_outside_the_endpoints_are_json_too(api, demo, customer, settings):
+    """An unknown address, a method an endpoint does not take, a body too large and a NUL in a
+    query parameter all answer in the API's JSON error shape, and change nothing."""
+    client = api("agent")
+    missing = client.get("/api/v1/nosuch")
+    assert missing.status_code == 404 and "/api/docs" in errors(missing)[None]
+    t = ticket(customer)
+    wrong_method = client.delete(f"/api/v1/tickets/{t.pk}")
+    assert wrong_method.status_code == 405
+    assert "DELETE is not allowed here" in errors(wrong_method)[None]
+    assert Ticket.objects.filter(pk=t.pk).exists()
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    too_big = client.post(f"/api/v1/tickets/{t.pk}/notes", {"body": "x" * 5000}, content_type=JSON)
+    assert too_big.status_code == 413
+    assert "larger than the 1,000 bytes" in errors(too_big)[None]
+    assert not t.messages.filter(body_text__startswith="xxx").exists()
+    nul = client.get("/api/v1/tickets?q=a%00b")
+    assert nul.status_code == 422 and errors(nul) == {"q": "must not contain the NUL character (%00)"}
 
 
 def test_every_bad_field_the_protocol_decides_is_listed_at_once(api, demo):
@@ -525,6 +566,33 @@ def test_list_errors_name_the_parameter(api, demo, query, field, message):
     response = api("agent").get(f"/api/v1/tickets?{query}")
     assert response.status_code == 422
     assert errors(response) == {field: message}
+
+
+def _cursor_of(*parts) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort", "parts"),
+    [
+        ("created", ("created", 5, 167)),  # a number where a time belongs
+        ("due", ("due", 5, 167)),
+        ("updated", ("updated", [], 1)),
+        ("created", ("created", "x", 1)),
+        ("due", ("due", None, 251)),  # the due order has no empty keys
+        ("created", ("created", {"t": "2026-12-01T10:00:00"}, 1)),  # a time without its zone
+        ("created", ("created", {"t": "2026-12-01T10:00:00+00:00"}, True)),
+    ],
+)
+def test_a_damaged_cursor_is_refused_naming_the_cursor(api, demo, sort, parts):
+    """A cursor a client built or mangled gets 422 on the cursor, never a 500 or a wrong page."""
+    response = api("agent").get(f"/api/v1/tickets?sort={sort}&cursor={_cursor_of(*parts)}")
+    assert response.status_code == 422, response.content
+    assert errors(response) == {
+        "cursor": "this cursor is not valid; start again from the first page without one"
+    }
 
 
 @pytest.mark.parametrize("sort", ["due", "created", "-created", "updated"])
