@@ -502,7 +502,15 @@ def _new_ticket(inbound, parsed: ParsedEmail, channel, version, our_addresses, r
     if channel_config is not None and channel_config.acknowledge:
         from .acknowledge import queue_receipt
 
-        queue_receipt(ticket, suppress_reasons=automatic_reasons(parsed))
+        reasons = automatic_reasons(parsed)
+        if inbound.source == "import":
+            # Mail moved over from another desk or an archive was written long ago, often already
+            # answered there: a receipt now would mail every past customer.
+            reasons = [
+                *reasons,
+                "imported from a file (email import): receipts go only to mail that arrives live",
+            ]
+        queue_receipt(ticket, suppress_reasons=reasons)
 
 
 def _auto_reply_note(inbound, parsed: ParsedEmail, ticket: Ticket) -> None:

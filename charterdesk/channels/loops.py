@@ -66,6 +66,8 @@ def is_auto_reply(parsed: ParsedEmail) -> bool:
         return True
     if any(parsed.header(n) for n in ("x-autoreply", "x-autorespond", "x-autoresponder")):
         return True
+    if parsed.header("precedence").lower() == "auto_reply":
+        return True
     return bool(_AUTO_SUBJECT.match(parsed.subject.strip()))
 
 

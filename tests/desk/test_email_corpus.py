@@ -77,7 +77,7 @@ def test_every_corpus_message_ends_in_the_right_place_exactly_once(
             do_set_status(Ticket.objects.get(pk=ctx.tickets[case.before]), "closed", actor=email_env["lead"])
         raw = case.build(ctx)
         with django_capture_on_commit_callbacks(execute=True):
-            inbound, created = receive(raw, source="import", source_ref=case.name)
+            inbound, created = receive(raw, source="smtp", source_ref=case.name)
         distinct.add(inbound.pk)
         try:
             _check(case, inbound, created, ctx)
@@ -106,10 +106,10 @@ def test_importing_the_same_messages_again_changes_nothing(
     for case in build_corpus()[:30]:
         raws.append(case.build(ctx))
         with django_capture_on_commit_callbacks(execute=True):
-            receive(raws[-1], source="import")
+            receive(raws[-1], source="smtp")
     tickets, stored = Ticket.objects.count(), InboundMessage.objects.count()
     for _ in range(repeat - 1):
         for raw in raws:
-            _, created = receive(raw, source="import")
+            _, created = receive(raw, source="smtp")
             assert not created
     assert (Ticket.objects.count(), InboundMessage.objects.count()) == (tickets, stored)

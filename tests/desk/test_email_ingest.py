@@ -15,7 +15,7 @@ from charterdesk.audit.actions import verify_chain
 from charterdesk.audit.models import AuditEntry
 from charterdesk.channels import inbound as inbound_module
 from charterdesk.channels.inbound import process_all, store_many
-from charterdesk.channels.models import InboundMessage
+from charterdesk.channels.models import InboundMessage, OutboundMail
 from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer
 from charterdesk.tickets.models import Customer, Message, Ticket
 from charterdesk.tickets.sla import evaluate, sla_state
@@ -107,6 +107,10 @@ def test_an_mbox_and_a_maildir_are_imported_message_by_message(email_env, tmp_pa
     call_command("email", "import", str(tmp_path / "export.mbox"))
     assert "3 already imported" in capsys.readouterr().out
     assert InboundMessage.objects.count() == 4
+    # Old mail gets no receipt now (that would mail every past customer); each ticket says why.
+    receipts = OutboundMail.objects.filter(kind="receipt")
+    assert receipts.count() == 3 and set(receipts.values_list("state", flat=True)) == {"suppressed"}
+    assert all("imported from a file" in r.error for r in receipts)
 
 
 def test_a_message_failing_in_the_middle_of_a_batch_is_quarantined_alone(email_env, monkeypatch):

@@ -28,7 +28,7 @@ NY = dt.timezone(dt.timedelta(hours=-5))
 def test_an_agent_reply_is_multipart_threaded_and_carries_the_ticket_address(email_env, settings):
     """The reply has text and HTML, our Message-ID, In-Reply-To the customer's mail, and a signed
     plus address; the customer's answer to it comes back to the same ticket."""
-    receive(plain("jo", "My tent pole snapped")[0], source="import")
+    receive(plain("jo", "My tent pole snapped")[0], source="smtp")
     ticket = Ticket.objects.get()
     reply = do_reply(
         ticket, author=email_env["agent"], body="Hello Jo,\n\nA new pole is on its way.\n\nRegards"
@@ -50,7 +50,7 @@ def test_an_agent_reply_is_multipart_threaded_and_carries_the_ticket_address(ema
     answer = plain(
         "jo-answer", "Thanks!", sender="jo@customer.example", extra={"In-Reply-To": parsed["Message-ID"]}
     )
-    inbound, _ = receive(answer[0], source="import")
+    inbound, _ = receive(answer[0], source="smtp")
     assert inbound.ticket_id == ticket.pk and "our message id" in inbound.outcome
 
 
@@ -98,19 +98,19 @@ def test_receipts_go_out_once_never_to_machines_and_at_most_five_an_hour(
     """A new email gets one receipt (auto-replied, threaded); auto-submitted mail gets none; an address
     writing again and again gets at most the hourly limit."""
     with django_capture_on_commit_callbacks(execute=True):
-        receive(plain("jo", "hello")[0], source="import")
+        receive(plain("jo", "hello")[0], source="smtp")
     [receipt] = mail.outbox
     assert receipt.extra_headers["Auto-Submitted"] == "auto-replied"
     assert receipt.extra_headers["In-Reply-To"] == "<jo@customer.example>"
     assert "We will reply by" in receipt.body
     with django_capture_on_commit_callbacks(execute=True):
-        receive(plain("robot", "alert", extra={"Auto-Submitted": "auto-generated"})[0], source="import")
+        receive(plain("robot", "alert", extra={"Auto-Submitted": "auto-generated"})[0], source="smtp")
     assert len(mail.outbox) == 1
     for n in range(7):
         with django_capture_on_commit_callbacks(execute=True):
             receive(
                 plain(f"storm-{n}", "again", sender="storm@example.com", subject=f"Storm {n}")[0],
-                source="import",
+                source="smtp",
             )
     assert sum(1 for m in mail.outbox if m.to == ["storm@example.com"]) == 5
     allowed, why = may_send_automatic("storm@example.com")
