@@ -111,7 +111,8 @@ def drop_search_index(schema_connection=None) -> None:
 def search(queryset: QuerySet, text: str, *, in_index_order: bool = False) -> QuerySet:
     """``queryset`` narrowed to the tickets whose subject, messages or customer match ``text``.
 
-    A ticket number (``#42`` or ``42``) also finds that ticket.
+    ``#42`` finds ticket 42 and nothing else; a bare ``42`` finds that ticket as well as the
+    tickets whose text has the number (an order number, say).
 
     ``in_index_order``: the caller sorts by an index that also answers its other conditions (the
     queue's ``queue_due`` order). On SQLite the matches are then only probed while that index is
@@ -123,6 +124,8 @@ def search(queryset: QuerySet, text: str, *, in_index_order: bool = False) -> Qu
     if not text:
         return queryset
     reference = re.fullmatch(r"#?(\d{1,12})", text)
+    if reference and text.startswith("#"):
+        return queryset.filter(pk=int(reference.group(1)))
     vendor = connection.vendor
     if vendor == "sqlite":
         query = fts5_query(text)

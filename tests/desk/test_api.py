@@ -543,6 +543,12 @@ def test_list_filters(api, demo, customer):
     assert ids("q=kim") == {b.pk}
     assert ids("q=stove+gas") == {a.pk}
     assert ids(f"q=%23{c.pk}") == {c.pk}
+    # "#N" is that ticket alone; a bare N also finds the tickets that mention the number.
+    d = do_create_ticket(
+        customer=customer, subject="Order", body=f"My order number is {c.pk}.", channel="email"
+    )
+    assert ids(f"q=%23{c.pk}") == {c.pk}
+    assert ids(f"q={c.pk}") == {c.pk, d.pk}
 
 
 @pytest.mark.parametrize(
