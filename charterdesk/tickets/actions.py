@@ -338,9 +338,11 @@ def do_create_ticket(
     at: dt.datetime | None = None,
     assign: bool = True,
     version=None,
+    send_email: bool = True,
 ) -> Ticket:
     """Open a ticket with its first message. ``by_agent`` (a person) opens it on the customer's
-    behalf: no first_response clock, and the creation counts as the agent's first public reply.
+    behalf: no first_response clock, and the creation counts as the agent's first public reply,
+    emailed to the customer like any reply (on email-like channels; ``send_email=False`` not).
 
     ``version``: the protocol version in force at ``at``, when the caller has just looked it up
     (inbound mail looks it up once for a batch of messages). The first message is ``ticket.first_message``.
@@ -442,6 +444,11 @@ def do_create_ticket(
         if not settled:
             # A rule fired at once: carried out (and stored) the usual way, once the ticket exists.
             refresh_sla(ticket, at, events=history)
+    if by_agent is not None and send_email:
+        # The agent's first message is a public reply: the customer gets it, as any reply.
+        from .outbound import queue_reply
+
+        queue_reply(ticket.first_message)
     return ticket
 
 

@@ -117,3 +117,30 @@ def test_receipts_go_out_once_never_to_machines_and_at_most_five_an_hour(
     assert not allowed and "limit 5" in why
     assert OutboundMail.objects.filter(to_address="storm@example.com", state="suppressed").count() == 2
     assert may_send_automatic("MAILER-DAEMON@example.com")[0] is False
+
+
+def test_a_ticket_an_agent_opens_by_email_is_mailed_to_the_customer(
+    email_env, django_capture_on_commit_callbacks
+):
+    """Opening a ticket on a customer's behalf (the API, or the page) on the email channel sends its
+    first message as a reply; on the phone channel nothing is mailed."""
+    customer = do_find_or_create_customer(email="sam@customer.example", name="Sam Lee")
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = do_create_ticket(
+            customer=customer,
+            subject="Your order",
+            body="Hello Sam,\n\nYour order ships today.\n\nRegards",
+            channel="email",
+            by_agent=email_env["lead"],
+        )
+        do_create_ticket(
+            customer=customer,
+            subject="Callback",
+            body="As said on the phone",
+            channel="phone",
+            by_agent=email_env["lead"],
+        )
+    [sent] = mail.outbox
+    assert sent.to == ["sam@customer.example"] and "Your order ships today." in sent.body
+    assert f"[#{ticket.pk}]" in sent.subject
+    assert OutboundMail.objects.get(kind="reply").ticket_id == ticket.pk
