@@ -69,7 +69,24 @@ def django_command(command: str, rest: list[str]) -> int:
 
     # Django's own `check` stays reachable as `django-check`; ours adds production advice.
     names = {"check": "desk_check", "django-check": "check"}
-    execute_from_command_line(["charterdesk", names.get(command, command), *rest])
+    from django.db.utils import OperationalError, ProgrammingError
+
+    try:
+        execute_from_command_line(["charterdesk", names.get(command, command), *rest])
+    except (OperationalError, ProgrammingError) as exc:
+        text = str(exc)
+        if "no such table" not in text and not ("relation" in text and "does not exist" in text):
+            raise
+        # The usual cause: DATABASE_URL names a database the desk was never set up in.
+        from django.conf import settings
+
+        name = settings.DATABASES["default"]["NAME"]
+        print(
+            f"charterdesk {command}: the database {name} has no desk tables yet ({text.splitlines()[0]}); "
+            "run `charterdesk migrate` first, or check DATABASE_URL",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -133,8 +150,12 @@ def render_file(path: str, fmt: str, output: str) -> int:
     data = render(protocol, fmt)
     if output == "-":
         sys.stdout.buffer.write(data)
-    else:
+        return 0
+    try:
         Path(output).write_bytes(data)
+    except OSError as exc:
+        print(f"{output}: cannot write the handbook there ({exc.strerror})", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -7,6 +7,8 @@ import hashlib
 import secrets
 
 from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
@@ -42,6 +44,10 @@ def do_add_person(
 ) -> Person:
     """Add a person directly (the command line, the demo); the desk invites instead."""
     email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise AccountError(f"email: '{email}' is not an email address") from None
     with transaction.atomic():
         if Person.objects.filter(email=email).exists():
             raise AccountError(f"{email} already has an account")

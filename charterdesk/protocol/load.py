@@ -321,6 +321,10 @@ def load_protocol_file(path: str | FilePath) -> LoadResult:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         return LoadResult(None, [Problem(str(path), 1, 1, "", "no such file")])
+    except IsADirectoryError:
+        return LoadResult(None, [Problem(str(path), 1, 1, "", "a folder, not a protocol file")])
+    except PermissionError:
+        return LoadResult(None, [Problem(str(path), 1, 1, "", "not readable (permission denied)")])
     except UnicodeDecodeError as exc:
         return LoadResult(None, [Problem(str(path), 1, 1, "", f"not UTF-8 text ({exc.reason})")])
     return load_protocol(text, str(path))

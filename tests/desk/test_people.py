@@ -115,3 +115,13 @@ def test_people_add_refuses_a_role_the_protocol_lacks(demo):
     with pytest.raises(CommandError, match="nonsense: not a role of the protocol in force"):
         call_command("people", "add", "z@acme.example", "--role", "nonsense", "--password", "long-enough-1")
     assert not Person.objects.filter(email="z@acme.example").exists()
+
+
+@pytest.mark.parametrize("email", ["notanemail", "", "two@@acme.example"])
+def test_people_add_refuses_what_is_not_an_email_address(demo, email):
+    from django.core.management import CommandError, call_command
+
+    count = Person.objects.count()
+    with pytest.raises(CommandError, match="is not an email address"):
+        call_command("people", "add", email, "--role", "agent", "--password", "long-enough-1")
+    assert Person.objects.count() == count

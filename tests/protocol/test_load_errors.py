@@ -563,6 +563,25 @@ def test_load_protocol_file_reports_a_missing_file(tmp_path):
     assert [str(p) for p in result.problems] == [f"{missing}:1:1: no such file"]
 
 
+def test_a_folder_given_as_the_protocol_file_is_named_not_a_traceback(tmp_path, capsys):
+    from charterdesk.cli import main
+
+    assert main(["protocol", "validate", str(tmp_path)]) == 1
+    assert f"{tmp_path}:1:1: a folder, not a protocol file" in capsys.readouterr().err
+
+
+def test_render_to_a_folder_that_does_not_exist_says_so(tmp_path, capsys):
+    from charterdesk.cli import main
+
+    try:
+        from ._cases import EXAMPLE
+    except ImportError:
+        from _cases import EXAMPLE
+    target = tmp_path / "missing" / "handbook.md"
+    assert main(["protocol", "render", str(EXAMPLE), "--format", "md", "-o", str(target)]) == 1
+    assert f"{target}: cannot write the handbook there (No such file or directory)" in capsys.readouterr().err
+
+
 def test_load_protocol_or_raise_raises_with_every_error():
     from charterdesk.protocol.load import ProtocolInvalid, load_protocol_or_raise
 

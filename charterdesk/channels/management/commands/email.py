@@ -73,7 +73,13 @@ class Command(BaseCommand):
     def handle_listen(self, host, port, **_):
         from charterdesk.channels.smtpd import serve_forever
 
-        serve_forever(host, port, stdout=self.stdout)
+        if not 0 < port < 65536:
+            raise CommandError(f"--port: {port} is not a port number (1 to 65535)")
+        try:
+            serve_forever(host, port, stdout=self.stdout)
+        except OSError as exc:
+            # Address in use, a host name that does not resolve, a port below 1024 without rights.
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
     def handle_import(self, path, channel, **_):
         from charterdesk.channels.conf import ingest_workers
