@@ -118,8 +118,19 @@ def _require_open(ticket: Ticket) -> None:
         raise TicketError(f"ticket {ticket.reference} is closed; a closed ticket takes no further changes")
 
 
+# Tags are for sorting work; a ticket with more is a script gone wrong, and every tag is a row.
+MAX_TAGS = 50
+
+
 def _clean_tags(tags: Iterable[str]) -> list[str]:
     return sorted({t.strip().lower() for t in tags if t and t.strip()})
+
+
+def _check_tag_count(tags: Iterable[str]) -> None:
+    """For what people and clients ask; a protocol rule's add_tag is carried out regardless."""
+    count = len(set(tags))
+    if count > MAX_TAGS:
+        raise TicketError(f"tags: a ticket carries at most {MAX_TAGS} tags, not {count}")
 
 
 def _set_tags(ticket: Ticket, tags: Iterable[str], *, new: bool = False) -> None:
@@ -362,6 +373,8 @@ def do_create_ticket(
             )
         if priority not in ("low", "normal", "high", "urgent"):
             raise TicketError(f"priority: '{priority}' is not low, normal, high or urgent")
+        tags = _clean_tags(tags)
+        _check_tag_count(tags)
         group = group or route_group(protocol, channel)
         ticket = Ticket(
             subject=subject,
@@ -695,7 +708,10 @@ def do_change_tags(
         really_remove = [t for t in remove if t in current and t not in add]
         if not really_add and not really_remove:
             return ticket
-        _set_tags(ticket, (current | set(really_add)) - set(really_remove))
+        wanted = (current | set(really_add)) - set(really_remove)
+        if really_add:
+            _check_tag_count(wanted)
+        _set_tags(ticket, wanted)
         ticket.updated_at = at
         _event(ticket, EventKind.TAGS, at, {"add": really_add, "remove": really_remove}, actor=actor)
         words = ", ".join([f"+{t}" for t in really_add] + [f"-{t}" for t in really_remove])

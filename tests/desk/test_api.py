@@ -281,6 +281,7 @@ def test_create_a_ticket_for_an_existing_customer_by_id(api, customer):
         ({"customer": {"email": "jo@example.com", "name": "J\u0000o"}}, "customer.name", "NUL character"),
         ({"tags": ["ok", "b\u0000d"]}, "tags", "NUL character"),
         ({"customer": None, "customer_id": True}, "customer_id", "valid integer"),
+        ({"tags": [f"t{n}" for n in range(51)]}, "tags", "at most 50 tags, not 51"),
     ],
 )
 def test_create_errors_name_the_field(api, demo, payload, field, message):
