@@ -47,3 +47,30 @@ def test_email_listen_on_a_port_that_is_taken_or_impossible(tmp_path):
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
     done = _run("email", "listen", "--port", "99999", database=database)
     assert done.returncode == 1 and "--port: 99999 is not a port number" in done.stderr
+
+
+def test_the_demo_on_another_port_puts_that_port_in_the_links_it_mails(monkeypatch, settings):
+    """`dev.py up --port 8431` (charterdesk demo --port 8431): the worker and the server are told
+    SITE_URL http://127.0.0.1:8431, so portal sign-in links and escalation mails lead to this desk."""
+    from charterdesk.protocols.management.commands import demo
+
+    started = []
+
+    class FakeProcess:
+        def __init__(self, command, env):
+            started.append((command, env))
+
+        def wait(self, timeout=None):
+            return 0
+
+        def poll(self):
+            return 0
+
+    monkeypatch.delenv("SITE_URL", raising=False)
+    monkeypatch.setattr(demo.subprocess, "Popen", FakeProcess)
+    demo.Command().serve_with_worker("0.0.0.0", 8431)
+    assert [env["SITE_URL"] for _, env in started] == ["http://127.0.0.1:8431"] * 2
+    monkeypatch.setenv("SITE_URL", "https://desk.acme.example")
+    started.clear()
+    demo.Command().serve_with_worker("127.0.0.1", 8431)
+    assert [env["SITE_URL"] for _, env in started] == ["https://desk.acme.example"] * 2

@@ -71,6 +71,10 @@ class Command(BaseCommand):
         together: Ctrl-C reaches both (same process group), and whichever way the server stops,
         the worker is stopped after it."""
         env = dict(os.environ, CHARTERDESK_DATA_DIR=str(settings.DATA_DIR))
+        # Links in mail (portal sign-in, escalations) must point at this server, whichever port it
+        # was given, unless the operator said where the desk is reached.
+        if "SITE_URL" not in os.environ:
+            env["SITE_URL"] = demo_site_url(host, port)
         charterdesk = [sys.executable, "-m", "charterdesk"]
         worker = subprocess.Popen([*charterdesk, "worker"], env=env)
         server = None
@@ -90,6 +94,15 @@ class Command(BaseCommand):
                 _stop(process)
             signal.signal(signal.SIGTERM, previous)
         self.stdout.write("Stopped the web server and the worker.")
+
+
+def demo_site_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches a server listening on ``host``:``port``."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _stop(process: subprocess.Popen | None, wait: float = 15) -> None:
