@@ -64,6 +64,26 @@ def do_add_person(
     return person
 
 
+def check_keeps_a_manager(person: Person, roles: list[str], *, active: bool, protocol) -> None:
+    """Refuse a change that would leave nobody able to manage people (and so to undo it).
+
+    Raises ``AccountError`` when ``person`` would lose ``people.manage`` (their new ``roles``
+    grant none, or they are deactivated) and no other active person holds a role that grants it."""
+    if protocol is None:
+        return
+    from charterdesk.protocol.permissions import expand
+
+    granting = [role.id for role in protocol.team.roles if "people.manage" in expand(role.permissions)]
+    if active and set(roles) & set(granting):
+        return
+    others = PersonRole.objects.filter(role__in=granting, person__is_active=True).exclude(person=person)
+    if not others.exists():
+        raise AccountError(
+            f"roles: {person.name} is the only active person whose roles grant people.manage; "
+            "give one of those roles to someone else first, or nobody could manage people any more"
+        )
+
+
 def do_set_roles(
     person: Person, roles: list[str], *, actor: Person, protocol_version=None, note: str = ""
 ) -> None:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .actions import (
     AccountError,
+    check_keeps_a_manager,
     do_accept_invitation,
     do_invite,
     do_revoke_invitation,
@@ -114,6 +115,12 @@ def edit_roles(request, person_id: int):
     form = RolesForm(request.POST or None, role_choices=choices, initial={"roles": person.role_ids})
     if request.method == "POST" and form.is_valid():
         roles = form.cleaned_data["roles"]
+        active = request.POST["active"] == "1" if "active" in request.POST else person.is_active
+        try:
+            check_keeps_a_manager(person, roles, active=active, protocol=request.protocol)
+        except AccountError as exc:
+            form.add_error("roles", str(exc).removeprefix("roles: "))
+            return render(request, "accounts/edit_roles.html", {"form": form, "person": person})
         if person == request.user and not roles:
             form.add_error("roles", "You cannot take every role away from yourself.")
         else:

@@ -87,6 +87,24 @@ def test_role_change_is_audited_with_the_protocol_version(signed_in, demo):
     assert entry.clause == "team.roles"
 
 
+def test_the_last_manager_cannot_take_people_manage_away_from_themselves(signed_in, demo):
+    """Dana is the only manager: dropping her manager role (or deactivating her) is refused with
+    the reason and changes nothing; once Ravi is also a manager, she may."""
+    client = signed_in("manager")
+    url = reverse("accounts:roles", args=[demo["manager"].pk])
+    for data in ({"roles": ["agent"], "active": "1"}, {"roles": ["manager"], "active": "0"}):
+        response = client.post(url, data)
+        assert response.status_code == 200
+        assert "the only active person whose roles grant people.manage" in response.content.decode()
+    dana = Person.objects.get(pk=demo["manager"].pk)
+    assert dana.role_ids == ["manager"] and dana.is_active
+    client.post(
+        reverse("accounts:roles", args=[demo["lead"].pk]), {"roles": ["lead", "manager"], "active": "1"}
+    )
+    assert client.post(url, {"roles": ["agent"], "active": "1"}).status_code == 302
+    assert Person.objects.get(pk=demo["manager"].pk).role_ids == ["agent"]
+
+
 def test_invitation_offers_only_roles_of_the_protocol(signed_in, demo, client):
     signed_in("manager")
     response = client.post(
