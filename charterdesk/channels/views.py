@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -303,7 +303,12 @@ def log_call(request):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        ticket = access_ticket_for_call(request, data["ticket"]) if data["ticket"] else None
+        try:
+            ticket = access_ticket_for_call(request, data["ticket"]) if data["ticket"] else None
+        except Http404:
+            # A mistyped number: say so on the field and keep what was typed (the call's notes).
+            form.add_error("ticket", f"there is no ticket #{data['ticket']}")
+            return render(request, "channels/phone.html", {"form": form})
         customer = None
         if ticket is None:
             require(request, "ticket.create")

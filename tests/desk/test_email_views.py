@@ -161,6 +161,12 @@ def test_an_outbound_call_counts_as_a_reply_and_an_inbound_call_does_not(email_e
         "/channels/phone/", {"ticket": ticket.pk, "direction": "outbound", "duration": "abc", "notes": "x"}
     )
     assert "minutes:seconds" in bad.content.decode()
+    mistyped = client.post(
+        "/channels/phone/", {"ticket": 999999, "direction": "inbound", "duration": "1", "notes": "Long notes"}
+    )
+    assert mistyped.status_code == 200
+    assert "there is no ticket #999999" in mistyped.content.decode()
+    assert "Long notes" in mistyped.content.decode()  # what was typed is kept
     client.post(
         "/channels/phone/",
         {"ticket": ticket.pk, "direction": "outbound", "duration": "2", "notes": "Called back"},
