@@ -409,6 +409,20 @@ def test_new_ticket_errors_name_the_field(signed_in):
     )
     page = response.content.decode()
     assert "Enter a valid email address." in page and "Give the customer&#x27;s email" not in page
+    # Tags follow the same rule as on the ticket page: no spaces, at most 64 characters.
+    response = signed_in("lead").post(
+        reverse("tickets:new"),
+        {
+            "subject": "x",
+            "body": "y",
+            "channel": "email",
+            "email": "jo@example.com",
+            "tags": "good, bad tag!",
+        },
+    )
+    assert (
+        "&#x27;bad tag!&#x27; is not a tag: at most 64 characters and no spaces" in response.content.decode()
+    )
     assert not Ticket.objects.exists()
 
 
