@@ -16,3 +16,5 @@ urlpatterns = [
     path("tokens/", include("charterdesk.api.urls")),
     path("api/", api.urls),
 ]
+
+handler404 = "charterdesk.desk.errors.not_found"

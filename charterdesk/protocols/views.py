@@ -7,7 +7,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -93,11 +93,12 @@ def new_draft(request):
             source = request.POST.get("source", "")
         if error is None:
             if not source.strip():
-                error = (
-                    "The file is empty."
-                    if upload is not None
-                    else "Choose a protocol file to upload, or paste the protocol's YAML."
-                )
+                if upload is not None:
+                    error = "The file is empty."
+                elif version_in_force() is None:  # the page offers a box to paste into
+                    error = "Choose a protocol file to upload, or paste the protocol's YAML."
+                else:
+                    error = "Choose a protocol file to upload, or copy the version in force."
             else:
                 draft = do_create_draft(source, actor=request.user, note=request.POST.get("note", ""))
                 return redirect("protocols:edit", draft.pk)
@@ -246,8 +247,12 @@ def diff(request):
     by_id = {v.pk: v for v in versions}
     old = by_id.get(_int(request.GET.get("old")))
     new = by_id.get(_int(request.GET.get("new")))
-    if (request.GET.get("old") and old is None) or (request.GET.get("new") and new is None):
-        raise PermissionDenied("You may compare published versions only.")
+    for name, found in (("old", old), ("new", new)):
+        asked = request.GET.get(name)
+        if asked and found is None:
+            if not ProtocolVersion.objects.filter(pk=_int(asked) or 0).exists():
+                raise Http404(f"There is no protocol version #{asked}; choose one from the lists.")
+            raise PermissionDenied("You may compare published versions only.")
     changes = None
     problems = []
     if old and new:

@@ -162,6 +162,15 @@ def test_manager_uploads_fixes_and_publishes(signed_in, demo, example_source):
     assert version_in_force().version == "3.3"
 
 
+def test_a_new_draft_with_nothing_in_it_says_what_the_page_offers(signed_in, demo):
+    """With a version in force the page offers an upload and a copy, not a paste box: the error
+    asks for what is there, and no draft is made."""
+    response = signed_in("manager").post(reverse("protocols:new"), {"note": "nothing"})
+    assert response.status_code == 200
+    assert "Choose a protocol file to upload, or copy the version in force." in response.content.decode()
+    assert ProtocolVersion.objects.count() == 1
+
+
 def test_validation_endpoint_reports_problems_without_saving(signed_in, demo, example_source):
     client = signed_in("manager")
     response = client.post(reverse("protocols:validate"), {"source": "format: 2\n"})
@@ -189,6 +198,16 @@ def test_diff_page_between_two_versions(signed_in, demo, example_source):
         reverse("protocols:diff"), {"old": version_in_force().pk, "new": draft.pk}
     ).content.decode()
     assert "30" in page and "45" in page
+    # A version that does not exist is not found (not a permission problem); a draft is, for an agent.
+    for old in ("abc", "999"):
+        missing = client.get(reverse("protocols:diff"), {"old": old, "new": draft.pk})
+        assert missing.status_code == 404
+        assert f"There is no protocol version #{old}" in missing.content.decode()
+    agent = signed_in("agent")
+    assert (
+        agent.get(reverse("protocols:diff"), {"old": version_in_force().pk, "new": draft.pk}).status_code
+        == 403
+    )
 
 
 def test_handbook_search_finds_a_clause(signed_in, demo):

@@ -451,3 +451,19 @@ def test_merging_needs_a_real_ticket_number(signed_in, make_ticket):
     )
     assert "other: &#x27;abc&#x27; is not a ticket number" in response.content.decode()
     do_assign(ticket, None, actor=None)
+
+
+def test_not_found_pages_speak_to_people_and_lead_back(signed_in, demo, client):
+    """A mistyped address says there is nothing there (not Django's internals); the desk's own
+    messages stay; a customer on the portal is led back to the portal, not to the staff sign-in."""
+    lead = signed_in("manager")
+    for address in ("/tickets/abc/", "/nonexistent/", "/people/999/roles/"):
+        response = lead.get(address)
+        page = response.content.decode()
+        assert response.status_code == 404
+        assert "There is nothing at this address." in page, address
+        assert "Resolver404" not in page and "matches the given query" not in page
+    assert "There is no ticket #999999" in lead.get("/tickets/999999/").content.decode()
+    portal = client.get("/portal/tickets/abc/")
+    assert portal.status_code == 404
+    assert 'href="/portal/"' in portal.content.decode() and "Resolver404" not in portal.content.decode()
