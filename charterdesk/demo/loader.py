@@ -48,3 +48,42 @@ def load_demo(now: dt.datetime | None = None) -> list[DemoPerson]:
             )
             do_publish(draft, actor=manager, now=now)
     return people
+
+
+# Shared saved replies a new team would write first, in the protocol's own voice (greeting, the
+# customer's name, a next step, a closing), so the workspace shows what macros are for.
+DEMO_SAVED_REPLIES = [
+    (
+        "Ask for photos of the damage",
+        "Hi {customer.first_name},\n\nI'm sorry your order arrived damaged. Could you send one photo of "
+        "the item and one of the box? As soon as we have them I'll arrange a replacement or a refund.\n\n"
+        "Best regards,\n{agent.first_name}",
+        "pending",
+    ),
+    (
+        "Tracking number on its way",
+        "Hi {customer.first_name},\n\nThanks for your patience. I've looked up your parcel for "
+        "{ticket.reference} and will send you the tracking number within the hour.\n\n"
+        "Best regards,\n{agent.first_name}",
+        "",
+    ),
+    (
+        "Anything else?",
+        "Hi {customer.first_name},\n\nI'm glad that's sorted. I'll close this ticket now; just reply to "
+        "this email if anything else comes up.\n\nThanks,\n{agent.first_name}",
+        "solved",
+    ),
+]
+
+
+def load_demo_saved_replies() -> int:
+    """The demo's shared saved replies, once (a desk that has any keeps its own). How many were added."""
+    from charterdesk.tickets.macros import do_save_macro
+    from charterdesk.tickets.models import Macro
+
+    if Macro.objects.exists():
+        return 0
+    manager = Person.objects.get(email=DEMO_PEOPLE[0][2])
+    for title, body, next_status in DEMO_SAVED_REPLIES:
+        do_save_macro(None, title=title, body=body, shared=True, next_status=next_status, actor=manager)
+    return len(DEMO_SAVED_REPLIES)

@@ -113,6 +113,25 @@ def test_the_demo_command_loads_tickets_and_reports_its_rate(demo):
     assert "tickets/s" in text
 
 
+def test_the_first_demo_opens_on_a_desk_with_work_in_it_once(demo, monkeypatch):
+    """`dev.py up` (charterdesk demo, serving): an empty desk gets 300 tickets and three shared saved
+    replies; started again it adds nothing; --load-only adds only what it is told."""
+    from charterdesk.protocols.management.commands import demo as demo_command
+    from charterdesk.tickets.models import Macro
+
+    monkeypatch.setattr(demo_command.Command, "serve_with_worker", lambda self, host, port: None)
+    call_command("demo", "--load-only", stdout=io.StringIO(), stderr=io.StringIO())
+    assert Ticket.objects.count() == 0 and not Macro.objects.exists()
+    for _ in range(2):
+        call_command("demo", stdout=io.StringIO(), stderr=io.StringIO())
+        assert Ticket.objects.count() == demo_command.STARTER_TICKETS
+        assert sorted(m.title for m in Macro.objects.filter(owner=None)) == [
+            "Anything else?",
+            "Ask for photos of the damage",
+            "Tracking number on its way",
+        ]
+
+
 def test_loading_needs_people_and_a_protocol_in_force(db):
     """Without the demo loaded there is nothing to file tickets under; the error says so."""
     with pytest.raises(DemoDataError, match="no protocol version is in force"):

@@ -7,7 +7,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from charterdesk.demo.loader import load_demo
+from charterdesk.demo.loader import load_demo, load_demo_saved_replies
+
+# Tickets a first `charterdesk demo` (the README's first command) adds to an empty desk.
+STARTER_TICKETS = 300
 
 
 class Command(BaseCommand):
@@ -25,18 +28,31 @@ class Command(BaseCommand):
         parser.add_argument(
             "--tickets",
             type=int,
-            default=0,
+            default=None,
             metavar="N",
-            help="also add N realistic tickets (customers, conversations, SLA clocks) in bulk",
+            help=(
+                "also add N realistic tickets (customers, conversations, SLA clocks) in bulk; "
+                f"without it, serving a desk that has no tickets yet adds {STARTER_TICKETS}"
+            ),
         )
         parser.add_argument(
             "--messages-per-ticket", type=float, default=5.0, help="average messages per demo ticket"
         )
         parser.add_argument("--seed", type=int, default=2026, help="the same seed gives the same tickets")
 
-    def handle(self, *args, load_only, host, port, tickets=0, messages_per_ticket=5.0, seed=2026, **options):
+    def handle(
+        self, *args, load_only, host, port, tickets=None, messages_per_ticket=5.0, seed=2026, **options
+    ):
         call_command("migrate", interactive=False, verbosity=0)
         people = load_demo()
+        if tickets is None:
+            # The README's first command should open on a desk with work in it, once; --load-only
+            # (what scripts and benchmarks call) adds only what it is told.
+            from charterdesk.tickets.models import Ticket
+
+            tickets = 0 if load_only or Ticket.objects.exists() else STARTER_TICKETS
+        if not load_only:
+            load_demo_saved_replies()
         if tickets:
             self.load_tickets(tickets, messages_per_ticket, seed)
         self.stdout.write(
