@@ -170,6 +170,10 @@ def check_publish(
     return check
 
 
+# How far ahead a version may be scheduled.
+MAX_SCHEDULE_AHEAD = dt.timedelta(days=366)
+
+
 def do_publish(
     draft: ProtocolVersion,
     *,
@@ -189,6 +193,11 @@ def do_publish(
     effective_at = (effective_at or now).replace(microsecond=0)
     if effective_at < now - dt.timedelta(minutes=1):
         raise PublishRefused(["the effective date cannot be in the past"])
+    if effective_at > now + MAX_SCHEDULE_AHEAD:
+        # A date years away is a typo (9999-12-31), and everyone would see its banner until then.
+        raise PublishRefused(
+            [f"the effective date can be at most a year ahead ({(now + MAX_SCHEDULE_AHEAD):%Y-%m-%d})"]
+        )
     with transaction.atomic():
         draft = ProtocolVersion.objects.select_for_update().get(pk=draft.pk)
         check = check_publish(draft, effective_at=effective_at, role_moves=role_moves, now=now)

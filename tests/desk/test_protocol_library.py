@@ -107,6 +107,17 @@ def test_an_effective_date_in_the_past_is_refused(demo, example_source):
         do_publish(draft, actor=manager, effective_at=timezone.now() - dt.timedelta(days=2))
 
 
+def test_an_effective_date_more_than_a_year_ahead_is_refused(signed_in, demo, example_source):
+    """9999-12-31 is a typo, not a plan: refused on the page with the latest date allowed."""
+    draft = do_create_draft(_bump(example_source, "3.3"), actor=demo["manager"])
+    response = signed_in("manager").post(
+        reverse("protocols:publish", args=[draft.pk]), {"when": "later", "effective_date": "9999-12-31"}
+    )
+    assert response.status_code == 200
+    assert "the effective date can be at most a year ahead" in response.content.decode()
+    assert ProtocolVersion.objects.get(pk=draft.pk).is_draft
+
+
 # --------------------------------------------------------------------------- pages
 
 
