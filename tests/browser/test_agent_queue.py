@@ -69,7 +69,7 @@ def test_agent_opens_the_most_urgent_ticket_replies_and_sets_pending(page, demo_
     page.set_viewport_size({"width": 390, "height": 844})
     for link in page.locator(".ws-side .views a").all():
         box = link.bounding_box()
-        assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390, link.inner_text()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, link.inner_text()
     page.set_viewport_size({"width": 1280, "height": 900})
 
     # The help overlay lists the shortcuts; j selects the first row, o opens it.
