@@ -51,10 +51,10 @@ class Command(BaseCommand):
             from charterdesk.tickets.models import Ticket
 
             tickets = 0 if load_only or Ticket.objects.exists() else STARTER_TICKETS
-        if not load_only:
-            load_demo_saved_replies()
         if tickets:
             self.load_tickets(tickets, messages_per_ticket, seed)
+        if not load_only:
+            load_demo_saved_replies()
         self.stdout.write(
             self.style.SUCCESS("The demo is loaded: the Acme Outdoor Gear protocol is in force.")
         )
