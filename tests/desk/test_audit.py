@@ -92,3 +92,11 @@ def test_a_failed_change_leaves_no_audit_entry(db):
         1 / 0  # noqa: B018
     assert AuditEntry.objects.count() == 0
     assert verify_chain().ok
+
+
+def test_the_log_page_filters_by_action_and_says_when_nothing_matches(signed_in, demo):
+    client = signed_in("manager")
+    page = client.get("/audit/?action=protocol.").content.decode()
+    assert "protocol.publish" in page and "No entry's action starts with" not in page
+    empty = client.get("/audit/?action=bogus").content.decode()
+    assert "No entry's action starts with <code>bogus</code>" in empty
