@@ -1,8 +1,6 @@
 from django import forms
 from django.contrib.auth import password_validation
 
-from .models import validate_timezone
-
 
 class SignInForm(forms.Form):
     email = forms.EmailField()
@@ -30,7 +28,18 @@ class RolesForm(forms.Form):
 class AcceptForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput, min_length=10)
     password_again = forms.CharField(widget=forms.PasswordInput)
-    timezone = forms.CharField(initial="UTC", validators=[validate_timezone])
+    timezone = forms.ChoiceField(
+        initial="UTC",
+        label="Your time zone",
+        error_messages={"invalid_choice": "'%(value)s' is not a time zone; choose one from the list."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        from charterdesk.portal.promise import timezone_choices
+
+        super().__init__(*args, **kwargs)
+        # A list, as on the portal: a typed zone ("EST", "New York") would only be refused.
+        self.fields["timezone"].choices = [(zone, zone.replace("_", " ")) for zone in timezone_choices()]
 
     def clean(self):
         data = super().clean()

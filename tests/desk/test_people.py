@@ -55,6 +55,12 @@ def test_manager_invites_and_the_invitee_joins(signed_in, demo, client, mailoutb
     assert link in mailoutbox[0].body
     client.logout()
     path = link.split("testserver")[1]
+    form = client.get(path).content.decode()
+    assert '<select name="timezone"' in form and '<option value="Europe/Berlin">' in form
+    typed = client.post(
+        path, {"password": "a-long-password-1", "password_again": "a-long-password-1", "timezone": "EST-ish"}
+    )
+    assert "&#x27;EST-ish&#x27; is not a time zone; choose one from the list." in typed.content.decode()
     response = client.post(
         path,
         {"password": "a-long-password-1", "password_again": "a-long-password-1", "timezone": "Europe/Berlin"},
