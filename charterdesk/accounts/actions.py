@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import record
+from charterdesk.desk.client import client_ip
 
 from .models import Invitation, Person, PersonRole
 
@@ -35,7 +36,7 @@ def do_sign_in(request, person: Person, *, backend: str | None = None) -> None:
             f"{person.name} signed in",
             actor=person,
             target=f"person:{person.pk}",
-            data={"ip": request.META.get("REMOTE_ADDR", "")},
+            data={"ip": client_ip(request)},
         )
 
 

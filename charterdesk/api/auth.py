@@ -68,9 +68,9 @@ def _limit(request, scope: str, who: str, setting: str, default: str) -> None:
 
 
 def _client_address(request) -> str:
-    # Behind a proxy, configure it to set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips);
-    # X-Forwarded-For is not trusted here because any client can write it.
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    from charterdesk.desk.client import client_ip
+
+    return client_ip(request)
 
 
 def _refuse(request, message: str) -> ApiError:

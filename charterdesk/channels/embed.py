@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from charterdesk.accounts.permissions import require
+from charterdesk.desk.client import client_ip
 from charterdesk.portal.spam import Limit
 
 from .actions import ChannelError, do_save_embed_form, do_submit_web_form
@@ -79,10 +80,13 @@ def submit(request, channel: str):
     form = _form_for(channel, request)
     origin = request.headers.get("Origin", "")
     if not origin or origin.rstrip("/").lower() not in form.allowed_origins:
-        return JsonResponse({"error": "This site may not send this form."}, status=403)
+        refusal = JsonResponse({"error": "This site may not send this form."}, status=403)
+        # Readable by the page's script, so that a visitor (and the site's owner) sees why instead
+        # of a generic failure; it carries nothing but the refusal.
+        return _cors(refusal, origin) if origin else refusal
     if request.method == "OPTIONS":
         return _cors(HttpResponse(status=204), origin)
-    ip = request.META.get("REMOTE_ADDR", "")
+    ip = client_ip(request)
     # The portal's counter: atomic, and a fixed hourly window (not one renewed by every message).
     limit = Limit(f"embed-{channel}", PER_IP_PER_HOUR)
     if limit.exceeded(ip):

@@ -160,6 +160,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Charterdesk <desk@loc
 # Rate limits and short-lived counters. The file cache is shared by every process on one
 # machine (gunicorn workers, the worker); several machines need a shared cache such as Redis
 # (REDIS_URL, with the `redis` package installed).
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated):
+# without them every visitor behind the proxy would share one rate limit (charterdesk.desk.client).
+CHARTERDESK_TRUSTED_PROXIES = [
+    item.strip() for item in os.environ.get("CHARTERDESK_TRUSTED_PROXIES", "").split(",") if item.strip()
+]
+
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {

@@ -126,6 +126,7 @@ def link_limit_per_ip() -> Limit:
 
 
 def client_ip(request) -> str:
-    """The caller's address as the web server saw it. Behind a proxy, the proxy must set
-    REMOTE_ADDR (gunicorn's --forwarded-allow-ips); a client-sent header is never trusted."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The caller's address (through the reverse proxies listed in CHARTERDESK_TRUSTED_PROXIES)."""
+    from charterdesk.desk.client import client_ip as address
+
+    return address(request)

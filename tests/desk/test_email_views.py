@@ -215,7 +215,9 @@ def test_the_embedded_form_posts_tickets_only_from_allowed_sites(email_env, clie
     assert js.status_code == 200 and b"Write to us" in js.content and js["Cache-Control"] == "no-store"
     good = {"name": "Jo", "email": "jo@example.com", "message": "Where is my order?", "token": _token()}
     denied = client.post("/channels/embed/web/submit", good, HTTP_ORIGIN="https://evil.example")
-    assert denied.status_code == 403 and "Access-Control-Allow-Origin" not in denied
+    # Refused, and readable by the page's script, so the visitor sees why (not a generic failure).
+    assert denied.status_code == 403 and denied.json() == {"error": "This site may not send this form."}
+    assert denied["Access-Control-Allow-Origin"] == "https://evil.example" and not Ticket.objects.exists()
     preflight = client.options("/channels/embed/web/submit", HTTP_ORIGIN="https://www.acme.example")
     assert preflight["Access-Control-Allow-Origin"] == "https://www.acme.example"
     fast = client.post(
@@ -252,3 +254,22 @@ def test_attachments_are_served_only_to_people_who_may_see_tickets(email_env, cl
     assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment")
     assert b"".join(response.streaming_content) == b"%PDF-1.4 fake"
     assert do_create_ticket and do_find_or_create_customer and InboundMessage  # imported for readers
+
+
+def test_behind_trusted_proxies_each_visitor_is_counted_by_their_own_address(settings, rf):
+    """Limits count the client: X-Forwarded-For is read only from the proxies listed in
+    CHARTERDESK_TRUSTED_PROXIES, right to left past them; from anyone else it is ignored."""
+    from charterdesk.desk.client import client_ip
+
+    def seen(remote, forwarded=None):
+        extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+        return client_ip(rf.post("/", REMOTE_ADDR=remote, **extra))
+
+    settings.CHARTERDESK_TRUSTED_PROXIES = []
+    assert seen("10.0.0.5", "203.0.113.9") == "10.0.0.5"  # no proxies trusted: the header is ignored
+    settings.CHARTERDESK_TRUSTED_PROXIES = ["10.0.0.0/8", "127.0.0.1"]
+    assert seen("10.0.0.5", "203.0.113.9") == "203.0.113.9"
+    assert seen("10.0.0.5", "198.51.100.7, 203.0.113.9, 10.0.0.2") == "203.0.113.9"  # past our proxies
+    assert seen("10.0.0.5") == "10.0.0.5"  # a proxy that wrote nothing
+    assert seen("198.51.100.7", "203.0.113.9") == "198.51.100.7"  # not a proxy: its header is its word
+    assert seen("127.0.0.1", "garbage, 203.0.113.9") == "203.0.113.9"
