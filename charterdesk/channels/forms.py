@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -26,15 +27,44 @@ class MailboxForm(forms.Form):
     is_active = forms.BooleanField(required=False, initial=True, label="Poll this mailbox")
     verify_certificate = forms.BooleanField(required=False, initial=True)
 
-    def __init__(self, *args, channels=(), **kwargs):
+    def __init__(self, *args, channels=(), mailbox=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = [(c, c) for c in channels]
+        self.mailbox = mailbox  # the one being changed, None for a new one
 
     def clean_host(self):
-        host = self.cleaned_data["host"].strip()
-        if not re.fullmatch(r"[A-Za-z0-9.-]+|\[?[0-9a-fA-F:.]+\]?", host):
-            raise forms.ValidationError("enter a host name such as imap.example.com")
+        host = self.cleaned_data["host"].strip().rstrip(".")
+        bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        try:
+            ipaddress.ip_address(bare)
+            return bare
+        except ValueError:
+            pass
+        # Each dot-separated label 1 to 63 letters, digits or hyphens, not starting or ending with
+        # a hyphen: "imap..example.com" would pass a looser check and then fail at every poll.
+        label = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+        if not re.fullmatch(rf"{label}(\.{label})*", host) or len(host) > 253:
+            raise forms.ValidationError("enter a host name such as imap.example.com, or an IP address")
         return host
+
+    def clean(self):
+        data = super().clean()
+        # The stored password goes only where it went before: changing where or as whom the desk
+        # signs in (or dropping TLS) needs the password typed again.
+        mailbox = self.mailbox
+        if mailbox is not None and not data.get("password"):
+            moved = [
+                name
+                for name in ("host", "port", "username", "security")
+                if name in data and str(data[name]) != str(getattr(mailbox, name))
+            ]
+            if moved:
+                self.add_error(
+                    "password",
+                    f"type the password again: the {', '.join(moved)} changed, and the stored password "
+                    "is only sent where it was sent before",
+                )
+        return data
 
 
 class EmbedForm(forms.Form):
@@ -53,7 +83,17 @@ class EmbedForm(forms.Form):
             if not line:
                 continue
             parts = urlsplit(line)
-            if parts.scheme not in ("https", "http") or not parts.netloc or parts.path or parts.query:
+            try:
+                parts.port  # noqa: B018 - raises for a port out of range; a browser never sends one
+            except ValueError:
+                raise forms.ValidationError(f"'{line}' has a port that does not exist") from None
+            if (
+                parts.scheme not in ("https", "http")
+                or not parts.hostname
+                or parts.path
+                or parts.query
+                or parts.username is not None  # a browser's Origin never carries user:password@
+            ):
                 raise forms.ValidationError(f"'{line}' is not an origin; write it as https://www.example.com")
             origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
         return sorted(set(origins))

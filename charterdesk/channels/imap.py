@@ -69,11 +69,16 @@ class MailboxError(Exception):
     pass
 
 
-def connect(mailbox: Mailbox) -> imaplib.IMAP4:
+# For Test and Poll now, which a manager waits for inside a web request (gunicorn gives a request
+# 60 s): a server that has not answered by then will not, and the page must not time out first.
+INTERACTIVE_TIMEOUT = 15
+
+
+def connect(mailbox: Mailbox, *, timeout: float | None = None) -> imaplib.IMAP4:
     """A logged-in connection to the mailbox's server, over TLS unless the mailbox says none."""
     from .secrets import decrypt
 
-    timeout = conf.imap_timeout()
+    timeout = timeout or conf.imap_timeout()
     conn = None
     try:
         if mailbox.security == MailboxSecurity.SSL:
@@ -83,7 +88,8 @@ def connect(mailbox: Mailbox) -> imaplib.IMAP4:
             if mailbox.security == MailboxSecurity.STARTTLS:
                 conn.starttls(ssl_context=_tls(mailbox))
         conn.login(mailbox.username, decrypt(mailbox.password_encrypted))
-    except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
+    except (OSError, imaplib.IMAP4.error, ssl.SSLError, UnicodeError) as exc:
+        # UnicodeError: a host name the resolver cannot even encode ("imap..example.com").
         if conn is not None:
             with contextlib.suppress(OSError):
                 conn.shutdown()
@@ -104,6 +110,8 @@ def _tls(mailbox: Mailbox) -> ssl.SSLContext:
 def _text(exc: Exception) -> str:
     if isinstance(exc, socket.timeout | TimeoutError):
         return "the server did not answer in time"
+    if isinstance(exc, UnicodeError):
+        return "the host name is not valid"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror  # "Connection refused", not the bare errno 111
     message = exc.args[0] if exc.args else exc
@@ -147,11 +155,16 @@ def poll_mailbox(
     process: bool = True,
     on_connected: Callable[[Mailbox], None] | None = None,
     limit: int | None = None,
+    timeout: float | None = None,
 ) -> PollResult:
     """Fetch, store and (unless ``process=False``) act on the unseen messages of one mailbox."""
     from .actions import do_record_poll
 
     result = PollResult(mailbox.pk, mailbox.name, started=time.monotonic())
+    if not mailbox.is_active:
+        result.skipped = "this mailbox is paused ('Poll this mailbox' is off)"
+        result.finished = time.monotonic()
+        return result
     owner = _owner()
     with writer_turn():
         leased = _take_lease(mailbox, owner)
@@ -162,7 +175,7 @@ def poll_mailbox(
     renewed = time.monotonic()
     conn = None
     try:
-        conn = connect(mailbox)
+        conn = connect(mailbox, timeout=timeout)
         if on_connected is not None:
             on_connected(mailbox)
         typ, data = conn.select(_quote(mailbox.folder))
@@ -358,7 +371,7 @@ def _poll_threads(boxes: list[Mailbox], on_connected) -> list[PollResult]:
 
 def test_connection(mailbox: Mailbox) -> str:
     """Log in and count the unseen messages; the answer is shown on the mailbox page."""
-    conn = connect(mailbox)
+    conn = connect(mailbox, timeout=INTERACTIVE_TIMEOUT)
     try:
         typ, data = conn.select(_quote(mailbox.folder), readonly=True)
         if typ != "OK":

@@ -240,7 +240,7 @@ def mailbox_edit(request, pk: int | None = None):
         "verify_certificate",
     ]
     initial = {f: getattr(mailbox, f) for f in fields} if mailbox else None
-    form = MailboxForm(request.POST or None, initial=initial, channels=channels)
+    form = MailboxForm(request.POST or None, initial=initial, channels=channels, mailbox=mailbox)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         password = data.pop("password")
@@ -271,10 +271,10 @@ def mailbox_test(request, pk: int):
 @login_required
 @require_POST
 def mailbox_poll(request, pk: int):
-    from .imap import poll_mailbox
+    from .imap import INTERACTIVE_TIMEOUT, poll_mailbox
 
     mailbox = access_mailbox(request, pk)
-    result = poll_mailbox(mailbox)
+    result = poll_mailbox(mailbox, timeout=INTERACTIVE_TIMEOUT)
     if result.error or result.skipped:
         messages.error(request, f"{mailbox.name}: {result.error or result.skipped}")
     else:

@@ -198,3 +198,10 @@ def test_a_mailbox_that_cannot_be_reached_says_why_and_the_poll_command_fails(li
         call_command("email", "poll", "--once")
     box.refresh_from_db()
     assert box.last_error == f"127.0.0.1:{closed}: Connection refused"
+    # A host name the resolver cannot even encode (stored before the form checked it) is an error on
+    # the mailbox too, not a poll that looks fine.
+    Mailbox.objects.filter(pk=box.pk).update(host="imap..acme.example")
+    with pytest.raises(CommandError, match="could not be polled: Unreachable"):
+        call_command("email", "poll", "--once")
+    box.refresh_from_db()
+    assert box.last_error == f"imap..acme.example:{closed}: the host name is not valid"

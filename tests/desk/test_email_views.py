@@ -127,6 +127,21 @@ def test_a_manager_adds_a_mailbox_and_the_password_is_never_shown_back(email_env
     client.post(f"/channels/mailboxes/{box.pk}/", {**form, "password": "", "name": "Renamed"})
     box.refresh_from_db()
     assert box.name == "Renamed" and decrypt(box.password_encrypted) == "hunter2-secret"
+    # The stored password goes only where it went before: a new host (or port, user, security)
+    # needs it typed again.
+    moved = client.post(f"/channels/mailboxes/{box.pk}/", {**form, "password": "", "host": "evil.example"})
+    assert "type the password again: the host changed" in moved.content.decode()
+    box.refresh_from_db()
+    assert box.host == "imap.acme.example"
+    for host in ("imap..acme.example", "-imap.acme.example", "[::1", "a" * 64 + ".example"):
+        bad = client.post(f"/channels/mailboxes/{box.pk}/", {**form, "host": host})
+        assert "enter a host name such as imap.example.com" in bad.content.decode(), host
+    page = client.get(f"/channels/mailboxes/{box.pk}/").content.decode()
+    assert 'data-confirm="Remove the mailbox Renamed?' in page  # asks before removing
+    # Poll now on a paused mailbox says it is paused (not that another worker has it).
+    client.post(f"/channels/mailboxes/{box.pk}/", {**form, "name": "Renamed", "is_active": ""})
+    polled = client.post(f"/channels/mailboxes/{box.pk}/poll/", follow=True).content.decode()
+    assert "this mailbox is paused" in polled
 
 
 def test_an_outbound_call_counts_as_a_reply_and_an_inbound_call_does_not(email_env, client):
@@ -200,6 +215,15 @@ def test_the_embedded_form_posts_tickets_only_from_allowed_sites(email_env, clie
         {"channel": "web", "enabled": "on", "title": "Write to us", "allowed_origins": "www.acme.example"},
     )
     assert "is not an origin" in bad.content.decode()
+    for origin, why in (
+        ("https://acme.example:99999", "has a port that does not exist"),
+        ("https://user:pw@acme.example", "is not an origin"),
+    ):
+        refused = client.post(
+            "/channels/embed/?channel=web",
+            {"channel": "web", "enabled": "on", "title": "Write to us", "allowed_origins": origin},
+        )
+        assert why in refused.content.decode(), origin
     client.post(
         "/channels/embed/?channel=web",
         {

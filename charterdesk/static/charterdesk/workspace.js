@@ -106,11 +106,7 @@
     }
   }
 
-  // Confirm before destructive forms (merge, delete).
-  document.addEventListener("submit", function (e) {
-    var ask = e.target.getAttribute && e.target.getAttribute("data-confirm");
-    if (ask && !window.confirm(ask)) e.preventDefault();
-  });
+  // (Forms with data-confirm ask first: confirm.js, on every page.)
 
   // --- keys ------------------------------------------------------------------------------
   function click(selector) {

@@ -1,4 +1,4 @@
-// The tokens page: copy a new token to the clipboard; confirm before revoking.
+// The tokens page: copy a new token to the clipboard (confirm.js asks before revoking).
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
@@ -10,9 +10,4 @@ document.addEventListener("click", async (event) => {
   } catch {
     button.textContent = "Press Ctrl+C to copy";
   }
-});
-
-document.addEventListener("submit", (event) => {
-  const message = event.target.dataset.confirm;
-  if (message && !window.confirm(message)) event.preventDefault();
 });
