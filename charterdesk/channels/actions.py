@@ -550,8 +550,15 @@ def do_save_mailbox(mailbox: Mailbox | None, *, actor, password: str = "", **fie
 
     creating = mailbox is None
     mailbox = mailbox or Mailbox()
+    where = ("host", "port", "security", "username", "password", "folder", "verify_certificate")
+    moved = not creating and (
+        bool(password) or any(k in where and getattr(mailbox, k) != v for k, v in fields.items())
+    )
     for key, value in fields.items():
         setattr(mailbox, key, value)
+    if moved:
+        # The last poll's result was about another server (or folder, or sign-in): no longer true.
+        mailbox.last_polled_at, mailbox.last_error, mailbox.last_count = None, "", 0
     if password:
         mailbox.password_encrypted = encrypt(password)
     elif creating:

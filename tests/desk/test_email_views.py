@@ -133,6 +133,16 @@ def test_a_manager_adds_a_mailbox_and_the_password_is_never_shown_back(email_env
     assert "type the password again: the host changed" in moved.content.decode()
     box.refresh_from_db()
     assert box.host == "imap.acme.example"
+    # With the password typed again it moves, and the last poll (of the old server) is forgotten.
+    Mailbox.objects.filter(pk=box.pk).update(last_error="old server: refused", last_count=3)
+    client.post(f"/channels/mailboxes/{box.pk}/", {**form, "name": "Renamed", "host": "imap2.acme.example"})
+    box.refresh_from_db()
+    assert (box.host, box.last_error, box.last_count, box.last_polled_at) == (
+        "imap2.acme.example",
+        "",
+        0,
+        None,
+    )
     for host in ("imap..acme.example", "-imap.acme.example", "[::1", "a" * 64 + ".example"):
         bad = client.post(f"/channels/mailboxes/{box.pk}/", {**form, "host": host})
         assert "enter a host name such as imap.example.com" in bad.content.decode(), host
