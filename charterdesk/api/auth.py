@@ -14,6 +14,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from charterdesk.accounts.permissions import permissions_of
+from charterdesk.desk.client import client_ip
 
 from . import ratelimit
 from .actions import hash_secret, note_token_used
@@ -67,17 +68,11 @@ def _limit(request, scope: str, who: str, setting: str, default: str) -> None:
         )
 
 
-def _client_address(request) -> str:
-    from charterdesk.desk.client import client_ip
-
-    return client_ip(request)
-
-
 def _refuse(request, message: str) -> ApiError:
     _limit(
         request,
         "ip",
-        _client_address(request),
+        client_ip(request),
         ratelimit.ANON_RATE_SETTING,
         ratelimit.ANON_RATE_DEFAULT,
     )

@@ -7,13 +7,9 @@ failure (500) would otherwise come back as Django's HTML pages, which a client c
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
-
-log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1/"
 

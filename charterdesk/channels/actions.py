@@ -550,7 +550,7 @@ def do_save_mailbox(mailbox: Mailbox | None, *, actor, password: str = "", **fie
 
     creating = mailbox is None
     mailbox = mailbox or Mailbox()
-    where = ("host", "port", "security", "username", "password", "folder", "verify_certificate")
+    where = (*Mailbox.SIGN_IN_FIELDS, "folder", "verify_certificate")
     moved = not creating and (
         bool(password) or any(k in where and getattr(mailbox, k) != v for k, v in fields.items())
     )

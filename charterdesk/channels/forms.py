@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from django import forms
 
 from .choices import CallDirection, MailboxSecurity
+from .models import Mailbox
 
 
 class MailboxForm(forms.Form):
@@ -55,7 +56,7 @@ class MailboxForm(forms.Form):
         if mailbox is not None and not data.get("password"):
             moved = [
                 name
-                for name in ("host", "port", "username", "security")
+                for name in Mailbox.SIGN_IN_FIELDS
                 if name in data and str(data[name]) != str(getattr(mailbox, name))
             ]
             if moved:

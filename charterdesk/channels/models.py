@@ -86,6 +86,9 @@ class Mailbox(models.Model):
     """An external IMAP mailbox the worker polls for one channel. The password is stored encrypted
     (see ``secrets.py``) and never shown back."""
 
+    # Where and as whom the desk signs in: the stored password is sent only there.
+    SIGN_IN_FIELDS = ("host", "port", "username", "security")
+
     name = models.CharField(max_length=120)
     channel = models.CharField(max_length=64, help_text="the protocol channel its mail belongs to")
     host = models.CharField(max_length=255)

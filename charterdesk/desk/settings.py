@@ -157,15 +157,15 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Charterdesk <desk@localhost>")
 
-# Rate limits and short-lived counters. The file cache is shared by every process on one
-# machine (gunicorn workers, the worker); several machines need a shared cache such as Redis
-# (REDIS_URL, with the `redis` package installed).
 # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated):
 # without them every visitor behind the proxy would share one rate limit (charterdesk.desk.client).
 CHARTERDESK_TRUSTED_PROXIES = [
     item.strip() for item in os.environ.get("CHARTERDESK_TRUSTED_PROXIES", "").split(",") if item.strip()
 ]
 
+# Rate limits and short-lived counters. The file cache is shared by every process on one
+# machine (gunicorn workers, the worker); several machines need a shared cache such as Redis
+# (REDIS_URL, with the `redis` package installed).
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import record
+from charterdesk.desk.client import client_ip
 from charterdesk.protocol.models import Protocol
 from charterdesk.tickets.actions import do_create_ticket, do_customer_message, do_find_or_create_customer
 from charterdesk.tickets.models import Customer, Message, Ticket
@@ -199,7 +200,7 @@ def do_sign_in_with_link(request, token: str, *, at: dt.datetime | None = None) 
             "portal.sign_in",
             f"{link.customer} signed in to the customer portal with an emailed link",
             target=f"customer:{link.customer_id}",
-            data={"ip": spam.client_ip(request), "link": link.pk},
+            data={"ip": client_ip(request), "link": link.pk},
             at=at,
         )
     return link
@@ -213,7 +214,7 @@ def do_sign_out(request, customer: Customer) -> None:
             "portal.sign_out",
             f"{customer} signed out of the customer portal",
             target=f"customer:{customer.pk}",
-            data={"ip": spam.client_ip(request)},
+            data={"ip": client_ip(request)},
         )
 
 

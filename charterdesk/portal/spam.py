@@ -123,10 +123,3 @@ def link_limit_per_email() -> Limit:
 
 def link_limit_per_ip() -> Limit:
     return Limit("links-per-ip", int(getattr(settings, "CHARTERDESK_PORTAL_LINKS_PER_IP", 10)))
-
-
-def client_ip(request) -> str:
-    """The caller's address (through the reverse proxies listed in CHARTERDESK_TRUSTED_PROXIES)."""
-    from charterdesk.desk.client import client_ip as address
-
-    return address(request)

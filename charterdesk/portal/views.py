@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from charterdesk.desk.client import client_ip
 from charterdesk.tickets.actions import TicketError
 from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import Status
@@ -81,7 +82,7 @@ def start(request):
     if request.method == "POST" and form.is_valid():
         try:
             do_request_link(
-                email=form.cleaned_data["email"], ip=spam.client_ip(request), company=request.protocol.company
+                email=form.cleaned_data["email"], ip=client_ip(request), company=request.protocol.company
             )
         except RateLimited as exc:
             form.add_error(None, str(exc))
@@ -153,7 +154,7 @@ def new_ticket(request):
                     subject=data["subject"],
                     message=data["message"],
                     timezone_name=data["timezone"],
-                    ip=spam.client_ip(request),
+                    ip=client_ip(request),
                 )
             except RateLimited as exc:
                 form.add_error(None, str(exc))

@@ -384,7 +384,7 @@ def do_create_ticket(
             priority=priority,
             channel=channel,
             group=group or "",
-            tags=_clean_tags(tags),
+            tags=tags,
             protocol_version=version,
             created_by_agent=by_agent is not None,
             created_at=at,
