@@ -263,14 +263,15 @@ def test_each_role_may_call_exactly_what_its_protocol_permissions_allow(demo, ro
 
 
 def test_the_matrix_is_not_trivial(demo):
-    """The example protocol's roles really differ on this API: the agent and the lead are each
-    refused something, the manager nothing."""
+    """The example protocol's roles really differ on this API: the agent is refused something
+    (changing a ticket's properties, creating customers), the lead (who holds ``ticket.*`` and
+    ``customer.view``) less than the agent, the manager nothing."""
     protocol = protocol_of(version_in_force())
     refused = {
         role: [e.name for e in ENDPOINTS if not e.need(permissions_of(demo[role], protocol))]
         for role in ROLES
     }
-    assert refused["agent"] and refused["lead"] and not refused["manager"]
+    assert refused["agent"] and not refused["manager"]
     assert set(refused["lead"]) < set(refused["agent"])
 
 

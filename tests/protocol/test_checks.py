@@ -68,16 +68,16 @@ CASES = [
     ),
     Case(
         "a wildcard permission that matches nothing",
-        edited(("kb.read]", "kb.read, tickets.*]")),
+        edited(("kb.read, customer.view]", "kb.read, customer.view, tickets.*]")),
         [
-            "acme.yaml:41:100: team.roles[0].permissions[6]: 'tickets.*' is not a desk permission and matches none; did you mean 'ticket.*'?"
+            "acme.yaml:41:115: team.roles[0].permissions[7]: 'tickets.*' is not a desk permission and matches none; did you mean 'ticket.*'?"
         ],
     ),
     Case(
         "a permission of an unknown family",
-        edited(("kb.read]", "kb.read, billing.view]")),
+        edited(("kb.read, customer.view]", "kb.read, customer.view, billing.view]")),
         [
-            "acme.yaml:41:100: team.roles[0].permissions[6]: 'billing.view' is not a desk permission and matches none; permissions start with audit.*, channels.*, customer.*, etiquette.*, incident.*, kb.*, people.*, protocol.*, refund.*, reports.*, ticket.*, training.*"
+            "acme.yaml:41:115: team.roles[0].permissions[7]: 'billing.view' is not a desk permission and matches none; permissions start with audit.*, channels.*, customer.*, etiquette.*, incident.*, kb.*, people.*, protocol.*, refund.*, reports.*, ticket.*, training.*"
         ],
     ),
     Case(
