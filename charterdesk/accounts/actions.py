@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import record
-from charterdesk.desk.client import client_ip
+from charterdesk.core.client import client_ip
 
 from .models import Invitation, Person, PersonRole
 

@@ -8,6 +8,7 @@ from ninja import Query, Router
 from ninja import Status as HttpStatus
 
 from charterdesk.accounts.models import Person
+from charterdesk.tickets.access import NOT_BY_HAND, STATUS_NEEDS
 from charterdesk.tickets.actions import (
     TicketError,
     do_assign,
@@ -20,7 +21,7 @@ from charterdesk.tickets.actions import (
     do_set_status,
 )
 from charterdesk.tickets.attachments import serve
-from charterdesk.tickets.choices import EventKind, Status
+from charterdesk.tickets.choices import EventKind
 from charterdesk.tickets.models import Customer, Ticket, TicketEvent
 from charterdesk.tickets.search import search as search_tickets
 from charterdesk.tickets.sla import evaluate
@@ -29,7 +30,7 @@ from . import cursor
 from .access import access_attachment, access_ticket
 from .auth import caller_of
 from .errors import ApiError, from_ticket_error, invalid
-from .present import message_out, sla_out, ticket_detail, ticket_summary
+from .present import extensions_of, message_out, sla_out, ticket_detail, ticket_summary
 from .schemas import (
     ERRORS,
     ERRORS_WITH_404,
@@ -80,25 +81,12 @@ SUMMARY_COLUMNS = (
 )
 
 
-# The same rules as the desk's pages (charterdesk.tickets.access): moving a ticket between open,
-# pending and on hold is part of answering it; solving is its own right; nobody closes by hand.
-WAITING = (Status.OPEN, Status.PENDING, Status.ON_HOLD)
-NOT_BY_HAND = {
-    Status.NEW: "a ticket cannot go back to new",
-    Status.CLOSED: (
-        "a ticket is not closed by hand: solve it, and the protocol's auto_close_solved_after closes it"
-    ),
-}
-
-
 def require_status(caller, status: str, field: str) -> None:
-    """403 unless the caller may set ``status``; 422 (naming ``field``) for a status nobody sets."""
+    """403 unless the caller may set ``status`` (the pages' rule: tickets.access.STATUS_NEEDS);
+    422 (naming ``field``) for a status nobody sets by hand."""
     if status in NOT_BY_HAND:
         raise invalid(field, NOT_BY_HAND[status])
-    if status == Status.SOLVED:
-        caller.require("ticket.solve")
-    elif status in WAITING:
-        caller.require_any("ticket.reply", "ticket.edit")
+    caller.require_any(*STATUS_NEEDS[status])
 
 
 def _check(values: list[str] | None, allowed: tuple[str, ...], field: str) -> list[str]:
@@ -157,8 +145,9 @@ def list_tickets(
     if q and q.strip():
         tickets = search_tickets(tickets, q, in_index_order=sort == "due")
     page = cursor.paginate(tickets, ORDERS[sort], cursor_, limit)
+    extra = extensions_of(page.rows)
     return {
-        "items": [ticket_summary(t) for t in page.rows],
+        "items": [ticket_summary(t, extra[t.pk]) for t in page.rows],
         "next": cursor.next_link(request, page.next_cursor),
         "next_cursor": page.next_cursor,
     }

@@ -658,24 +658,28 @@ def do_log_call(
     who = "we called" if outbound else "the customer called"
     body = f"Phone call ({who}, {minutes} min {seconds:02d} s)\n\n{notes}"
     with transaction.atomic():
+        version = version_in_force(at)
+        if version is None:
+            raise ChannelError("no protocol version is in force; publish one first")
+        # The protocol's own id for its phone channel ('phone', 'voice', ...): the call's message
+        # is stored on it, and the channels decide by its kind that a call is not emailed.
+        channel = phone_channel(protocol_of(version))
         if ticket is None:
-            version = version_in_force(at)
-            if version is None:
-                raise ChannelError("no protocol version is in force; publish one first")
             try:
                 ticket = do_create_ticket(
                     customer=customer,
                     subject=subject or f"Phone call with {customer.name}",
                     body=body,
-                    channel=phone_channel(protocol_of(version)),
+                    channel=channel,
                     by_agent=actor if outbound else None,
                     at=at,
+                    send_email=False,
                 )
             except TicketError as exc:
                 raise ChannelError(str(exc)) from exc
             message = ticket.messages.order_by("id").first()
         elif outbound:
-            message = _public_reply_without_mail(ticket, actor=actor, body=body, at=at)
+            message = _public_reply_without_mail(ticket, actor=actor, body=body, at=at, channel=channel)
         else:
             try:
                 message = do_customer_message(ticket, body=body, at=at)
@@ -683,7 +687,7 @@ def do_log_call(
                 raise ChannelError(str(exc)) from exc
         if not outbound and message.author_customer_id is None:
             Message.objects.filter(pk=message.pk).update(author_customer=ticket.customer)
-        Message.objects.filter(pk=message.pk).update(channel="phone")
+        Message.objects.filter(pk=message.pk).update(channel=channel)
         call = PhoneCall.objects.create(
             ticket=ticket,
             message=message,
@@ -705,12 +709,12 @@ def do_log_call(
     return call
 
 
-def _public_reply_without_mail(ticket: Ticket, *, actor, body: str, at: dt.datetime) -> Message:
+def _public_reply_without_mail(ticket: Ticket, *, actor, body: str, at: dt.datetime, channel: str) -> Message:
     """An agent's public reply that was spoken, not written: the same SLA events as any reply, no email."""
     from charterdesk.tickets.actions import do_reply
 
     try:
-        return do_reply(ticket, author=actor, body=body, at=at, send_email=False, channel="phone")
+        return do_reply(ticket, author=actor, body=body, at=at, send_email=False, channel=channel)
     except TicketError as exc:
         raise ChannelError(str(exc)) from exc
 

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "charterdesk.api",
     "charterdesk.portal",
     "charterdesk.channels",
+    "charterdesk.demo",
+    "charterdesk.desk",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +88,7 @@ TEMPLATES = [
                 "charterdesk.protocols.context.protocol_in_force",
                 "charterdesk.notifications.context.unread_notifications",
                 "charterdesk.accounts.context.desk_permissions",
+                "charterdesk.tickets.context.family_navigation",
             ],
         },
     }
@@ -158,7 +161,7 @@ EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Charterdesk <desk@localhost>")
 
 # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated):
-# without them every visitor behind the proxy would share one rate limit (charterdesk.desk.client).
+# without them every visitor behind the proxy would share one rate limit (charterdesk.core.client).
 CHARTERDESK_TRUSTED_PROXIES = [
     item.strip() for item in os.environ.get("CHARTERDESK_TRUSTED_PROXIES", "").split(",") if item.strip()
 ]

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import record
-from charterdesk.desk.client import client_ip
+from charterdesk.core.client import client_ip
+from charterdesk.core.ratelimit import minutes_to_next_window
 from charterdesk.protocol.models import Protocol
 from charterdesk.tickets.actions import do_create_ticket, do_customer_message, do_find_or_create_customer
 from charterdesk.tickets.models import Customer, Message, Ticket
@@ -103,7 +104,7 @@ def do_open_ticket(
     if limit.exceeded(ip, at.timestamp()):
         raise RateLimited(
             f"You have opened {limit.per_hour} tickets from this network in the last hour, which is our "
-            f"limit. Please try again in {spam.minutes_to_next_window(at.timestamp())} minutes, or reply "
+            f"limit. Please try again in {minutes_to_next_window(at.timestamp())} minutes, or reply "
             "to one of your tickets instead."
         )
     with transaction.atomic():
@@ -147,7 +148,7 @@ def do_request_link(*, email: str, ip: str, company: str, at: dt.datetime | None
     if per_email.exceeded(email, stamp) or per_ip.exceeded(ip, stamp):
         raise RateLimited(
             "Too many sign-in links were asked for this address or from this network in the last hour. "
-            f"Please try again in {spam.minutes_to_next_window(stamp)} minutes, and use the newest link "
+            f"Please try again in {minutes_to_next_window(stamp)} minutes, and use the newest link "
             "you received."
         )
     per_email.count(email, stamp)

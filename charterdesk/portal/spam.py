@@ -13,19 +13,17 @@ Every limit and the minimum fill time are read from settings at request time, so
 
 from __future__ import annotations
 
-import hashlib
-import math
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
+
+from charterdesk.core.ratelimit import Limit
 
 HONEYPOT_FIELD = "website"
 STAMP_FIELD = "started"
 _SALT = "charterdesk.portal.form-started"
-WINDOW = 3600  # rate limits count per clock hour
 
 
 def min_seconds() -> float:
@@ -78,39 +76,6 @@ def stamp_to_keep(stamp: str, now: float | None = None) -> str:
     if stamp and (problem is None or problem.code == "too_fast"):
         return stamp
     return make_stamp(now)
-
-
-@dataclass(frozen=True)
-class Limit:
-    """A number of attempts allowed per hour for one key (an IP address, an email address)."""
-
-    scope: str
-    per_hour: int
-
-    def _key(self, who: str, now: float) -> str:
-        digest = hashlib.sha256(who.strip().lower().encode()).hexdigest()[:32]
-        return f"charterdesk:portal:{self.scope}:{digest}:{int(now // WINDOW)}"
-
-    def exceeded(self, who: str, now: float | None = None) -> bool:
-        now = now if now is not None else time.time()
-        return (cache.get(self._key(who, now)) or 0) >= self.per_hour
-
-    def count(self, who: str, now: float | None = None) -> None:
-        now = now if now is not None else time.time()
-        key = self._key(who, now)
-        cache.add(key, 0, timeout=WINDOW + 60)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=WINDOW + 60)
-
-    def __repr__(self) -> str:
-        return f"Limit({self.scope}: {self.per_hour} an hour)"
-
-
-def minutes_to_next_window(now: float | None = None) -> int:
-    now = now if now is not None else time.time()
-    return max(1, math.ceil((WINDOW - now % WINDOW) / 60))
 
 
 def ticket_limit() -> Limit:

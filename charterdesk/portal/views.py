@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from charterdesk.desk.client import client_ip
+from charterdesk.core.client import client_ip
 from charterdesk.tickets.actions import TicketError
 from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import Status

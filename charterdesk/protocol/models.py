@@ -372,6 +372,10 @@ class Channels(Prose):
     customer: list[Channel] = Field(min_length=1)
     internal: Text | None = None
 
+    def kind_of(self, channel_id: str) -> str | None:
+        """The kind of the customer channel with this id (``voice`` -> ``phone``), or None."""
+        return next((c.kind for c in self.customer if c.id == channel_id), None)
+
 
 # --------------------------------------------------------------------------- SLA
 

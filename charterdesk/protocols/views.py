@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from charterdesk.accounts.permissions import can, require
+from charterdesk.core.permissions import can, require
 from charterdesk.protocol.load import load_protocol
 
 from .actions import (

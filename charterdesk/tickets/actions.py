@@ -20,11 +20,14 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from charterdesk.audit.actions import record
+from charterdesk.core.permissions import permissions_of
 from charterdesk.engine.assignment import Candidate, choose_assignee, group_roles, route_group
 from charterdesk.protocol.models import Protocol
+from charterdesk.protocol.vocabulary import PRIORITY_RANK
 from charterdesk.protocols.library import protocol_of, version_in_force
 
 from .choices import EventKind, MessageKind, Status
+from .lifecycle import Objection, all_answers, hooks
 from .models import (
     NOT_IN_QUEUE,
     AssignmentCursor,
@@ -42,6 +45,49 @@ from .sla import engine_event, evaluate, is_breached, next_due, sla_state, to_da
 
 class TicketError(Exception):
     """A change that cannot be made; the message says why in the agent's words."""
+
+
+class ReplyRefused(TicketError):
+    """A public reply that the families object to (``check_public_reply``): every objection,
+    and whether the author may send it anyway by giving a reason."""
+
+    def __init__(self, objections: list[Objection], *, may_override: bool, reason_missing: bool = False):
+        self.objections = objections
+        self.may_override = may_override
+        words = "; ".join(o.message for o in objections)
+        if may_override and reason_missing:
+            words += " (to send it anyway, give a reason)"
+        super().__init__(f"body: {words}")
+
+
+def stored_text(text: str, where: str) -> str:
+    """``text`` as it may be stored: with whatever a family masks in it (``redact_text``)."""
+    if not text:
+        return text
+    redacted = hooks.redact_text(text=text, where=where)
+    return text if redacted is None else redacted
+
+
+def reply_objections(ticket: Ticket, author, body: str) -> list[Objection]:
+    """What the families object to in a public reply, before it is sent (the composer asks too)."""
+    return all_answers(hooks.check_public_reply(ticket=ticket, author=author, body=body))
+
+
+def _overridden(objections: list[Objection], author, reason: str) -> dict | None:
+    """The audit record of sending despite ``objections``; raises ReplyRefused unless the author's
+    roles grant every objection's override and a reason is given."""
+    if not objections:
+        return None
+    version = version_in_force()
+    held = permissions_of(author, protocol_of(version) if version else None)
+    may = all(o.override and o.override in held for o in objections)
+    if not may or not reason.strip():
+        raise ReplyRefused(objections, may_override=may, reason_missing=may and not reason.strip())
+    return {
+        "reason": reason.strip(),
+        "objections": [o.as_dict() for o in objections],
+        "protocol_version": version.version if version else None,
+    }
 
 
 # --------------------------------------------------------------------------- helpers
@@ -359,7 +405,8 @@ def do_create_ticket(
     (inbound mail looks it up once for a batch of messages). The first message is ``ticket.first_message``.
     """
     at = _now(at)
-    subject = (subject or "").strip()[:300] or "(no subject)"
+    subject = stored_text((subject or "").strip()[:300], "subject") or "(no subject)"
+    body, body_html = stored_text(body, "body"), stored_text(body_html, "html")
     with transaction.atomic():
         version = version or version_in_force(at)
         if version is None:
@@ -371,7 +418,7 @@ def do_create_ticket(
             raise TicketError(
                 f"channel: '{channel}' is not a channel of the protocol ({', '.join(sorted(channels))})"
             )
-        if priority not in ("low", "normal", "high", "urgent"):
+        if priority not in PRIORITY_RANK:
             raise TicketError(f"priority: '{priority}' is not low, normal, high or urgent")
         tags = _clean_tags(tags)
         _check_tag_count(tags)
@@ -457,11 +504,10 @@ def do_create_ticket(
         if not settled:
             # A rule fired at once: carried out (and stored) the usual way, once the ticket exists.
             refresh_sla(ticket, at, events=history)
-    if by_agent is not None and send_email:
-        # The agent's first message is a public reply: the customer gets it, as any reply.
-        from .outbound import queue_reply
-
-        queue_reply(ticket.first_message)
+        # An agent's first message is a public reply: the channels send it, as any reply.
+        hooks.ticket_opened(
+            ticket=ticket, message=ticket.first_message, by_agent=by_agent, send_email=send_email
+        )
     return ticket
 
 
@@ -476,10 +522,13 @@ def do_reply(
     at: dt.datetime | None = None,
     send_email: bool = True,
     channel: str | None = None,
+    override_reason: str = "",
 ) -> Message:
     """An agent's public reply (or internal note, ``public=False``), optionally setting the next status.
 
     ``send_email=False`` for a reply given another way (a phone call): the same SLA events, no mail.
+    A public reply the families object to (``check_public_reply``) raises ReplyRefused, unless
+    the author may override every objection and gives ``override_reason`` (audited).
     """
     at = _now(at)
     if not body.strip():
@@ -487,6 +536,10 @@ def do_reply(
     with transaction.atomic():
         ticket = _lock(ticket)
         _require_open(ticket)
+        override = (
+            _overridden(reply_objections(ticket, author, body), author, override_reason) if public else None
+        )
+        body, body_html = stored_text(body, "body"), stored_text(body_html, "html")
         message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.REPLY if public else MessageKind.NOTE,
@@ -508,17 +561,21 @@ def do_reply(
         _audit(
             ticket,
             "ticket.reply" if public else "ticket.note",
-            f"{_label(author)} {'replied on' if public else 'added a note to'} {ticket.reference}",
+            f"{_label(author)} {'replied on' if public else 'added a note to'} {ticket.reference}"
+            + (
+                f", sending it despite: {'; '.join(o['message'] for o in override['objections'])}"
+                if override
+                else ""
+            ),
             actor=author,
             at=at,
+            data={"override": override} if override else None,
         )
         if next_status and next_status != ticket.status:
             _change_status(ticket, next_status, actor=author, at=at)
         refresh_sla(ticket, at)
-    if public and send_email:
-        from .outbound import queue_reply
-
-        queue_reply(message)
+        if public:
+            hooks.public_reply_stored(ticket=ticket, message=message, send_email=send_email)
     return message
 
 
@@ -527,6 +584,8 @@ def do_customer_message(
 ) -> Message:
     """A message from the customer on an existing ticket; pending or solved tickets open again."""
     at = _now(at)
+    body, body_html = stored_text(body, "body"), stored_text(body_html, "html")
+    reopened = False
     with transaction.atomic():
         ticket = _lock(ticket)
         _require_open(ticket)
@@ -569,6 +628,7 @@ def do_customer_message(
         )
         _audit(ticket, "ticket.customer_message", f"{ticket.customer} wrote on {ticket.reference}", at=at)
         refresh_sla(ticket, at)
+        hooks.customer_message_stored(ticket=ticket, message=message, reopened=reopened)
     return message
 
 
@@ -635,6 +695,7 @@ def _change_status(ticket: Ticket, status: str, *, actor, at: dt.datetime) -> No
         _schedule_follow_up(ticket, at)
     elif before == Status.SOLVED:
         ScheduledFollowUp.objects.filter(ticket=ticket, sent_at__isnull=True).update(cancelled=True)
+    hooks.ticket_status_changed(ticket=ticket, before=before, after=status, actor=actor, at=at)
 
 
 def _schedule_follow_up(ticket: Ticket, at: dt.datetime) -> None:
@@ -660,7 +721,7 @@ def do_set_status(ticket: Ticket, status: str, *, actor, at: dt.datetime | None 
 
 def do_set_priority(ticket: Ticket, priority: str, *, actor, at: dt.datetime | None = None) -> Ticket:
     at = _now(at)
-    if priority not in ("low", "normal", "high", "urgent"):
+    if priority not in PRIORITY_RANK:
         raise TicketError(f"priority: '{priority}' is not low, normal, high or urgent")
     with transaction.atomic():
         ticket = _lock(ticket)
@@ -934,6 +995,7 @@ def do_merge(source: Ticket, target: Ticket, *, actor, at: dt.datetime | None = 
         )
         refresh_sla(source, at)
         refresh_sla(target, at)
+        hooks.tickets_merged(source=source, target=target, actor=actor, at=at)
     return target
 
 

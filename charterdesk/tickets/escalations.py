@@ -15,17 +15,11 @@ import datetime as dt
 from charterdesk.audit.actions import record
 from charterdesk.engine.sla import TicketSla
 from charterdesk.notifications.actions import do_notify, resolve_recipients
+from charterdesk.protocol.vocabulary import METRIC_WORDS
 
 from .choices import EventKind, MessageKind
 from .models import Message, TicketEvent
 from .sla import to_datetime
-
-METRIC_WORDS = {
-    "first_response": "first response",
-    "next_response": "next response",
-    "periodic_update": "periodic update",
-    "resolution": "resolution",
-}
 
 
 def firing_key(rule: str, metric: str, cycle_start: int) -> str:

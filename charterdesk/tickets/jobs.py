@@ -23,6 +23,7 @@ from charterdesk.protocols.library import protocol_of
 
 from .actions import _audit, _event, _lock, _now, do_auto_close, protocol_for, refresh_sla
 from .choices import EventKind, MessageKind, Status
+from .lifecycle import hooks
 from .models import Message, ScheduledFollowUp, Ticket, TicketEvent
 
 log = logging.getLogger("charterdesk.worker")
@@ -132,7 +133,6 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
     sent, cancelled, the ticket no longer solved, or the customer has no email address; the
     last two cancel it, saying why on the timeline).
     """
-    from .tasks import send_reply
 
     at = _now(at)
     with transaction.atomic():
@@ -160,7 +160,7 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
             follow_up.save(update_fields=["cancelled"])
             _event(
                 ticket,
-                EventKind.REPLY,
+                EventKind.FOLLOW_UP,
                 at,
                 {"follow_up": follow_up.pk, "sent": False},
                 sla_input=False,
@@ -187,7 +187,7 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
         follow_up.save(update_fields=["sent_at"])
         _event(
             ticket,
-            EventKind.REPLY,
+            EventKind.FOLLOW_UP,
             at,
             {"author": "desk", "public": True, "follow_up": follow_up.pk, "message": message.pk},
             sla_input=False,
@@ -202,7 +202,8 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
             data={"message": message.pk},
             at=at,
         )
-        transaction.on_commit(lambda: send_reply.enqueue(message.pk))
+        # The channels email it once this commits, as any public reply.
+        hooks.public_reply_stored(ticket=ticket, message=message, send_email=True)
     return message
 
 
@@ -241,7 +242,7 @@ def do_record_delivery_failure(message: Message, *, answer: str, attempts: int, 
         what = "The follow-up" if message.author_person_id is None else "A reply"
         event = _event(
             ticket,
-            EventKind.REPLY,
+            EventKind.DELIVERY,
             at,
             {
                 "delivery": "failed",
@@ -283,17 +284,3 @@ def prune_task_results(now: dt.datetime) -> int:
     if deleted:
         log.info("pruned %d finished task result(s) older than %d days", deleted, TASK_RESULTS_KEPT.days)
     return deleted
-
-
-def poll_mailboxes(now: dt.datetime) -> int:
-    """The email channel's IMAP poll (each mailbox under its own lease); returns new messages."""
-    from charterdesk.channels.imap import poll_all_mailboxes
-
-    # Each mailbox's error is logged by the poller and shown on the mailbox's page.
-    return sum(result.new for result in poll_all_mailboxes())
-
-
-def process_inbound_mail(now: dt.datetime) -> int:
-    from charterdesk.channels.inbound import process_pending
-
-    return process_pending(limit=500)

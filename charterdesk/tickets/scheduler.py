@@ -12,7 +12,7 @@ Each tick does two things.
    runs at most once per period.
 
 :class:`Worker` alternates between the tick (every ``interval`` seconds) and running the
-tasks that are ready in django-tasks-db's queue (``tickets.tasks.send_reply``, ...), in one
+tasks that are ready in django-tasks-db's queue (``channels.tasks.send_reply``, ...), in one
 thread, so a SQLite database only ever sees one writer per worker.
 """
 
@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from . import jobs
+from .lifecycle import all_answers, hooks
 from .models import Lease, Ticket
 
 log = logging.getLogger("charterdesk.worker")
@@ -59,7 +60,8 @@ class PeriodicJob:
         return f"<PeriodicJob {self.name} every {self.every}>"
 
 
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+# Tickets' own jobs; the families add theirs through the ``periodic_jobs`` hook (lifecycle.py).
+TICKET_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         "follow-ups",
         dt.timedelta(minutes=1),
@@ -73,24 +75,17 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         "closes solved tickets once resolution.handling.auto_close_solved_after has passed",
     ),
     PeriodicJob(
-        "mailboxes",
-        dt.timedelta(minutes=1),
-        jobs.poll_mailboxes,
-        "fetches new mail from every configured IMAP mailbox, all mailboxes side by side",
-    ),
-    PeriodicJob(
-        "inbound-mail",
-        dt.timedelta(minutes=1),
-        jobs.process_inbound_mail,
-        "processes stored inbound messages still waiting (after a crash or a database outage)",
-    ),
-    PeriodicJob(
         "prune-task-results",
         dt.timedelta(hours=1),
         jobs.prune_task_results,
         "deletes finished background task results older than 7 days",
     ),
 )
+
+
+def periodic_jobs() -> tuple[PeriodicJob, ...]:
+    """Every periodic job: tickets' own, then the families' (``periodic_jobs`` hook)."""
+    return TICKET_JOBS + tuple(all_answers(hooks.periodic_jobs()))
 
 
 def new_worker_id() -> str:
@@ -179,13 +174,13 @@ def keep_lease_until(name: str, holder: str, until: dt.datetime) -> None:
 
 
 def run_periodic_jobs(
-    now: dt.datetime, holder: str, jobs_to_run: tuple[PeriodicJob, ...] = PERIODIC_JOBS
+    now: dt.datetime, holder: str, jobs_to_run: tuple[PeriodicJob, ...] | None = None
 ) -> dict[str, int]:
     """Run each job whose lease this worker can take. Returns {job name: things done} for the
     jobs it ran; a job another worker ran this period is absent."""
     now = jobs._now(now)
     ran: dict[str, int] = {}
-    for job in jobs_to_run:
+    for job in periodic_jobs() if jobs_to_run is None else jobs_to_run:
         try:
             if not take_lease(job.name, holder, now=now, hold=max(job.every, RUNNING_HOLD)):
                 continue

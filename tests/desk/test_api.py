@@ -828,6 +828,15 @@ def test_search_finds_tickets_and_customers_as_permitted(api, demo, customer):
     assert [t["subject"] for t in body["tickets"]] == ["Walker stove"]
     assert [c["name"] for c in body["customers"]] == ["Jo Walker"]
     body = api("agent").get("/api/v1/search?q=walker").json()
+    assert [c["name"] for c in body["customers"]] == ["Jo Walker"] and len(body["tickets"]) == 1
+    # A version whose agents do not hold customer.view: their search lists no customers.
+    from charterdesk.demo.loader import EXAMPLE
+    from charterdesk.protocols.actions import do_create_draft, do_publish
+
+    source = EXAMPLE.read_text().replace('version: "3.2"', 'version: "3.3"')
+    source = source.replace("refund.request, kb.read, customer.view]", "refund.request, kb.read]", 1)
+    do_publish(do_create_draft(source, actor=demo["manager"]), actor=demo["manager"])
+    body = api("agent").get("/api/v1/search?q=walker").json()
     assert body["customers"] is None and len(body["tickets"]) == 1
     response = api("agent").get("/api/v1/search?q=%20")
     assert errors(response) == {"q": "give some words to search for"}

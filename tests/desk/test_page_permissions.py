@@ -28,9 +28,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from charterdesk.accounts.actions import do_add_person
-from charterdesk.accounts.permissions import permissions_of
 from charterdesk.api.actions import do_create_token
 from charterdesk.audit.models import AuditEntry
+from charterdesk.core.permissions import permissions_of
 from charterdesk.notifications.actions import do_notify
 from charterdesk.portal.actions import SESSION_KEY
 from charterdesk.protocols.actions import do_create_draft

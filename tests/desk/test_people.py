@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from charterdesk.accounts.models import Invitation, Person
-from charterdesk.accounts.permissions import BOOTSTRAP_PERMISSIONS, permissions_of
 from charterdesk.audit.models import AuditEntry
+from charterdesk.core.permissions import BOOTSTRAP_PERMISSIONS, permissions_of
 from charterdesk.protocols.library import protocol_of, version_in_force
 
 

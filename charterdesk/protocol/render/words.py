@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
+from .. import vocabulary
 from ..durations import Duration
 from ..hours import DAY_WORDS, format_ranges
 from ..models import (
@@ -41,13 +42,7 @@ MONTHS_LONG = (
     "December",
 )
 
-METRIC_WORDS = {
-    "first_response": "first response",
-    "next_response": "next response",
-    "periodic_update": "periodic update",
-    "resolution": "resolution",
-    "any": "any response-time target",
-}
+METRIC_WORDS = {**vocabulary.METRIC_WORDS, "any": "any response-time target"}
 
 KPI_WORDS: dict[str, tuple[str, str]] = {
     "first_response_time": (

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from charterdesk.accounts.models import Person
-from charterdesk.accounts.permissions import permissions_of
+from charterdesk.core.permissions import permissions_of
 from charterdesk.protocol.load import load_protocol_file
 from charterdesk.protocols.actions import PublishRefused, do_create_draft, do_publish
 from charterdesk.protocols.library import protocol_of, start_of_day, version_in_force

@@ -68,7 +68,7 @@ class Command(BaseCommand):
     def load_tickets(self, count: int, messages_per_ticket: float, seed: int) -> None:
         from django.core.management.base import CommandError
 
-        from charterdesk.tickets.demo_data import DemoDataError, load_demo_tickets
+        from charterdesk.demo.tickets import DemoDataError, load_demo_tickets
 
         def progress(report):
             self.stderr.write(f"  {report.tickets:,} / {count:,} tickets, {report.rate:,.0f}/s", ending="\r")

@@ -61,13 +61,21 @@ from charterdesk.engine.sla import (
     StatusChange,
     TagsChange,
 )
+from charterdesk.protocol.vocabulary import METRIC_WORDS
 from charterdesk.protocols.library import protocol_of, version_in_force
-
-from .choices import EventKind, MessageKind, Status
-from .escalations import METRIC_WORDS, firing_key
-from .models import Customer, Message, ProcedureStep, ScheduledFollowUp, Ticket, TicketEvent, TicketTag
-from .search import FTS_TABLE, SQLITE_CREATE
-from .sla import engine_for, is_breached, next_due, sla_state
+from charterdesk.tickets.choices import EventKind, MessageKind, Status
+from charterdesk.tickets.escalations import firing_key
+from charterdesk.tickets.models import (
+    Customer,
+    Message,
+    ProcedureStep,
+    ScheduledFollowUp,
+    Ticket,
+    TicketEvent,
+    TicketTag,
+)
+from charterdesk.tickets.search import FTS_TABLE, SQLITE_CREATE
+from charterdesk.tickets.sla import engine_for, is_breached, next_due, sla_state
 
 log = logging.getLogger(__name__)
 
