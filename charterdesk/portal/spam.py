@@ -16,10 +16,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core import signing
 
 from charterdesk.core.ratelimit import Limit
+from charterdesk.core.settings import float_setting, int_setting
 
 HONEYPOT_FIELD = "website"
 STAMP_FIELD = "started"
@@ -27,11 +27,11 @@ _SALT = "charterdesk.portal.form-started"
 
 
 def min_seconds() -> float:
-    return float(getattr(settings, "CHARTERDESK_PORTAL_MIN_SECONDS", 3))
+    return float_setting("CHARTERDESK_PORTAL_MIN_SECONDS", 3)
 
 
 def max_form_age() -> float:
-    return float(getattr(settings, "CHARTERDESK_PORTAL_MAX_FORM_AGE", 86400))
+    return float_setting("CHARTERDESK_PORTAL_MAX_FORM_AGE", 86400)
 
 
 def make_stamp(now: float | None = None) -> str:
@@ -79,12 +79,12 @@ def stamp_to_keep(stamp: str, now: float | None = None) -> str:
 
 
 def ticket_limit() -> Limit:
-    return Limit("tickets-per-ip", int(getattr(settings, "CHARTERDESK_PORTAL_TICKETS_PER_HOUR", 5)))
+    return Limit("tickets-per-ip", int_setting("CHARTERDESK_PORTAL_TICKETS_PER_HOUR", 5))
 
 
 def link_limit_per_email() -> Limit:
-    return Limit("links-per-email", int(getattr(settings, "CHARTERDESK_PORTAL_LINKS_PER_EMAIL", 3)))
+    return Limit("links-per-email", int_setting("CHARTERDESK_PORTAL_LINKS_PER_EMAIL", 3))
 
 
 def link_limit_per_ip() -> Limit:
-    return Limit("links-per-ip", int(getattr(settings, "CHARTERDESK_PORTAL_LINKS_PER_IP", 10)))
+    return Limit("links-per-ip", int_setting("CHARTERDESK_PORTAL_LINKS_PER_IP", 10))

@@ -20,11 +20,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
+
+from charterdesk.core.settings import int_setting
 
 from .actions import TicketError, _audit, _label, _now, do_reply
 from .models import Attachment, Message, Ticket
@@ -42,7 +43,7 @@ _EXTENSION = re.compile(r"^\.[a-z0-9]{1,10}$")
 
 def max_attachment_bytes() -> int:
     """The largest file accepted, from the settings as they are now."""
-    return int(getattr(settings, "CHARTERDESK_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_BYTES))
+    return int_setting("CHARTERDESK_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_BYTES)
 
 
 @dataclass(frozen=True)
