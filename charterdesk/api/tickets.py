@@ -10,15 +10,12 @@ from ninja import Status as HttpStatus
 from charterdesk.accounts.models import Person
 from charterdesk.tickets.access import NOT_BY_HAND, STATUS_NEEDS
 from charterdesk.tickets.actions import (
+    UNCHANGED,
     TicketError,
-    do_assign,
-    do_change_tags,
     do_create_ticket,
     do_find_or_create_customer,
     do_reply,
-    do_set_group,
-    do_set_priority,
-    do_set_status,
+    do_set_properties,
 )
 from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import EventKind
@@ -260,20 +257,20 @@ def update_ticket(request, ticket_id: int, payload: TicketPatch):
     for field in ("status", "priority", "tags"):
         if field in given and getattr(payload, field) is None:
             raise invalid(field, "cannot be null")
-    person = caller.person
-    with transaction.atomic():
-        if "group" in given:
-            _act(lambda: do_set_group(ticket, payload.group or None, actor=person), "group")
-        if "assignee" in given:
-            assignee = _assignee(payload.assignee, caller)
-            _act(lambda: do_assign(ticket, assignee, actor=person), "assignee")
-        if "priority" in given:
-            _act(lambda: do_set_priority(ticket, payload.priority, actor=person), "priority")
-        if "tags" in given:
-            change = payload.tags
-            _act(lambda: do_change_tags(ticket, add=change.add, remove=change.remove, actor=person), "tags")
-        if "status" in given:
-            _act(lambda: do_set_status(ticket, payload.status, actor=person), "status")
+    tags = payload.tags if "tags" in given else None
+    _act(
+        lambda: do_set_properties(
+            ticket,
+            actor=caller.person,
+            priority=payload.priority if "priority" in given else None,
+            group=(payload.group or None) if "group" in given else UNCHANGED,
+            add_tags=tags.add if tags else (),
+            remove_tags=tags.remove if tags else (),
+            assignee=_assignee(payload.assignee, caller) if "assignee" in given else UNCHANGED,
+            status=payload.status if "status" in given else None,
+        ),
+        None,
+    )
     return ticket_detail(access_ticket(caller, ticket_id))
 
 

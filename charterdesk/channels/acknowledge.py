@@ -88,13 +88,13 @@ def build_receipt(ticket) -> EmailMultiAlternatives:
 
 def queue_receipt(ticket, *, suppress_reasons: list[str] = ()) -> None:
     """Send the receipt once the ticket is committed, unless the loop rules forbid it."""
-    from .actions import do_record_outbound
+    from .actions import record_outbound
 
     address = ticket.customer.email
     if not address:
         return
     if suppress_reasons:
-        do_record_outbound(
+        record_outbound(
             ticket=ticket,
             message=None,
             kind=OutboundKind.RECEIPT,
@@ -125,7 +125,7 @@ def send_receipt_now(ticket_id: int) -> str:
     """Send the receipt of one ticket (once; rate-limited). Returns what happened, in words."""
     from charterdesk.tickets.models import Ticket
 
-    from .actions import do_record_outbound
+    from .actions import record_outbound
     from .loops import may_send_automatic
 
     ticket = Ticket.objects.select_related("customer", "protocol_version").get(pk=ticket_id)
@@ -136,7 +136,7 @@ def send_receipt_now(ticket_id: int) -> str:
     address = ticket.customer.email or ""
     allowed, why = may_send_automatic(address)
     if not allowed:
-        do_record_outbound(
+        record_outbound(
             ticket=ticket,
             message=None,
             kind=OutboundKind.RECEIPT,
@@ -151,7 +151,7 @@ def send_receipt_now(ticket_id: int) -> str:
     try:
         mail.send()
     except Exception as exc:
-        do_record_outbound(
+        record_outbound(
             ticket=ticket,
             message=None,
             kind=OutboundKind.RECEIPT,
@@ -162,7 +162,7 @@ def send_receipt_now(ticket_id: int) -> str:
             error=f"{type(exc).__name__}: {exc}",
         )
         raise
-    do_record_outbound(
+    record_outbound(
         ticket=ticket,
         message=None,
         kind=OutboundKind.RECEIPT,

@@ -14,7 +14,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from charterdesk.audit.actions import record
+from charterdesk.audit.actions import action, nothing_to_record, record
 from charterdesk.core.client import client_ip
 from charterdesk.core.ratelimit import minutes_to_next_window
 from charterdesk.protocol.models import Protocol
@@ -83,6 +83,7 @@ def _set_timezone(customer: Customer, zone: str, *, why: str) -> None:
     )
 
 
+@action
 def do_open_ticket(
     *,
     protocol: Protocol,
@@ -137,6 +138,7 @@ def do_open_ticket(
     return ticket, customer
 
 
+@action
 def do_request_link(*, email: str, ip: str, company: str, at: dt.datetime | None = None) -> None:
     """Email a sign-in link if the address belongs to a customer. Says nothing either way, so the
     portal never reveals which addresses it knows. Refusals over the limits are not audited, so that
@@ -177,6 +179,7 @@ def find_link(token: str, at: dt.datetime | None = None) -> PortalLink | None:
     return link
 
 
+@action
 def do_sign_in_with_link(request, token: str, *, at: dt.datetime | None = None) -> PortalLink:
     """Use a sign-in link once and start a portal session for its customer."""
     at = _now(at)
@@ -207,6 +210,7 @@ def do_sign_in_with_link(request, token: str, *, at: dt.datetime | None = None) 
     return link
 
 
+@action
 def do_sign_out(request, customer: Customer) -> None:
     with transaction.atomic():
         request.session.pop(SESSION_KEY, None)
@@ -219,6 +223,7 @@ def do_sign_out(request, customer: Customer) -> None:
         )
 
 
+@action
 def do_portal_reply(
     customer: Customer, ticket: Ticket, body: str, *, at: dt.datetime | None = None
 ) -> Message:
@@ -230,8 +235,11 @@ def do_portal_reply(
     return do_customer_message(ticket, body=body.strip(), at=at)
 
 
+@action
 def do_set_timezone(customer: Customer, zone: str) -> None:
     """The customer chooses the time zone the portal shows times in."""
     with transaction.atomic():
         if customer.timezone != zone:
             _set_timezone(customer, zone, why="on the portal")
+        else:
+            nothing_to_record("the time zone is already so")

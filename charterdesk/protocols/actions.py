@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from charterdesk.accounts.models import Person, PersonRole
-from charterdesk.audit.actions import record
+from charterdesk.audit.actions import action, nothing_to_record, record
 from charterdesk.protocol.load import Problem, load_protocol
 
 from .library import next_scheduled, version_in_force
@@ -54,6 +54,7 @@ def _copy_header(version: ProtocolVersion, source: str) -> list[Problem]:
     return result.errors
 
 
+@action
 def do_create_draft(source: str, *, actor: Person, note: str = "") -> ProtocolVersion:
     """Save a new draft. A draft may have errors; it cannot be published until it has none."""
     with transaction.atomic():
@@ -71,6 +72,7 @@ def do_create_draft(source: str, *, actor: Person, note: str = "") -> ProtocolVe
     return draft
 
 
+@action
 def do_update_draft(
     draft: ProtocolVersion, source: str, *, actor: Person, note: str | None = None
 ) -> list[Problem]:
@@ -80,6 +82,7 @@ def do_update_draft(
         if not draft.is_draft:
             raise PublishRefused([f"version {draft.version} is published and cannot change"])
         if source == draft.source and (note is None or note == draft.note):
+            nothing_to_record("the draft is unchanged")
             return load_protocol(source, filename="draft.yaml").errors
         draft.source = source
         if note is not None:
@@ -96,6 +99,7 @@ def do_update_draft(
     return errors
 
 
+@action
 def do_delete_draft(draft: ProtocolVersion, *, actor: Person) -> None:
     with transaction.atomic():
         if not draft.is_draft:
@@ -174,6 +178,7 @@ def check_publish(
 MAX_SCHEDULE_AHEAD = dt.timedelta(days=366)
 
 
+@action
 def do_publish(
     draft: ProtocolVersion,
     *,
@@ -243,6 +248,7 @@ def _move_roles(check: PublishCheck, role_moves: dict[str, str], *, actor: Perso
             )
 
 
+@action
 def do_withdraw(
     version: ProtocolVersion, *, actor: Person, now: dt.datetime | None = None
 ) -> ProtocolVersion:

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from charterdesk.audit.actions import record
+from charterdesk.audit.actions import action, nothing_to_record, record
 from charterdesk.core.permissions import permissions_of
 from charterdesk.engine.assignment import Candidate, choose_assignee, group_roles, route_group
 from charterdesk.protocol.models import Protocol
@@ -331,31 +331,81 @@ def _nothing_to_carry_out(ticket: Ticket, result) -> bool:
 # --------------------------------------------------------------------------- customers
 
 
-def do_find_or_create_customer(
-    *, email: str | None, name: str = "", phone: str = "", organization: str = "", timezone_name: str = ""
+def _add_customer(customer: Customer, *, actor, how: str) -> Customer:
+    """Save a new customer and audit it, by id: the entry never holds their personal data."""
+    customer.save(force_insert=True)
+    record(
+        "customer.create",
+        f"{_label(actor)} added customer #{customer.pk} ({how})",
+        actor=actor if getattr(actor, "pk", None) else None,
+        target=f"customer:{customer.pk}",
+    )
+    return customer
+
+
+@action
+def do_create_customer(
+    *,
+    actor,
+    name: str,
+    email: str | None = None,
+    phone: str = "",
+    organization: str = "",
+    timezone_name: str = "UTC",
+    language: str = "en",
 ) -> Customer:
+    """A new customer record that a person typed (the API, the workspace), checked like the
+    desk's forms (``full_clean``). Raises ``django.core.exceptions.ValidationError`` naming the
+    field, e.g. an email that another customer already has."""
+    customer = Customer(
+        name=(name or "").strip(),
+        email=(email or "").strip().lower() or None,
+        phone=(phone or "").strip(),
+        organization=(organization or "").strip(),
+        timezone=timezone_name or "UTC",
+        language=language or "en",
+    )
+    customer.full_clean()
+    return _add_customer(customer, actor=actor, how="typed in")
+
+
+@action
+def do_find_or_create_customer(
+    *,
+    email: str | None,
+    name: str = "",
+    phone: str = "",
+    organization: str = "",
+    timezone_name: str = "",
+    actor=None,
+) -> Customer:
+    """The customer with this email address, or a new one (from a message that arrived, a call,
+    a form): what a customer sent is never refused for a name or number the desk would not type."""
     email = (email or "").strip().lower() or None
     if email:
         customer = Customer.objects.filter(email=email).first()
         if customer is not None:
+            nothing_to_record("a customer already known by this address")
             return customer
+    customer = Customer(
+        email=email,
+        name=(name or (email.split("@")[0] if email else "") or phone or "Customer").strip()[:200],
+        phone=phone,
+        organization=organization,
+        timezone=timezone_name or "UTC",
+    )
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(
-                email=email,
-                name=(name or (email.split("@")[0] if email else "") or phone or "Customer").strip()[:200],
-                phone=phone,
-                organization=organization,
-                timezone=timezone_name or "UTC",
-            )
+            return _add_customer(customer, actor=actor, how="first contact")
     except IntegrityError:
         if not email:
             raise
         # Created meanwhile by another worker (two messages from one new sender side by side).
+        nothing_to_record("created meanwhile by another worker")
         return Customer.objects.get(email=email)
-    return customer
 
 
+@action
 def do_update_customer(customer: Customer, *, actor, **fields) -> Customer:
     allowed = {"name", "email", "phone", "organization", "timezone", "language"}
     unknown = set(fields) - allowed
@@ -380,6 +430,7 @@ def do_update_customer(customer: Customer, *, actor, **fields) -> Customer:
 # --------------------------------------------------------------------------- tickets
 
 
+@action
 def do_create_ticket(
     *,
     customer: Customer,
@@ -511,6 +562,7 @@ def do_create_ticket(
     return ticket
 
 
+@action
 def do_reply(
     ticket: Ticket,
     *,
@@ -579,6 +631,7 @@ def do_reply(
     return message
 
 
+@action
 def do_customer_message(
     ticket: Ticket, *, body: str, body_html: str = "", message_id: str = "", at: dt.datetime | None = None
 ) -> Message:
@@ -708,6 +761,7 @@ def _schedule_follow_up(ticket: Ticket, at: dt.datetime) -> None:
     )
 
 
+@action
 def do_set_status(ticket: Ticket, status: str, *, actor, at: dt.datetime | None = None) -> Ticket:
     at = _now(at)
     with transaction.atomic():
@@ -716,9 +770,12 @@ def do_set_status(ticket: Ticket, status: str, *, actor, at: dt.datetime | None 
         if ticket.status != status:
             _change_status(ticket, status, actor=actor, at=at)
             refresh_sla(ticket, at)
+        else:
+            nothing_to_record("the status is already so")
     return ticket
 
 
+@action
 def do_set_priority(ticket: Ticket, priority: str, *, actor, at: dt.datetime | None = None) -> Ticket:
     at = _now(at)
     if priority not in PRIORITY_RANK:
@@ -727,6 +784,7 @@ def do_set_priority(ticket: Ticket, priority: str, *, actor, at: dt.datetime | N
         ticket = _lock(ticket)
         _require_open(ticket)
         if ticket.priority == priority:
+            nothing_to_record("the priority is already so")
             return ticket
         before = ticket.priority
         ticket.priority = priority
@@ -750,6 +808,7 @@ def do_set_priority(ticket: Ticket, priority: str, *, actor, at: dt.datetime | N
     return ticket
 
 
+@action
 def do_change_tags(
     ticket: Ticket,
     *,
@@ -768,6 +827,7 @@ def do_change_tags(
         really_add = [t for t in add if t not in current]
         really_remove = [t for t in remove if t in current and t not in add]
         if not really_add and not really_remove:
+            nothing_to_record("the tags are already so")
             return ticket
         wanted = (current | set(really_add)) - set(really_remove)
         if really_add:
@@ -787,6 +847,7 @@ def do_change_tags(
     return ticket
 
 
+@action
 def do_set_group(ticket: Ticket, group: str | None, *, actor, at: dt.datetime | None = None) -> Ticket:
     at = _now(at)
     with transaction.atomic():
@@ -799,6 +860,7 @@ def do_set_group(ticket: Ticket, group: str | None, *, actor, at: dt.datetime | 
                 f"group: '{group}' is not a group of the protocol ({', '.join(sorted(groups))})"
             )
         if (ticket.group or None) == (group or None):
+            nothing_to_record("the group is already so")
             return ticket
         before = ticket.group
         ticket.group = group or ""
@@ -822,12 +884,14 @@ def do_set_group(ticket: Ticket, group: str | None, *, actor, at: dt.datetime | 
     return ticket
 
 
+@action
 def do_assign(ticket: Ticket, assignee, *, actor, at: dt.datetime | None = None) -> Ticket:
     at = _now(at)
     with transaction.atomic():
         ticket = _lock(ticket)
         _require_open(ticket)
         if ticket.assignee_id == (assignee.pk if assignee else None):
+            nothing_to_record("the assignee is already so")
             return ticket
         if assignee is not None and not assignee.is_active:
             raise TicketError(f"assignee: {assignee.name} is deactivated")
@@ -852,10 +916,10 @@ def do_assign(ticket: Ticket, assignee, *, actor, at: dt.datetime | None = None)
             at=at,
         )
     if assignee is not None and actor is not None and assignee.pk != getattr(actor, "pk", None):
-        from charterdesk.notifications.actions import do_notify
+        from charterdesk.notifications.actions import notify
 
         with transaction.atomic():
-            do_notify(
+            notify(
                 [assignee],
                 f"{actor.name} assigned {ticket.reference} to you: {ticket.subject}",
                 ticket=ticket,
@@ -864,6 +928,7 @@ def do_assign(ticket: Ticket, assignee, *, actor, at: dt.datetime | None = None)
     return ticket
 
 
+@action
 def do_tick_step(
     ticket: Ticket, procedure_id: str, step: int, *, ticked: bool, actor, at: dt.datetime | None = None
 ) -> None:
@@ -876,6 +941,7 @@ def do_tick_step(
             raise TicketError(f"procedure: '{procedure_id}' step {step + 1} does not apply to this ticket")
         existing = ProcedureStep.objects.filter(ticket=ticket, procedure=procedure_id, step=step)
         if ticked == existing.exists():
+            nothing_to_record("the step is already so")
             return
         if ticked:
             ProcedureStep.objects.create(
@@ -905,6 +971,7 @@ def do_tick_step(
         )
 
 
+@action
 def do_record_troubleshooting(
     ticket: Ticket, tree_id: str, path: list[int], *, actor, at: dt.datetime | None = None
 ) -> Message:
@@ -942,6 +1009,7 @@ def do_record_troubleshooting(
     return message
 
 
+@action
 def do_merge(source: Ticket, target: Ticket, *, actor, at: dt.datetime | None = None) -> Ticket:
     """Merge ``source`` into ``target`` (same customer): its messages move over, it closes."""
     at = _now(at)
@@ -999,6 +1067,50 @@ def do_merge(source: Ticket, target: Ticket, *, actor, at: dt.datetime | None = 
     return target
 
 
+# "Leave as it is" for do_set_properties (None is a value there: no group, nobody).
+UNCHANGED = object()
+
+
+@action
+def do_set_properties(
+    ticket: Ticket,
+    *,
+    actor,
+    priority: str | None = None,
+    group=UNCHANGED,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+    assignee=UNCHANGED,
+    status: str | None = None,
+    at: dt.datetime | None = None,
+) -> Ticket:
+    """Change several of a ticket's properties at once (the ticket page's form, the API's PATCH):
+    all of them happen, or none. A refusal names the field it is about (``group: ...``)."""
+    at = _now(at)
+    changes = [
+        ("group", group is not UNCHANGED, lambda t: do_set_group(t, group, actor=actor, at=at)),
+        ("assignee", assignee is not UNCHANGED, lambda t: do_assign(t, assignee, actor=actor, at=at)),
+        ("priority", priority is not None, lambda t: do_set_priority(t, priority, actor=actor, at=at)),
+        (
+            "tags",
+            bool(add_tags or remove_tags),
+            lambda t: do_change_tags(t, add=add_tags, remove=remove_tags, actor=actor, at=at),
+        ),
+        ("status", status is not None, lambda t: do_set_status(t, status, actor=actor, at=at)),
+    ]
+    for field, wanted, change in changes:
+        if not wanted:
+            continue
+        try:
+            ticket = change(ticket)
+        except TicketError as error:
+            text = str(error)
+            raise TicketError(text if text.startswith(f"{field}:") else f"{field}: {text}") from error
+    nothing_to_record("each change recorded its own entry, or there was none to make")
+    return ticket
+
+
+@action
 def do_link(ticket: Ticket, other: Ticket, *, actor, at: dt.datetime | None = None) -> None:
     at = _now(at)
     if ticket.pk == other.pk:
@@ -1007,6 +1119,7 @@ def do_link(ticket: Ticket, other: Ticket, *, actor, at: dt.datetime | None = No
     with transaction.atomic():
         _, created = TicketLink.objects.get_or_create(ticket_id=low, other_id=high)
         if not created:
+            nothing_to_record("the tickets were linked before")
             return
         for a, b in ((ticket, other), (other, ticket)):
             _event(
@@ -1036,6 +1149,7 @@ def linked_tickets(ticket: Ticket):
     return Ticket.objects.filter(pk__in=ids)
 
 
+@action
 def do_auto_close(ticket: Ticket, *, at: dt.datetime | None = None) -> bool:
     """Close a solved ticket once the protocol's `auto_close_solved_after` has passed."""
     at = _now(at)
@@ -1044,8 +1158,10 @@ def do_auto_close(ticket: Ticket, *, at: dt.datetime | None = None) -> bool:
         protocol = protocol_for(ticket)
         after = protocol.resolution.handling.auto_close_solved_after if protocol.resolution else None
         if ticket.status != Status.SOLVED or after is None or ticket.solved_at is None:
+            nothing_to_record("not a solved ticket the protocol closes")
             return False
         if ticket.solved_at + dt.timedelta(seconds=after.seconds) > at:
+            nothing_to_record("not yet time to close it")
             return False
         _change_status(ticket, Status.CLOSED, actor=None, at=at)
         TicketEvent.objects.filter(ticket=ticket, kind=EventKind.STATUS, at=at, data__status="closed").update(

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
 
+from charterdesk.audit.actions import action, nothing_to_record
 from charterdesk.core.settings import int_setting
 
 from .actions import TicketError, _audit, _label, _now, do_reply
@@ -117,6 +118,7 @@ def check_files(files: Iterable[IncomingFile], sizes: list[int] | None = None) -
     return problems
 
 
+@action
 def do_attach_files(
     message: Message, files: Iterable[IncomingFile], *, actor=None, at: dt.datetime | None = None
 ) -> list[Attachment]:
@@ -127,6 +129,7 @@ def do_attach_files(
     """
     files = list(files)
     if not files:
+        nothing_to_record("no files")
         return []
     problems = check_files(files)
     if problems:
@@ -171,6 +174,7 @@ def do_attach_files(
     return created
 
 
+@action
 def do_reply_with_files(
     ticket: Ticket,
     *,

@@ -14,7 +14,7 @@ import datetime as dt
 
 from charterdesk.audit.actions import record
 from charterdesk.engine.sla import TicketSla
-from charterdesk.notifications.actions import do_notify, resolve_recipients
+from charterdesk.notifications.actions import notify, resolve_recipients
 from charterdesk.protocol.vocabulary import METRIC_WORDS
 
 from .choices import EventKind, MessageKind
@@ -87,7 +87,7 @@ def carry_out_escalations(ticket, result: TicketSla, now: dt.datetime) -> list[s
             if action.kind == "notify":
                 people, addresses = resolve_recipients(action.value, ticket=ticket, protocol=protocol)
                 text = f"Escalation '{escalation.rule}': {metric} on {ticket.reference} ({ticket.subject})"
-                do_notify(
+                notify(
                     people,
                     text,
                     ticket=ticket,

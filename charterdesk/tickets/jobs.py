@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.db.utils import OperationalError
 
+from charterdesk.audit.actions import action, nothing_to_record
 from charterdesk.protocols.library import protocol_of
 
 from .actions import _audit, _event, _lock, _now, do_auto_close, protocol_for, refresh_sla
@@ -124,6 +125,7 @@ def follow_up_text(template: str, ticket: Ticket) -> str:
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
+@action
 def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = None) -> Message | None:
     """Send a due follow-up as a public reply written by the desk itself (no author).
 
@@ -145,6 +147,7 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
             .first()
         )
         if follow_up is None:
+            nothing_to_record("sent or cancelled meanwhile")
             return None
         protocol = protocol_for(ticket)
         rule = protocol.resolution.follow_up if protocol.resolution else None
@@ -229,10 +232,11 @@ def send_due_follow_ups(now: dt.datetime) -> int:
 # --------------------------------------------------------------------------- mail that failed
 
 
+@action
 def do_record_delivery_failure(message: Message, *, answer: str, attempts: int, at=None) -> TicketEvent:
     """Show on the ticket that a message could not be emailed, with the mail server's answer,
     and tell the person who wrote it (or the assignee)."""
-    from charterdesk.notifications.actions import do_notify
+    from charterdesk.notifications.actions import notify
 
     at = _now(at)
     with transaction.atomic():
@@ -263,7 +267,7 @@ def do_record_delivery_failure(message: Message, *, answer: str, attempts: int, 
         )
         person = message.author_person or ticket.assignee
         if person is not None and person.is_active:
-            do_notify(
+            notify(
                 [person],
                 f"{what} on {ticket.reference} could not be emailed to {address}: {answer}"[:500],
                 ticket=ticket,

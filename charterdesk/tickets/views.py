@@ -432,7 +432,7 @@ def set_status(request, ticket_id: int):
 @login_required
 @require_POST
 def set_properties(request, ticket_id: int):
-    """Priority, group and tags (``ticket.edit``), each through its own action."""
+    """Priority, group and tags (``ticket.edit``), together: all of them are saved, or none."""
     ticket = access_ticket(request, ticket_id, "ticket.edit")
     form = PropertiesForm(request.POST, protocol=actions.protocol_for(ticket))
     if not form.is_valid():
@@ -440,12 +440,16 @@ def set_properties(request, ticket_id: int):
             messages.error(request, f"{field}: {' '.join(errors)}")
         return _back(ticket)
     data = form.cleaned_data
+    current, wanted = set(ticket.tags), set(data["tags"])
     try:
-        actions.do_set_priority(ticket, data["priority"], actor=request.user)
-        actions.do_set_group(ticket, data["group"] or None, actor=request.user)
-        current = set(ticket.tags)
-        wanted = set(data["tags"])
-        actions.do_change_tags(ticket, add=wanted - current, remove=current - wanted, actor=request.user)
+        actions.do_set_properties(
+            ticket,
+            actor=request.user,
+            priority=data["priority"],
+            group=data["group"] or None,
+            add_tags=sorted(wanted - current),
+            remove_tags=sorted(current - wanted),
+        )
         messages.success(request, "Saved.")
     except TicketError as error:
         messages.error(request, str(error))

@@ -31,7 +31,7 @@ from charterdesk.accounts.actions import do_add_person
 from charterdesk.api.actions import do_create_token
 from charterdesk.audit.models import AuditEntry
 from charterdesk.core.permissions import permissions_of
-from charterdesk.notifications.actions import do_notify
+from charterdesk.notifications.actions import notify
 from charterdesk.portal.actions import SESSION_KEY
 from charterdesk.protocols.actions import do_create_draft
 from charterdesk.protocols.library import protocol_of, version_in_force
@@ -86,7 +86,7 @@ def world(demo, settings, tmp_path) -> World:
         None, title="Thanks", body="Thanks {customer.first_name}", shared=True, actor=manager
     )
     draft = do_create_draft(version_in_force().source, actor=manager, note="a draft")
-    [notification] = do_notify([manager], "Look at this", ticket=ticket_a)
+    [notification] = notify([manager], "Look at this", ticket=ticket_a)
     token, _ = do_create_token(manager, "script", actor=manager)
     protocol = protocol_of(version_in_force())
     people = dict(demo)
