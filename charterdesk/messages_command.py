@@ -165,13 +165,18 @@ def output_record(message_id: str, check: ReplyCheck | CustomerMessageCheck) -> 
     }
 
 
+# Characters that some readers take for the end of a line (str.splitlines, older JavaScript):
+# valid raw inside a JSON string, but written as escapes so that one message is one line to all.
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
 def output_lines(checks: MessageChecks, messages: Iterable[Message]) -> list[bytes]:
     """The output file's lines, UTF-8 encoded."""
     lines = []
     for message in messages:
         record = check_message(checks, message)
         try:
-            lines.append(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+            lines.append(json.dumps(record, ensure_ascii=False).translate(_LINE_BREAKS).encode() + b"\n")
         except UnicodeEncodeError:
             # A lone surrogate (written as a \\ud83d escape in the input) has no UTF-8 form;
             # the line is then written with ASCII escapes, which parse to the same text.
