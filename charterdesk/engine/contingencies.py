@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from charterdesk.protocol import models
 
-from .phrases import CompiledPhrase, spaced
+from .phrases import PhraseSet, spaced
 
 __all__ = ["ContingencyMatch", "ContingencyRules", "is_shouting"]
 
@@ -28,6 +28,9 @@ SHOUTING_MIN_CASED = 20
 def is_shouting(text: str) -> bool:
     """At least 20 characters with a case, and 10 x upper-case >= 7 x cased."""
     upper = sum(map(str.isupper, text))
+    # 70% of at least 20 is at least 14: fewer capitals settle it without counting the rest.
+    if upper < 14:
+        return False
     cased = upper + sum(map(str.islower, text))
     return cased >= SHOUTING_MIN_CASED and 10 * upper >= 7 * cased
 
@@ -63,7 +66,7 @@ class _Detect:
         self.id = contingency.id
         self.title = contingency.title
         self.clause = f"contingencies.{contingency.id}"
-        self.phrases = tuple(CompiledPhrase(phrase) for phrase in contingency.detect.phrases_any)
+        self.phrases = PhraseSet(contingency.detect.phrases_any)
         self.shouting = contingency.detect.shouting
 
 
@@ -72,16 +75,19 @@ class ContingencyRules:
 
     def __init__(self, contingencies: Sequence[models.Contingency]) -> None:
         self._plans = tuple(_Detect(contingency) for contingency in contingencies)
+        # Every plan's phrases at once: most messages call for no plan, and one search says so.
+        self._every_phrase = PhraseSet([p for c in contingencies for p in c.detect.phrases_any])
 
     def detect(self, text: str) -> tuple[ContingencyMatch, ...]:
         """The contingencies ``text`` calls for, in protocol order."""
         if not self._plans:
             return ()
         spaced_text = spaced(text)
+        any_phrase = self._every_phrase.any_in(spaced_text)
         shouting: bool | None = None  # counted at most once, and only when a plan asks
         matches: list[ContingencyMatch] = []
         for plan in self._plans:
-            found = next((phrase for phrase in plan.phrases if phrase.found_in(spaced_text)), None)
+            found = plan.phrases.first_in(spaced_text) if any_phrase else None
             if found is not None:
                 matches.append(ContingencyMatch(plan.id, plan.title, plan.clause, found.phrase, False))
                 continue

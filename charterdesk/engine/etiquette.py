@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from charterdesk.protocol import models
 from charterdesk.protocol.render.words import join_words, pattern_choices
 
-from .phrases import CompiledPhrase, spaced
+from .phrases import CompiledPhrase, PhraseSet, spaced
 
 __all__ = ["CHECKS", "EtiquetteResult", "EtiquetteRules", "Problem"]
 
@@ -77,14 +77,9 @@ class EtiquetteRules:
         self.greeting = _PatternCheck(greeting.patterns) if greeting and greeting.required else None
         self.closing = _PatternCheck(closing.patterns) if closing and closing.required else None
         self.use_customer_name = etiquette.use_customer_name
-        self.banned = tuple(
-            (f"etiquette.banned_phrases[{index}]", CompiledPhrase(phrase))
-            for index, phrase in enumerate(etiquette.banned_phrases)
-        )
+        self.banned = PhraseSet(etiquette.banned_phrases)
         empathy = etiquette.empathy
-        self.empathy_triggers = (
-            tuple(CompiledPhrase(phrase) for phrase in empathy.when.customer_phrases_any) if empathy else ()
-        )
+        self.empathy_triggers = PhraseSet(empathy.when.customer_phrases_any if empathy else [])
         self.empathy = _PatternCheck(empathy.patterns) if empathy else None
         self.max_words = etiquette.max_words
 
@@ -116,31 +111,27 @@ class EtiquetteRules:
                         f"Address the customer by name: the reply never says {names[0]}.",
                     )
                 )
-        for clause, banned in self.banned:
-            if banned.found_in(spaced_text):
+        for index, banned in self.banned.found_in(spaced_text):
+            problems.append(
+                Problem(
+                    "banned_phrase",
+                    f"etiquette.banned_phrases[{index}]",
+                    f"'{banned.phrase}' is on the banned list; say it another way.",
+                    banned.phrase,
+                )
+            )
+        if self.empathy is not None and last_customer_message is not None:
+            trigger = self.empathy_triggers.first_in(spaced(last_customer_message))
+            if trigger is not None and not self.empathy.matches(stripped):
                 problems.append(
                     Problem(
-                        "banned_phrase",
-                        clause,
-                        f"'{banned.phrase}' is on the banned list; say it another way.",
-                        banned.phrase,
+                        "empathy",
+                        "etiquette.empathy",
+                        f"The customer wrote '{trigger.phrase}': acknowledge it first; "
+                        f"{self.empathy.advice}.",
+                        trigger.phrase,
                     )
                 )
-        if self.empathy is not None and last_customer_message is not None:
-            spaced_customer = spaced(last_customer_message)
-            for trigger in self.empathy_triggers:
-                if trigger.found_in(spaced_customer):
-                    if not self.empathy.matches(stripped):
-                        problems.append(
-                            Problem(
-                                "empathy",
-                                "etiquette.empathy",
-                                f"The customer wrote '{trigger.phrase}': acknowledge it first; "
-                                f"{self.empathy.advice}.",
-                                trigger.phrase,
-                            )
-                        )
-                    break
         if self.max_words is not None:
             words = len(text.split())
             if words > self.max_words:

