@@ -35,7 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -127,27 +129,43 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     return cuts[49], cuts[94], cuts[98]
 
 
-def engine_per_message(checks: MessageChecks, lines: list[str]) -> tuple[list[float], list[float]]:
-    """Microseconds per message: the checks, and the JSON floor (parse the line, write an answer)."""
-    engine: list[float] = []
-    floor: list[float] = []
-    clock = time.perf_counter_ns
+class Samples:
+    """Durations of one operation in microseconds, as CPU time of this thread and as wall-clock
+    time: on a machine shared with other work the wall clock also counts the time the process
+    waited for a core, which the code does not cost."""
+
+    def __init__(self) -> None:
+        self.cpu: list[float] = []
+        self.wall: list[float] = []
+
+    def time(self, operation: Callable[[], object]) -> None:
+        cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
+        operation()
+        self.wall.append((time.perf_counter_ns() - wall) / 1000)
+        self.cpu.append((time.thread_time_ns() - cpu) / 1000)
+
+
+def engine_per_message(checks: MessageChecks, lines: list[str]) -> tuple[Samples, Samples]:
+    """The checks of each message, and the JSON floor (parse its line, write an answer)."""
+    engine, floor = Samples(), Samples()
     for line in lines:
-        started = clock()
-        record = json.loads(line)
-        json.dumps({"id": record["id"], "redacted": record["text"], "findings": []}, ensure_ascii=False)
-        floor.append((clock() - started) / 1000)
-        text = record["text"]
-        started = clock()
+        record: dict[str, Any] = {}
+
+        def parse_and_write(line: str = line, record: dict[str, Any] = record) -> None:
+            record.update(json.loads(line))
+            json.dumps({"id": record["id"], "redacted": record["text"], "findings": []}, ensure_ascii=False)
+
+        floor.time(parse_and_write)
         if record["kind"] == "reply":
-            checks.check_reply(
-                text,
-                customer_name=record.get("customer_name"),
-                last_customer_message=record.get("last_customer_message"),
+            engine.time(
+                lambda record=record: checks.check_reply(
+                    record["text"],
+                    customer_name=record.get("customer_name"),
+                    last_customer_message=record.get("last_customer_message"),
+                )
             )
         else:
-            checks.check_customer_message(text)
-        engine.append((clock() - started) / 1000)
+            engine.time(lambda record=record: checks.check_customer_message(record["text"]))
     return engine, floor
 
 
@@ -170,15 +188,17 @@ def timed(argv: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def reply_400(name: str = "Maria Lopez") -> str:
+def reply_400(first_name: str = "Maria") -> str:
+    """A 400-word reply: greeting, name, closing, a card number in the middle (8 words)."""
     rng = random.Random(400)
-    words = 400 - 2 - 2 - 4 - 2  # greeting "Hi Maria,", the card's 4 groups, "Best regards,"
-    body = _body(rng, words - 2)
-    sentences = body.split(". ")
-    middle = len(sentences) // 2
-    sentences.insert(middle, "the card 4242 4242 4242 4242 was refunded")
-    text = f"Hi {name.split()[0]},\n\n" + ". ".join(sentences) + "\n\nBest regards,\nAlex"
-    return text
+    sentences: list[str] = []
+    words = 400 - 2 - 8 - 3  # "Hi Maria," / the card's sentence / "Best regards, Alex"
+    while words > 0:
+        size = min(words, rng.randint(5, 16))
+        sentences.append(_sentence(rng, size))
+        words -= size
+    sentences.insert(len(sentences) // 2, "The card 4242 4242 4242 4242 was refunded.")
+    return f"Hi {first_name},\n\n" + " ".join(sentences) + "\n\nBest regards,\nAlex"
 
 
 def main() -> int:
@@ -201,21 +221,22 @@ def main() -> int:
     lines = [json.dumps(message, ensure_ascii=False) for message in messages]
     checks = MessageChecks(protocol)
     engine, floor = engine_per_message(checks, lines)
-    e50, e95, e99 = percentiles(engine)
-    f50, f95, f99 = percentiles(floor)
     words = sum(len(str(m["text"]).split()) for m in messages) / len(messages)
     print(f"\n1. The engine, per message ({len(messages):,} messages, {words:.0f} words on average)\n")
     print("| | p50 | p95 | p99 | total |")
     print("| --- | --- | --- | --- | --- |")
-    print(f"| message checks | {e50:.1f} µs | {e95:.1f} µs | {e99:.1f} µs | {sum(engine) / 1e6:.2f} s |")
-    print(
-        f"| JSON floor (parse the line, write an answer) | {f50:.1f} µs | {f95:.1f} µs | {f99:.1f} µs | "
-        f"{sum(floor) / 1e6:.2f} s |"
-    )
-    print(
-        f"| checks / floor | {e50 / f50:.1f}x | {e95 / f95:.1f}x | {e99 / f99:.1f}x | "
-        f"{sum(engine) / sum(floor):.1f}x |"
-    )
+    rows = [
+        ("message checks, CPU time", engine.cpu),
+        ("message checks, wall clock", engine.wall),
+        ("JSON floor (parse the line, write an answer), CPU time", floor.cpu),
+    ]
+    for name, samples in rows:
+        p50, p95, p99 = percentiles(samples)
+        print(f"| {name} | {p50:.1f} µs | {p95:.1f} µs | {p99:.1f} µs | {sum(samples) / 1e6:.2f} s |")
+    (e50, e95, e99), (f50, f95, f99) = percentiles(engine.cpu), percentiles(floor.cpu)
+    ratio = sum(engine.cpu) / sum(floor.cpu)
+    ratios = f"{e50 / f50:.1f}x | {e95 / f95:.1f}x | {e99 / f99:.1f}x | {ratio:.1f}x"
+    print(f"| checks / floor, CPU time | {ratios} |")
 
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "messages.jsonl"
@@ -255,21 +276,14 @@ def main() -> int:
     for _ in range(20):
         MessageChecks(protocol)
     compile_ms = (time.perf_counter_ns() - started) / 20 / 1e6
-    reply_ms: list[float] = []
-    spaces_ms: list[float] = []
+    reply, spaces = Samples(), Samples()
     whitespace = re.compile(r"\s+")
-    clock = time.perf_counter_ns
     last = "I have waited two weeks and I am really disappointed."
     for _ in range(args.reply_runs):
-        started = clock()
-        result = checks.check_reply(text, customer_name="Maria Lopez", last_customer_message=last)
-        reply_ms.append((clock() - started) / 1e6)
-        started = clock()
-        whitespace.sub(" ", text)
-        spaces_ms.append((clock() - started) / 1e6)
+        reply.time(lambda: checks.check_reply(text, customer_name="Maria Lopez", last_customer_message=last))
+        spaces.time(lambda: whitespace.sub(" ", text))
+    result = checks.check_reply(text, customer_name="Maria Lopez", last_customer_message=last)
     assert result.redaction.findings and result.etiquette is not None
-    r50, r95, _ = percentiles(reply_ms)
-    s50, s95, _ = percentiles(spaces_ms)
     print(
         f"\n3. The composer: a 400-word reply checked {args.reply_runs:,} times "
         f"(problems: {[p.check for p in result.etiquette.problems]}, "
@@ -277,9 +291,16 @@ def main() -> int:
     )
     print("| | p50 | p95 | budget |")
     print("| --- | --- | --- | --- |")
-    print(f"| check_reply | {r50:.3f} ms | {r95:.3f} ms | p95 < 50 ms |")
-    print(f"| one re.sub of its whitespace | {s50:.3f} ms | {s95:.3f} ms | |")
-    print(f"| ratio | {r50 / s50:.1f}x | {r95 / s95:.1f}x | |")
+    for name, samples in [
+        ("check_reply, CPU time", reply.cpu),
+        ("check_reply, wall clock", reply.wall),
+        ("one re.sub of its whitespace, CPU time", spaces.cpu),
+    ]:
+        p50, p95, _ = percentiles(samples)
+        budget = "p95 < 50 ms" if name.startswith("check_reply") else ""
+        print(f"| {name} | {p50 / 1000:.3f} ms | {p95 / 1000:.3f} ms | {budget} |")
+    (r50, r95, _), (s50, s95, _) = percentiles(reply.cpu), percentiles(spaces.cpu)
+    print(f"| check_reply / re.sub, CPU time | {r50 / s50:.1f}x | {r95 / s95:.1f}x | |")
     print(f"\nCompiling the protocol's message rules (once per protocol version): {compile_ms:.2f} ms")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0

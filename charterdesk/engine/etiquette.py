@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from charterdesk.protocol import models
 from charterdesk.protocol.render.words import join_words, pattern_choices
 
-from .phrases import CompiledPhrase, PhraseSet, spaced
+from .phrases import PhraseSet, phrase, spaced
 
 __all__ = ["CHECKS", "EtiquetteResult", "EtiquetteRules", "Problem"]
 
@@ -103,7 +103,7 @@ class EtiquetteRules:
         spaced_text = spaced(text)
         if self.use_customer_name and customer_name is not None:
             names = customer_name.split()
-            if names and not CompiledPhrase(names[0]).found_in(spaced_text):
+            if names and not phrase(names[0]).found_in(spaced_text):
                 problems.append(
                     Problem(
                         "customer_name",

@@ -342,6 +342,16 @@ def test_a_phrase_is_found_whatever_its_spacing_and_case(
 
 @SETTINGS
 @given(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
+    | st.text(alphabet=" \t\n\r\x0b\x0c\x1c\x85\u00a0\u2028\u3000ab", max_size=12)
+)
+def test_spaced_makes_every_whitespace_run_one_space(text: str) -> None:
+    """spaced(text) is the spec's norm(text): re.sub(r"\\s+", " ", text)."""
+    assert spaced(text) == re.sub(r"\s+", " ", text)
+
+
+@SETTINGS
+@given(
     st.lists(st.text(alphabet="ab é-'", min_size=1, max_size=4).filter(str.strip), min_size=1, max_size=5),
     st.text(alphabet="abAB é-'\n_1", max_size=30),
 )
