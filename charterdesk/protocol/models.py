@@ -200,6 +200,19 @@ def _regex(value: Any) -> str:
 Pattern = Annotated[str, BeforeValidator(_regex)]
 
 
+def _phrase(value: Any) -> str:
+    text = _text(value)
+    if not text.strip():
+        # The message checks look for a phrase between non-letters; an empty one is "found"
+        # in nearly every message, which no author means.
+        raise _fail("a blank phrase would be found in nearly every message; write the words to look for")
+    return text
+
+
+# A phrase the message checks look for (specs/message-checks.md): text, never blank.
+Phrase = Annotated[str, BeforeValidator(_phrase)]
+
+
 class Section(BaseModel):
     """Base of every model: unknown keys are errors, the data is immutable once loaded."""
 
@@ -675,7 +688,7 @@ class Resolution(Prose):
 
 
 class Detect(Section):
-    phrases_any: list[str] = []
+    phrases_any: list[Phrase] = []
     shouting: bool = False
 
 
@@ -899,7 +912,7 @@ class PatternRule(Section):
 
 
 class EmpathyWhen(Section):
-    customer_phrases_any: list[str] = Field(min_length=1)
+    customer_phrases_any: list[Phrase] = Field(min_length=1)
 
 
 class Empathy(Section):
@@ -911,7 +924,7 @@ class Etiquette(Prose):
     greeting: PatternRule | None = None
     closing: PatternRule | None = None
     use_customer_name: bool = False
-    banned_phrases: list[str] = []
+    banned_phrases: list[Phrase] = []
     empathy: Empathy | None = None
     max_words: int | None = Field(default=None, ge=1)
 
@@ -979,6 +992,12 @@ class Protocol(Section):
             if policy.id == policy_id:
                 return policy
         raise KeyError(policy_id)
+
+    def contingency(self, contingency_id: str) -> Contingency:
+        for contingency in self.contingencies:
+            if contingency.id == contingency_id:
+                return contingency
+        raise KeyError(contingency_id)
 
     def has_section(self, key: str) -> bool:
         value = getattr(self, key, None)
