@@ -52,7 +52,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import record
-from charterdesk.engine.assignment import group_roles, route_group
+from charterdesk.engine.assignment import Candidate, choose_assignee, group_roles, route_group
 from charterdesk.engine.sla import (
     Created,
     GroupChange,
@@ -572,7 +572,10 @@ class _Generator:
         self.auto_close = ctx.auto_close.seconds if ctx.auto_close else None
         self.auto_close_text = ctx.auto_close.text if ctx.auto_close else ""
         self.at = _time_formatter(ctx.vendor)
-        self.rr: dict[str | None, int] = {}
+        # Per group, the last person given a ticket, and how many each was given: what the live
+        # desk reads from its rows to ask the same engine (engine.assignment.choose_assignee).
+        self.last_assigned: dict[str | None, int] = {}
+        self.given: dict[int, int] = {}
         self.routes = {c: route_group(ctx.protocol, c) for c in ctx.channels}
         self.json: dict = {}  # recurring event data -> its JSON
         self.fitting: dict = {}  # (priority, channel, group, tags) -> the procedures that apply
@@ -586,12 +589,16 @@ class _Generator:
 
     def auto_assignee(self, group: str | None) -> _Person | None:
         """The person the group's assignment picks (taking turns among the people who can)."""
-        people = self.ctx.group_people.get(group) or []
+        people = {p.pk: p for p in self.ctx.group_people.get(group) or []}
         if not people or self.ctx.method == "manual":
             return None
-        n = self.rr.get(group, 0)
-        self.rr[group] = n + 1
-        return people[n % len(people)]
+        candidates = [Candidate(pk, self.given.get(pk, 0)) for pk in people]
+        chosen = choose_assignee(self.ctx.method, candidates, self.last_assigned.get(group))
+        if chosen is None:
+            return None
+        self.last_assigned[group] = chosen
+        self.given[chosen] = self.given.get(chosen, 0) + 1
+        return people[chosen]
 
     # -- one ticket ----------------------------------------------------------------------------
 
