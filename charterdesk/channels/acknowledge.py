@@ -86,6 +86,25 @@ def build_receipt(ticket) -> EmailMultiAlternatives:
     return mail
 
 
+def acknowledges(ticket) -> bool:
+    """Whether the protocol acknowledges tickets opened on this ticket's channel (``acknowledge:
+    true``): the one rule for mail, the contact form and the portal."""
+    from charterdesk.protocols.library import protocol_of
+
+    protocol = protocol_of(ticket.protocol_version)
+    channel = (
+        next((c for c in protocol.channels.customer if c.id == ticket.channel), None) if protocol else None
+    )
+    return channel is not None and channel.acknowledge
+
+
+def acknowledge_new_ticket(ticket, *, suppress_reasons: list[str] = ()) -> None:
+    """The receipt for a ticket a customer just opened, when its channel acknowledges tickets.
+    ``suppress_reasons``: why the loop rules (or an import) forbid it; the decision is kept."""
+    if acknowledges(ticket):
+        queue_receipt(ticket, suppress_reasons=suppress_reasons)
+
+
 def queue_receipt(ticket, *, suppress_reasons: list[str] = ()) -> None:
     """Send the receipt once the ticket is committed, unless the loop rules forbid it."""
     from .actions import record_outbound

@@ -29,6 +29,7 @@ from charterdesk.tickets.actions import (
 from charterdesk.tickets.choices import Status
 from charterdesk.tickets.models import Attachment, Customer, Message, Ticket
 
+from .acknowledge import acknowledge_new_ticket
 from .choices import InboundState, OutboundState
 from .models import EmbedForm, InboundMessage, Mailbox, OutboundMail, TicketParticipant
 from .parse import ParsedEmail, content_hash, decode_words, parse_email, raw_message_id
@@ -749,8 +750,6 @@ def _public_reply_without_mail(ticket: Ticket, *, actor, body: str, at: dt.datet
 @action
 def do_submit_web_form(*, channel: str, name: str, email: str, subject: str, message: str) -> Ticket:
     """A contact-form submission from a company's own site: a ticket on the `web` channel."""
-    from charterdesk.protocols.library import protocol_of, version_in_force
-
     customer = do_find_or_create_customer(email=email, name=name)
     first_line = message.strip().splitlines()[0][:80] if message.strip() else "Contact form"
     with transaction.atomic():
@@ -760,11 +759,5 @@ def do_submit_web_form(*, channel: str, name: str, email: str, subject: str, mes
             )
         except TicketError as exc:
             raise ChannelError(str(exc)) from exc
-    version = version_in_force()
-    protocol = protocol_of(version) if version else None
-    config = next((c for c in protocol.channels.customer if c.id == channel), None) if protocol else None
-    if config is not None and config.acknowledge:
-        from .acknowledge import queue_receipt
-
-        queue_receipt(ticket)
+        acknowledge_new_ticket(ticket)
     return ticket

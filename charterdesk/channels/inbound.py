@@ -35,6 +35,7 @@ from charterdesk.tickets.choices import Status
 from charterdesk.tickets.models import Message, Ticket
 
 from . import actions
+from .acknowledge import acknowledge_new_ticket
 from .addressing import base_address, ticket_from_address, ticket_from_message_id
 from .choices import InboundState
 from .conf import attachment_max_size
@@ -473,7 +474,6 @@ def is_participant(ticket: Ticket, address: str) -> bool:
 
 
 def _new_ticket(inbound, parsed: ParsedEmail, channel, version, our_addresses, reopened_from=None) -> None:
-    protocol = protocol_of(version)
     customer = do_find_or_create_customer(email=parsed.from_address, name=parsed.from_name)
     tags = ["bulk"] if is_bulk(parsed) else []
     ticket = do_create_ticket(
@@ -499,19 +499,15 @@ def _new_ticket(inbound, parsed: ParsedEmail, channel, version, our_addresses, r
         do_link(ticket, reopened_from, actor=None)
         outcome += f" (a reply to closed {reopened_from.reference}, linked)"
     actions.mark_processed(inbound, outcome, ticket, message)
-    channel_config = next((c for c in protocol.channels.customer if c.id == channel), None)
-    if channel_config is not None and channel_config.acknowledge:
-        from .acknowledge import queue_receipt
-
-        reasons = automatic_reasons(parsed)
-        if inbound.source == "import":
-            # Mail moved over from another desk or an archive was written long ago, often already
-            # answered there: a receipt now would mail every past customer.
-            reasons = [
-                *reasons,
-                "imported from a file (email import): receipts go only to mail that arrives live",
-            ]
-        queue_receipt(ticket, suppress_reasons=reasons)
+    reasons = automatic_reasons(parsed)
+    if inbound.source == "import":
+        # Mail moved over from another desk or an archive was written long ago, often already
+        # answered there: a receipt now would mail every past customer.
+        reasons = [
+            *reasons,
+            "imported from a file (email import): receipts go only to mail that arrives live",
+        ]
+    acknowledge_new_ticket(ticket, suppress_reasons=reasons)
 
 
 def _auto_reply_note(inbound, parsed: ParsedEmail, ticket: Ticket) -> None:

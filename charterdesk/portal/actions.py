@@ -15,6 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import action, nothing_to_record, record
+from charterdesk.channels.acknowledge import acknowledges
+from charterdesk.channels.actions import record_outbound
+from charterdesk.channels.choices import OutboundKind, OutboundState
 from charterdesk.core.client import client_ip
 from charterdesk.core.ratelimit import minutes_to_next_window
 from charterdesk.protocol.models import Protocol
@@ -96,7 +99,9 @@ def do_open_ticket(
     at: dt.datetime | None = None,
 ) -> tuple[Ticket, Customer]:
     """A customer opens a ticket on the web form: on the protocol's web channel, counted against
-    the per-IP limit, followed by an email with the ticket number, the promise and a sign-in link."""
+    the per-IP limit. When the channel acknowledges tickets (``acknowledge: true``, the rule mail
+    and the contact form follow too), an email with the ticket number, the promise and a sign-in
+    link follows, listed on the ticket like every mail the desk sends."""
     at = _now(at)
     channel = web_channel(protocol)
     if channel is None:
@@ -113,10 +118,12 @@ def do_open_ticket(
         if timezone_name and customer.timezone != timezone_name:
             _set_timezone(customer, timezone_name, why="on the web form")
         ticket = do_create_ticket(customer=customer, subject=subject, body=message, channel=channel.id, at=at)
-        token = _issue_link(customer, at=at, ticket=ticket)
+        acknowledged = acknowledges(ticket)
+        token = _issue_link(customer, at=at, ticket=ticket) if acknowledged else ""
         record(
             "portal.ticket_open",
-            f"{customer} opened {ticket.reference} on the portal; a sign-in link was emailed",
+            f"Customer #{customer.pk} opened {ticket.reference} on the portal"
+            + ("; a sign-in link was emailed" if acknowledged else "; no receipt (the channel sends none)"),
             target=f"ticket:{ticket.pk}",
             protocol_version=ticket.protocol_version.version,
             clause=f"channels.customer.{channel.id}",
@@ -125,16 +132,29 @@ def do_open_ticket(
         )
     limit.count(ip, at.timestamp())
     ticket.refresh_from_db()
-    promise = promise_for(ticket, customer.timezone, protocol=protocol, now=at)
-    mail.send_ticket_opened(
-        customer,
-        ticket,
-        token,
-        body=message,
-        company=protocol.company,
-        promise=promise.text,
-        minutes=_minutes(),
-    )
+    if acknowledged:
+        promise = promise_for(ticket, customer.timezone, protocol=protocol, now=at)
+        error = mail.send_ticket_opened(
+            customer,
+            ticket,
+            token,
+            body=message,
+            company=protocol.company,
+            promise=promise.text,
+            minutes=_minutes(),
+        )
+        with transaction.atomic():
+            record_outbound(
+                ticket=ticket,
+                message=None,
+                kind=OutboundKind.RECEIPT,
+                message_id="",
+                to=customer.email,
+                subject=mail.ticket_opened_subject(ticket),
+                state=OutboundState.FAILED if error else OutboundState.SENT,
+                error=error,
+                at=at,
+            )
     return ticket, customer
 
 
