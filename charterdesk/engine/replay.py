@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -28,6 +28,7 @@ from .sla import (
     Cycle,
     Event,
     GroupChange,
+    IncidentChange,
     PriorityChange,
     Reply,
     SlaEngine,
@@ -52,7 +53,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 _PRIORITIES = {p: p for p in ("low", "normal", "high", "urgent")}
 _STATUSES = {s: s for s in ("new", "open", "pending", "on_hold", "solved", "closed")}
-_EVENTS = ("created", "reply", "status", "priority", "tags", "group")
+_EVENTS = ("created", "reply", "status", "priority", "tags", "group", "incident")
 
 
 class ReplayError(ValueError):
@@ -180,7 +181,7 @@ def _priority(record: dict, kind: str) -> str:
     return found
 
 
-def _event(record: dict, at: int, kind: object) -> Event:
+def _event(record: dict, at: int, kind: object, policies: Collection[str] | None) -> Event:
     if kind == "reply":
         author = record.get("author")
         if author == "agent":
@@ -228,18 +229,39 @@ def _event(record: dict, at: int, kind: object) -> Event:
         if "group" not in record:
             raise _Bad("group: missing field 'group'")
         return GroupChange(at, _text(record, "group", "group", optional=True))
+    if kind == "incident":
+        if "policy" not in record:
+            raise _Bad("incident: missing field 'policy'")
+        policy = _text(record, "policy", "incident", optional=True)
+        if policy is not None and policies is not None and policy not in policies:
+            raise _Bad(
+                f"incident: {json.dumps(policy)} is not a policy of the protocol; "
+                f"use {', '.join(policies)} or null"
+            )
+        return IncidentChange(at, policy)
     if kind is None:
         raise _Bad("missing field 'event'")
     raise _Bad(f"unknown event {json.dumps(kind)}; use {', '.join(_EVENTS)}")
 
 
-def read_events(lines: Iterable[bytes | str], filename: str) -> ReplayInput:
+def read_events(
+    lines: Iterable[bytes | str], filename: str, policies: Collection[str] | None = None
+) -> ReplayInput:
     """Check every line and group the events by ticket; the first bad line raises ``ReplayError``.
 
-    Blank lines are skipped; keys the format does not name are ignored.
+    Blank lines are skipped; keys the format does not name are ignored. ``policies``: the
+    protocol's policy ids (``SlaEngine.policy_ids``), so that an ``incident`` naming another is a
+    bad line; None leaves that to the engine (``EventError`` when the ticket is evaluated).
     """
     found = ReplayInput()
-    _read(lines if isinstance(lines, list) else list(lines), None, filename, found, stripped=False)
+    _read(
+        lines if isinstance(lines, list) else list(lines),
+        None,
+        filename,
+        found,
+        stripped=False,
+        policies=policies,
+    )
     return found
 
 
@@ -255,12 +277,14 @@ def _read(
     *,
     stripped: bool,
     share: tuple[int, int] | None = None,
+    policies: Collection[str] | None = None,
 ) -> None:
     """Read ``lines[i]`` for each ``i`` of ``numbers`` (all lines when None) into ``found``.
 
     ``stripped``: the lines are the pieces of ``data.split(b"\n")`` (each but the last had a
     newline, put back for json's own messages). ``share`` = (workers, me): only this worker's
-    tickets are expected; a ticket that is not ours raises ``_Misrouted``.
+    tickets are expected; a ticket that is not ours raises ``_Misrouted``. ``policies``: see
+    ``read_events``.
     """
     tickets = found.tickets
     firsts = found.firsts
@@ -304,13 +328,13 @@ def _read(
                 elif author == "customer" and (public is True or public is False):
                     event = Reply(at, False, public)
                 else:
-                    event = _event(record, at, kind)
+                    event = _event(record, at, kind, policies)
             elif kind == "status":
                 value = record.get("status")
                 status = statuses.get(value) if type(value) is str else None
-                event = StatusChange(at, status) if status is not None else _event(record, at, kind)
+                event = StatusChange(at, status) if status is not None else _event(record, at, kind, policies)
             else:
-                event = _event(record, at, kind)
+                event = _event(record, at, kind, policies)
             events = tickets.get(ticket)
             if events is None:
                 if share is not None and hash(ticket.encode()) % share[0] != share[1]:
@@ -507,7 +531,7 @@ def replay_data(
         if done is not None:
             return done
     found = ReplayInput()
-    _read(lines, None, filename, found, stripped=True)
+    _read(lines, None, filename, found, stripped=True, policies=engine.policy_ids)
     del lines
     return list(replay_lines(engine, found, now))
 
@@ -536,12 +560,20 @@ def _my_lines(lines: list[bytes], workers: int, me: int) -> list[int]:
 
 
 def _read_share(
-    lines: list[bytes], filename: str, workers: int, me: int
+    lines: list[bytes], filename: str, workers: int, me: int, policies: Collection[str]
 ) -> tuple[ReplayInput, tuple[int, str] | None, bool]:
     """Phase one in a worker: (what it read, its first bad line (index, text) or None, misrouted)."""
     found = ReplayInput()
     try:
-        _read(lines, _my_lines(lines, workers, me), filename, found, stripped=True, share=(workers, me))
+        _read(
+            lines,
+            _my_lines(lines, workers, me),
+            filename,
+            found,
+            stripped=True,
+            share=(workers, me),
+            policies=policies,
+        )
     except ReplayError as error:
         return found, (error.line - 1, error.message), False
     except _Misrouted:
@@ -558,7 +590,7 @@ def _worker(
 ) -> None:
     """A forked worker: read its share, report, wait for ``now``, send back its output lines."""
     try:
-        found, bad, misrouted = _read_share(lines, filename, workers, me)
+        found, bad, misrouted = _read_share(lines, filename, workers, me, engine.policy_ids)
         del lines
         connection.send((found.latest, bad, misrouted))
         now = connection.recv()
@@ -600,7 +632,7 @@ def _replay_parallel(
             child_end.close()
             connections.append(parent_end)
             processes.append(process)
-        found, bad, misrouted = _read_share(lines, filename, workers, 0)
+        found, bad, misrouted = _read_share(lines, filename, workers, 0, engine.policy_ids)
         latest = found.latest
         first_bad = bad
         for connection in connections:

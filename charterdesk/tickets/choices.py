@@ -33,7 +33,7 @@ class MessageKind(models.TextChoices):
 
 
 class EventKind(models.TextChoices):
-    """What happened on a ticket. The first six are exactly the SLA engine's events."""
+    """What happened on a ticket. The first six and ``incident`` are exactly the SLA engine's events."""
 
     CREATED = "created", "Created"
     REPLY = "reply", "Message"
@@ -51,3 +51,4 @@ class EventKind(models.TextChoices):
     SUBJECT = "subject", "Subject changed"
     FOLLOW_UP = "follow_up", "Follow-up"
     DELIVERY = "delivery", "Mail not delivered"
+    INCIDENT = "incident", "Incident link"
