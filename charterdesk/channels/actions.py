@@ -20,13 +20,13 @@ from django.utils import timezone
 from charterdesk.audit.actions import action, record
 from charterdesk.tickets.actions import (
     TicketError,
-    _label,
     do_create_ticket,
     do_customer_message,
     do_find_or_create_customer,
     do_reply,
 )
 from charterdesk.tickets.choices import Status
+from charterdesk.tickets.history import actor_name
 from charterdesk.tickets.models import Attachment, Customer, Message, Ticket
 
 from .acknowledge import acknowledge_new_ticket
@@ -430,10 +430,10 @@ def do_approve_held(inbound: InboundMessage, *, actor) -> Message:
         add_participants(ticket, [parsed.from_address])
         row.decided_by = actor
         row.save(update_fields=["decided_by"])
-        mark_processed(row, f"reply on {ticket.reference} (approved by {_label(actor)})", ticket, message)
+        mark_processed(row, f"reply on {ticket.reference} (approved by {actor_name(actor)})", ticket, message)
         record(
             "channels.approve",
-            f"{_label(actor)} attached mail from {parsed.from_address} to {ticket.reference}",
+            f"{actor_name(actor)} attached mail from {parsed.from_address} to {ticket.reference}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"inbound": row.pk},
@@ -455,11 +455,11 @@ def do_held_to_new_ticket(inbound: InboundMessage, *, actor) -> Ticket:
         row.decided_by = actor
         row.save(update_fields=["decided_by"])
         mark_processed(
-            row, f"new ticket {ticket.reference} (by {_label(actor)})", ticket, ticket.messages.first()
+            row, f"new ticket {ticket.reference} (by {actor_name(actor)})", ticket, ticket.messages.first()
         )
         record(
             "channels.held_to_ticket",
-            f"{_label(actor)} opened {ticket.reference} from held mail by {parsed.from_address}",
+            f"{actor_name(actor)} opened {ticket.reference} from held mail by {parsed.from_address}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"inbound": row.pk},
@@ -489,11 +489,11 @@ def do_reject_held(inbound: InboundMessage, *, actor, note: str = "") -> None:
         row = _locked(inbound, InboundState.HELD)
         row.state = InboundState.REJECTED
         row.decided_by = actor
-        row.outcome = f"rejected by {_label(actor)}" + (f": {note}" if note else "")
+        row.outcome = f"rejected by {actor_name(actor)}" + (f": {note}" if note else "")
         row.save(update_fields=["state", "decided_by", "outcome"])
         record(
             "channels.reject",
-            f"{_label(actor)} rejected held mail {row.pk} from {row.from_address}",
+            f"{actor_name(actor)} rejected held mail {row.pk} from {row.from_address}",
             actor=actor,
             target=f"inbound:{row.pk}",
             data={"note": note},
@@ -509,7 +509,7 @@ def do_requeue(inbound: InboundMessage, *, actor) -> None:
         row.save(update_fields=["state"])
         record(
             "channels.reprocess",
-            f"{_label(actor)} re-processed quarantined message {row.pk}",
+            f"{actor_name(actor)} re-processed quarantined message {row.pk}",
             actor=actor,
             target=f"inbound:{row.pk}",
             data={"previous_reason": row.reason[:1000]},
@@ -549,10 +549,12 @@ def do_ticket_from_quarantine(
         original.save()
         row.decided_by = actor
         row.save(update_fields=["decided_by"])
-        mark_processed(row, f"ticket {ticket.reference} opened by hand by {_label(actor)}", ticket, message)
+        mark_processed(
+            row, f"ticket {ticket.reference} opened by hand by {actor_name(actor)}", ticket, message
+        )
         record(
             "channels.quarantine_to_ticket",
-            f"{_label(actor)} turned quarantined message {row.pk} into {ticket.reference}",
+            f"{actor_name(actor)} turned quarantined message {row.pk} into {ticket.reference}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"inbound": row.pk},
@@ -588,7 +590,7 @@ def do_save_mailbox(mailbox: Mailbox | None, *, actor, password: str = "", **fie
         changed = sorted(fields) + (["password"] if password else [])
         record(
             "channels.mailbox.create" if creating else "channels.mailbox.update",
-            f"{_label(actor)} {'added' if creating else 'changed'} mailbox {mailbox.name} "
+            f"{actor_name(actor)} {'added' if creating else 'changed'} mailbox {mailbox.name} "
             f"({', '.join(changed)})",
             actor=actor,
             target=f"mailbox:{mailbox.pk}",
@@ -602,7 +604,7 @@ def do_delete_mailbox(mailbox: Mailbox, *, actor) -> None:
     with transaction.atomic():
         record(
             "channels.mailbox.delete",
-            f"{_label(actor)} removed mailbox {mailbox.name}",
+            f"{actor_name(actor)} removed mailbox {mailbox.name}",
             actor=actor,
             target=f"mailbox:{mailbox.pk}",
         )
@@ -630,7 +632,7 @@ def do_save_embed_form(
         form.save()
         record(
             "channels.embed.update",
-            f"{_label(actor)} set the contact form of {channel}: "
+            f"{actor_name(actor)} set the contact form of {channel}: "
             f"{'on' if enabled else 'off'}, origins {', '.join(allowed_origins) or '(none)'}",
             actor=actor,
             target=f"channel:{channel}",
@@ -725,7 +727,7 @@ def do_log_call(
         )
         record(
             "channels.call",
-            f"{_label(actor)} logged a {direction} call of {minutes} min on {ticket.reference}",
+            f"{actor_name(actor)} logged a {direction} call of {minutes} min on {ticket.reference}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"direction": direction, "duration_seconds": duration_seconds},

@@ -29,8 +29,8 @@ from charterdesk.tickets.actions import (
     do_customer_message,
     do_find_or_create_customer,
     do_link,
-    reusing_lookups,
 )
+from charterdesk.tickets.assignment import reusing_lookups
 from charterdesk.tickets.choices import Status
 from charterdesk.tickets.models import Message, Ticket
 

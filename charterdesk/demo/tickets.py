@@ -975,7 +975,7 @@ class _Generator:
                 at_text(next_due(result)),
                 at_text(result.next_deadline),
                 is_breached(result),
-                " ".join(" ".join(search).split()),  # as actions._search_words
+                " ".join(" ".join(search).split()),  # as tickets.history.search_words
             )
         )
         statuses = out.statuses

@@ -12,7 +12,6 @@ import hashlib
 import secrets
 
 from django.db import transaction
-from django.utils import timezone
 
 from charterdesk.audit.actions import action, nothing_to_record, record
 from charterdesk.channels.acknowledge import acknowledges
@@ -22,6 +21,7 @@ from charterdesk.core.client import client_ip
 from charterdesk.core.ratelimit import minutes_to_next_window
 from charterdesk.protocol.models import Protocol
 from charterdesk.tickets.actions import do_create_ticket, do_customer_message, do_find_or_create_customer
+from charterdesk.tickets.history import whole_second
 from charterdesk.tickets.models import Customer, Message, Ticket
 
 from . import mail, spam
@@ -41,10 +41,6 @@ class PortalError(Exception):
 
 class RateLimited(PortalError):
     """Too many attempts from one address or network within the hour."""
-
-
-def _now(at: dt.datetime | None) -> dt.datetime:
-    return (at or timezone.now()).replace(microsecond=0)
 
 
 def hash_token(token: str) -> str:
@@ -102,7 +98,7 @@ def do_open_ticket(
     the per-IP limit. When the channel acknowledges tickets (``acknowledge: true``, the rule mail
     and the contact form follow too), an email with the ticket number, the promise and a sign-in
     link follows, listed on the ticket like every mail the desk sends."""
-    at = _now(at)
+    at = whole_second(at)
     channel = web_channel(protocol)
     if channel is None:
         raise PortalError("The customer portal is not offered: the protocol in force has no web channel.")
@@ -163,7 +159,7 @@ def do_request_link(*, email: str, ip: str, company: str, at: dt.datetime | None
     """Email a sign-in link if the address belongs to a customer. Says nothing either way, so the
     portal never reveals which addresses it knows. Refusals over the limits are not audited, so that
     nobody can flood the audit log."""
-    at = _now(at)
+    at = whole_second(at)
     email = (email or "").strip().lower()
     stamp = at.timestamp()
     per_email, per_ip = spam.link_limit_per_email(), spam.link_limit_per_ip()
@@ -194,7 +190,7 @@ def do_request_link(*, email: str, ip: str, company: str, at: dt.datetime | None
 def find_link(token: str, at: dt.datetime | None = None) -> PortalLink | None:
     """The link for ``token`` if it can still be used (not used, not expired)."""
     link = PortalLink.objects.select_related("customer").filter(token_hash=hash_token(token or "")).first()
-    if link is None or not link.usable_at(_now(at)):
+    if link is None or not link.usable_at(whole_second(at)):
         return None
     return link
 
@@ -202,7 +198,7 @@ def find_link(token: str, at: dt.datetime | None = None) -> PortalLink | None:
 @action
 def do_sign_in_with_link(request, token: str, *, at: dt.datetime | None = None) -> PortalLink:
     """Use a sign-in link once and start a portal session for its customer."""
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
         link = (
             PortalLink.objects.select_for_update(of=("self",))

@@ -28,7 +28,8 @@ from django.template.defaultfilters import filesizeformat
 from charterdesk.audit.actions import action, nothing_to_record
 from charterdesk.core.settings import int_setting
 
-from .actions import TicketError, _audit, _label, _now, do_reply
+from .actions import do_reply
+from .history import TicketError, actor_name, audit_ticket, whole_second
 from .models import Attachment, Message, Ticket
 
 DEFAULT_MAX_BYTES = 15 * 1024 * 1024
@@ -134,7 +135,7 @@ def do_attach_files(
     problems = check_files(files)
     if problems:
         raise TicketError("files: " + "; ".join(problems))
-    at = _now(at)
+    at = whole_second(at)
     ticket: Ticket = message.ticket
     created: list[Attachment] = []
     try:
@@ -151,10 +152,10 @@ def do_attach_files(
                 attachment.file.save(stored_name(filename), ContentFile(one.content), save=False)
                 created.append(attachment)
                 attachment.save()
-            _audit(
+            audit_ticket(
                 ticket,
                 "ticket.attach",
-                f"{_label(actor)} attached {', '.join(a.filename for a in created)} to "
+                f"{actor_name(actor)} attached {', '.join(a.filename for a in created)} to "
                 f"{'a message' if message.is_public else 'an internal note'} on {ticket.reference}",
                 actor=actor,
                 data={
@@ -190,7 +191,7 @@ def do_reply_with_files(
     problems = check_files(files)
     if problems:
         raise TicketError("files: " + "; ".join(problems))
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
         message = do_reply(ticket, author=author, body=body, public=public, next_status=next_status, at=at)
         do_attach_files(message, files, actor=author, at=at)

@@ -17,7 +17,9 @@ from charterdesk.engine.sla import TicketSla
 from charterdesk.notifications.actions import notify, resolve_recipients
 from charterdesk.protocol.vocabulary import METRIC_WORDS
 
+from .assignment import auto_assignee
 from .choices import EventKind, MessageKind
+from .history import protocol_for, set_tags
 from .models import Message, TicketEvent
 from .sla import to_datetime
 
@@ -29,8 +31,6 @@ def firing_key(rule: str, metric: str, cycle_start: int) -> str:
 def carry_out_escalations(ticket, result: TicketSla, now: dt.datetime) -> list[str]:
     """Do the side effects of every firing not yet carried out; update the ticket's fields to the
     engine's view. Must run inside the transaction of the change that led to ``result``."""
-    from .actions import _set_tags, auto_assignee, protocol_for
-
     if result.status is None:
         return []
     # Only a ticket with firings needs to know which were carried out already (a query on JSON).
@@ -106,7 +106,7 @@ def carry_out_escalations(ticket, result: TicketSla, now: dt.datetime) -> list[s
     if result.priority is not None:
         ticket.priority = result.priority
     if set(result.tags) != set(ticket.tags):
-        _set_tags(ticket, result.tags)
+        set_tags(ticket, result.tags)
     group_after = result.group
     if group_after != group_before:
         ticket.group = group_after or ""

@@ -22,8 +22,9 @@ from django.db.utils import OperationalError
 from charterdesk.audit.actions import action, nothing_to_record
 from charterdesk.protocols.library import protocol_of
 
-from .actions import _audit, _event, _lock, _now, do_auto_close, protocol_for, refresh_sla
+from .actions import do_auto_close, refresh_sla
 from .choices import EventKind, MessageKind, Status
+from .history import add_event, audit_ticket, lock, protocol_for, whole_second
 from .lifecycle import hooks
 from .models import Message, ScheduledFollowUp, Ticket, TicketEvent
 
@@ -50,7 +51,7 @@ def check_deadline(ticket_id: int, now: dt.datetime) -> list[str] | None:
     someone else just did. On PostgreSQL the claim is ``SELECT ... FOR UPDATE SKIP LOCKED``;
     SQLite has one writer at a time, so the write transaction itself is the claim.
     """
-    now = _now(now)
+    now = whole_second(now)
     try:
         with transaction.atomic():
             due = Ticket.objects.filter(pk=ticket_id, next_deadline__lt=now)
@@ -80,7 +81,7 @@ def close_solved_tickets(now: dt.datetime) -> int:
     """Close every solved ticket whose protocol's ``auto_close_solved_after`` has passed."""
     from charterdesk.protocols.models import ProtocolVersion
 
-    now = _now(now)
+    now = whole_second(now)
     closed = 0
     version_ids = (
         Ticket.objects.filter(status=Status.SOLVED)
@@ -136,11 +137,11 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
     last two cancel it, saying why on the timeline).
     """
 
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
         # Ticket first, then the follow-up: the same order as a customer's message, which
         # locks the ticket and then cancels its follow-ups, so the two never deadlock.
-        ticket = _lock(follow_up.ticket)
+        ticket = lock(follow_up.ticket)
         follow_up = (
             ScheduledFollowUp.objects.select_for_update()
             .filter(pk=follow_up.pk, sent_at__isnull=True, cancelled=False)
@@ -161,7 +162,7 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
         if reason:
             follow_up.cancelled = True
             follow_up.save(update_fields=["cancelled"])
-            _event(
+            add_event(
                 ticket,
                 EventKind.FOLLOW_UP,
                 at,
@@ -170,7 +171,7 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
                 clause=FOLLOW_UP_CLAUSE,
                 summary=f"Follow-up not sent: {reason}",
             )
-            _audit(
+            audit_ticket(
                 ticket,
                 "ticket.follow_up_cancelled",
                 f"Follow-up on {ticket.reference} not sent: {reason}",
@@ -188,7 +189,7 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
         )
         follow_up.sent_at = at
         follow_up.save(update_fields=["sent_at"])
-        _event(
+        add_event(
             ticket,
             EventKind.FOLLOW_UP,
             at,
@@ -197,7 +198,7 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
             clause=FOLLOW_UP_CLAUSE,
             summary=f"Follow-up sent to {ticket.customer.email} ({rule.after_solved.text} after solve)",
         )
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.follow_up",
             f"Follow-up sent on {ticket.reference} to {ticket.customer.email}",
@@ -212,7 +213,7 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
 
 def send_due_follow_ups(now: dt.datetime) -> int:
     """Send every follow-up whose time has come; returns how many went out."""
-    now = _now(now)
+    now = whole_second(now)
     sent = 0
     due = ScheduledFollowUp.objects.filter(sent_at__isnull=True, cancelled=False, due_at__lte=now)
     for follow_up in due.select_related("ticket").order_by("due_at", "pk"):
@@ -238,13 +239,13 @@ def do_record_delivery_failure(message: Message, *, answer: str, attempts: int, 
     and tell the person who wrote it (or the assignee)."""
     from charterdesk.notifications.actions import notify
 
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
-        ticket = _lock(message.ticket)
+        ticket = lock(message.ticket)
         address = ticket.customer.email or ""
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
         what = "The follow-up" if message.author_person_id is None else "A reply"
-        event = _event(
+        event = add_event(
             ticket,
             EventKind.DELIVERY,
             at,
@@ -258,7 +259,7 @@ def do_record_delivery_failure(message: Message, *, answer: str, attempts: int, 
             sla_input=False,
             summary=f"{what} could not be emailed to {address} after {tries}. The mail server said: {answer}",
         )
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.delivery_failed",
             f"Message {message.pk} on {ticket.reference} could not be emailed to {address} after {tries}",

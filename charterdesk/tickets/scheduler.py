@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from . import jobs
+from .history import whole_second
 from .lifecycle import all_answers, hooks
 from .models import Lease, Ticket
 
@@ -124,7 +125,7 @@ def run_due_deadlines(
     Batches go by ticket id, so a ticket whose new deadline is still in the past is looked at
     again on the next tick rather than in a loop now.
     """
-    now = jobs._now(now)
+    now = whole_second(now)
     report = DeadlineReport()
     last = 0
     while not should_stop():
@@ -178,7 +179,7 @@ def run_periodic_jobs(
 ) -> dict[str, int]:
     """Run each job whose lease this worker can take. Returns {job name: things done} for the
     jobs it ran; a job another worker ran this period is absent."""
-    now = jobs._now(now)
+    now = whole_second(now)
     ran: dict[str, int] = {}
     for job in periodic_jobs() if jobs_to_run is None else jobs_to_run:
         try:
@@ -218,7 +219,7 @@ def tick(
     now: dt.datetime | None = None, *, holder: str, should_stop: Callable[[], bool] = lambda: False
 ) -> TickReport:
     """One pass of the scheduler at ``now``: due deadlines, then the periodic jobs."""
-    now = jobs._now(now or timezone.now())
+    now = whole_second(now or timezone.now())
     report = TickReport(at=now, deadlines=run_due_deadlines(now, should_stop=should_stop))
     if not should_stop():
         report.jobs = run_periodic_jobs(now, holder)
