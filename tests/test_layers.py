@@ -34,7 +34,7 @@ def test_pure_packages_do_not_import_django():
             for name in imported_modules(path):
                 top = name.split(".")[0]
                 if top in ("django", "ninja", "django_tasks") or name.startswith(
-                    ("charterdesk.desk", "charterdesk.accounts", "charterdesk.protocols", "charterdesk.audit")
+                    ("charterdesk.desk", "charterdesk.accounts", "charterdesk.library", "charterdesk.audit")
                 ):
                     offenders.append(f"{path.relative_to(ROOT)} imports {name}")
     assert offenders == []
@@ -57,7 +57,7 @@ def test_demo_protocol_is_the_shared_example():
 # reports, training, incidents, privacy) stand on floor 4 beside channels.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("__init__", "protocol", "engine"),
-    ("core", "audit", "accounts", "protocols", "notifications"),
+    ("core", "audit", "accounts", "library", "notifications"),
     ("tickets",),
     ("channels", "refunds", "knowledge", "surveys", "reports", "training", "incidents", "privacy"),
     ("api", "portal", "handbook", "demo", "native", "replay_command", "messages_command", "cli", "__main__"),

@@ -6,8 +6,8 @@ from typing import Any
 
 from charterdesk.engine.sla import TicketSla
 from charterdesk.tickets.lifecycle import hooks
+from charterdesk.tickets.live_sla import to_datetime
 from charterdesk.tickets.models import Customer, Message, Ticket
-from charterdesk.tickets.sla import to_datetime
 
 
 def person_ref(person) -> dict | None:
@@ -112,8 +112,8 @@ def ticket_detail(ticket: Ticket) -> dict:
 
 def sla_out(ticket: Ticket, result: TicketSla, carried_out: set[str]) -> dict:
     """The engine's answer at ``result.now``; ``carried_out`` holds the firing keys the desk has done."""
-    from charterdesk.tickets.escalations import firing_key
-    from charterdesk.tickets.sla import is_breached, next_due
+    from charterdesk.tickets.escalation_effects import firing_key
+    from charterdesk.tickets.live_sla import is_breached, next_due
 
     metrics = {}
     for metric, cycles in result.metrics.items():

@@ -19,9 +19,9 @@ from charterdesk.tickets.actions import (
 )
 from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import EventKind
+from charterdesk.tickets.live_sla import evaluate
 from charterdesk.tickets.models import Customer, Ticket, TicketEvent
 from charterdesk.tickets.search import search as search_tickets
-from charterdesk.tickets.sla import evaluate
 
 from . import cursor
 from .access import access_attachment, access_ticket

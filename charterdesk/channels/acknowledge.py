@@ -50,7 +50,7 @@ def promise(ticket, *, now: dt.datetime | None = None) -> str:
 
 
 def build_receipt(ticket) -> EmailMultiAlternatives:
-    from charterdesk.protocols.library import protocol_of
+    from charterdesk.library.versions import protocol_of
 
     protocol = protocol_of(ticket.protocol_version)
     company = protocol.company if protocol else "our team"
@@ -89,7 +89,7 @@ def build_receipt(ticket) -> EmailMultiAlternatives:
 def acknowledges(ticket) -> bool:
     """Whether the protocol acknowledges tickets opened on this ticket's channel (``acknowledge:
     true``): the one rule for mail, the contact form and the portal."""
-    from charterdesk.protocols.library import protocol_of
+    from charterdesk.library.versions import protocol_of
 
     protocol = protocol_of(ticket.protocol_version)
     channel = (

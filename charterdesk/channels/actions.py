@@ -666,7 +666,7 @@ def do_log_call(
 ):
     """Log a call as a new ticket or on an existing one. Only an outbound call (we called the customer)
     counts as a public reply for the SLA; an inbound call is the customer getting in touch."""
-    from charterdesk.protocols.library import protocol_of, version_in_force
+    from charterdesk.library.versions import protocol_of, version_in_force
 
     from .choices import CallDirection
     from .models import PhoneCall

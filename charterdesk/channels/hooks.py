@@ -8,7 +8,7 @@ import datetime as dt
 from django.db import transaction
 from django.urls import reverse
 
-from charterdesk.protocols.library import protocol_of
+from charterdesk.library.versions import protocol_of
 from charterdesk.tickets.lifecycle import NavItem, Panel, hookimpl
 from charterdesk.tickets.scheduler import PeriodicJob
 

@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from charterdesk.audit.actions import deferred_entries
-from charterdesk.protocols.library import next_scheduled, protocol_of, version_in_force
+from charterdesk.library.versions import next_scheduled, protocol_of, version_in_force
 from charterdesk.tickets.actions import (
     TicketError,
     do_create_ticket,

@@ -13,7 +13,7 @@ from email.utils import formataddr, parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-from charterdesk.protocols.library import protocol_of
+from charterdesk.library.versions import protocol_of
 from charterdesk.tickets.choices import MessageKind
 
 from .addressing import our_message_id, reply_address

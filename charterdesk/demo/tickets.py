@@ -7,7 +7,7 @@ of customer messages, public replies and internal notes, and the ticket's event 
 exactly the ``sla_input`` events ``tickets/actions.py`` writes (``created``, ``reply``,
 ``status``, ``priority``, ``tags``, ``group``) plus the timeline-only rows (assignments,
 procedure steps, escalations). Each ticket's SLA state is the engine's answer
-(``tickets/sla.py``: the compiled engine of the version in force, evaluated on the events held
+(``tickets/live_sla.py``: the compiled engine of the version in force, evaluated on the events held
 in memory), stored the way ``refresh_sla`` stores it, and the escalation rules the engine says
 have fired are recorded as carried out, so the desk does not fire them again.
 
@@ -61,10 +61,11 @@ from charterdesk.engine.sla import (
     StatusChange,
     TagsChange,
 )
+from charterdesk.library.versions import protocol_of, version_in_force
 from charterdesk.protocol.vocabulary import METRIC_WORDS
-from charterdesk.protocols.library import protocol_of, version_in_force
 from charterdesk.tickets.choices import EventKind, MessageKind, Status
-from charterdesk.tickets.escalations import firing_key
+from charterdesk.tickets.escalation_effects import firing_key
+from charterdesk.tickets.live_sla import engine_for, is_breached, next_due, sla_state
 from charterdesk.tickets.models import (
     Customer,
     Message,
@@ -75,7 +76,6 @@ from charterdesk.tickets.models import (
     TicketTag,
 )
 from charterdesk.tickets.search import FTS_TABLE, SQLITE_CREATE
-from charterdesk.tickets.sla import engine_for, is_breached, next_due, sla_state
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "charterdesk.audit",
     "charterdesk.accounts",
-    "charterdesk.protocols",
+    "charterdesk.library",
     "charterdesk.handbook",
     "charterdesk.notifications",
     "charterdesk.tickets",
@@ -69,7 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "charterdesk.protocols.middleware.ProtocolInForceMiddleware",
+    "charterdesk.library.middleware.ProtocolInForceMiddleware",
 ]
 
 ROOT_URLCONF = "charterdesk.desk.urls"
@@ -85,7 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "charterdesk.protocols.context.protocol_in_force",
+                "charterdesk.library.context.protocol_in_force",
                 "charterdesk.notifications.context.unread_notifications",
                 "charterdesk.accounts.context.desk_permissions",
                 "charterdesk.tickets.context.family_navigation",

@@ -1,6 +1,6 @@
 """What the portal tells a customer about their ticket, in their words and their time zone.
 
-Everything comes from the ticket's stored SLA state (``tickets/sla.py`` keeps it current): the
+Everything comes from the ticket's stored SLA state (``tickets/live_sla.py`` keeps it current): the
 portal never computes a due time itself, it only words the engine's answer.
 """
 

@@ -16,12 +16,12 @@ from django.db.models import Q
 from charterdesk.audit.actions import action, nothing_to_record, record
 from charterdesk.core.permissions import permissions_of
 from charterdesk.engine.assignment import route_group
+from charterdesk.library.versions import protocol_of, version_in_force
 from charterdesk.protocol.vocabulary import PRIORITY_RANK
-from charterdesk.protocols.library import protocol_of, version_in_force
 
 from .assignment import auto_assignee
 from .choices import EventKind, MessageKind, Status
-from .escalations import carry_out_escalations
+from .escalation_effects import carry_out_escalations
 from .history import (
     TicketError,
     actor_name,
@@ -39,6 +39,7 @@ from .history import (
     whole_second,
 )
 from .lifecycle import Objection, all_answers, hooks
+from .live_sla import engine_event, evaluate, is_breached, next_due, sla_state, to_datetime
 from .models import (
     Customer,
     Message,
@@ -48,7 +49,6 @@ from .models import (
     TicketEvent,
     TicketLink,
 )
-from .sla import engine_event, evaluate, is_breached, next_due, sla_state, to_datetime
 
 
 class ReplyRefused(TicketError):

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from django.utils import timezone
 
 from charterdesk.audit.actions import record
+from charterdesk.library.versions import protocol_of
 from charterdesk.protocol.models import Protocol
-from charterdesk.protocols.library import protocol_of
 
 from .choices import Status
 from .models import Ticket, TicketEvent, TicketTag

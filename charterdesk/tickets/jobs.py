@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.db.utils import OperationalError
 
 from charterdesk.audit.actions import action, nothing_to_record
-from charterdesk.protocols.library import protocol_of
+from charterdesk.library.versions import protocol_of
 
 from .actions import do_auto_close, refresh_sla
 from .choices import EventKind, MessageKind, Status
@@ -79,7 +79,7 @@ def check_deadline(ticket_id: int, now: dt.datetime) -> list[str] | None:
 
 def close_solved_tickets(now: dt.datetime) -> int:
     """Close every solved ticket whose protocol's ``auto_close_solved_after`` has passed."""
-    from charterdesk.protocols.models import ProtocolVersion
+    from charterdesk.library.models import ProtocolVersion
 
     now = whole_second(now)
     closed = 0

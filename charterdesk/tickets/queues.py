@@ -33,8 +33,8 @@ from charterdesk.protocol.vocabulary import METRIC_LABELS, PRIORITY_RANK, STATUS
 
 from .choices import Status
 from .lifecycle import QueueColumn, QueueFilter, all_answers, hooks
+from .live_sla import engine_for, explain_stored
 from .models import NOT_IN_QUEUE, Ticket, TicketTag
-from .sla import engine_for, explain_stored
 
 DUE_SOON = dt.timedelta(minutes=60)
 PAGE_SIZE = 50

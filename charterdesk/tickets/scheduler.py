@@ -5,7 +5,7 @@ Each tick does two things.
 1. **Deadlines.** It looks only at tickets whose ``next_deadline`` has passed (an indexed
    column the SLA engine keeps current after every change), in batches, and for each asks
    the engine again inside a transaction. That is when escalation rules fire (once each:
-   ``escalations.py``) and the next deadline is stored. Nothing rescans all open tickets.
+   ``escalation_effects.py``) and the next deadline is stored. Nothing rescans all open tickets.
 2. **Periodic jobs** (follow-ups, auto-close, pruning old task results). Each is guarded by a
    :class:`~charterdesk.tickets.models.Lease`: the worker that takes a job's lease runs it,
    and the lease is then kept for the job's period, so across any number of workers each job

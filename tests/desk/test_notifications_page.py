@@ -74,7 +74,7 @@ def test_opening_a_notification_marks_it_read_and_goes_to_its_ticket(signed_in, 
 
     from django.utils import timezone
 
-    from charterdesk.protocols.models import ProtocolVersion
+    from charterdesk.library.models import ProtocolVersion
 
     ProtocolVersion.objects.update(effective_at=timezone.now() - timedelta(days=1))
     ticket = do_create_ticket(customer=customer, subject="Hi", body="Help", channel="web")

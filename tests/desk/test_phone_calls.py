@@ -9,7 +9,7 @@ from django_tasks_db.models import DBTaskResult
 
 from charterdesk.channels.actions import do_log_call
 from charterdesk.demo.loader import EXAMPLE
-from charterdesk.protocols.actions import do_create_draft, do_publish
+from charterdesk.library.actions import do_create_draft, do_publish
 from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer, do_reply
 
 

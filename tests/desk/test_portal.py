@@ -13,12 +13,12 @@ from django.db.models import F
 
 from charterdesk.audit.models import AuditEntry
 from charterdesk.demo.loader import EXAMPLE
+from charterdesk.library.models import ProtocolVersion
+from charterdesk.library.versions import protocol_of, version_in_force
 from charterdesk.portal import spam
 from charterdesk.portal.actions import SESSION_KEY, do_open_ticket, do_request_link
 from charterdesk.portal.models import PortalLink
 from charterdesk.portal.promise import promise_for
-from charterdesk.protocols.library import protocol_of, version_in_force
-from charterdesk.protocols.models import ProtocolVersion
 from charterdesk.tickets.actions import (
     do_create_ticket,
     do_find_or_create_customer,
@@ -210,7 +210,7 @@ def test_one_network_may_open_only_so_many_tickets_an_hour(client, demo, setting
 
 def test_without_a_web_channel_the_portal_is_not_offered(client, demo):
     """A protocol whose channels include none of kind web: every portal page says so and answers 404."""
-    from charterdesk.protocols.actions import do_create_draft, do_publish
+    from charterdesk.library.actions import do_create_draft, do_publish
 
     source = EXAMPLE.read_text().replace('version: "3.2"', 'version: "3.3"')
     source = source.replace("    - id: web\n      kind: web\n", "    - id: web\n      kind: api\n")
@@ -469,7 +469,7 @@ def test_the_portal_receipt_is_listed_on_the_ticket_with_the_other_mail(client, 
 def test_a_web_channel_without_acknowledge_sends_no_receipt_from_the_portal(client, demo):
     """The portal follows the protocol's `acknowledge` for its web channel, as mail and the contact
     form do: with `acknowledge: false` no mail goes out, and the page says how to follow the ticket."""
-    from charterdesk.protocols.actions import do_create_draft, do_publish
+    from charterdesk.library.actions import do_create_draft, do_publish
 
     source = EXAMPLE.read_text().replace('version: "3.2"', 'version: "3.3"')
     web = "    - id: web\n      kind: web\n      calendar: office\n      acknowledge: true\n"

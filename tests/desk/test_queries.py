@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from charterdesk.library.models import ProtocolVersion
 from charterdesk.notifications.actions import notify
-from charterdesk.protocols.models import ProtocolVersion
 from charterdesk.tickets.actions import (
     do_create_ticket,
     do_customer_message,

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from charterdesk.accounts.models import Person
-from charterdesk.protocols.models import ProtocolVersion
+from charterdesk.library.models import ProtocolVersion
 from charterdesk.tickets.actions import (
     do_assign,
     do_create_ticket,

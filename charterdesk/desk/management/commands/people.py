@@ -30,7 +30,7 @@ class Command(BaseCommand):
                     f"{p.email:<30} {p.name:<24} {roles}{'' if p.is_active else '  (deactivated)'}"
                 )
             return
-        from charterdesk.protocols.library import protocol_of, version_in_force
+        from charterdesk.library.versions import protocol_of, version_in_force
 
         in_force = version_in_force()
         protocol = protocol_of(in_force) if in_force else None

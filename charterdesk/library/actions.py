@@ -13,8 +13,8 @@ from charterdesk.accounts.models import Person, PersonRole
 from charterdesk.audit.actions import action, nothing_to_record, record
 from charterdesk.protocol.load import Problem, load_protocol
 
-from .library import next_scheduled, version_in_force
 from .models import ProtocolVersion, VersionStatus
+from .versions import next_scheduled, version_in_force
 
 
 class PublishRefused(Exception):

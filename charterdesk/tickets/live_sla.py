@@ -5,7 +5,7 @@ ticket's event history into the engine's plain events (exactly what `charterdesk
 export-events` writes and `charterdesk sla replay` reads), asks the same engine, and stores
 the answer: each cycle with its due time, the next due time (for sorting queues), and the
 next deadline (the instant the worker must look again). Escalations the engine says have
-fired are then carried out once each (see ``escalations.py``).
+fired are then carried out once each (see ``escalation_effects.py``).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def to_datetime(seconds: int | None) -> dt.datetime | None:
 
 @lru_cache(maxsize=16)
 def _engine(version_id: int, stamp: str) -> SlaEngine:
-    from charterdesk.protocols.library import protocol_of
-    from charterdesk.protocols.models import ProtocolVersion
+    from charterdesk.library.models import ProtocolVersion
+    from charterdesk.library.versions import protocol_of
 
     protocol = protocol_of(ProtocolVersion.objects.get(pk=version_id))
     if protocol is None:  # pragma: no cover - published versions always validate

@@ -1,4 +1,4 @@
-from .library import protocol_of, version_in_force
+from .versions import protocol_of, version_in_force
 
 
 class ProtocolInForceMiddleware:

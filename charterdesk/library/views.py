@@ -24,8 +24,8 @@ from .actions import (
     do_update_draft,
     do_withdraw,
 )
-from .library import load_version, start_of_day, team_zone, version_in_force
 from .models import ProtocolVersion, VersionStatus
+from .versions import load_version, start_of_day, team_zone, version_in_force
 
 MAX_UPLOAD_BYTES = 1_000_000
 
@@ -61,7 +61,7 @@ def library(request):
     published = [r for r in rows if r["state"] != "draft"]
     return render(
         request,
-        "protocols/library.html",
+        "library/library.html",
         {
             "drafts": drafts,
             "published": published,
@@ -101,9 +101,9 @@ def new_draft(request):
                     error = "Choose a protocol file to upload, or copy the version in force."
             else:
                 draft = do_create_draft(source, actor=request.user, note=request.POST.get("note", ""))
-                return redirect("protocols:edit", draft.pk)
+                return redirect("library:edit", draft.pk)
     in_force = version_in_force()
-    return render(request, "protocols/new.html", {"error": error, "in_force": in_force})
+    return render(request, "library/new.html", {"error": error, "in_force": in_force})
 
 
 @login_required
@@ -120,11 +120,11 @@ def edit_draft(request, version_id: int):
             messages.error(request, f"Saved, with {len(problems)} error(s) to fix before publishing.")
         else:
             messages.success(request, "Saved. The file is valid.")
-        return redirect("protocols:edit", draft.pk)
+        return redirect("library:edit", draft.pk)
     result = load_version(draft)
     return render(
         request,
-        "protocols/edit.html",
+        "library/edit.html",
         {"draft": draft, "problems": result.problems, "line_count": draft.source.count("\n") + 1},
     )
 
@@ -135,7 +135,7 @@ def validate_draft(request):
     """htmx: the problems of the editor's text as the person types, without saving."""
     require(request, "protocol.edit")
     result = load_protocol(request.POST.get("source", ""), filename="draft.yaml")
-    return render(request, "protocols/_problems.html", {"problems": result.problems})
+    return render(request, "library/_problems.html", {"problems": result.problems})
 
 
 @login_required
@@ -145,7 +145,7 @@ def delete_draft(request, version_id: int):
     draft = get_object_or_404(ProtocolVersion, pk=version_id, status=VersionStatus.DRAFT)
     do_delete_draft(draft, actor=request.user)
     messages.success(request, "The draft is deleted.")
-    return redirect("protocols:library")
+    return redirect("library:library")
 
 
 @login_required
@@ -159,7 +159,7 @@ def preview(request, version_id: int):
         sections = handbook_sections(result.protocol)
     return render(
         request,
-        "protocols/preview.html",
+        "library/preview.html",
         {"version": version, "problems": result.errors, "sections": sections, "protocol": result.protocol},
     )
 
@@ -207,10 +207,10 @@ def publish(request, version_id: int):
             error = "; ".join(exc.reasons)
         else:
             messages.success(request, f"Version {version.version} is published.")
-            return redirect("protocols:library")
+            return redirect("library:library")
     return render(
         request,
-        "protocols/publish.html",
+        "library/publish.html",
         {
             "draft": draft,
             "check": check,
@@ -236,7 +236,7 @@ def withdraw(request, version_id: int):
         messages.error(request, "; ".join(exc.reasons))
     else:
         messages.success(request, f"Version {version.version} is withdrawn; it will not take effect.")
-    return redirect("protocols:library")
+    return redirect("library:library")
 
 
 @login_required
@@ -264,7 +264,7 @@ def diff(request):
             changes = diff_protocols(old_result.protocol, new_result.protocol)
     return render(
         request,
-        "protocols/diff.html",
+        "library/diff.html",
         {"versions": versions, "old": old, "new": new, "changes": changes, "problems": problems},
     )
 
@@ -288,7 +288,7 @@ def download(request, version_id: int, fmt: str):
     result = load_version(version)
     if result.protocol is None:
         messages.error(request, "This draft has errors; fix them before downloading the handbook.")
-        return redirect("protocols:edit", version.pk)
+        return redirect("library:edit", version.pk)
     from charterdesk.protocol.render import render as render_handbook
 
     if fmt == "md":

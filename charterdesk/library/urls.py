@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "protocols"
+app_name = "library"
 urlpatterns = [
     path("", views.library, name="library"),
     path("new/", views.new_draft, name="new"),

@@ -20,8 +20,8 @@ from charterdesk.protocol.vocabulary import METRIC_WORDS
 from .assignment import auto_assignee
 from .choices import EventKind, MessageKind
 from .history import protocol_for, set_tags
+from .live_sla import to_datetime
 from .models import Message, TicketEvent
-from .sla import to_datetime
 
 
 def firing_key(rule: str, metric: str, cycle_start: int) -> str:

@@ -1,4 +1,4 @@
-from .library import next_scheduled
+from .versions import next_scheduled
 
 
 def protocol_in_force(request):

@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from charterdesk.accounts.models import Person
 from charterdesk.core.permissions import permissions_of
+from charterdesk.library.actions import PublishRefused, do_create_draft, do_publish
+from charterdesk.library.models import ProtocolVersion
+from charterdesk.library.versions import protocol_of, start_of_day, version_in_force
 from charterdesk.protocol.load import load_protocol_file
-from charterdesk.protocols.actions import PublishRefused, do_create_draft, do_publish
-from charterdesk.protocols.library import protocol_of, start_of_day, version_in_force
-from charterdesk.protocols.models import ProtocolVersion
 
 
 class Command(BaseCommand):
