@@ -57,7 +57,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.desk.email_dovecot import Dovecot, dovecot_path  # noqa: E402
+from tests.channels.email_dovecot import Dovecot, dovecot_path  # noqa: E402
 
 CHECK = """
 import datetime as dt, json

@@ -40,3 +40,39 @@ def _fresh_cache(request):
 
         cache.clear()
     yield
+
+
+# --------------------------------------------------------------------------- the desk (Django)
+
+
+@pytest.fixture
+def demo(db):
+    """The example protocol in force and Dana (manager), Ravi (lead), Alex (agent)."""
+    from charterdesk.demo.loader import load_demo
+    from tests.shared import DEMO_SINCE
+
+    load_demo(now=DEMO_SINCE)
+    from charterdesk.accounts.models import Person
+
+    return {p.role_ids[0]: p for p in Person.objects.all()}
+
+
+@pytest.fixture
+def signed_in(client, demo):
+    """A function that signs the test client in as the demo person holding ``role``."""
+
+    def sign_in(role: str):
+        client.force_login(demo[role])
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def person(db):
+    from charterdesk.accounts.actions import do_add_person
+
+    def make(email: str, roles: list[str], name: str = "Someone"):
+        return do_add_person(email, name, roles, password="correct-horse-9")
+
+    return make

@@ -50,7 +50,7 @@ def page(browser):
 @pytest.fixture
 def demo_live(live_server, transactional_db):
     from charterdesk.demo.loader import load_demo
-    from tests.desk import DEMO_SINCE
+    from tests.shared import DEMO_SINCE
 
     load_demo(now=DEMO_SINCE)
     return live_server.url

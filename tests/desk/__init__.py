@@ -1,7 +1,2 @@
-"""Tests of the desk (Django): actions, pages, the API, channels and the worker."""
-
-import datetime as dt
-
-DEMO_SINCE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-"""When the demo protocol the tests publish comes into force: before any time a test freezes (the
-desk keeps no ticket under a protocol that was not yet in force)."""
+"""Tests of the desk as a whole: the command line, the page and API permission matrices, the
+queries each page makes, and the rule that every do_* is an audited action."""

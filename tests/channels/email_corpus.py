@@ -975,7 +975,7 @@ def live_email_env(transactional_db, settings, tmp_path):
     """Like ``email_env`` but with committed data, for listeners and pollers running in threads."""
     from charterdesk.accounts.models import Person
     from charterdesk.demo.loader import load_demo
-    from tests.desk import DEMO_SINCE
+    from tests.shared import DEMO_SINCE
 
     load_demo(now=DEMO_SINCE)
     settings.MEDIA_ROOT = tmp_path / "media"

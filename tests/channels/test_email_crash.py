@@ -49,7 +49,7 @@ def test_an_import_killed_mid_batch_and_restarted_delivers_every_message_once(tm
             sys.executable,
             "-c",
             "import django; django.setup(); from charterdesk.demo.loader import load_demo; "
-            "from tests.desk import DEMO_SINCE; load_demo(now=DEMO_SINCE)",
+            "from tests.shared import DEMO_SINCE; load_demo(now=DEMO_SINCE)",
         ],
         env={**env, "DJANGO_SETTINGS_MODULE": "charterdesk.desk.settings"},
         cwd=REPO,

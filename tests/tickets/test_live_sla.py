@@ -251,7 +251,7 @@ TRIGGERS = """escalation:
 def triggers(demo):
     """Version 3.3 in force for the tickets of these tests: the example protocol, TRIGGERS its rules."""
     from charterdesk.library.actions import do_create_draft, do_publish
-    from tests.desk import DEMO_SINCE
+    from tests.shared import DEMO_SINCE
 
     source = EXAMPLE.read_text(encoding="utf-8")
     start, end = source.index("\nescalation:\n") + 1, source.index("\nresolution:\n") + 1

@@ -114,7 +114,7 @@ def test_two_workers_on_the_same_due_tickets_escalate_each_once(transactional_db
     ticket. A later evaluation of the same tickets changes nothing."""
     from charterdesk.accounts.models import Person
     from charterdesk.demo.loader import load_demo
-    from tests.desk import DEMO_SINCE
+    from tests.shared import DEMO_SINCE
 
     load_demo(now=DEMO_SINCE)
     lead = Person.objects.get(email="ravi@acme.example")

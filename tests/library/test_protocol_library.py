@@ -14,7 +14,7 @@ from charterdesk.audit.models import AuditEntry
 from charterdesk.library.actions import PublishRefused, do_create_draft, do_publish, set_effective_date
 from charterdesk.library.models import ProtocolVersion, PublishedVersionIsFinal
 from charterdesk.library.versions import next_scheduled, version_in_force
-from tests.desk import DEMO_SINCE
+from tests.shared import DEMO_SINCE
 
 
 def _bump(source: str, version: str) -> str:
