@@ -5,6 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests are about results, never speed: Hypothesis's default 200 ms per example and its
+# "too slow" health check fail a correct test on a loaded machine.
+hypothesis_settings.register_profile(
+    "charterdesk", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("charterdesk")
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "charterdesk" / "demo" / "acme-outdoor.protocol.yaml"
