@@ -220,7 +220,7 @@ def test_two_workers_on_the_same_due_tickets_look_at_each_once(transactional_db,
     assert tick(at(7, 17, 6), holder="worker-0").deadlines.escalations == 0
 
 
-def test_a_ticket_another_worker_holds_is_left_to_the_next_tick(transactional_db, caplog):
+def test_a_ticket_another_worker_holds_is_left_to_the_next_tick(transactional_db):
     """While another connection holds a due ticket (on SQLite, the database's one write lock, kept
     past the busy timeout, here cut to nothing), the worker does not fail: it leaves the ticket,
     says so in its summary, and the next tick looks at it."""
