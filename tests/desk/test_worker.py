@@ -353,6 +353,36 @@ def test_a_failing_periodic_job_is_logged_and_the_others_still_run(db, caplog):
     assert run_periodic_jobs(at(7, 9, 1), "a", jobs) == {"fine": 3}
 
 
+def test_a_database_locked_past_its_busy_timeout_costs_a_tick_not_the_worker(
+    demo, customer, monkeypatch, caplog
+):
+    """When SQLite stays locked past the busy timeout (another process's long write) as the worker
+    reads the due tickets, or sets a finished job's lease back, the tick goes on and says so: the
+    due tickets wait for the next tick, and the job keeps its 10-minute hold, running late rather
+    than twice."""
+    from django.db.utils import OperationalError
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    ticket = open_ticket(customer, at(7, 9, 0))
+    runs = []
+    job = PeriodicJob("count", dt.timedelta(minutes=1), lambda now: runs.append(now) or 1, "counts")
+    with caplog.at_level("WARNING", logger="charterdesk.worker"), monkeypatch.context() as database:
+        database.setattr(scheduler, "due_ticket_ids", locked)
+        database.setattr(scheduler, "keep_lease_until", locked)
+        report = run_due_deadlines(at(7, 17, 5))
+        assert run_periodic_jobs(at(7, 17, 5), "a", (job,)) == {"count": 1}
+    assert report.looked_at == 0
+    assert "could not read the due tickets (database is locked); the next tick looks again" in caplog.messages
+    assert any(m.startswith("could not shorten the lease of count") for m in caplog.messages)
+    assert run_due_deadlines(at(7, 17, 6)).escalations == 2
+    assert escalations(ticket, "lead-on-breach").count() == 1
+    assert run_periodic_jobs(at(7, 17, 6), "b", (job,)) == {}
+    assert run_periodic_jobs(at(7, 17, 15), "b", (job,)) == {"count": 1}
+    assert len(runs) == 2
+
+
 def test_a_solved_ticket_closes_automatically_after_four_days_and_not_before(demo, customer, caplog):
     """The example protocol closes solved tickets after 4 days (auto_close_solved_after: 4d)."""
     ticket = open_ticket(customer, at(7, 9, 0))
