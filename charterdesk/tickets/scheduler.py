@@ -14,6 +14,16 @@ Each tick does two things.
 :class:`Worker` alternates between the tick (every ``interval`` seconds) and running the
 tasks that are ready in django-tasks-db's queue (``channels.tasks.send_reply``, ...), in one
 thread, so a SQLite database only ever sees one writer per worker.
+
+Several workers over one database (docs/worker.md, "Running several"): reading never waits
+(PostgreSQL, and SQLite in WAL mode). Each due ticket is claimed in its own transaction: on
+PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` passes over a ticket another worker holds; on
+SQLite the claim is the write lock itself (``BEGIN IMMEDIATE``), so the second worker waits its
+turn, up to the database's busy timeout (20 s), and then, under the claim, skips the ticket if
+the first has already looked at it (its ``next_deadline`` is no longer past: the engine never
+sets it before the instant it evaluated). A claim that cannot be had in time is left to the
+next tick. Either way each due ticket is looked at once per instant, by whichever worker
+claims it first.
 """
 
 from __future__ import annotations
@@ -129,7 +139,16 @@ def run_due_deadlines(
     report = DeadlineReport()
     last = 0
     while not should_stop():
-        batch = due_ticket_ids(now, after_id=last, limit=batch_size)
+        try:
+            batch = due_ticket_ids(now, after_id=last, limit=batch_size)
+        except OperationalError as error:
+            if not jobs._is_locked(error):
+                raise
+            # Readers do not wait for writers in WAL mode; only another process's checkpoint or
+            # recovery keeps the database from a read longer than the busy timeout. The tickets
+            # not reached yet are still due, so the next tick finds them.
+            log.warning("could not read the due tickets (%s); the next tick looks again", error)
+            break
         if not batch:
             break
         for ticket_id in batch:
@@ -194,9 +213,21 @@ def run_periodic_jobs(
         except Exception:
             log.exception("periodic job %s failed; it runs again in %s", job.name, job.every)
         finally:
-            # Held for one period from when it started: no other worker runs it before then.
-            keep_lease_until(job.name, holder, now + job.every)
+            _keep_lease_for_one_period(job, holder, now)
     return ran
+
+
+def _keep_lease_for_one_period(job: PeriodicJob, holder: str, started: dt.datetime) -> None:
+    """Held for one period from when the job started: no other worker runs it before then."""
+    try:
+        keep_lease_until(job.name, holder, started + job.every)
+    except OperationalError as error:
+        if not jobs._is_locked(error):
+            raise
+        # The lease keeps its running hold instead: the job runs late, never twice at once.
+        log.warning(
+            "could not shorten the lease of %s (%s); it frees itself within %s", job.name, error, RUNNING_HOLD
+        )
 
 
 # --------------------------------------------------------------------------- the tick
@@ -211,6 +242,8 @@ class TickReport:
     def __str__(self) -> str:
         d = self.deadlines
         parts = [f"{d.looked_at} due ticket(s) looked at", f"{d.escalations} escalation(s)"]
+        if d.skipped:
+            parts.append(f"{d.skipped} left to another worker or the next tick")
         parts += [f"{name}: {count}" for name, count in self.jobs.items()]
         return ", ".join(parts)
 

@@ -19,7 +19,7 @@ def _run(*args: str, database: Path) -> subprocess.CompletedProcess:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # only a hung command: a loaded machine takes seconds
     )
 
 
