@@ -22,7 +22,7 @@ import re
 import sys
 from datetime import date
 
-from charterdesk.engine.kpis import KpiEngine, read_histories
+from charterdesk.engine.kpis import KpiEngine
 from charterdesk.engine.replay import ReplayError
 from charterdesk.protocol.load import load_protocol_file
 from charterdesk.protocol.models import Protocol, explain_date
@@ -101,7 +101,7 @@ def _compute(args: argparse.Namespace, protocol: Protocol, first: date, last: da
         return EXIT_BAD_EVENTS
     engine = KpiEngine(protocol)
     try:
-        found = read_histories(data.split(b"\n"), name, csat_scale=engine.csat_scale, stripped=True)
+        found = engine.read(data.split(b"\n"), name, stripped=True)
     except ReplayError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_EVENTS

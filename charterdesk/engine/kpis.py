@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -356,6 +356,13 @@ class KpiEngine:
         surveys = protocol.surveys
         csat = surveys.csat if surveys is not None else None
         self.csat_scale = csat.scale if csat is not None else _DEFAULT_CSAT_SCALE
+
+    def read(self, lines: Iterable[bytes | str], filename: str, *, stripped: bool = False) -> KpiInput:
+        """An events file (the replay format plus ``survey``) read and checked against this
+        protocol; see ``read_histories``."""
+        return read_histories(
+            lines, filename, csat_scale=self.csat_scale, policies=self.sla.policy_ids, stripped=stripped
+        )
 
     def reported(self, *, command_line: bool = False) -> list[str]:
         """The KPIs a report lists: ``reporting.kpis`` in its order, or every KPI when the protocol
@@ -702,13 +709,15 @@ def read_histories(
     filename: str,
     *,
     csat_scale: int = _DEFAULT_CSAT_SCALE,
+    policies: Collection[str] | None = None,
     stripped: bool = False,
 ) -> KpiInput:
     """Check every line of a KPI events file (the replay format plus ``survey``) and group it by
     ticket. The first bad line raises ``ReplayError`` (``FILE:LINE: message``).
 
-    ``csat_scale``: the protocol's ``surveys.csat.scale``. ``stripped``: the lines are the pieces
-    of ``data.split(b"\\n")``.
+    ``csat_scale``: the protocol's ``surveys.csat.scale``; ``policies``: its SLA policy ids, which
+    an ``incident`` must name (``KpiEngine.read`` passes both). ``stripped``: the lines are the
+    pieces of ``data.split(b"\\n")``.
     """
     surveys: dict[str, list[Survey]] = {}
     known = ", ".join((*EVENT_NAMES, "survey"))
@@ -736,7 +745,7 @@ def read_histories(
             earlier.append(answer)
         return None
 
-    found: ReplayInput = read_events(lines, filename, other=survey, stripped=stripped)
+    found: ReplayInput = read_events(lines, filename, policies, other=survey, stripped=stripped)
     histories = {
         ticket: TicketHistory(events, surveys.get(ticket, [])) for ticket, events in found.tickets.items()
     }

@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -28,6 +28,7 @@ from .sla import (
     Cycle,
     Event,
     GroupChange,
+    IncidentChange,
     PriorityChange,
     Reply,
     SlaEngine,
@@ -54,7 +55,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 _PRIORITIES = {p: p for p in ("low", "normal", "high", "urgent")}
 _STATUSES = {s: s for s in ("new", "open", "pending", "on_hold", "solved", "closed")}
-_EVENTS = ("created", "reply", "status", "priority", "tags", "group")
+_EVENTS = ("created", "reply", "status", "priority", "tags", "group", "incident")
 EVENT_NAMES = _EVENTS
 """The events of the replay format, in the order its error messages list them."""
 
@@ -191,7 +192,7 @@ def _priority(record: dict, kind: str) -> str:
     return found
 
 
-def _event(record: dict, at: int, kind: object) -> Event:
+def _event(record: dict, at: int, kind: object, policies: Collection[str] | None) -> Event:
     if kind == "reply":
         author = record.get("author")
         if author == "agent":
@@ -239,6 +240,16 @@ def _event(record: dict, at: int, kind: object) -> Event:
         if "group" not in record:
             raise _Bad("group: missing field 'group'")
         return GroupChange(at, _text(record, "group", "group", optional=True))
+    if kind == "incident":
+        if "policy" not in record:
+            raise _Bad("incident: missing field 'policy'")
+        policy = _text(record, "policy", "incident", optional=True)
+        if policy is not None and policies is not None and policy not in policies:
+            raise _Bad(
+                f"incident: {json.dumps(policy)} is not a policy of the protocol; "
+                f"use {', '.join(policies)} or null"
+            )
+        return IncidentChange(at, policy)
     if kind is None:
         raise _Bad("missing field 'event'")
     raise _Bad(f"unknown event {json.dumps(kind)}; use {', '.join(_EVENTS)}")
@@ -247,15 +258,19 @@ def _event(record: dict, at: int, kind: object) -> Event:
 def read_events(
     lines: Iterable[bytes | str],
     filename: str,
+    policies: Collection[str] | None = None,
     *,
     other: OtherEvent | None = None,
     stripped: bool = False,
 ) -> ReplayInput:
     """Check every line and group the events by ticket; the first bad line raises ``ReplayError``.
 
-    Blank lines are skipped; keys the format does not name are ignored. ``other`` takes the lines
-    of events this format does not name (see ``OtherEvent``); without it they are errors.
-    ``stripped``: the lines are the pieces of ``data.split(b"\n")``, without their newlines.
+    Blank lines are skipped; keys the format does not name are ignored. ``policies``: the
+    protocol's policy ids (``SlaEngine.policy_ids``), so that an ``incident`` naming another is a
+    bad line; None leaves that to the engine (``EventError`` when the ticket is evaluated).
+    ``other`` takes the lines of events this format does not name (see ``OtherEvent``); without
+    it they are errors. ``stripped``: the lines are the pieces of ``data.split(b"\n")``, without
+    their newlines.
     """
     found = ReplayInput()
     _read(
@@ -264,6 +279,7 @@ def read_events(
         filename,
         found,
         stripped=stripped,
+        policies=policies,
         other=other,
     )
     return found
@@ -281,13 +297,15 @@ def _read(
     *,
     stripped: bool,
     share: tuple[int, int] | None = None,
+    policies: Collection[str] | None = None,
     other: OtherEvent | None = None,
 ) -> None:
     """Read ``lines[i]`` for each ``i`` of ``numbers`` (all lines when None) into ``found``.
 
     ``stripped``: the lines are the pieces of ``data.split(b"\n")`` (each but the last had a
     newline, put back for json's own messages). ``share`` = (workers, me): only this worker's
-    tickets are expected; a ticket that is not ours raises ``_Misrouted``.
+    tickets are expected; a ticket that is not ours raises ``_Misrouted``. ``policies``: see
+    ``read_events``.
     """
     tickets = found.tickets
     firsts = found.firsts
@@ -331,11 +349,11 @@ def _read(
                 elif author == "customer" and (public is True or public is False):
                     event = Reply(at, False, public)
                 else:
-                    event = _event(record, at, kind)
+                    event = _event(record, at, kind, policies)
             elif kind == "status":
                 value = record.get("status")
                 status = statuses.get(value) if type(value) is str else None
-                event = StatusChange(at, status) if status is not None else _event(record, at, kind)
+                event = StatusChange(at, status) if status is not None else _event(record, at, kind, policies)
             elif other is not None and type(kind) is str and kind not in _EVENTS:
                 problem = other(kind, record, at, ticket, tickets.get(ticket))
                 if problem is not None:
@@ -345,7 +363,7 @@ def _read(
                 count += 1
                 continue
             else:
-                event = _event(record, at, kind)
+                event = _event(record, at, kind, policies)
             events = tickets.get(ticket)
             if events is None:
                 if share is not None and hash(ticket.encode()) % share[0] != share[1]:
@@ -542,7 +560,7 @@ def replay_data(
         if done is not None:
             return done
     found = ReplayInput()
-    _read(lines, None, filename, found, stripped=True)
+    _read(lines, None, filename, found, stripped=True, policies=engine.policy_ids)
     del lines
     return list(replay_lines(engine, found, now))
 
@@ -571,12 +589,20 @@ def _my_lines(lines: list[bytes], workers: int, me: int) -> list[int]:
 
 
 def _read_share(
-    lines: list[bytes], filename: str, workers: int, me: int
+    lines: list[bytes], filename: str, workers: int, me: int, policies: Collection[str]
 ) -> tuple[ReplayInput, tuple[int, str] | None, bool]:
     """Phase one in a worker: (what it read, its first bad line (index, text) or None, misrouted)."""
     found = ReplayInput()
     try:
-        _read(lines, _my_lines(lines, workers, me), filename, found, stripped=True, share=(workers, me))
+        _read(
+            lines,
+            _my_lines(lines, workers, me),
+            filename,
+            found,
+            stripped=True,
+            share=(workers, me),
+            policies=policies,
+        )
     except ReplayError as error:
         return found, (error.line - 1, error.message), False
     except _Misrouted:
@@ -593,7 +619,7 @@ def _worker(
 ) -> None:
     """A forked worker: read its share, report, wait for ``now``, send back its output lines."""
     try:
-        found, bad, misrouted = _read_share(lines, filename, workers, me)
+        found, bad, misrouted = _read_share(lines, filename, workers, me, engine.policy_ids)
         del lines
         connection.send((found.latest, bad, misrouted))
         now = connection.recv()
@@ -635,7 +661,7 @@ def _replay_parallel(
             child_end.close()
             connections.append(parent_end)
             processes.append(process)
-        found, bad, misrouted = _read_share(lines, filename, workers, 0)
+        found, bad, misrouted = _read_share(lines, filename, workers, 0, engine.policy_ids)
         latest = found.latest
         first_bad = bad
         for connection in connections:

@@ -10,15 +10,17 @@ due times.
 
 Events are small slotted dataclasses carrying ``at`` as integer POSIX seconds
 (:class:`Created`, :class:`Reply`, :class:`StatusChange`, :class:`PriorityChange`,
-:class:`TagsChange`, :class:`GroupChange`). No datetime is made on the hot
-path and the clock is never read: ``now`` is passed in.
+:class:`TagsChange`, :class:`GroupChange`, :class:`IncidentChange`). No datetime is made on
+the hot path and the clock is never read: ``now`` is passed in.
 
 How the rules are computed
 --------------------------
 
 - The policy is chosen again after every event and every escalation whose
   actions change the ticket (first policy whose ``match`` fits). Choices are
-  memoised on (priority, channel, group, tags).
+  memoised on (priority, channel, group, tags). While the ticket is linked to
+  an incident (``IncidentChange``), the incident's policy applies whatever
+  ``match`` says.
 - A cycle's target is always looked up in the policy in force, so when the
   policy or the priority changes, each unfulfilled cycle's due time is
   recomputed from that cycle's own start, in the new policy's calendar: the
@@ -37,6 +39,11 @@ How the rules are computed
   a reply exactly at the due time prevents ``breached``). Only escalations
   strictly before ``now`` fire. An instant that a change of policy, priority or
   tags puts in the past fires at the moment of that change.
+- Several rules due at one instant run like a help desk's triggers: the first
+  in the protocol's order (and, for ``metric: any``, in the order of
+  ``METRICS``) fires and takes its actions, then checking starts again from the
+  first rule, so a rule that the actions made untrue (its metric has no target
+  under the policy now chosen, say) does not fire, and one they made true does.
 
 Choices where the protocol is silent are listed in docs/sla-replay.md.
 """
@@ -63,6 +70,7 @@ __all__ = [
     "Cycle",
     "EventError",
     "GroupChange",
+    "IncidentChange",
     "PriorityChange",
     "Reply",
     "SlaEngine",
@@ -81,7 +89,7 @@ STATUSES = frozenset(models.STATUSES)
 PRIORITIES = frozenset(models.PRIORITIES)
 _DONE = frozenset({"solved", "closed"})
 
-_CREATED, _REPLY, _STATUS, _PRIORITY, _TAGS, _GROUP = range(6)
+_CREATED, _REPLY, _STATUS, _PRIORITY, _TAGS, _GROUP, _INCIDENT = range(7)
 _NEVER = 1 << 62
 
 
@@ -95,7 +103,8 @@ _NEVER = 1 << 62
 
 @dataclass(slots=True)
 class Created:
-    """The ticket is opened with status ``new``; ``by_agent`` when an agent opened it for the customer."""
+    """The ticket is opened with status ``new``; ``by_agent`` when an agent opened it for the customer,
+    which is the agent's first public reply, so that ticket starts ``open``."""
 
     at: int
     priority: str
@@ -147,7 +156,18 @@ class GroupChange:
     kind = _GROUP
 
 
-Event = Created | Reply | StatusChange | PriorityChange | TagsChange | GroupChange
+@dataclass(slots=True)
+class IncidentChange:
+    """The ticket is linked to a critical incident whose SLA policy is ``policy`` (a policy id of the
+    protocol); while it is set, that policy applies whatever ``match`` says. None: unlinked, or the
+    incident is resolved."""
+
+    at: int
+    policy: str | None
+    kind = _INCIDENT
+
+
+Event = Created | Reply | StatusChange | PriorityChange | TagsChange | GroupChange | IncidentChange
 
 
 class EventError(ValueError):
@@ -546,6 +566,7 @@ class _Ticket:
         "first_response",
         "group",
         "horizon",
+        "incident",
         "next_open",
         "next_responses",
         "periodic_open",
@@ -560,13 +581,15 @@ class _Ticket:
 
     def __init__(self, created: Created) -> None:
         self.time = created.at
-        self.status = "new"
+        # An agent's ticket starts with the agent's first public reply, which opens a new ticket.
+        self.status = "open" if created.by_agent else "new"
         self.priority = created.priority
         self.channel = created.channel
         self.group = created.group
         self.tags = frozenset(created.tags)
         self.by_agent = created.by_agent
         self.policy: _Policy | None = None
+        self.incident: _Policy | None = None  # the linked incident's policy, which overrides `match`
         self.first_response: Cycle | None = None
         self.next_responses: list[Cycle] = []
         self.next_open: Cycle | None = None
@@ -609,6 +632,7 @@ class SlaEngine:
             _Policy(i, p, self.calendars, self.rules) for i, p in enumerate(protocol.sla.policies)
         )
         self._choices: dict[tuple[str, str, str | None, frozenset[str]], _Policy | None] = {}
+        self.policy_ids = {policy.id: policy for policy in self.policies}
 
     def policy_for(
         self, priority: str, channel: str, group: str | None, tags: frozenset[str]
@@ -635,7 +659,8 @@ class SlaEngine:
 
         Events after ``now`` are not applied. Raises ``EventError`` for a sequence the desk
         would never produce: no ``Created`` first, a second ``Created``, an event earlier than
-        the one before it, or any event after ``closed``.
+        the one before it, any event after ``closed``, or an incident naming a policy the
+        protocol does not have.
         """
         iterator = iter(events)
         created = next(iterator, None)
@@ -656,6 +681,10 @@ class SlaEngine:
             kind = event.kind
             if kind == _CREATED:
                 raise EventError(index, "the ticket was already created")
+            if kind == _INCIDENT:
+                incident = event.policy  # type: ignore[union-attr]
+                if incident is not None and incident not in self.policy_ids:
+                    raise EventError(index, f"incident: '{incident}' is not a policy of the protocol")
             if at > now:
                 break
             previous = at
@@ -687,7 +716,7 @@ class SlaEngine:
             ticket.first_response = Cycle(FIRST_RESPONSE, created.at)
 
     def _change(self, ticket: _Ticket, event: Event) -> None:
-        """A change of priority, tags or group: the policy is chosen again."""
+        """A change of priority, tags, group or incident: the policy is chosen again."""
         if isinstance(event, PriorityChange):
             if event.priority == ticket.priority:
                 return
@@ -701,6 +730,11 @@ class SlaEngine:
             if event.group == ticket.group:
                 return
             ticket.group = event.group
+        elif isinstance(event, IncidentChange):
+            incident = self.policy_ids[event.policy] if event.policy is not None else None
+            if incident is ticket.incident:
+                return
+            ticket.incident = incident
         else:  # pragma: no cover - every event kind is handled above or in evaluate
             raise TypeError(f"not an event: {event!r}")
         self._choose_policy(ticket)
@@ -776,7 +810,11 @@ class SlaEngine:
             ticket.horizon = -1
 
     def _choose_policy(self, ticket: _Ticket) -> None:
-        ticket.policy = self.policy_for(ticket.priority, ticket.channel, ticket.group, ticket.tags)
+        incident = ticket.incident
+        if incident is not None:
+            ticket.policy = incident
+        else:
+            ticket.policy = self.policy_for(ticket.priority, ticket.channel, ticket.group, ticket.tags)
         # Targets and the rules' extra conditions may have changed: every pending escalation
         # instant is found again.
         for cycle in (ticket.first_response, ticket.next_open, ticket.periodic_open, ticket.resolution):
@@ -887,6 +925,10 @@ class SlaEngine:
                 ticket.horizon = horizon
                 return
             assert best_cycle is not None
+            if best_at == time:
+                # A change at this instant may have made several rules of one cycle due at once,
+                # and each cycle offers only its lowest level: look at them all.
+                best_cycle, best_rule = self._first_due(ticket, time, best_cycle, best_rule)
             ticket.time = best_at
             best_cycle._fired |= best_rule.bit
             best_cycle._esc_valid = False
@@ -901,6 +943,40 @@ class SlaEngine:
                     best_rule.actions, ticket.priority, ticket.group, ticket.tags
                 )
                 self._choose_policy(ticket)
+
+    def _first_due(
+        self, ticket: _Ticket, time: int, cycle: Cycle, rule: CompiledRule
+    ) -> tuple[Cycle, CompiledRule]:
+        """Of every rule due at ``time`` (the present instant) on an open cycle, the first in the
+        protocol's order, then in the order of metrics: the one that fires next. ``cycle`` and
+        ``rule`` are one that is due."""
+        policy = ticket.policy
+        assert policy is not None
+        calendar = policy.calendar
+        for candidate in (ticket.first_response, ticket.next_open, ticket.periodic_open, ticket.resolution):
+            if candidate is None or candidate.fulfilled is not None:
+                continue
+            plan = policy.plans[candidate.metric].get(ticket.priority)
+            if not plan:
+                continue
+            fired = candidate._fired
+            for level, other in plan:
+                if fired & other.bit or (other.index, candidate.metric) >= (rule.index, cycle.metric):
+                    continue
+                when = other.when
+                if when is not None and not when.fits(
+                    ticket.priority, ticket.channel, ticket.group, ticket.tags
+                ):
+                    continue
+                # The plan is in order of level, and a higher level is never reached sooner.
+                low = candidate.earliest(level)
+                if low is None or low > time:
+                    break
+                at = candidate.reach_now(calendar, level)
+                if at is None or at > time:
+                    break
+                cycle, rule = candidate, other
+        return cycle, rule
 
     def _pending(self, ticket: _Ticket, now: int) -> list[Escalation]:
         """Every rule due to fire at or after ``now`` in the state at ``now``, in order of instant."""

@@ -761,6 +761,70 @@ def do_set_group(ticket: Ticket, group: str | None, *, actor, at: dt.datetime | 
     return ticket
 
 
+def incident_policy(ticket: Ticket) -> str | None:
+    """The SLA policy of the incident the ticket is linked to (its latest ``incident`` event), or None."""
+    data = (
+        ticket.events.filter(kind=EventKind.INCIDENT)
+        .order_by("-at", "-id")
+        .values_list("data", flat=True)
+        .first()
+    )
+    return (data or {}).get("policy") or None
+
+
+def do_set_incident(
+    ticket: Ticket, policy: str | None, *, incident: str = "", actor=None, at: dt.datetime | None = None
+) -> Ticket:
+    """Link the ticket to a declared critical incident whose SLA policy is ``policy`` (the protocol's
+    ``emergency.critical_incident.sla_policy``), or unlink it (None: unlinked, or the incident is
+    resolved). While it is linked, that policy applies whatever its ``match`` says.
+
+    ``incident`` names the incident in the ticket's timeline. Linking again to the same policy, or
+    unlinking a ticket that is not linked, records nothing.
+    """
+    at = _now(at)
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _require_open(ticket)
+        if policy is not None:
+            policies = [p.id for p in protocol_for(ticket).sla.policies]
+            if policy not in policies:
+                raise TicketError(
+                    f"incident: '{policy}' is not an SLA policy of the protocol ({', '.join(policies)})"
+                )
+        if incident_policy(ticket) == policy:
+            return ticket
+        named = f" '{incident}'" if incident else ""
+        if policy is not None:
+            summary = f"Linked to incident{named}: SLA policy '{policy}' applies while it lasts"
+            audit = f"{_label(actor)} linked {ticket.reference} to incident{named} (SLA policy '{policy}')"
+        else:
+            summary = f"Unlinked from incident{named}: the SLA policy is chosen by its match again"
+            audit = f"{_label(actor)} unlinked {ticket.reference} from incident{named}"
+        ticket.updated_at = at
+        clause = "emergency.critical_incident.sla_policy"
+        _event(
+            ticket,
+            EventKind.INCIDENT,
+            at,
+            {"policy": policy},
+            actor=actor,
+            clause=clause,
+            summary=summary[:500],
+        )
+        _audit(
+            ticket,
+            "ticket.incident",
+            audit,
+            actor=actor,
+            clause=clause,
+            data={"policy": policy, "incident": incident},
+            at=at,
+        )
+        refresh_sla(ticket, at)
+    return ticket
+
+
 def do_assign(ticket: Ticket, assignee, *, actor, at: dt.datetime | None = None) -> Ticket:
     at = _now(at)
     with transaction.atomic():

@@ -32,7 +32,7 @@ class MessageKind(models.TextChoices):
 
 
 class EventKind(models.TextChoices):
-    """What happened on a ticket. The first six are exactly the SLA engine's events."""
+    """What happened on a ticket. The first six and ``incident`` are exactly the SLA engine's events."""
 
     CREATED = "created", "Created"
     REPLY = "reply", "Message"
@@ -48,3 +48,4 @@ class EventKind(models.TextChoices):
     PROCEDURE = "procedure", "Procedure step"
     TROUBLESHOOTING = "troubleshooting", "Troubleshooting"
     SUBJECT = "subject", "Subject changed"
+    INCIDENT = "incident", "Incident link"

@@ -8,6 +8,10 @@ from collections.abc import Iterable, Iterator
 from .models import TicketEvent
 from .sla import replay_line
 
+# The field whose null is the change itself (no group; unlinked from the incident), kept where
+# other nulls (an optional field left empty) are left out.
+_NULL_IS_THE_VALUE = {"group": "group", "incident": "policy"}
+
 
 def event_lines(ticket_ids: Iterable[int] | None = None) -> Iterator[str]:
     """JSON lines, tickets in order of creation, each ticket's events in time order."""
@@ -17,5 +21,6 @@ def event_lines(ticket_ids: Iterable[int] | None = None) -> Iterator[str]:
     for ticket_id, kind, at, data in events.values_list("ticket_id", "kind", "at", "data").iterator(
         chunk_size=5000
     ):
-        clean = {k: v for k, v in data.items() if v is not None}
+        keep = _NULL_IS_THE_VALUE.get(kind)
+        clean = {k: v for k, v in data.items() if v is not None or k == keep}
         yield json.dumps(replay_line(ticket_id, kind, at, clean), separators=(",", ":"))

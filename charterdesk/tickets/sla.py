@@ -16,6 +16,7 @@ from functools import lru_cache
 from charterdesk.engine.sla import (
     Created,
     GroupChange,
+    IncidentChange,
     PriorityChange,
     Reply,
     SlaEngine,
@@ -78,6 +79,8 @@ def engine_event(kind: str, at: dt.datetime, data: dict):
         return TagsChange(seconds, tuple(data.get("add", ())), tuple(data.get("remove", ())))
     if kind == EventKind.GROUP:
         return GroupChange(seconds, data.get("group") or None)
+    if kind == EventKind.INCIDENT:
+        return IncidentChange(seconds, data.get("policy") or None)
     raise ValueError(f"{kind} is not an SLA event")
 
 

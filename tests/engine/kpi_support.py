@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from charterdesk.engine.kpis import KpiEngine, Report, TicketHistory, read_histories
+from charterdesk.engine.kpis import KpiEngine, Report, TicketHistory
 from charterdesk.protocol.load import load_protocol
 from charterdesk.protocol.models import Protocol
 
@@ -143,7 +143,7 @@ def day(text: str) -> date:
 
 def histories(lines: list[str], protocol: Protocol | None = None) -> list[TicketHistory]:
     engine = engine_for(protocol or desk())
-    found = read_histories(lines, "events.jsonl", csat_scale=engine.csat_scale)
+    found = engine.read(lines, "events.jsonl")
     return list(found.histories.values())
 
 

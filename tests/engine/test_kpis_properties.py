@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from charterdesk.demo import EXAMPLE_PROTOCOL
-from charterdesk.engine.kpis import DIMENSIONS, TIME_KPIS, KpiEngine, Period, read_histories
+from charterdesk.engine.kpis import DIMENSIONS, TIME_KPIS, KpiEngine, Period
 from charterdesk.engine.replay import read_events, replay_lines
 from charterdesk.engine.sla import format_time
 from charterdesk.protocol.load import load_protocol_file
@@ -107,7 +107,7 @@ def period_of(offset_and_days: tuple[int, int]) -> Period:
 
 
 def compute(records: list[dict], period: Period, by: tuple[str, ...] = ()):
-    found = read_histories(lines_of(records), "<test>", csat_scale=engine().csat_scale)
+    found = engine().read(lines_of(records), "<test>")
     return engine().compute(found.histories.values(), period, by=by)
 
 

@@ -383,7 +383,7 @@ def test_an_unknown_dimension_is_refused():
         ),
         (
             line("T1", "01-04 12:00", "surveys"),
-            'unknown event "surveys"; use created, reply, status, priority, tags, group, survey',
+            'unknown event "surveys"; use created, reply, status, priority, tags, group, incident, survey',
         ),
     ],
 )

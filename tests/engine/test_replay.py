@@ -165,7 +165,13 @@ CREATED = '{"ticket": "T1", "at": "2026-12-07T14:00:00Z", "event": "created", "p
          "not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
         ("[1, 2]", "a line must be a JSON object with ticket, at and event"),
         ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "wave"}',
-         'unknown event "wave"; use created, reply, status, priority, tags, group'),
+         'unknown event "wave"; use created, reply, status, priority, tags, group, incident'),
+        ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "incident"}',
+         "incident: missing field 'policy'"),
+        ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "incident", "policy": "p1"}',
+         'incident: "p1" is not a policy of the protocol; use vip-urgent, chat, standard or null'),
+        ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "incident", "policy": 7}',
+         "incident: 'policy' must be a string, not 7"),
         ('{"ticket": "T1", "at": "2026-12-07T15:00:00Z"}', "missing field 'event'"),
         ('{"at": "2026-12-07T15:00:00Z", "event": "reply", "author": "agent"}', "missing field 'ticket'"),
         ('{"ticket": "T1", "event": "reply", "author": "agent"}', "missing field 'at'"),
@@ -199,6 +205,29 @@ def test_a_malformed_line_is_refused_with_its_line_number(
     assert code == 1
     assert out == ""
     assert err == f"{events}:2: {message}\n"
+
+
+def test_an_incident_line_links_and_unlinks_a_ticket(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Linked at 15:00 to an incident under vip-urgent, the ticket's clocks run round the clock on
+    that policy's targets (first response 30 min from 14:00: 14:30, breached); unlinked at 16:00,
+    the standard policy is back (8 h in office hours from Monday 09:00 New York: 17:00)."""
+    linked = '{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "incident", "policy": "vip-urgent"}'
+    unlinked = '{"ticket": "T1", "at": "2026-12-07T16:00:00Z", "event": "incident", "policy": null}'
+    events = write_events(tmp_path, [CREATED, linked, unlinked])
+    seen = []
+    for now in ("2026-12-07T15:30:00Z", "2026-12-07T16:30:00Z"):
+        code, out, err = run(["--protocol", EXAMPLE, "--now", now, str(events)], capsys)
+        assert code == 0, err
+        ticket = json.loads(out)
+        seen.append(
+            (ticket["policy"], [(c["due"], c["breached"]) for c in ticket["metrics"]["first_response"]])
+        )
+    assert seen == [
+        ("vip-urgent", [("2026-12-07T14:30:00Z", True)]),
+        ("standard", [("2026-12-07T22:00:00Z", False)]),
+    ]
 
 
 def test_an_event_after_closed_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,6 +22,7 @@ from charterdesk.engine.sla import (
     Created,
     EventError,
     GroupChange,
+    IncidentChange,
     PriorityChange,
     Reply,
     SlaEngine,
@@ -198,6 +199,10 @@ def group(t: str, value: str | None):
     return ("group", t, {"group": value})
 
 
+def incident(t: str, policy: str | None):
+    return ("incident", t, {"policy": policy})
+
+
 def build_event(spec: tuple, zone: str):
     kind, t, fields = spec
     at = ts(t, zone)
@@ -218,6 +223,8 @@ def build_event(spec: tuple, zone: str):
         return PriorityChange(at, fields["priority"])
     if kind == "tags":
         return TagsChange(at, fields["add"], fields["remove"])
+    if kind == "incident":
+        return IncidentChange(at, fields["policy"])
     return GroupChange(at, fields["group"])
 
 
@@ -278,6 +285,20 @@ OFFICE_OPEN_25 = {
 }
 
 LATE_FR = "- {id: late, when: {metric: first_response, breached: true}, do: [{notify: 'role:lead'}]}"
+# A vip ticket has no periodic_update target; once the tag goes on Wednesday 9 Dec at 12:00, the standard
+# 8 h counts from the agent's reply on Monday 09:30 (7.5 h Monday, 0.5 h Tuesday): due Tuesday 09:30,
+# one hour after it Tuesday 10:30. Both instants are past at the change, so both rules are due then.
+VIP_DROPPED = [
+    created("2026-12-07 09:00", tags=["vip"]),
+    agent("2026-12-07 09:30"),
+    tags("2026-12-09 12:00", remove=["vip"]),
+]
+# Linked to an incident under the round-the-clock vip policy from 10:00 to 11:00 on Monday 7 Dec.
+INCIDENT_HOUR = [
+    created("2026-12-07 09:00"),
+    incident("2026-12-07 10:00", "vip"),
+    incident("2026-12-07 11:00", None),
+]
 
 EXAMPLES = [
     # ---- weekends and the basic rules
@@ -936,6 +957,146 @@ EXAMPLES = [
         first_response=[("2026-12-07 10:00", None, True)],
         targets={"resolution": ["4h"], "first_response": ["1h"]},
     ),
+    # ---- several rules at one instant: the protocol's order, actions at once, then from the top
+    Example(
+        "Rules due at one instant fire in the protocol's order, not by level: the hand-over (after_breach, "
+        "written first) moves the ticket to tier2, whose policy has no periodic_update target, so the "
+        "breached rule written second no longer holds and does not fire.",
+        DESK_WITH(
+            "- {id: hand-over, when: {metric: periodic_update, after_breach: 1h}, "
+            "do: [{assign_group: tier2}]}\n"
+            "- {id: late-update, when: {metric: periodic_update, breached: true}, "
+            "do: [{notify: 'role:lead'}]}"
+        ),
+        VIP_DROPPED,
+        now="2026-12-09 13:00",
+        escalations=[("hand-over", "periodic_update", "2026-12-09 12:00")],
+        policy="tier2",
+        periodic_update=[],
+    ),
+    Example(
+        "Two rules due at one instant that change nothing both fire, in the order they are written: the "
+        "after_breach one first although its level is higher.",
+        DESK_WITH(
+            "- {id: second-notice, when: {metric: periodic_update, after_breach: 1h}, "
+            "do: [{notify: 'role:lead'}]}\n"
+            "- {id: first-notice, when: {metric: periodic_update, breached: true}, do: [{notify: assignee}]}"
+        ),
+        VIP_DROPPED,
+        now="2026-12-09 13:00",
+        escalations=[
+            ("second-notice", "periodic_update", "2026-12-09 12:00"),
+            ("first-notice", "periodic_update", "2026-12-09 12:00"),
+        ],
+        policy="standard",
+        periodic_update=[("2026-12-08 09:30", None, True)],
+    ),
+    Example(
+        "After a rule fires, checking starts again from the first rule: at the 13:00 breach the tier2 rule "
+        "does not hold (no group), the hand-over fires and moves the ticket to tier2, and checked again the "
+        "tier2 rule now holds (1 h target, due 10:00) and fires at the same instant.",
+        DESK_WITH(
+            "- {id: tier2-late, when: {metric: first_response, breached: true, group: [tier2]}, "
+            "do: [{notify: 'role:lead'}]}\n"
+            "- {id: hand-over, when: {metric: first_response, breached: true}, do: [{assign_group: tier2}]}"
+        ),
+        [created("2026-12-07 09:00")],
+        now="2026-12-07 14:00",
+        escalations=[
+            ("hand-over", "first_response", "2026-12-07 13:00"),
+            ("tier2-late", "first_response", "2026-12-07 13:00"),
+        ],
+        policy="tier2",
+        first_response=[("2026-12-07 10:00", None, True)],
+        resolution=[],
+    ),
+    Example(
+        "metric: any at one instant takes the metrics in order: raised to urgent on Tuesday 12:00, the "
+        "first response (1 h, due Monday 10:00) and the resolution (4 h, due Monday 13:00) are both "
+        "breached, and the rule fires on first_response, then on resolution.",
+        DESK_WITH(
+            "- {id: urgent-late, when: {metric: any, breached: true, priority: [urgent]}, "
+            "do: [{notify: 'role:lead'}]}"
+        ),
+        [created("2026-12-07 09:00"), priority("2026-12-08 12:00", "urgent")],
+        now="2026-12-08 12:30",
+        escalations=[
+            ("urgent-late", "first_response", "2026-12-08 12:00"),
+            ("urgent-late", "resolution", "2026-12-08 12:00"),
+        ],
+    ),
+    # ---- agent-opened tickets start open
+    Example(
+        "A ticket an agent opens starts open: its creation is the agent's first public reply.",
+        DESK,
+        [created("2026-12-07 09:00", by="agent")],
+        now="2026-12-07 09:30",
+        status="open",
+        first_response=[],
+        periodic_update=[("2026-12-07 17:00", None, False)],
+    ),
+    # ---- linked to an incident: its policy whatever match says
+    Example(
+        "Before the incident: the standard policy, first response 4 h (13:00), resolution 16 h "
+        "(8 h Monday, 8 h Tuesday: Tuesday 17:00).",
+        DESK,
+        INCIDENT_HOUR,
+        now="2026-12-07 09:30",
+        policy="standard",
+        first_response=[("2026-12-07 13:00", None, False)],
+        resolution=[("2026-12-08 17:00", None, False)],
+    ),
+    Example(
+        "Linked to an incident under the vip policy, which match would not choose: round the clock, first "
+        "response 1 h from 09:00 (10:00, breached at 10:30), resolution 8 h (17:00).",
+        DESK,
+        INCIDENT_HOUR,
+        now="2026-12-07 10:30",
+        policy="vip",
+        first_response=[("2026-12-07 10:00", None, True)],
+        resolution=[("2026-12-07 17:00", None, False)],
+    ),
+    Example(
+        "Unlinked at 11:00: match chooses the standard policy again, and the due times are those of before.",
+        DESK,
+        INCIDENT_HOUR,
+        now="2026-12-07 11:30",
+        policy="standard",
+        first_response=[("2026-12-07 13:00", None, False)],
+        resolution=[("2026-12-08 17:00", None, False)],
+    ),
+    Example(
+        "While linked, a change that match would follow (the group moves to tier2) leaves the incident's "
+        "policy in force; once unlinked, match chooses tier2 (first response 1 h in office hours: 10:00).",
+        DESK,
+        [
+            created("2026-12-07 09:00"),
+            incident("2026-12-07 09:30", "vip"),
+            group("2026-12-07 09:45", "tier2"),
+            incident("2026-12-07 11:00", None),
+        ],
+        now="2026-12-07 11:30",
+        policy="tier2",
+        first_response=[("2026-12-07 10:00", None, True)],
+        resolution=[],
+    ),
+    Example(
+        "Linking puts the first response's due time (vip: 10:00) in the past: the breached rule fires at "
+        "the instant of the link.",
+        DESK_WITH(LATE_FR),
+        [created("2026-12-07 09:00"), incident("2026-12-07 10:30", "vip")],
+        now="2026-12-07 11:00",
+        escalations=[("late", "first_response", "2026-12-07 10:30")],
+        policy="vip",
+    ),
+    Example(
+        "An incident null on a ticket that was never linked changes nothing.",
+        DESK,
+        [created("2026-12-07 09:00"), incident("2026-12-07 09:30", None)],
+        now="2026-12-07 10:00",
+        policy="standard",
+        first_response=[("2026-12-07 13:00", None, False)],
+    ),
     # ---- the example protocol (specs/examples/acme-outdoor.protocol.yaml)
     Example(
         "Acme: a normal email on Friday 17:30 is due Monday 11:30 (0.5 h Fri, 4 h Sat, 3.5 h Mon).",
@@ -1070,6 +1231,52 @@ def test_closing_an_unsolved_ticket_fulfils_its_cycles() -> None:
     assert result.status == "closed"
     assert result.metrics["resolution"][0].fulfilled == ts("2026-12-07 10:00", NY)
     assert result.metrics["first_response"][0].fulfilled == ts("2026-12-07 10:00", NY)
+
+
+def test_an_agent_opened_tickets_status_through_its_life() -> None:
+    """Opened by an agent: open at once, open after the customer writes, pending, open again when the
+    customer answers, solved, and open once more when the customer writes after the solve."""
+    engine = SlaEngine(desk())
+    events = [
+        build_event(spec, NY)
+        for spec in [
+            created("2026-12-07 09:00", by="agent"),
+            customer("2026-12-07 10:00"),
+            status("2026-12-07 11:00", "pending"),
+            customer("2026-12-07 12:00"),
+            status("2026-12-07 13:00", "solved"),
+            customer("2026-12-07 14:00"),
+        ]
+    ]
+    seen = [engine.evaluate(events, ts(now, NY)).status for now in (
+        "2026-12-07 09:00", "2026-12-07 10:30", "2026-12-07 11:30", "2026-12-07 12:30", "2026-12-07 13:30",
+        "2026-12-07 14:30",
+    )]  # fmt: skip
+    assert seen == ["open", "open", "pending", "open", "solved", "open"]
+
+
+def test_a_customer_opened_ticket_is_new_until_an_agent_replies_in_public() -> None:
+    """Created by the customer: new; an internal note leaves it new; the agent's public reply opens it."""
+    engine = SlaEngine(desk())
+    events = [
+        build_event(spec, NY)
+        for spec in [created("2026-12-07 09:00"), note("2026-12-07 09:10"), agent("2026-12-07 09:20")]
+    ]
+    seen = [engine.evaluate(events, ts(now, NY)).status for now in ("2026-12-07 09:15", "2026-12-07 09:25")]
+    assert seen == ["new", "open"]
+
+
+def test_an_incident_naming_an_unknown_policy_is_refused() -> None:
+    """The engine refuses an incident whose policy the protocol does not have, naming the event."""
+    engine = SlaEngine(desk())
+    events = [
+        build_event(created("2026-12-07 09:00"), NY),
+        build_event(incident("2026-12-07 10:00", "p1"), NY),
+    ]
+    with pytest.raises(EventError) as error:
+        engine.evaluate(events, ts("2026-12-08 09:00", NY))
+    assert error.value.index == 1
+    assert error.value.message == "incident: 'p1' is not a policy of the protocol"
 
 
 def test_events_out_of_order_are_refused() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from datetime import UTC, datetime
@@ -50,6 +51,9 @@ STEPS = st.sampled_from(
         ("tags", {"add": ["vip"], "remove": []}),
         ("tags", {"add": [], "remove": ["vip"]}),
         ("group", {"group": "escalations"}),
+        ("incident", {"policy": "vip-urgent"}),
+        ("incident", {"policy": "chat"}),
+        ("incident", {"policy": None}),
     ]
 )
 
@@ -112,6 +116,24 @@ def test_output_does_not_depend_on_how_tickets_interleave(groups: tuple, seed: i
     lambda names: st.tuples(*[tickets(n) for n in names])), st.integers(0, 10**6))  # fmt: skip
 def test_other_tickets_never_change_a_tickets_result(alone: list[dict], others: tuple, seed: int) -> None:
     assert replay(alone)["A"] == replay(interleave(seed, [alone, *others]))["A"]
+
+
+@SETTINGS
+@given(tickets("A"), st.lists(st.integers(0, 70 * 86400), min_size=2, max_size=6))
+def test_looking_again_later_never_rewrites_what_fired(records: list[dict], offsets: list[int]) -> None:
+    """Judged at any instant, the rules that fired (several at one instant included, each with its
+    instant) are the first ones of those that fired by any later instant: the live desk, which asks the
+    engine again and again and carries out each firing once, never carries out one the replay lacks."""
+    found = read_events(as_lines(records), "<test>", engine().policy_ids)
+    fired = [
+        [
+            (e.rule, e.metric, e.at, e.cycle_start)
+            for e in engine().evaluate(found.tickets["A"], BASE + offset).escalations
+        ]
+        for offset in sorted(offsets)
+    ]
+    for earlier, later in itertools.pairwise(fired):
+        assert later[: len(earlier)] == earlier
 
 
 @SETTINGS
