@@ -51,7 +51,8 @@ INCIDENT = {
 
 def protocol_data(**sections: Any) -> dict[str, Any]:
     """A valid protocol: Berlin office hours, a 24x7 vip policy, a phone policy with no response
-    targets, the standard policy; ``sections`` replace or add top-level keys."""
+    targets, the standard policy, and a 24x7 policy for tickets linked to a critical incident
+    (which no ticket matches otherwise); ``sections`` replace or add top-level keys."""
     data: dict[str, Any] = {
         "format": 1,
         "company": "Test Co",
@@ -73,7 +74,8 @@ def protocol_data(**sections: Any) -> dict[str, Any]:
                 {"id": "phone", "kind": "phone"},
             ]
         },
-        "sla": {"policies": [VIP, PHONE, STANDARD]},
+        "sla": {"policies": [VIP, PHONE, STANDARD, INCIDENT]},
+        "emergency": {"critical_incident": {"declare": ["role:lead"], "sla_policy": "incident"}},
     }
     data.update(sections)
     return data

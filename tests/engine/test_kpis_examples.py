@@ -4,7 +4,8 @@ The test protocol (tests/engine/kpi_support.py): office hours Mon-Fri 09:00-17:0
 the standard policy (office) gives first_response 4h for normal tickets (2h high, 1h
 urgent), next_response 4h and resolution 16h (normal; 4h urgent); vip tickets are on a
 24x7 calendar (first_response 1h, next_response 1h, periodic_update 2h, resolution 8h);
-phone tickets have only a resolution target. "01-04 09:00" is Monday 4 January 2027,
+phone tickets have only a resolution target; tickets linked to a critical incident are on the
+incident policy (24x7, first_response 30m, resolution 2h). "01-04 09:00" is Monday 4 January 2027,
 09:00 in Berlin; a period "01-04" is that day, Berlin midnight to midnight.
 """
 
@@ -16,6 +17,7 @@ from tests.engine.kpi_support import (
     created,
     customer,
     kpis,
+    line,
     make_protocol,
     no_times,
     one_time,
@@ -148,6 +150,49 @@ def test_a_reply_at_the_end_of_the_period_belongs_to_the_next_day():
     both = kpis(events, "01-04", "01-05")
     assert both["first_response_time"] == one_time(28800)
     assert both["sla_compliance"] == {"achieved": 0, "breached": 2, "value": 0.0}
+
+
+def test_an_incident_linked_ticket_is_timed_on_the_incident_policy():
+    """Opened Monday 16:30 and linked to an incident at 16:35: its policy is the incident's, on a
+    24x7 calendar, so the reply at 17:30 took 3,600 s (not the office's 30 min) and was late
+    (due 17:00); solved at 18:00 after 5,400 s, within the 2 h resolution target."""
+    events = [
+        created("T1", "01-04 16:30"),
+        line("T1", "01-04 16:35", "incident", policy="incident"),
+        agent("T1", "01-04 17:30"),
+        status("T1", "01-04 18:00", "solved"),
+    ]
+    result = kpis(events, "01-04")
+    assert result["first_response_time"] == one_time(3600)
+    assert result["resolution_time"] == one_time(5400)
+    assert result["sla_compliance"] == {"achieved": 1, "breached": 1, "value": 0.5}
+    assert result["fcr"] == {"solved": 1, "value": 1.0}
+
+
+def test_an_unlinked_ticket_returns_to_its_own_policy():
+    """Linked at 16:35 and unlinked at 16:50 (the incident is resolved): the reply at 17:30 is
+    judged under the standard policy again, 30 office minutes, on time."""
+    events = [
+        created("T1", "01-04 16:30"),
+        line("T1", "01-04 16:35", "incident", policy="incident"),
+        line("T1", "01-04 16:50", "incident", policy=None),
+        agent("T1", "01-04 17:30"),
+    ]
+    result = kpis(events, "01-04")
+    assert result["first_response_time"] == one_time(1800)
+    assert result["sla_compliance"] == {"achieved": 1, "breached": 0, "value": 1.0}
+
+
+def test_an_agent_opened_ticket_is_in_the_backlog_and_resolved_on_first_contact():
+    """An agent-opened ticket starts open: it is in the backlog from its creation, has no
+    first-response cycle to breach, and solved without another reply it counts for fcr."""
+    events = [created("T1", "01-04 16:00", by="agent"), status("T1", "01-05 10:00", "solved")]
+    result = kpis(events, "01-04", "01-05")
+    assert result["backlog"]["days"] == {"2027-01-04": 1, "2027-01-05": 0}
+    assert result["first_response_time"] == no_times()
+    assert result["fcr"] == {"solved": 1, "value": 1.0}
+    assert result["resolution_time"] == one_time(7200)
+    assert result["sla_compliance"] == {"achieved": 1, "breached": 0, "value": 1.0}
 
 
 # --------------------------------------------------------------------------- resolution time

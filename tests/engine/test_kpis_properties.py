@@ -55,6 +55,8 @@ STEPS = st.sampled_from(
         ("priority", {"priority": "low"}),
         ("tags", {"add": ["vip"], "remove": []}),
         ("group", {"group": "escalations"}),
+        ("incident", {"policy": "vip-urgent"}),
+        ("incident", {"policy": None}),
     ]
 )
 ANSWERS = st.sampled_from(

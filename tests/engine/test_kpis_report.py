@@ -48,16 +48,12 @@ def test_team_time_zone_is_the_first_calendar_that_has_one():
     """A 24x7 calendar without a zone listed first does not decide: the Berlin office does; with
     no zone anywhere the team's days are UTC days."""
     assert team_timezone(make_protocol(protocol_data(calendars=[ALWAYS, OFFICE]))) == "Europe/Berlin"
-    protocol = make_protocol(
-        protocol_data(
-            calendars=[ALWAYS],
-            sla={
-                "policies": [
-                    {"id": "all", "match": {}, "calendar": "always", "targets": {"resolution": "8h"}}
-                ]
-            },
-        )
+    data = protocol_data(
+        calendars=[ALWAYS],
+        sla={"policies": [{"id": "all", "match": {}, "calendar": "always", "targets": {"resolution": "8h"}}]},
     )
+    del data["emergency"]
+    protocol = make_protocol(data)
     assert team_timezone(protocol) == "UTC"
     events = [created("T1", "01-04 00:30")]  # 2027-01-03T23:30Z: Sunday in UTC
     result = report(events, "01-04", protocol=protocol).as_json()
@@ -391,7 +387,7 @@ def test_a_malformed_survey_line_names_its_line(bad, message):
     """Each problem with a survey line is FILE:LINE: message."""
     lines = [created("T1", "01-04 09:00"), bad]
     with pytest.raises(ReplayError) as caught:
-        read_histories(lines, "events.jsonl")
+        KpiEngine(desk()).read(lines, "events.jsonl")
     assert str(caught.value) == f"events.jsonl:2: {message}"
 
 
