@@ -7,9 +7,14 @@ Times as in test_kpis_examples.py: Berlin wall-clock times of January 2027.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
+import yaml
 
 from charterdesk.cli import main as cli_main
 from charterdesk.engine.kpis import KpiEngine, TicketHistory, make_period, read_histories, team_timezone
@@ -437,8 +442,6 @@ def demo_events(tmp_path):
 
 @pytest.fixture
 def protocol_file(tmp_path):
-    import yaml
-
     path = tmp_path / "protocol.yaml"
     path.write_text(yaml.safe_dump(protocol_data(), sort_keys=False))
     return path
@@ -556,3 +559,45 @@ def test_at_is_the_helpers_berlin_time():
     """The helpers write Berlin times with their offset (a guard for every example's arithmetic)."""
     assert at("01-04 09:00") == "2027-01-04T09:00:00+01:00"
     assert customer("T1", "01-04 09:00").startswith('{"ticket": "T1"')
+
+
+def test_compiled_and_plain_python_kpis_are_byte_for_byte_the_same(tmp_path):
+    """The KPI command gives the same file with the compiled engine and as plain Python, on a
+    generated log of 20,000 events with survey answers added."""
+    root = Path(__file__).resolve().parents[2]
+    events = tmp_path / "events.jsonl"
+    subprocess.run(
+        [sys.executable, str(root / "bench" / "gen_events.py"), "--events", "20000", "-o", str(events)],
+        check=True,
+        capture_output=True,
+    )
+    with events.open("a", encoding="utf-8") as log:
+        for number in range(1, 400):
+            at_text = f"2027-04-{number % 28 + 1:02d}T12:00:00Z"
+            log.write(
+                json.dumps(
+                    {
+                        "ticket": f"T{number:07d}",
+                        "at": at_text,
+                        "event": "survey",
+                        "kind": "csat",
+                        "score": number % 5 + 1,
+                    }
+                )
+                + "\n"
+            )
+    outputs = []
+    for pure in ("1", "0"):
+        out = tmp_path / f"kpis-{pure}.json"
+        command = [
+            sys.executable,
+            "-m",
+            "charterdesk.kpi_command",
+            "--protocol",
+            str(root / "charterdesk/demo/acme-outdoor.protocol.yaml"),
+        ]
+        command += ["--from", "2026-10-01", "--to", "2027-04-30", str(events), "-o", str(out)]
+        subprocess.run(command, env=dict(os.environ, CHARTERDESK_PURE_PYTHON=pure), check=True, cwd=root)
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["kpis"]["csat"]["answered"] > 300
