@@ -216,6 +216,7 @@ class _Tally:
         "fcr",
         "nps",
         "promoters",
+        "reopen_solved",
         "reopened",
         "satisfied",
         "solved",
@@ -235,6 +236,7 @@ class _Tally:
         self.ces_sum = 0
         self.solved = 0
         self.fcr = 0
+        self.reopen_solved = 0  # the same tickets as `solved`, counted at their first solve
         self.reopened = 0
         self.backlog = [0] * (days + 1)  # differences: a ticket counted on days i..j-1 adds 1 at i, -1 at j
 
@@ -264,7 +266,10 @@ class _Tally:
             "value": round_half_up(self.ces_sum, self.ces, 2) if self.ces else None,
         }
         out["fcr"] = {"solved": self.solved, "value": _ratio(self.fcr, self.solved)}
-        out["reopen_rate"] = {"solved": self.solved, "value": _ratio(self.reopened, self.solved)}
+        out["reopen_rate"] = {
+            "solved": self.reopen_solved,
+            "value": _ratio(self.reopened, self.reopen_solved),
+        }
         days: dict[str, int] = {}
         running = 0
         for day, change in zip(period.days, self.backlog, strict=False):
@@ -641,8 +646,11 @@ class _Run:
                 tally.fcr += 1
             if history.handle_time is not None:
                 tally.times["handle_time"].append(history.handle_time)
-        if set_back and set_back[-1] > first[0]:
-            for tally in self.tallies(first[1]):
+        # A reopening goes with the solve that did not hold: the first in the period.
+        reopened = bool(set_back) and set_back[-1] > first[0]
+        for tally in self.tallies(first[1]):
+            tally.reopen_solved += 1
+            if reopened:
                 tally.reopened += 1
         # The resolution cycle as it stood at the last solve: at the end of the period, unless
         # the ticket was set back since, then as the SLA engine saw it at that solve.

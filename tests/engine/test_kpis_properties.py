@@ -210,6 +210,17 @@ def test_changing_a_rating_counts_once(groups: tuple, span: tuple[int, int], dat
         assert after[kind]["answered"] == before[kind]["answered"]
 
 
+COUNTS = [
+    ("sla_compliance", "achieved"),
+    ("sla_compliance", "breached"),
+    ("csat", "answered"),
+    ("nps", "answered"),
+    ("ces", "answered"),
+    ("fcr", "solved"),
+    ("reopen_rate", "solved"),
+]
+
+
 @SETTINGS
 @given(TICKETS, PERIODS)
 def test_breakdowns_add_up_to_the_total(groups: tuple, span: tuple[int, int]) -> None:
@@ -224,9 +235,11 @@ def test_breakdowns_add_up_to_the_total(groups: tuple, span: tuple[int, int]) ->
         slices = list(split.breakdown[dimension].values())
         for kpi in TIME_KPIS:
             assert sum(s[kpi]["count"] for s in slices) == plain.figures[kpi]["count"]
-        for kpi, key in [("sla_compliance", "achieved"), ("sla_compliance", "breached"), ("csat", "answered"),
-                         ("nps", "answered"), ("ces", "answered"), ("fcr", "solved")]:  # fmt: skip
+        for kpi, key in COUNTS:
             assert sum(s[kpi][key] for s in slices) == plain.figures[kpi][key]
+        for piece in slices:
+            for kpi in ("fcr", "reopen_rate", "sla_compliance", "csat"):
+                assert piece[kpi]["value"] is None or 0 <= piece[kpi]["value"] <= 1
         for day in plain.figures["backlog"]["days"]:
             assert sum(s["backlog"]["days"][day] for s in slices) == plain.figures["backlog"]["days"][day]
 

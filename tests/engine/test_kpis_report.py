@@ -306,6 +306,7 @@ def test_breakdowns_follow_the_ticket_at_each_count():
     assert agents["ana"]["fcr"] == {"solved": 1, "value": 1.0}
     assert agents["ben"]["next_response_time"] == one_time(3600)
     assert agents["ben"]["resolution_time"] == one_time(12600)
+    assert agents["ana"]["reopen_rate"] == {"solved": 1, "value": 0.0}
     assert set(result.breakdown["channel"]) == {"email", "chat"}
     assert result.breakdown["priority"]["high"]["resolution_time"] == one_time(1800)
     assert result.kpis["first_response_time"]["count"] == 2
@@ -334,6 +335,31 @@ def test_a_breakdown_by_priority_sees_escalations():
     assert priorities["urgent"]["sla_compliance"] == {"achieved": 0, "breached": 1, "value": 0.0}
     assert priorities["urgent"]["first_response_time"] == one_time(19800)
     assert result.kpis["sla_compliance"] == {"achieved": 0, "breached": 2, "value": 0.0}
+
+
+def test_a_reopening_goes_with_the_solve_that_did_not_hold():
+    """Ana solves, the customer reopens, Ben solves again: the reopening is Ana's (her solve did not
+    hold), the ticket's fcr and resolution go with Ben's last solve."""
+    engine = KpiEngine(desk())
+    start = utc("2027-01-04T08:00:00")
+    history = TicketHistory(
+        [
+            Created(start, "normal", "email"),
+            Reply(start + 600, True),
+            StatusChange(start + 900, "solved"),
+            Reply(start + 1800, False),
+            Reply(start + 2400, True),
+            StatusChange(start + 2700, "solved"),
+        ],
+        agents={1: "ana", 4: "ben"},
+    )
+    result = engine.compute([history], engine.period(day("01-04"), day("01-04")), by=("agent",))
+    agents = result.breakdown["agent"]
+    assert agents["ana"]["reopen_rate"] == {"solved": 1, "value": 1.0}
+    assert agents["ana"]["fcr"] == {"solved": 0, "value": None}
+    assert agents["ben"]["reopen_rate"] == {"solved": 0, "value": None}
+    assert agents["ben"]["fcr"] == {"solved": 1, "value": 0.0}
+    assert agents["ben"]["resolution_time"] == one_time(1800)
 
 
 def test_backlog_by_group_follows_moves_between_days():
@@ -601,3 +627,22 @@ def test_compiled_and_plain_python_kpis_are_byte_for_byte_the_same(tmp_path):
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[0])["kpis"]["csat"]["answered"] > 300
+
+
+def test_the_worked_example_of_docs_reports_md(tmp_path, capsys):
+    """docs/examples/kpi-events.jsonl over the demo protocol gives docs/examples/kpi-output.json."""
+    root = Path(__file__).resolve().parents[2]
+    code, out, err = run(
+        [
+            "--protocol",
+            str(root / "charterdesk/demo/acme-outdoor.protocol.yaml"),
+            "--from",
+            "2027-01-11",
+            "--to",
+            "2027-01-17",
+            str(root / "docs/examples/kpi-events.jsonl"),
+        ],
+        capsys,
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out) == json.loads((root / "docs/examples/kpi-output.json").read_text())
