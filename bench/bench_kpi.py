@@ -26,6 +26,7 @@ solves, in a copy of the log that only the KPI command can read (the replay has 
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import os
 import random
@@ -90,33 +91,35 @@ def kpi_command(protocol: Path, events: Path, out: Path, first: str, last: str) 
 
 def with_surveys(path: Path, fraction: float, seed: int) -> Path:
     """A copy of the log with a survey answer 1 to 48 hours after a share of the solves, every
-    line in time order (an answer never comes before its ticket's earlier events)."""
+    line in time order (an answer never comes before its ticket's earlier events).
+
+    Streamed, holding only the answers not yet written: the children this script starts
+    inherit its peak memory on Linux, which would spoil their own figure."""
     target = path.with_name(f"{path.stem}.surveys-{fraction}.jsonl")
     if target.exists():
         return target
     rng = random.Random(seed)
-    timed: list[tuple[str, int, str]] = []
-    with open(path, encoding="utf-8") as stream:
+    waiting: list[tuple[str, int, str]] = []  # (at, order, line): a heap of answers to come
+    with open(path, encoding="utf-8") as stream, open(target, "w", encoding="utf-8") as out:
         for number, line in enumerate(stream):
             record = json.loads(line)
-            stamp = record["at"]
-            timed.append((stamp, number * 2, line.rstrip("\n")))
+            stamp = record["at"]  # gen_events.py writes UTC times with Z: text order is time order
+            while waiting and waiting[0][0] <= stamp:
+                out.write(heapq.heappop(waiting)[2] + "\n")
+            out.write(line)
             if record.get("status") == "solved" and rng.random() < fraction:
                 when = datetime.fromisoformat(stamp) + timedelta(seconds=rng.randrange(3600, 48 * 3600))
-                kind, score = rng.choice(
-                    [("csat", rng.randint(1, 5)), ("nps", rng.randint(0, 10)), ("ces", rng.randint(1, 7))]
-                )
+                kind, top = rng.choice([("csat", 5), ("nps", 10), ("ces", 7)])
                 answer = {
                     "ticket": record["ticket"],
                     "at": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "event": "survey",
                     "kind": kind,
-                    "score": score,
+                    "score": rng.randint(0 if kind == "nps" else 1, top),
                 }
-                timed.append((answer["at"], number * 2 + 1, json.dumps(answer)))
-    timed.sort()
-    with open(target, "w", encoding="utf-8") as out:
-        out.write("\n".join(text for _, _, text in timed) + "\n")
+                heapq.heappush(waiting, (answer["at"], number, json.dumps(answer)))
+        while waiting:
+            out.write(heapq.heappop(waiting)[2] + "\n")
     return target
 
 

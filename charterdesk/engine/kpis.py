@@ -314,20 +314,21 @@ def objective_status(objective: models.Objective, figures: dict[str, dict[str, A
     actual: dict[str, Any] = {}
     met: bool | None = True
     for key, wanted in objective.target.items():
+        bound: int | float
         if key.startswith("p"):
             assert isinstance(wanted, models.Duration)
-            target[key] = wanted.seconds
+            bound = wanted.seconds
             value = kpi.get(key)
         else:
             assert isinstance(wanted, float)
-            target[key] = wanted
+            bound = wanted
             value = kpi.get("value")
+        target[key] = bound
         actual[key] = value
         if value is None:
             met = None
         elif met is not None:
-            ok = value >= wanted if key == "min" else value <= target[key]
-            met = met and ok
+            met = met and (value >= bound if key == "min" else value <= bound)
     return {"id": objective.id, "kpi": objective.kpi, "target": target, "actual": actual, "met": met}
 
 
