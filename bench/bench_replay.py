@@ -20,7 +20,9 @@ Its peak memory is given twice: the largest single process (``ru_maxrss`` from
 the workers share with the parent after ``fork`` are counted once per process, so
 this overstates it). On a shared machine, compare runs made in the same
 invocation (``--baseline``, ``--repeat``): rounds alternate between the
-contenders and the table gives medians.
+contenders and the table gives medians. The CPU seconds (user + system, of the
+command and its workers, from ``wait4``) vary far less than the wall time when
+other work shares the cores, so the A/B line gives the ratio of both.
 """
 
 from __future__ import annotations
@@ -116,9 +118,10 @@ def replay_child(
     source: Path = ROOT,
     workers: int | None = None,
     extra_env: dict[str, str] | None = None,
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
     """Wall seconds, peak resident MB of the largest process and of the whole process tree
-    (sampled) of the command run as a child process from the checkout ``source``."""
+    (sampled), and CPU seconds (user + system, workers included) of the command run as a child
+    process from the checkout ``source``."""
     command = [sys.executable, "-m", "charterdesk.replay_command", "--protocol", str(protocol), str(path)]
     command += ["-o", str(out)]
     env = dict(os.environ, PYTHONPATH=str(source), **(extra_env or {}))
@@ -146,7 +149,8 @@ def replay_child(
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"the replay failed with exit status {process.returncode}: {command}")
-    return elapsed, usage.ru_maxrss / 1024, max(peak_tree, usage.ru_maxrss) / 1024
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_maxrss / 1024, max(peak_tree, usage.ru_maxrss) / 1024, cpu
 
 
 def engine_status(source: Path, extra_env: dict[str, str]) -> str:
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         contenders.append(("baseline", Path(args.baseline).resolve(), {}))
 
     floors: list[float] = []
-    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in contenders}
+    runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name, _, _ in contenders}
     lines = 0
     outputs: dict[str, Path] = {}
     for round_number in range(args.repeat):
@@ -230,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
 
     floor = statistics.median(floors)
     medians: dict[str, float] = {}
+    cpu_medians: dict[str, float] = {}
     for name, source, extra_env in contenders:
         with open(outputs[name], "rb") as stream:
             tickets = sum(1 for _ in stream)
@@ -237,12 +242,15 @@ def main(argv: list[str] | None = None) -> int:
         replay = medians[name] = statistics.median(times)
         peak_mb = max(run[1] for run in runs[name])
         tree_mb = max(run[2] for run in runs[name])
+        cpu_times = [run[3] for run in runs[name]]
+        cpu_medians[name] = statistics.median(cpu_times)
         rows = [
             ("engine", engine_status(source, extra_env).removeprefix("engine: ")),
             ("events", f"{lines:,}"),
             ("tickets", f"{tickets:,}"),
             ("replay seconds (command, wall)", _spread(times)),
             ("replay events/s", f"{lines / replay:,.0f}"),
+            ("replay CPU seconds (user + sys)", _spread(cpu_times)),
             ("peak MB, largest process", f"{peak_mb:,.0f} MB"),
             ("peak MB, process tree (sampled)", f"{tree_mb:,.0f} MB"),
             ("JSON floor seconds (json.loads)", f"{_spread(floors)} ({lines / floor:,.0f} lines/s)"),
@@ -260,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         same = outputs[name].read_bytes() == ours
         print(
             f"\nspeed-up (median {name} / median this checkout): "
-            f"{medians[name] / medians['this checkout']:.2f}x; outputs identical: {same}"
+            f"{medians[name] / medians['this checkout']:.2f}x wall, "
+            f"{cpu_medians[name] / cpu_medians['this checkout']:.2f}x CPU; outputs identical: {same}"
         )
     if args.profile:
         profile(protocol, path, folder / f"replay-{args.events}-{args.seed}.profile.out.jsonl")

@@ -780,7 +780,9 @@ def do_set_incident(
     resolved). While it is linked, that policy applies whatever its ``match`` says.
 
     ``incident`` names the incident in the ticket's timeline. Linking again to the same policy, or
-    unlinking a ticket that is not linked, records nothing.
+    unlinking a ticket that is not linked, records nothing (the engine would change nothing). A
+    closed ticket takes no link, like any change; the policy must be one of the ticket's protocol
+    version.
     """
     at = _now(at)
     with transaction.atomic():
