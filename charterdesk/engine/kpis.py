@@ -240,8 +240,8 @@ class _Tally:
         self.reopened = 0
         self.backlog = [0] * (days + 1)  # differences: a ticket counted on days i..j-1 adds 1 at i, -1 at j
 
-    def figures(self, period: Period) -> dict[str, dict[str, Any]]:
-        """Every KPI's object, in the spec's shape."""
+    def figures(self, days: Sequence[date]) -> dict[str, dict[str, Any]]:
+        """Every KPI's object, in the spec's shape; ``days`` are the backlog's days."""
         out: dict[str, dict[str, Any]] = {kpi: _time_figures(self.times[kpi]) for kpi in TIME_KPIS}
         out["sla_compliance"] = {
             "achieved": self.achieved,
@@ -270,12 +270,12 @@ class _Tally:
             "solved": self.reopen_solved,
             "value": _ratio(self.reopened, self.reopen_solved),
         }
-        days: dict[str, int] = {}
+        counts: dict[str, int] = {}
         running = 0
-        for day, change in zip(period.days, self.backlog, strict=False):
+        for day, change in zip(days, self.backlog, strict=False):
             running += change
-            days[day.isoformat()] = running
-        out["backlog"] = {"days": days, "value": running}
+            counts[day.isoformat()] = running
+        out["backlog"] = {"days": counts, "value": running}
         return {kpi: out[kpi] for kpi in KPI_NAMES}
 
 
@@ -393,22 +393,27 @@ class KpiEngine:
         *,
         kpis: Sequence[str] | None = None,
         by: Sequence[str] = (),
+        now: int | None = None,
     ) -> Report:
         """The period's figures over ``histories``, broken down by each dimension of ``by``.
 
         ``kpis``: the KPIs to list (default: ``reported()``); objectives are judged whatever is
-        listed.
+        listed. ``now`` (POSIX seconds): for a period still in progress, judge everything at
+        ``now`` instead of at the period's end; the backlog then has the days begun by ``now``,
+        the last one as it stands at ``now``. A ``now`` at or after the end changes nothing.
         """
         for dimension in by:
             if dimension not in DIMENSIONS:
                 raise ValueError(f"cannot break a report down by {dimension!r}; use {', '.join(DIMENSIONS)}")
-        run = _Run(self, period, tuple(by))
+        if now is not None and now <= period.start:
+            raise ValueError("now is before the period starts: there is nothing to report yet")
+        run = _Run(self, period, tuple(by), period.end if now is None else min(now, period.end))
         for history in histories:
             run.ticket(history)
-        figures = run.total.figures(period)
+        figures = run.total.figures(run.days)
         listed = self.reported() if kpis is None else list(kpis)
         breakdown = {
-            dimension: {key: tally.figures(period) for key, tally in run.split[dimension].items()}
+            dimension: {key: tally.figures(run.days) for key, tally in run.split[dimension].items()}
             for dimension in by
         }
         return Report(
@@ -545,13 +550,18 @@ def _at(event: Event) -> int:
 class _Run:
     """One ``compute``: the tallies and the per-ticket work."""
 
-    def __init__(self, engine: KpiEngine, period: Period, by: tuple[str, ...]) -> None:
+    def __init__(self, engine: KpiEngine, period: Period, by: tuple[str, ...], end: int) -> None:
         self.engine = engine
         self.sla = engine.sla
         self.period = period
         self.by = by
-        self.days = len(period.day_ends)
-        self.total = _Tally(self.days)
+        self.start = period.start
+        self.end = end  # the period's end, or `now` within it: everything is judged here
+        # The days begun by the end, the last one ending there.
+        begun = bisect_left(period.day_ends, end) + 1
+        self.ends = (*period.day_ends[: begun - 1], end)
+        self.days = period.days[:begun]
+        self.total = _Tally(len(self.ends))
         self.only = [self.total]
         self.split: dict[str, dict[str | None, _Tally]] = {dimension: {} for dimension in by}
         self.timeline: _Timeline | None = None
@@ -568,12 +578,12 @@ class _Run:
             key = keys[dimension]
             tally = self.split[dimension].get(key)
             if tally is None:
-                tally = self.split[dimension][key] = _Tally(self.days)
+                tally = self.split[dimension][key] = _Tally(len(self.ends))
             out.append(tally)
         return out
 
     def ticket(self, history: TicketHistory) -> None:
-        start, end = self.period.start, self.period.end
+        start, end = self.start, self.end
         events = history.events
         if not events or events[0].at >= end:
             return
@@ -669,7 +679,7 @@ class _Run:
 
     def backlog(self, walk: _Walk) -> None:
         """Each day on whose end the ticket was created and neither solved nor closed."""
-        ends = self.period.day_ends
+        ends = self.ends
         for since, until in walk.undone:
             first = bisect_right(ends, since)  # the first day ending after it became open again
             stop = len(ends) if until is None else bisect_right(ends, until)

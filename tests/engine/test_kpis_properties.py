@@ -108,9 +108,9 @@ def period_of(offset_and_days: tuple[int, int]) -> Period:
     return engine().period(first, first + timedelta(days=days - 1))
 
 
-def compute(records: list[dict], period: Period, by: tuple[str, ...] = ()):
+def compute(records: list[dict], period: Period, by: tuple[str, ...] = (), now: int | None = None):
     found = engine().read(lines_of(records), "<test>")
-    return engine().compute(found.histories.values(), period, by=by)
+    return engine().compute(found.histories.values(), period, by=by, now=now)
 
 
 def replay_at(records: list[dict], now: int) -> list[dict]:
@@ -127,23 +127,24 @@ def flat(groups: tuple) -> list[dict]:
 
 
 @SETTINGS
-@given(TICKETS, PERIODS)
-def test_sla_compliance_is_the_count_over_the_replay(groups: tuple, span: tuple[int, int]) -> None:
-    """Achieved and breached are the replay's cycles at the end of the period: fulfilled on time
-    in the period, or breached with their due time in it."""
+@given(TICKETS, PERIODS, st.one_of(st.none(), st.floats(0.01, 1)))
+def test_sla_compliance_is_the_count_over_the_replay(groups: tuple, span: tuple[int, int], share) -> None:
+    """Achieved and breached are the replay's cycles at the end of the period (or at a ``now``
+    within it): fulfilled on time in the period, or breached with their due time in it."""
     period = period_of(span)
+    end = period.end if share is None else period.start + max(1, int((period.end - period.start) * share))
     records = flat(groups)
     achieved = breached = 0
-    for result in replay_at(records, period.end):
+    for result in replay_at(records, end):
         for cycles in result["metrics"].values():
             for cycle in cycles:
                 if cycle["breached"]:
                     due = int(datetime.fromisoformat(cycle["due"]).timestamp())
-                    breached += period.start <= due < period.end
+                    breached += period.start <= due < end
                 elif cycle["fulfilled"] is not None:
                     fulfilled = int(datetime.fromisoformat(cycle["fulfilled"]).timestamp())
-                    achieved += period.start <= fulfilled < period.end
-    figures = compute(records, period).figures["sla_compliance"]
+                    achieved += period.start <= fulfilled < end
+    figures = compute(records, period, now=None if share is None else end).figures["sla_compliance"]
     assert (figures["achieved"], figures["breached"]) == (achieved, breached)
 
 

@@ -374,6 +374,32 @@ def test_backlog_by_group_follows_moves_between_days():
     assert groups["tier2"]["backlog"] == {"days": {"2027-01-04": 0, "2027-01-05": 1}, "value": 1}
 
 
+def test_a_period_in_progress_is_judged_at_now():
+    """The desk asks for this week on Tuesday 12:00: a first response due Tuesday 13:00 and still
+    open is not breached yet (at the week's end it would be), the backlog has Monday and
+    Tuesday so far (Tuesday's as it stands at noon), and a rating given at 11:00 counts."""
+    engine = KpiEngine(desk())
+    period = engine.period(day("01-04"), day("01-10"))
+    events = [
+        created("A", "01-05 09:00"),
+        created("B", "01-04 10:00"),
+        agent("B", "01-04 10:30"),
+        status("B", "01-04 11:00", "solved"),
+        survey("B", "01-05 11:00", "csat", 5),
+        created("C", "01-05 11:30"),
+    ]
+    now = utc("2027-01-05T11:00:00")  # Tuesday 12:00 in Berlin
+    result = engine.compute(histories(events), period, now=now).figures
+    assert result["sla_compliance"] == {"achieved": 2, "breached": 0, "value": 1.0}
+    assert result["backlog"] == {"days": {"2027-01-04": 0, "2027-01-05": 2}, "value": 2}
+    assert result["csat"] == {"answered": 1, "satisfied": 1, "value": 1.0}
+    whole_week = engine.compute(histories(events), period).figures
+    # By Sunday's end A's and C's first responses and resolutions are all past due.
+    assert whole_week["sla_compliance"]["breached"] == 4
+    with pytest.raises(ValueError, match="before the period"):
+        engine.compute(histories(events), period, now=period.start)
+
+
 def test_an_unknown_dimension_is_refused():
     """Breaking a report down by something else is an error naming the choices."""
     engine = KpiEngine(desk())
