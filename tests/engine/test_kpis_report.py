@@ -672,3 +672,19 @@ def test_the_worked_example_of_docs_reports_md(tmp_path, capsys):
     )
     assert (code, err) == (0, "")
     assert json.loads(out) == json.loads((root / "docs/examples/kpi-output.json").read_text())
+
+
+def test_the_command_never_starts_django(demo_events, protocol_file, tmp_path):
+    """charterdesk kpi works on files alone: Django is never imported."""
+    argv = ["kpi", "--protocol", str(protocol_file), "--from", "2027-01-04", "--to", "2027-01-04"]
+    argv += [str(demo_events), "-o", str(tmp_path / "out.json")]
+    code = (
+        f"import sys; from charterdesk.cli import main; rc = main({argv!r}); "
+        "print(rc, any(name == 'django' or name.startswith('django.') for name in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["0", "False"]
