@@ -14,7 +14,8 @@ so that a number means the same everywhere.
 A history (:class:`TicketHistory`) is a ticket's events exactly as the SLA engine
 takes them (``charterdesk.engine.sla``), with the survey answers about it. The
 engine never reads the clock: the period says when, and everything is judged at
-its end, from the events before its end.
+its end (or at a ``now`` passed in, for a period in progress), from the events
+before it.
 
 Nothing about SLA clocks is computed here. Each ticket is evaluated by the SLA
 engine at the end of the period, and its cycles (targets, fulfilment, due times,
@@ -22,7 +23,7 @@ counted business time in the metric's calendar, pauses left out) are read off th
 result, so a time or a breach here is the one ``charterdesk sla replay`` shows.
 What the SLA result does not keep (when the ticket was solved or set back, who
 replied) is read from the events with the status rules of specs/replay-format.md
-(``_walk``); a property test checks that walk against the SLA engine's status.
+(``_Walk``); a property test checks it against the SLA engine's status, day by day.
 
 Choices where the spec is silent are listed in docs/reports.md.
 """
