@@ -64,7 +64,7 @@ import datetime as dt, json
 from django.db.models import Count
 from charterdesk.channels.models import InboundMessage
 from charterdesk.tickets.models import Ticket
-from charterdesk.tickets.sla import evaluate, sla_state
+from charterdesk.tickets.live_sla import evaluate, sla_state
 want = {want}
 states = dict(InboundMessage.objects.values_list("state").annotate(n=Count("id")).order_by())
 tickets = Ticket.objects.count()

@@ -19,6 +19,7 @@ The protocol file (no database needed):
   protocol validate FILE...                      check protocol files; exit 1 on errors
   protocol render FILE --format md|html|pdf -o OUT   the handbook
   protocol diff OLD NEW                          what changed, clause by clause
+  messages check --protocol FILE MESSAGES [-o OUT]   etiquette, contingencies, redaction
   sla replay --protocol FILE [--now T] EVENTS [-o OUT]   SLA clocks over a ticket event log
   kpi --protocol FILE --from D --to D EVENTS [-o OUT]    KPIs and objectives for a period
 
@@ -54,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if command == "protocol" and rest and rest[0] in PURE_PROTOCOL_COMMANDS:
         return protocol_command(rest)
+    if command == "messages":
+        from charterdesk.messages_command import main as messages_main
+
+        return messages_main(rest)
     if command == "sla":
         if not rest or rest[0] != "replay":
             print("usage: charterdesk sla replay --protocol FILE [--now T] EVENTS [-o OUT]", file=sys.stderr)

@@ -22,6 +22,16 @@ def example_protocol(example_source):
     return load_protocol_or_raise(example_source, "acme-outdoor.protocol.yaml")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _strict_actions():
+    """Every `do_*` action must write an audit entry or say why it had nothing to record
+    (charterdesk.audit.actions.action): in the tests, one that does neither fails."""
+    from django.conf import settings
+
+    settings.CHARTERDESK_STRICT_ACTIONS = True
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache(request):
     """Rate-limit counters live in the cache; each test starts with none."""

@@ -12,8 +12,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from charterdesk.audit.actions import record
-from charterdesk.desk.client import client_ip
+from charterdesk.audit.actions import action, nothing_to_record, record
+from charterdesk.core.client import client_ip
 
 from .models import Invitation, Person, PersonRole
 
@@ -28,6 +28,7 @@ def _version_label(protocol_version) -> str:
     return protocol_version.version if protocol_version else ""
 
 
+@action
 def do_sign_in(request, person: Person, *, backend: str | None = None) -> None:
     with transaction.atomic():
         login(request, person, backend=backend)
@@ -40,6 +41,7 @@ def do_sign_in(request, person: Person, *, backend: str | None = None) -> None:
         )
 
 
+@action
 def do_add_person(
     email: str, name: str, roles: list[str], *, password: str | None = None, actor=None
 ) -> Person:
@@ -85,6 +87,7 @@ def check_keeps_a_manager(person: Person, roles: list[str], *, active: bool, pro
         )
 
 
+@action
 def do_set_roles(
     person: Person, roles: list[str], *, actor: Person, protocol_version=None, note: str = ""
 ) -> None:
@@ -92,6 +95,7 @@ def do_set_roles(
     with transaction.atomic():
         old = sorted(PersonRole.objects.filter(person=person).values_list("role", flat=True))
         if old == new:
+            nothing_to_record("the roles are as they were")
             return
         PersonRole.objects.filter(person=person).exclude(role__in=new).delete()
         for role in new:
@@ -109,9 +113,11 @@ def do_set_roles(
         )
 
 
+@action
 def do_set_active(person: Person, active: bool, *, actor: Person) -> None:
     with transaction.atomic():
         if person.is_active == active:
+            nothing_to_record("already so")
             return
         Person.objects.filter(pk=person.pk).update(is_active=active)
         person.is_active = active
@@ -123,6 +129,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@action
 def do_invite(email: str, name: str, roles: list[str], *, actor: Person, now=None) -> tuple[Invitation, str]:
     """Create an invitation; returns it and the secret for the link (shown once, never stored)."""
     email = email.strip().lower()
@@ -167,6 +174,7 @@ def find_invitation(token: str, now=None) -> Invitation | None:
     return invitation
 
 
+@action
 def do_accept_invitation(invitation: Invitation, password: str, *, timezone_name: str = "UTC") -> Person:
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -192,6 +200,7 @@ def do_accept_invitation(invitation: Invitation, password: str, *, timezone_name
     return person
 
 
+@action
 def do_revoke_invitation(invitation: Invitation, *, actor: Person) -> None:
     """Take back an invitation that was not accepted; its link stops working at once."""
     with transaction.atomic():

@@ -1,4 +1,4 @@
-from .permissions import request_permissions
+from charterdesk.core.permissions import request_permissions
 
 
 def desk_permissions(request):

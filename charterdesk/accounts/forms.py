@@ -35,7 +35,7 @@ class AcceptForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from charterdesk.portal.promise import timezone_choices
+        from charterdesk.core.timezones import timezone_choices
 
         super().__init__(*args, **kwargs)
         # A list, as on the portal: a typed zone ("EST", "New York") would only be refused.

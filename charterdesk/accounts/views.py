@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from charterdesk.core.permissions import require
+
 from .actions import (
     AccountError,
     check_keeps_a_manager,
@@ -25,7 +27,6 @@ from .actions import (
 )
 from .forms import AcceptForm, InviteForm, RolesForm, SignInForm
 from .models import Invitation, Person
-from .permissions import require
 
 
 def _role_choices(request) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ whether the object exists.
 
 from __future__ import annotations
 
+from charterdesk.tickets.access import ticket_queryset
 from charterdesk.tickets.models import Attachment, Customer, Ticket
 
 from .auth import Caller
@@ -15,9 +16,7 @@ from .errors import not_found
 def access_ticket(caller: Caller, ticket_id: int, *permissions: str) -> Ticket:
     """The ticket, if the caller may see it (ticket.view) and holds every one of ``permissions``."""
     caller.require("ticket.view", *permissions)
-    ticket = (
-        Ticket.objects.select_related("customer", "assignee", "protocol_version").filter(pk=ticket_id).first()
-    )
+    ticket = ticket_queryset().filter(pk=ticket_id).first()
     if ticket is None:
         raise not_found("ticket_id", f"there is no ticket #{ticket_id}")
     return ticket

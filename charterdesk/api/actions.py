@@ -12,8 +12,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from charterdesk.audit.actions import record
-from charterdesk.tickets.models import Customer
+from charterdesk.audit.actions import action, nothing_to_record, record
 
 from .models import ApiToken
 
@@ -32,6 +31,7 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+@action
 def do_create_token(person, name: str, *, actor, at: dt.datetime | None = None) -> tuple[ApiToken, str]:
     """A new personal token for ``person``: (the row, the secret). The secret is not kept anywhere."""
     name = (name or "").strip()
@@ -63,12 +63,14 @@ def do_create_token(person, name: str, *, actor, at: dt.datetime | None = None) 
     return token, secret
 
 
+@action
 def do_revoke_token(token: ApiToken, *, actor, at: dt.datetime | None = None) -> ApiToken:
     """Revoke a token: from this instant every request bearing it gets 401. Revoking twice is a no-op."""
     at = at or timezone.now()
     with transaction.atomic():
         token = ApiToken.objects.select_for_update(of=("self",)).select_related("person").get(pk=token.pk)
         if token.revoked_at is not None:
+            nothing_to_record("revoked before")
             return token
         token.revoked_at = at
         token.save(update_fields=["revoked_at"])
@@ -93,40 +95,3 @@ def note_token_used(token: ApiToken, at: dt.datetime) -> None:
         return
     token.last_used_at = at
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=at)
-
-
-def do_create_customer(
-    *,
-    actor,
-    name: str,
-    email: str | None = None,
-    phone: str = "",
-    organization: str = "",
-    timezone_name: str = "UTC",
-    language: str = "en",
-) -> Customer:
-    """A new customer record, checked like the desk's forms (``full_clean``) and audited.
-
-    Raises ``django.core.exceptions.ValidationError`` naming the field, e.g. an email that
-    another customer already has.
-    """
-    email = (email or "").strip().lower() or None
-    with transaction.atomic():
-        customer = Customer(
-            name=(name or "").strip(),
-            email=email,
-            phone=(phone or "").strip(),
-            organization=(organization or "").strip(),
-            timezone=timezone_name or "UTC",
-            language=language or "en",
-        )
-        customer.full_clean()
-        customer.save()
-        record(
-            "customer.create",
-            f"{getattr(actor, 'name', 'system')} added customer {customer}",
-            actor=actor,
-            target=f"customer:{customer.pk}",
-            data={"name": customer.name, "email": customer.email},
-        )
-    return customer

@@ -1,7 +1,7 @@
 """Who is calling: a personal API token in ``Authorization: Bearer <token>``, and their permissions.
 
 The token's person acts with exactly the permissions their roles grant in the protocol in force
-at the time of the request (``charterdesk.accounts.permissions.permissions_of``), as on the
+at the time of the request (``charterdesk.core.permissions.permissions_of``), as on the
 desk's pages. Rate limits are counted here too, before any work is done: per token once the
 token is known, per client address for requests without a valid token.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 from ninja.security import HttpBearer
 
-from charterdesk.accounts.permissions import permissions_of
-from charterdesk.desk.client import client_ip
+from charterdesk.core.client import client_ip
+from charterdesk.core.permissions import permissions_of
 
 from . import ratelimit
 from .actions import hash_secret, note_token_used
@@ -41,6 +41,8 @@ class Caller:
 
     def require_any(self, *permissions: str) -> None:
         """403 unless the caller's roles grant at least one of ``permissions``."""
+        if len(permissions) == 1:
+            return self.require(*permissions)
         if not any(p in self.permissions for p in permissions):
             raise ApiError(
                 403,

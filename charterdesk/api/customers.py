@@ -11,12 +11,11 @@ from __future__ import annotations
 from django.db.models import Q
 from ninja import Query, Router, Status
 
-from charterdesk.tickets.actions import do_update_customer
+from charterdesk.tickets.actions import do_create_customer, do_update_customer
 from charterdesk.tickets.models import Customer, Ticket
 
 from . import cursor
 from .access import access_customer
-from .actions import do_create_customer
 from .auth import caller_of
 from .errors import invalid
 from .present import customer_out

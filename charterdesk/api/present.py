@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from charterdesk.engine.sla import TicketSla
+from charterdesk.tickets.lifecycle import hooks
+from charterdesk.tickets.live_sla import to_datetime
 from charterdesk.tickets.models import Customer, Message, Ticket
-from charterdesk.tickets.sla import to_datetime
 
 
 def person_ref(person) -> dict | None:
@@ -28,8 +31,23 @@ def customer_out(customer: Customer) -> dict:
     }
 
 
-def ticket_summary(ticket: Ticket) -> dict:
-    """Needs ``customer`` and ``assignee`` selected with the ticket."""
+def extensions_of(tickets: list[Ticket]) -> dict[int, dict[str, Any]]:
+    """The families' fields (``api_ticket_fields`` hook) for a page of tickets: {id: {name: value}}."""
+    found: dict[int, dict[str, Any]] = {t.pk: {} for t in tickets}
+    if not tickets:
+        return found
+    for answer in hooks.api_ticket_fields(tickets=tickets):
+        for name, values in (answer or {}).items():
+            for ticket_id, value in values.items():
+                found.setdefault(ticket_id, {})[name] = value
+    return found
+
+
+def ticket_summary(ticket: Ticket, extensions: dict[str, Any] | None = None) -> dict:
+    """Needs ``customer`` and ``assignee`` selected with the ticket. ``extensions``: this ticket's
+    share of ``extensions_of``; asked for this ticket alone when not given."""
+    if extensions is None:
+        extensions = extensions_of([ticket])[ticket.pk]
     return {
         "id": ticket.pk,
         "reference": ticket.reference,
@@ -47,6 +65,7 @@ def ticket_summary(ticket: Ticket) -> dict:
         "next_due_at": ticket.next_due_at,
         "breached": ticket.breached,
         "sla_policy": ticket.sla_policy or None,
+        "extensions": extensions,
     }
 
 
@@ -93,8 +112,8 @@ def ticket_detail(ticket: Ticket) -> dict:
 
 def sla_out(ticket: Ticket, result: TicketSla, carried_out: set[str]) -> dict:
     """The engine's answer at ``result.now``; ``carried_out`` holds the firing keys the desk has done."""
-    from charterdesk.tickets.escalations import firing_key
-    from charterdesk.tickets.sla import is_breached, next_due
+    from charterdesk.tickets.escalation_effects import firing_key
+    from charterdesk.tickets.live_sla import is_breached, next_due
 
     metrics = {}
     for metric, cycles in result.metrics.items():

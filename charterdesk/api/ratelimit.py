@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.filebased import FileBasedCache
+
+from charterdesk.core.settings import setting as read_setting
 
 TOKEN_RATE_SETTING = "CHARTERDESK_API_RATE"
 TOKEN_RATE_DEFAULT = "120/minute"
@@ -58,7 +59,7 @@ def parse_rate(text: str) -> Rate:
 
 def configured_rate(setting: str, default: str) -> Rate:
     """The rate in force now: the Django setting, else the environment variable, else the default."""
-    text = getattr(settings, setting, None) or os.environ.get(setting) or default
+    text = read_setting(setting, default) or default
     return parse_rate(text)
 
 

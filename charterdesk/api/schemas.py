@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -281,6 +281,9 @@ class TicketSummary(Schema):
     next_due_at: UtcTime | None
     breached: bool
     sla_policy: str | None
+    extensions: dict[str, Any] = Field(
+        description="fields the desk's families add to a ticket (refunds, surveys...), by name; {} when none"
+    )
 
 
 class TicketPage(Schema):

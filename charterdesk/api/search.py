@@ -10,7 +10,7 @@ from charterdesk.tickets.search import search as search_tickets
 from .auth import caller_of
 from .customers import matching
 from .errors import invalid
-from .present import customer_out, ticket_summary
+from .present import customer_out, extensions_of, ticket_summary
 from .schemas import ERRORS, SearchOut
 
 router = Router(tags=["search"])
@@ -28,7 +28,9 @@ def search(
     tickets = customers = None
     if caller.can("ticket.view"):
         rows = search_tickets(Ticket.objects.select_related("customer", "assignee"), q)
-        tickets = [ticket_summary(t) for t in rows.order_by("-created_at", "-id")[:limit]]
+        found = list(rows.order_by("-created_at", "-id")[:limit])
+        extra = extensions_of(found)
+        tickets = [ticket_summary(t, extra[t.pk]) for t in found]
     if caller.can("customer.view"):
         customers = [
             customer_out(c) for c in Customer.objects.filter(matching(q)).order_by("name", "id")[:limit]

@@ -8,28 +8,26 @@ from ninja import Query, Router
 from ninja import Status as HttpStatus
 
 from charterdesk.accounts.models import Person
+from charterdesk.tickets.access import NOT_BY_HAND, STATUS_NEEDS
 from charterdesk.tickets.actions import (
+    UNCHANGED,
     TicketError,
-    do_assign,
-    do_change_tags,
     do_create_ticket,
     do_find_or_create_customer,
     do_reply,
-    do_set_group,
-    do_set_priority,
-    do_set_status,
+    do_set_properties,
 )
 from charterdesk.tickets.attachments import serve
-from charterdesk.tickets.choices import EventKind, Status
+from charterdesk.tickets.choices import EventKind
+from charterdesk.tickets.live_sla import evaluate
 from charterdesk.tickets.models import Customer, Ticket, TicketEvent
 from charterdesk.tickets.search import search as search_tickets
-from charterdesk.tickets.sla import evaluate
 
 from . import cursor
 from .access import access_attachment, access_ticket
 from .auth import caller_of
 from .errors import ApiError, from_ticket_error, invalid
-from .present import message_out, sla_out, ticket_detail, ticket_summary
+from .present import extensions_of, message_out, sla_out, ticket_detail, ticket_summary
 from .schemas import (
     ERRORS,
     ERRORS_WITH_404,
@@ -80,25 +78,12 @@ SUMMARY_COLUMNS = (
 )
 
 
-# The same rules as the desk's pages (charterdesk.tickets.access): moving a ticket between open,
-# pending and on hold is part of answering it; solving is its own right; nobody closes by hand.
-WAITING = (Status.OPEN, Status.PENDING, Status.ON_HOLD)
-NOT_BY_HAND = {
-    Status.NEW: "a ticket cannot go back to new",
-    Status.CLOSED: (
-        "a ticket is not closed by hand: solve it, and the protocol's auto_close_solved_after closes it"
-    ),
-}
-
-
 def require_status(caller, status: str, field: str) -> None:
-    """403 unless the caller may set ``status``; 422 (naming ``field``) for a status nobody sets."""
+    """403 unless the caller may set ``status`` (the pages' rule: tickets.access.STATUS_NEEDS);
+    422 (naming ``field``) for a status nobody sets by hand."""
     if status in NOT_BY_HAND:
         raise invalid(field, NOT_BY_HAND[status])
-    if status == Status.SOLVED:
-        caller.require("ticket.solve")
-    elif status in WAITING:
-        caller.require_any("ticket.reply", "ticket.edit")
+    caller.require_any(*STATUS_NEEDS[status])
 
 
 def _check(values: list[str] | None, allowed: tuple[str, ...], field: str) -> list[str]:
@@ -157,8 +142,9 @@ def list_tickets(
     if q and q.strip():
         tickets = search_tickets(tickets, q, in_index_order=sort == "due")
     page = cursor.paginate(tickets, ORDERS[sort], cursor_, limit)
+    extra = extensions_of(page.rows)
     return {
-        "items": [ticket_summary(t) for t in page.rows],
+        "items": [ticket_summary(t, extra[t.pk]) for t in page.rows],
         "next": cursor.next_link(request, page.next_cursor),
         "next_cursor": page.next_cursor,
     }
@@ -271,20 +257,20 @@ def update_ticket(request, ticket_id: int, payload: TicketPatch):
     for field in ("status", "priority", "tags"):
         if field in given and getattr(payload, field) is None:
             raise invalid(field, "cannot be null")
-    person = caller.person
-    with transaction.atomic():
-        if "group" in given:
-            _act(lambda: do_set_group(ticket, payload.group or None, actor=person), "group")
-        if "assignee" in given:
-            assignee = _assignee(payload.assignee, caller)
-            _act(lambda: do_assign(ticket, assignee, actor=person), "assignee")
-        if "priority" in given:
-            _act(lambda: do_set_priority(ticket, payload.priority, actor=person), "priority")
-        if "tags" in given:
-            change = payload.tags
-            _act(lambda: do_change_tags(ticket, add=change.add, remove=change.remove, actor=person), "tags")
-        if "status" in given:
-            _act(lambda: do_set_status(ticket, payload.status, actor=person), "status")
+    tags = payload.tags if "tags" in given else None
+    _act(
+        lambda: do_set_properties(
+            ticket,
+            actor=caller.person,
+            priority=payload.priority if "priority" in given else None,
+            group=(payload.group or None) if "group" in given else UNCHANGED,
+            add_tags=tags.add if tags else (),
+            remove_tags=tags.remove if tags else (),
+            assignee=_assignee(payload.assignee, caller) if "assignee" in given else UNCHANGED,
+            status=payload.status if "status" in given else None,
+        ),
+        None,
+    )
     return ticket_detail(access_ticket(caller, ticket_id))
 
 

@@ -1,11 +1,16 @@
-"""Writing to the audit log. Every `do_*` action of the desk calls `record` inside its transaction."""
+"""Writing to the audit log. Every `do_*` action of the desk is marked ``@action``: it runs in
+one transaction and calls `record` inside it."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -39,6 +44,8 @@ def record(
     )
     # Round-trip the JSON now so the hash covers exactly what the database will give back.
     entry.data = _normalise(entry.data)
+    for frame in getattr(_actions, "stack", ()):
+        frame.recorded += 1
     waiting = getattr(_deferred, "entries", None)
     if waiting is not None:
         waiting.append(entry)  # chained at the end of the deferred_entries() block
@@ -48,6 +55,64 @@ def record(
 
 
 _deferred = threading.local()
+
+
+# --------------------------------------------------------------------------- actions
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_actions = threading.local()
+
+
+class UnauditedAction(AssertionError):
+    """An action returned without writing an audit entry or saying why there was nothing to record."""
+
+
+@dataclass
+class _Frame:
+    name: str
+    recorded: int = 0
+    excused: str = ""
+
+
+def action(func: Callable[P, R]) -> Callable[P, R]:
+    """Make a ``do_*`` function an action: the whole call is one transaction (a failure anywhere
+    leaves nothing half-done), and it must write its audit entry in it.
+
+    With ``CHARTERDESK_STRICT_ACTIONS`` on (the test suite turns it on), an action that returns
+    without recording anything, and without calling :func:`nothing_to_record` to say why, raises
+    :class:`UnauditedAction`, so a write that escapes the audit log fails a test. An entry written by
+    an inner action counts for the outer one too."""
+
+    @functools.wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        frame = _Frame(func.__qualname__)
+        stack = getattr(_actions, "stack", None)
+        if stack is None:
+            stack = _actions.stack = []
+        with transaction.atomic():
+            stack.append(frame)
+            try:
+                result = func(*args, **kwargs)
+            finally:
+                stack.pop()
+            strict = getattr(settings, "CHARTERDESK_STRICT_ACTIONS", False)
+            if strict and not frame.recorded and not frame.excused:
+                raise UnauditedAction(
+                    f"{frame.name} wrote no audit entry; call audit.actions.record(...), or "
+                    "nothing_to_record(why) where there was nothing to change"
+                )
+        return result
+
+    run.is_action = True  # type: ignore[attr-defined]
+    return run
+
+
+def nothing_to_record(why: str) -> None:
+    """Say, inside an action, that this call changed nothing worth an audit entry (``why``: for
+    the reader, e.g. "the tickets were already linked"); the actions that called it are excused too."""
+    for frame in getattr(_actions, "stack", ()):
+        frame.excused = frame.excused or why
 
 
 @contextlib.contextmanager

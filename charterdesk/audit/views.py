@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from charterdesk.accounts.permissions import require
+from charterdesk.core.permissions import require
 
 from .actions import verify_chain
 from .models import AuditEntry

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from charterdesk.accounts.permissions import require
+from charterdesk.core.permissions import require
 from charterdesk.tickets.models import Ticket
 
 from .choices import InboundState

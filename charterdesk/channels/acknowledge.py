@@ -50,7 +50,7 @@ def promise(ticket, *, now: dt.datetime | None = None) -> str:
 
 
 def build_receipt(ticket) -> EmailMultiAlternatives:
-    from charterdesk.protocols.library import protocol_of
+    from charterdesk.library.versions import protocol_of
 
     protocol = protocol_of(ticket.protocol_version)
     company = protocol.company if protocol else "our team"
@@ -86,15 +86,34 @@ def build_receipt(ticket) -> EmailMultiAlternatives:
     return mail
 
 
+def acknowledges(ticket) -> bool:
+    """Whether the protocol acknowledges tickets opened on this ticket's channel (``acknowledge:
+    true``): the one rule for mail, the contact form and the portal."""
+    from charterdesk.library.versions import protocol_of
+
+    protocol = protocol_of(ticket.protocol_version)
+    channel = (
+        next((c for c in protocol.channels.customer if c.id == ticket.channel), None) if protocol else None
+    )
+    return channel is not None and channel.acknowledge
+
+
+def acknowledge_new_ticket(ticket, *, suppress_reasons: list[str] = ()) -> None:
+    """The receipt for a ticket a customer just opened, when its channel acknowledges tickets.
+    ``suppress_reasons``: why the loop rules (or an import) forbid it; the decision is kept."""
+    if acknowledges(ticket):
+        queue_receipt(ticket, suppress_reasons=suppress_reasons)
+
+
 def queue_receipt(ticket, *, suppress_reasons: list[str] = ()) -> None:
     """Send the receipt once the ticket is committed, unless the loop rules forbid it."""
-    from .actions import do_record_outbound
+    from .actions import record_outbound
 
     address = ticket.customer.email
     if not address:
         return
     if suppress_reasons:
-        do_record_outbound(
+        record_outbound(
             ticket=ticket,
             message=None,
             kind=OutboundKind.RECEIPT,
@@ -125,7 +144,7 @@ def send_receipt_now(ticket_id: int) -> str:
     """Send the receipt of one ticket (once; rate-limited). Returns what happened, in words."""
     from charterdesk.tickets.models import Ticket
 
-    from .actions import do_record_outbound
+    from .actions import record_outbound
     from .loops import may_send_automatic
 
     ticket = Ticket.objects.select_related("customer", "protocol_version").get(pk=ticket_id)
@@ -136,7 +155,7 @@ def send_receipt_now(ticket_id: int) -> str:
     address = ticket.customer.email or ""
     allowed, why = may_send_automatic(address)
     if not allowed:
-        do_record_outbound(
+        record_outbound(
             ticket=ticket,
             message=None,
             kind=OutboundKind.RECEIPT,
@@ -151,7 +170,7 @@ def send_receipt_now(ticket_id: int) -> str:
     try:
         mail.send()
     except Exception as exc:
-        do_record_outbound(
+        record_outbound(
             ticket=ticket,
             message=None,
             kind=OutboundKind.RECEIPT,
@@ -162,7 +181,7 @@ def send_receipt_now(ticket_id: int) -> str:
             error=f"{type(exc).__name__}: {exc}",
         )
         raise
-    do_record_outbound(
+    record_outbound(
         ticket=ticket,
         message=None,
         kind=OutboundKind.RECEIPT,

@@ -1,6 +1,6 @@
 """Every write of the channels app: atomic, and audited where a person or a rule decided something.
 
-Storing a raw message (``do_store_inbound``) is not audited: the stored row is itself the record
+Storing a raw message (``store_inbound``) is not audited: the stored row is itself the record
 of what arrived, and ingestion has to keep up with thousands of messages. What the desk then does
 with each message (a ticket, a reply, a hold, a quarantine) is audited, here or by the ticket
 actions it calls.
@@ -17,18 +17,19 @@ from django.core.files.base import ContentFile
 from django.db import InterfaceError, OperationalError, connections, router, transaction
 from django.utils import timezone
 
-from charterdesk.audit.actions import record
+from charterdesk.audit.actions import action, record
 from charterdesk.tickets.actions import (
     TicketError,
-    _label,
     do_create_ticket,
     do_customer_message,
     do_find_or_create_customer,
     do_reply,
 )
 from charterdesk.tickets.choices import Status
+from charterdesk.tickets.history import actor_name
 from charterdesk.tickets.models import Attachment, Customer, Message, Ticket
 
+from .acknowledge import acknowledge_new_ticket
 from .choices import InboundState, OutboundState
 from .models import EmbedForm, InboundMessage, Mailbox, OutboundMail, TicketParticipant
 from .parse import ParsedEmail, content_hash, decode_words, parse_email, raw_message_id
@@ -50,8 +51,12 @@ def dedupe_key(raw: bytes) -> tuple[str, str, str]:
     return (f"mid:{message_id.lower()}" if message_id else f"sha:{digest}"), message_id, digest
 
 
-def do_store_inbound(raw: bytes, **fields) -> tuple[InboundMessage, bool]:
+def store_inbound(raw: bytes, **fields) -> tuple[InboundMessage, bool]:
     """Commit the raw message; returns (row, created). A message already stored is not stored again.
+
+    Not an audited action: this is the channels' durable spool, written before the sender is told
+    the message arrived; what the desk does with it (a ticket, a reply, quarantine) is audited when
+    it is processed.
 
     ``fields``: source (required), source_ref, envelope_from, envelope_to, channel, mailbox, at."""
     inbound = _inbound_row(raw, **fields)
@@ -63,13 +68,13 @@ def do_store_inbound(raw: bytes, **fields) -> tuple[InboundMessage, bool]:
 
 
 def inbound_rows(raws: list[bytes], refs: list[str], **common) -> list[InboundMessage]:
-    """The unsaved rows of a chunk for ``do_store_inbound_many``: its hashing and building, which
-    needs no database, done before the caller's turn to write. ``common`` as ``do_store_inbound``."""
+    """The unsaved rows of a chunk for ``store_inbound_many``: its hashing and building, which
+    needs no database, done before the caller's turn to write. ``common`` as ``store_inbound``."""
     common.setdefault("at", timezone.now())
     return [_inbound_row(raw, source_ref=ref, **common) for raw, ref in zip(raws, refs, strict=True)]
 
 
-def do_store_inbound_many(rows: list[InboundMessage]) -> list[tuple[InboundMessage | None, bool, str]]:
+def store_inbound_many(rows: list[InboundMessage]) -> list[tuple[InboundMessage | None, bool, str]]:
     """Commit a chunk of messages (``inbound_rows``) in one transaction, with one INSERT for them all.
 
     (row, created, "") for each in order; a message stored before (or earlier in the chunk) is not
@@ -238,7 +243,8 @@ def note_headers(inbound: InboundMessage, parsed: ParsedEmail) -> None:
 _HEADERS = ["subject", "from_address"]
 
 
-def do_mark_processed(inbound: InboundMessage, outcome: str, ticket: Ticket | None, message) -> None:
+def mark_processed(inbound: InboundMessage, outcome: str, ticket: Ticket | None, message) -> None:
+    """A step of processing (inside the action that turned the message into a ticket change)."""
     inbound.state = InboundState.PROCESSED
     inbound.outcome = outcome[:300]
     inbound.reason = ""
@@ -250,6 +256,7 @@ def do_mark_processed(inbound: InboundMessage, outcome: str, ticket: Ticket | No
     )
 
 
+@action
 def do_quarantine(inbound: InboundMessage, reason: str, *, actor=None, read_headers: bool = True) -> None:
     """Set a message aside, whole, for a lead to look at.
 
@@ -282,6 +289,7 @@ def _best_effort_headers(row: InboundMessage) -> None:
             setattr(row, attribute, decode_words(match.group(1))[:300])
 
 
+@action
 def do_hold(inbound: InboundMessage, ticket: Ticket, reason: str) -> None:
     """A reply from someone who is not on the ticket: kept aside until an agent decides."""
     inbound.state = InboundState.HELD
@@ -297,18 +305,15 @@ def do_hold(inbound: InboundMessage, ticket: Ticket, reason: str) -> None:
     )
 
 
-def do_sender_customer(address: str, name: str) -> Customer:
-    return do_find_or_create_customer(email=address, name=name)
-
-
-def do_set_author(message: Message, address: str, name: str) -> None:
-    """Attribute a message to the participant who really wrote it."""
+def set_author(message: Message, address: str, name: str) -> None:
+    """Attribute a message to the participant who really wrote it (a step of processing it)."""
     customer = do_find_or_create_customer(email=address, name=name)
     Message.objects.filter(pk=message.pk).update(author_customer=customer)
     message.author_customer = customer
 
 
-def do_add_participants(ticket: Ticket, emails) -> None:
+def add_participants(ticket: Ticket, emails) -> None:
+    """A step of processing a message: its other recipients may write on the ticket too."""
     wanted = {e.strip().lower() for e in emails if e and "@" in e}
     wanted.discard((ticket.customer.email or "").lower())
     TicketParticipant.objects.bulk_create(
@@ -316,9 +321,10 @@ def do_add_participants(ticket: Ticket, emails) -> None:
     )
 
 
-def do_attach_parts(message: Message, parsed: ParsedEmail) -> list[Attachment]:
-    """Store attachments and inline images. The HTML keeps its ``cid:`` links: the desk and the
-    portal each point them at their own download address when they show the message."""
+def attach_parts(message: Message, parsed: ParsedEmail) -> list[Attachment]:
+    """Store attachments and inline images (a step of processing a message). The HTML keeps its
+    ``cid:`` links: the desk and the portal each point them at their own download address when
+    they show the message."""
     from charterdesk.tickets.attachments import clean_filename, stored_name
 
     stored = []
@@ -336,10 +342,12 @@ def do_attach_parts(message: Message, parsed: ParsedEmail) -> list[Attachment]:
     return stored
 
 
+@action
 def do_system_note(ticket: Ticket, text: str) -> Message:
     return do_reply(ticket, author=None, body=text, public=False)
 
 
+@action
 def do_record_bounce(inbound: InboundMessage, ticket: Ticket, details: dict) -> None:
     """A delivery failure: the mail it concerns is marked bounced, and the ticket says so."""
     recipients = ", ".join(details.get("recipients") or []) or "the customer"
@@ -352,13 +360,19 @@ def do_record_bounce(inbound: InboundMessage, ticket: Ticket, details: dict) -> 
         else mails.filter(to_address__in=details.get("recipients") or [])
     )
     mails.update(state=OutboundState.BOUNCED, error=why[:2000])
+    record(
+        "channels.bounce",
+        f"Mail to {recipients} on {ticket.reference} bounced: {why[:200]}",
+        target=f"ticket:{ticket.pk}",
+        data={"inbound": inbound.pk, "original_message_id": original[:300]},
+    )
     message = None
     if ticket.status != Status.CLOSED:
         message = do_system_note(ticket, f"Mail to {recipients} bounced: {why}")
-    do_mark_processed(inbound, f"bounce on {ticket.reference}: {why[:150]}", ticket, message)
+    mark_processed(inbound, f"bounce on {ticket.reference}: {why[:150]}", ticket, message)
 
 
-def do_record_outbound(
+def record_outbound(
     *,
     ticket: Ticket,
     message: Message | None,
@@ -370,6 +384,8 @@ def do_record_outbound(
     error: str = "",
     at: dt.datetime | None = None,
 ) -> OutboundMail:
+    """The channels' log of a mail sent (or not): the ticket's "Email and calls" card lists it.
+    Not an audited action; the OutboundMail rows are themselves the record of what went out."""
     with transaction.atomic():
         return OutboundMail.objects.create(
             ticket=ticket,
@@ -395,6 +411,7 @@ def _locked(inbound: InboundMessage, *states: str) -> InboundMessage:
     return row
 
 
+@action
 def do_approve_held(inbound: InboundMessage, *, actor) -> Message:
     """Attach a held reply to its ticket and make its sender a participant."""
     with transaction.atomic():
@@ -408,15 +425,15 @@ def do_approve_held(inbound: InboundMessage, *, actor) -> Message:
         message = do_customer_message(
             ticket, body=parsed.text or "(no text)", body_html=parsed.html, message_id=parsed.message_id
         )
-        do_set_author(message, parsed.from_address, parsed.from_name)
-        do_attach_parts(message, parsed)
-        do_add_participants(ticket, [parsed.from_address])
+        set_author(message, parsed.from_address, parsed.from_name)
+        attach_parts(message, parsed)
+        add_participants(ticket, [parsed.from_address])
         row.decided_by = actor
         row.save(update_fields=["decided_by"])
-        do_mark_processed(row, f"reply on {ticket.reference} (approved by {_label(actor)})", ticket, message)
+        mark_processed(row, f"reply on {ticket.reference} (approved by {actor_name(actor)})", ticket, message)
         record(
             "channels.approve",
-            f"{_label(actor)} attached mail from {parsed.from_address} to {ticket.reference}",
+            f"{actor_name(actor)} attached mail from {parsed.from_address} to {ticket.reference}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"inbound": row.pk},
@@ -424,6 +441,7 @@ def do_approve_held(inbound: InboundMessage, *, actor) -> Message:
     return message
 
 
+@action
 def do_held_to_new_ticket(inbound: InboundMessage, *, actor) -> Ticket:
     """Open a new ticket for the sender of a held message, linked to the ticket it referred to."""
     from charterdesk.tickets.actions import do_link
@@ -436,12 +454,12 @@ def do_held_to_new_ticket(inbound: InboundMessage, *, actor) -> Ticket:
             do_link(ticket, row.ticket, actor=actor)
         row.decided_by = actor
         row.save(update_fields=["decided_by"])
-        do_mark_processed(
-            row, f"new ticket {ticket.reference} (by {_label(actor)})", ticket, ticket.messages.first()
+        mark_processed(
+            row, f"new ticket {ticket.reference} (by {actor_name(actor)})", ticket, ticket.messages.first()
         )
         record(
             "channels.held_to_ticket",
-            f"{_label(actor)} opened {ticket.reference} from held mail by {parsed.from_address}",
+            f"{actor_name(actor)} opened {ticket.reference} from held mail by {parsed.from_address}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"inbound": row.pk},
@@ -460,27 +478,29 @@ def _ticket_from(row: InboundMessage, parsed: ParsedEmail, *, actor, customer=No
         channel=channel,
         message_id=parsed.message_id,
     )
-    do_attach_parts(ticket.messages.order_by("id").first(), parsed)
+    attach_parts(ticket.messages.order_by("id").first(), parsed)
     return ticket
 
 
+@action
 def do_reject_held(inbound: InboundMessage, *, actor, note: str = "") -> None:
     """Decide a held message is not for the ticket. It stays stored, marked rejected."""
     with transaction.atomic():
         row = _locked(inbound, InboundState.HELD)
         row.state = InboundState.REJECTED
         row.decided_by = actor
-        row.outcome = f"rejected by {_label(actor)}" + (f": {note}" if note else "")
+        row.outcome = f"rejected by {actor_name(actor)}" + (f": {note}" if note else "")
         row.save(update_fields=["state", "decided_by", "outcome"])
         record(
             "channels.reject",
-            f"{_label(actor)} rejected held mail {row.pk} from {row.from_address}",
+            f"{actor_name(actor)} rejected held mail {row.pk} from {row.from_address}",
             actor=actor,
             target=f"inbound:{row.pk}",
             data={"note": note},
         )
 
 
+@action
 def do_requeue(inbound: InboundMessage, *, actor) -> None:
     """Put a quarantined message back in the queue (after the cause was fixed)."""
     with transaction.atomic():
@@ -489,13 +509,14 @@ def do_requeue(inbound: InboundMessage, *, actor) -> None:
         row.save(update_fields=["state"])
         record(
             "channels.reprocess",
-            f"{_label(actor)} re-processed quarantined message {row.pk}",
+            f"{actor_name(actor)} re-processed quarantined message {row.pk}",
             actor=actor,
             target=f"inbound:{row.pk}",
             data={"previous_reason": row.reason[:1000]},
         )
 
 
+@action
 def do_ticket_from_quarantine(
     inbound: InboundMessage, *, actor, email: str, name: str, subject: str, body: str, channel: str
 ) -> Ticket:
@@ -528,12 +549,12 @@ def do_ticket_from_quarantine(
         original.save()
         row.decided_by = actor
         row.save(update_fields=["decided_by"])
-        do_mark_processed(
-            row, f"ticket {ticket.reference} opened by hand by {_label(actor)}", ticket, message
+        mark_processed(
+            row, f"ticket {ticket.reference} opened by hand by {actor_name(actor)}", ticket, message
         )
         record(
             "channels.quarantine_to_ticket",
-            f"{_label(actor)} turned quarantined message {row.pk} into {ticket.reference}",
+            f"{actor_name(actor)} turned quarantined message {row.pk} into {ticket.reference}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"inbound": row.pk},
@@ -544,6 +565,7 @@ def do_ticket_from_quarantine(
 # --------------------------------------------------------------------------- configuration by managers
 
 
+@action
 def do_save_mailbox(mailbox: Mailbox | None, *, actor, password: str = "", **fields) -> Mailbox:
     """Create or change an IMAP mailbox. An empty password keeps the stored one."""
     from .secrets import encrypt
@@ -568,7 +590,7 @@ def do_save_mailbox(mailbox: Mailbox | None, *, actor, password: str = "", **fie
         changed = sorted(fields) + (["password"] if password else [])
         record(
             "channels.mailbox.create" if creating else "channels.mailbox.update",
-            f"{_label(actor)} {'added' if creating else 'changed'} mailbox {mailbox.name} "
+            f"{actor_name(actor)} {'added' if creating else 'changed'} mailbox {mailbox.name} "
             f"({', '.join(changed)})",
             actor=actor,
             target=f"mailbox:{mailbox.pk}",
@@ -577,23 +599,27 @@ def do_save_mailbox(mailbox: Mailbox | None, *, actor, password: str = "", **fie
     return mailbox
 
 
+@action
 def do_delete_mailbox(mailbox: Mailbox, *, actor) -> None:
     with transaction.atomic():
         record(
             "channels.mailbox.delete",
-            f"{_label(actor)} removed mailbox {mailbox.name}",
+            f"{actor_name(actor)} removed mailbox {mailbox.name}",
             actor=actor,
             target=f"mailbox:{mailbox.pk}",
         )
         mailbox.delete()
 
 
-def do_record_poll(mailbox: Mailbox, *, count: int, error: str = "") -> None:
+def record_poll(mailbox: Mailbox, *, count: int, error: str = "") -> None:
+    """The mailbox's last poll, shown on its page. Not an audited action: it is the poller's
+    status, rewritten every minute, and the mail it fetched is audited as it is processed."""
     Mailbox.objects.filter(pk=mailbox.pk).update(
         last_polled_at=timezone.now(), last_count=count, last_error=error[:2000]
     )
 
 
+@action
 def do_save_embed_form(
     channel: str, *, actor, allowed_origins: list[str], enabled: bool, title: str
 ) -> EmbedForm:
@@ -606,7 +632,7 @@ def do_save_embed_form(
         form.save()
         record(
             "channels.embed.update",
-            f"{_label(actor)} set the contact form of {channel}: "
+            f"{actor_name(actor)} set the contact form of {channel}: "
             f"{'on' if enabled else 'off'}, origins {', '.join(allowed_origins) or '(none)'}",
             actor=actor,
             target=f"channel:{channel}",
@@ -625,6 +651,7 @@ def phone_channel(protocol) -> str:
     return found
 
 
+@action
 def do_log_call(
     *,
     actor,
@@ -639,7 +666,7 @@ def do_log_call(
 ):
     """Log a call as a new ticket or on an existing one. Only an outbound call (we called the customer)
     counts as a public reply for the SLA; an inbound call is the customer getting in touch."""
-    from charterdesk.protocols.library import protocol_of, version_in_force
+    from charterdesk.library.versions import protocol_of, version_in_force
 
     from .choices import CallDirection
     from .models import PhoneCall
@@ -658,24 +685,28 @@ def do_log_call(
     who = "we called" if outbound else "the customer called"
     body = f"Phone call ({who}, {minutes} min {seconds:02d} s)\n\n{notes}"
     with transaction.atomic():
+        version = version_in_force(at)
+        if version is None:
+            raise ChannelError("no protocol version is in force; publish one first")
+        # The protocol's own id for its phone channel ('phone', 'voice', ...): the call's message
+        # is stored on it, and the channels decide by its kind that a call is not emailed.
+        channel = phone_channel(protocol_of(version))
         if ticket is None:
-            version = version_in_force(at)
-            if version is None:
-                raise ChannelError("no protocol version is in force; publish one first")
             try:
                 ticket = do_create_ticket(
                     customer=customer,
                     subject=subject or f"Phone call with {customer.name}",
                     body=body,
-                    channel=phone_channel(protocol_of(version)),
+                    channel=channel,
                     by_agent=actor if outbound else None,
                     at=at,
+                    send_email=False,
                 )
             except TicketError as exc:
                 raise ChannelError(str(exc)) from exc
             message = ticket.messages.order_by("id").first()
         elif outbound:
-            message = _public_reply_without_mail(ticket, actor=actor, body=body, at=at)
+            message = _public_reply_without_mail(ticket, actor=actor, body=body, at=at, channel=channel)
         else:
             try:
                 message = do_customer_message(ticket, body=body, at=at)
@@ -683,7 +714,7 @@ def do_log_call(
                 raise ChannelError(str(exc)) from exc
         if not outbound and message.author_customer_id is None:
             Message.objects.filter(pk=message.pk).update(author_customer=ticket.customer)
-        Message.objects.filter(pk=message.pk).update(channel="phone")
+        Message.objects.filter(pk=message.pk).update(channel=channel)
         call = PhoneCall.objects.create(
             ticket=ticket,
             message=message,
@@ -696,7 +727,7 @@ def do_log_call(
         )
         record(
             "channels.call",
-            f"{_label(actor)} logged a {direction} call of {minutes} min on {ticket.reference}",
+            f"{actor_name(actor)} logged a {direction} call of {minutes} min on {ticket.reference}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"direction": direction, "duration_seconds": duration_seconds},
@@ -705,12 +736,12 @@ def do_log_call(
     return call
 
 
-def _public_reply_without_mail(ticket: Ticket, *, actor, body: str, at: dt.datetime) -> Message:
+def _public_reply_without_mail(ticket: Ticket, *, actor, body: str, at: dt.datetime, channel: str) -> Message:
     """An agent's public reply that was spoken, not written: the same SLA events as any reply, no email."""
     from charterdesk.tickets.actions import do_reply
 
     try:
-        return do_reply(ticket, author=actor, body=body, at=at, send_email=False, channel="phone")
+        return do_reply(ticket, author=actor, body=body, at=at, send_email=False, channel=channel)
     except TicketError as exc:
         raise ChannelError(str(exc)) from exc
 
@@ -718,10 +749,9 @@ def _public_reply_without_mail(ticket: Ticket, *, actor, body: str, at: dt.datet
 # --------------------------------------------------------------------------- the embeddable form
 
 
+@action
 def do_submit_web_form(*, channel: str, name: str, email: str, subject: str, message: str) -> Ticket:
     """A contact-form submission from a company's own site: a ticket on the `web` channel."""
-    from charterdesk.protocols.library import protocol_of, version_in_force
-
     customer = do_find_or_create_customer(email=email, name=name)
     first_line = message.strip().splitlines()[0][:80] if message.strip() else "Contact form"
     with transaction.atomic():
@@ -731,11 +761,5 @@ def do_submit_web_form(*, channel: str, name: str, email: str, subject: str, mes
             )
         except TicketError as exc:
             raise ChannelError(str(exc)) from exc
-    version = version_in_force()
-    protocol = protocol_of(version) if version else None
-    config = next((c for c in protocol.channels.customer if c.id == channel), None) if protocol else None
-    if config is not None and config.acknowledge:
-        from .acknowledge import queue_receipt
-
-        queue_receipt(ticket)
+        acknowledge_new_ticket(ticket)
     return ticket

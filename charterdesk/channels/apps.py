@@ -5,3 +5,12 @@ class ChannelsConfig(AppConfig):
     name = "charterdesk.channels"
     label = "channels"
     verbose_name = "Channels"
+
+    def ready(self):
+        # The channels deliver replies, poll mail and show their card through the ticket
+        # lifecycle hooks; tickets never imports them.
+        from charterdesk.tickets.lifecycle import register
+
+        from . import hooks
+
+        register(hooks)

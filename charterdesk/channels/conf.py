@@ -1,5 +1,5 @@
-"""The channels' settings: from Django settings when set there, else from the environment, read at call
-time (never at import), with defaults that suit one machine.
+"""The channels' settings, read as every tunable is (``core.settings``: a Django setting, else the
+environment, read at call time), with defaults that suit one machine.
 
 | name | default | what |
 | --- | --- | --- |
@@ -19,21 +19,9 @@ from __future__ import annotations
 
 import os
 
-from django.conf import settings
-
-
-def _get(name: str, default: str) -> str:
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name, default)
-    return str(value)
-
-
-def _int(name: str, default: int) -> int:
-    try:
-        return int(_get(name, str(default)))
-    except ValueError:
-        return default
+from charterdesk.core.settings import bool_setting
+from charterdesk.core.settings import int_setting as _int
+from charterdesk.core.settings import setting as _get
 
 
 def smtp_max_size() -> int:
@@ -50,7 +38,7 @@ def smtp_tls_files() -> tuple[str, str] | None:
 
 
 def smtp_require_tls() -> bool:
-    return _get("CHARTERDESK_SMTP_REQUIRE_TLS", "0").lower() in ("1", "true", "yes")
+    return bool_setting("CHARTERDESK_SMTP_REQUIRE_TLS", False)
 
 
 def attachment_max_size() -> int:

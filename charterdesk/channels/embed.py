@@ -25,9 +25,9 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from charterdesk.accounts.permissions import require
-from charterdesk.desk.client import client_ip
-from charterdesk.portal.spam import Limit
+from charterdesk.core.client import client_ip
+from charterdesk.core.permissions import require
+from charterdesk.core.ratelimit import Limit
 
 from .actions import ChannelError, do_save_embed_form, do_submit_web_form
 from .forms import EmbedForm as EmbedSettingsForm

@@ -158,7 +158,7 @@ def poll_mailbox(
     timeout: float | None = None,
 ) -> PollResult:
     """Fetch, store and (unless ``process=False``) act on the unseen messages of one mailbox."""
-    from .actions import do_record_poll
+    from .actions import record_poll
 
     result = PollResult(mailbox.pk, mailbox.name, started=time.monotonic())
     if not mailbox.is_active:
@@ -236,7 +236,7 @@ def poll_mailbox(
                 conn.logout()
         with writer_turn():
             _release_lease(mailbox, owner)
-            do_record_poll(mailbox, count=result.new, error=result.error)
+            record_poll(mailbox, count=result.new, error=result.error)
         result.finished = time.monotonic()
     return result
 
@@ -316,7 +316,7 @@ def _poll_side_by_side(boxes: list[Mailbox], on_connected) -> list[PollResult]:
 def _died(share: list[Mailbox], pid: int | None) -> list[PollResult]:
     """The results of a poll process that died: each of its mailboxes shows the error and is free to
     be polled again at once (what it stored is kept; what it did not flag seen is fetched again)."""
-    from .actions import do_record_poll
+    from .actions import record_poll
 
     error = "the polling process ended without an answer"
     with writer_turn():
@@ -324,7 +324,7 @@ def _died(share: list[Mailbox], pid: int | None) -> list[PollResult]:
             lease_until=None, lease_owner=""
         )
         for box in share:
-            do_record_poll(box, count=0, error=error)
+            record_poll(box, count=0, error=error)
     return [PollResult(box.pk, box.name, error=error) for box in share]
 
 

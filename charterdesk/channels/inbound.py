@@ -1,7 +1,7 @@
 """Inbound email: store whole first, then parse, route and thread, one message at a time.
 
 Every way in (the SMTP listener, the IMAP poller, ``charterdesk email import``) calls
-``receive(raw, ...)``: it commits the raw bytes (``do_store_inbound``) and only then may the
+``receive(raw, ...)``: it commits the raw bytes (``store_inbound``) and only then may the
 caller acknowledge the message (SMTP 250, IMAP \\Seen). ``process(inbound)`` then turns the
 stored message into a ticket, a reply, a held message or a quarantine entry inside one
 transaction, so a crash at any point leaves the message either untouched-and-pending (done
@@ -22,18 +22,20 @@ from django.db.models import F
 from django.utils import timezone
 
 from charterdesk.audit.actions import deferred_entries
-from charterdesk.protocols.library import next_scheduled, protocol_of, version_in_force
+from charterdesk.library.versions import next_scheduled, protocol_of, version_in_force
 from charterdesk.tickets.actions import (
     TicketError,
     do_create_ticket,
     do_customer_message,
+    do_find_or_create_customer,
     do_link,
-    reusing_lookups,
 )
+from charterdesk.tickets.assignment import reusing_lookups
 from charterdesk.tickets.choices import Status
 from charterdesk.tickets.models import Message, Ticket
 
 from . import actions
+from .acknowledge import acknowledge_new_ticket
 from .addressing import base_address, ticket_from_address, ticket_from_message_id
 from .choices import InboundState
 from .conf import attachment_max_size
@@ -135,7 +137,7 @@ def receive(
     again. Processing errors never propagate: the message is quarantined instead.
     """
     inbound, created = _stubborn(
-        lambda: actions.do_store_inbound(
+        lambda: actions.store_inbound(
             raw,
             source=source,
             source_ref=source_ref,
@@ -203,7 +205,7 @@ def store_many(
 
     def store():
         with writer_turn():
-            return actions.do_store_inbound_many(rows)
+            return actions.store_inbound_many(rows)
 
     return _stubborn(store)
 
@@ -378,9 +380,9 @@ def _route(inbound: InboundMessage) -> None:
         )
         if message.author_customer_id and message.author_customer.email != parsed.from_address:
             # A participant other than the customer wrote: say who.
-            actions.do_set_author(message, parsed.from_address, parsed.from_name)
-        actions.do_attach_parts(message, parsed)
-        actions.do_mark_processed(inbound, f"reply on {ticket.reference} (by {thread.how})", ticket, message)
+            actions.set_author(message, parsed.from_address, parsed.from_name)
+        actions.attach_parts(message, parsed)
+        actions.mark_processed(inbound, f"reply on {ticket.reference} (by {thread.how})", ticket, message)
         return
 
     if is_auto_reply(parsed):
@@ -472,8 +474,7 @@ def is_participant(ticket: Ticket, address: str) -> bool:
 
 
 def _new_ticket(inbound, parsed: ParsedEmail, channel, version, our_addresses, reopened_from=None) -> None:
-    protocol = protocol_of(version)
-    customer = actions.do_sender_customer(parsed.from_address, parsed.from_name)
+    customer = do_find_or_create_customer(email=parsed.from_address, name=parsed.from_name)
     tags = ["bulk"] if is_bulk(parsed) else []
     ticket = do_create_ticket(
         customer=customer,
@@ -486,31 +487,27 @@ def _new_ticket(inbound, parsed: ParsedEmail, channel, version, our_addresses, r
         version=version,
     )
     message = ticket.first_message
-    actions.do_attach_parts(message, parsed)
+    actions.attach_parts(message, parsed)
     others = [
         a
         for a in [*parsed.to, *parsed.cc]
         if a != parsed.from_address and base_address(a) not in our_addresses and not ticket_from_address(a)
     ]
-    actions.do_add_participants(ticket, others)
+    actions.add_participants(ticket, others)
     outcome = f"new ticket {ticket.reference}"
     if reopened_from is not None:
         do_link(ticket, reopened_from, actor=None)
         outcome += f" (a reply to closed {reopened_from.reference}, linked)"
-    actions.do_mark_processed(inbound, outcome, ticket, message)
-    channel_config = next((c for c in protocol.channels.customer if c.id == channel), None)
-    if channel_config is not None and channel_config.acknowledge:
-        from .acknowledge import queue_receipt
-
-        reasons = automatic_reasons(parsed)
-        if inbound.source == "import":
-            # Mail moved over from another desk or an archive was written long ago, often already
-            # answered there: a receipt now would mail every past customer.
-            reasons = [
-                *reasons,
-                "imported from a file (email import): receipts go only to mail that arrives live",
-            ]
-        queue_receipt(ticket, suppress_reasons=reasons)
+    actions.mark_processed(inbound, outcome, ticket, message)
+    reasons = automatic_reasons(parsed)
+    if inbound.source == "import":
+        # Mail moved over from another desk or an archive was written long ago, often already
+        # answered there: a receipt now would mail every past customer.
+        reasons = [
+            *reasons,
+            "imported from a file (email import): receipts go only to mail that arrives live",
+        ]
+    acknowledge_new_ticket(ticket, suppress_reasons=reasons)
 
 
 def _auto_reply_note(inbound, parsed: ParsedEmail, ticket: Ticket) -> None:
@@ -521,7 +518,7 @@ def _auto_reply_note(inbound, parsed: ParsedEmail, ticket: Ticket) -> None:
         message = actions.do_system_note(
             ticket, f"Automatic reply from {parsed.from_address}: {parsed.subject}\n\n{parsed.text}".strip()
         )
-    actions.do_mark_processed(inbound, f"automatic reply on {ticket.reference}", ticket, message)
+    actions.mark_processed(inbound, f"automatic reply on {ticket.reference}", ticket, message)
 
 
 def _bounce(inbound, parsed: ParsedEmail) -> None:

@@ -13,7 +13,7 @@ from email.utils import formataddr, parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-from charterdesk.protocols.library import protocol_of
+from charterdesk.library.versions import protocol_of
 from charterdesk.tickets.choices import MessageKind
 
 from .addressing import our_message_id, reply_address
@@ -118,14 +118,14 @@ def build_reply_email(message) -> EmailMultiAlternatives:
 def deliver_reply(message) -> str:
     """Send an agent's reply and record it; on failure record the server's answer and re-raise
     (so the task queue retries; the last failure stays on the ticket)."""
-    from .actions import do_record_outbound
+    from .actions import record_outbound
 
     mail = build_reply_email(message)
     recipient = message.ticket.customer.email
     try:
         mail.send()
     except Exception as exc:
-        do_record_outbound(
+        record_outbound(
             ticket=message.ticket,
             message=message,
             kind=OutboundKind.REPLY,
@@ -136,7 +136,7 @@ def deliver_reply(message) -> str:
             error=f"{type(exc).__name__}: {exc}",
         )
         raise
-    do_record_outbound(
+    record_outbound(
         ticket=message.ticket,
         message=message,
         kind=OutboundKind.REPLY,

@@ -29,7 +29,7 @@ log = logging.getLogger("charterdesk.channels.smtpd")
 
 def channel_addresses() -> dict[str, str]:
     """Address -> channel id for every customer channel of the protocol in force that has an address."""
-    from charterdesk.protocols.library import protocol_of, version_in_force
+    from charterdesk.library.versions import protocol_of, version_in_force
 
     version = version_in_force()
     protocol = protocol_of(version) if version else None

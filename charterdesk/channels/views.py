@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from charterdesk.accounts.permissions import request_permissions, require
+from charterdesk.core.permissions import request_permissions, require
 from charterdesk.tickets.actions import do_find_or_create_customer
 
 from . import actions

@@ -10,8 +10,8 @@ from django.db import transaction
 
 from charterdesk.accounts.actions import do_add_person
 from charterdesk.accounts.models import Person
-from charterdesk.protocols.actions import do_create_draft, do_publish
-from charterdesk.protocols.library import version_in_force
+from charterdesk.library.actions import do_create_draft, do_publish
+from charterdesk.library.versions import version_in_force
 
 EXAMPLE = Path(__file__).with_name("acme-outdoor.protocol.yaml")
 

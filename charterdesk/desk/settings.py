@@ -48,13 +48,15 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "charterdesk.audit",
     "charterdesk.accounts",
-    "charterdesk.protocols",
+    "charterdesk.library",
     "charterdesk.handbook",
     "charterdesk.notifications",
     "charterdesk.tickets",
     "charterdesk.api",
     "charterdesk.portal",
     "charterdesk.channels",
+    "charterdesk.demo",
+    "charterdesk.desk",
 ]
 
 MIDDLEWARE = [
@@ -67,7 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "charterdesk.protocols.middleware.ProtocolInForceMiddleware",
+    "charterdesk.library.middleware.ProtocolInForceMiddleware",
 ]
 
 ROOT_URLCONF = "charterdesk.desk.urls"
@@ -83,9 +85,10 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "charterdesk.protocols.context.protocol_in_force",
+                "charterdesk.library.context.protocol_in_force",
                 "charterdesk.notifications.context.unread_notifications",
                 "charterdesk.accounts.context.desk_permissions",
+                "charterdesk.tickets.context.family_navigation",
             ],
         },
     }
@@ -158,7 +161,7 @@ EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Charterdesk <desk@localhost>")
 
 # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated):
-# without them every visitor behind the proxy would share one rate limit (charterdesk.desk.client).
+# without them every visitor behind the proxy would share one rate limit (charterdesk.core.client).
 CHARTERDESK_TRUSTED_PROXIES = [
     item.strip() for item in os.environ.get("CHARTERDESK_TRUSTED_PROXIES", "").split(",") if item.strip()
 ]

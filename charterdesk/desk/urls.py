@@ -7,7 +7,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="handbook:index", permanent=False)),
     path("", include("charterdesk.accounts.urls")),
     path("handbook/", include("charterdesk.handbook.urls")),
-    path("protocols/", include("charterdesk.protocols.urls")),
+    path("protocols/", include("charterdesk.library.urls")),
     path("audit/", include("charterdesk.audit.urls")),
     path("tickets/", include("charterdesk.tickets.urls")),
     path("notifications/", include("charterdesk.notifications.urls")),

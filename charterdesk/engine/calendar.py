@@ -261,7 +261,7 @@ class BusinessCalendar:
         Fri 4 Dec, 4 h Sat 5 Dec, 3 h 30 min Mon 7 Dec -> due Mon 7 Dec 2026 11:30
         (2026-12-07T16:30:00Z)".
         """
-        # Every stored SLA cycle carries one of these (tickets/sla.py), so this runs once per
+        # Every stored SLA cycle carries one of these (tickets/live_sla.py), so this runs once per
         # cycle of every ticket change and of a bulk load: the day words are memoised and the
         # open spans are walked inline.
         due = self.add_seconds(start, seconds)

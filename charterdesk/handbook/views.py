@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
-from charterdesk.protocols.library import load_version, next_scheduled, version_in_force
+from charterdesk.library.versions import load_version, next_scheduled, version_in_force
 
 
 @login_required

@@ -38,10 +38,11 @@ def resolve_recipients(target: str, *, ticket=None, protocol=None) -> tuple[list
     return [], []
 
 
-def do_notify(
-    people, text: str, *, ticket=None, reason: str = "", addresses=(), at=None
-) -> list[Notification]:
-    """Notify people in the desk and by email (after commit, so a rolled-back change sends nothing)."""
+def notify(people, text: str, *, ticket=None, reason: str = "", addresses=(), at=None) -> list[Notification]:
+    """Notify people in the desk and by email (after commit, so a rolled-back change sends nothing).
+
+    A step of the action that decides to tell them (an escalation, an assignment, a failed
+    delivery), whose audit entry says why; not an audited action of its own."""
     at = at or timezone.now()
     created = []
     seen = set()
@@ -67,7 +68,9 @@ def do_notify(
     return created
 
 
-def do_mark_read(person, notification_ids=None) -> int:
+def mark_read(person, notification_ids=None) -> int:
+    """A person's own reading of their notifications; their state, not a change to the desk, so
+    not audited."""
     unread = Notification.objects.filter(person=person, read_at__isnull=True)
     if notification_ids is not None:
         unread = unread.filter(pk__in=notification_ids)

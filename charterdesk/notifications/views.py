@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .actions import do_mark_read
+from .actions import mark_read
 from .models import Notification
 
 PAGE_SIZE = 50
@@ -37,14 +37,14 @@ def inbox(request):
 @login_required
 @require_POST
 def read_one(request, notification_id: int):
-    do_mark_read(request.user, [_own(request, notification_id).pk])
+    mark_read(request.user, [_own(request, notification_id).pk])
     return redirect(request.POST.get("next") if _safe(request.POST.get("next")) else "notifications:list")
 
 
 @login_required
 @require_POST
 def read_all(request):
-    count = do_mark_read(request.user)
+    count = mark_read(request.user)
     messages.success(request, f"Marked {count} notification(s) read.")
     return redirect("notifications:list")
 
@@ -54,7 +54,7 @@ def read_all(request):
 def open_one(request, notification_id: int):
     """Mark it read and go to its ticket."""
     notification = _own(request, notification_id)
-    do_mark_read(request.user, [notification.pk])
+    mark_read(request.user, [notification.pk])
     if notification.ticket_id is None:
         return redirect("notifications:list")
     return redirect("tickets:ticket", notification.ticket_id)

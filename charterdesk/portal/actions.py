@@ -12,12 +12,16 @@ import hashlib
 import secrets
 
 from django.db import transaction
-from django.utils import timezone
 
-from charterdesk.audit.actions import record
-from charterdesk.desk.client import client_ip
+from charterdesk.audit.actions import action, nothing_to_record, record
+from charterdesk.channels.acknowledge import acknowledges
+from charterdesk.channels.actions import record_outbound
+from charterdesk.channels.choices import OutboundKind, OutboundState
+from charterdesk.core.client import client_ip
+from charterdesk.core.ratelimit import minutes_to_next_window
 from charterdesk.protocol.models import Protocol
 from charterdesk.tickets.actions import do_create_ticket, do_customer_message, do_find_or_create_customer
+from charterdesk.tickets.history import whole_second
 from charterdesk.tickets.models import Customer, Message, Ticket
 
 from . import mail, spam
@@ -37,10 +41,6 @@ class PortalError(Exception):
 
 class RateLimited(PortalError):
     """Too many attempts from one address or network within the hour."""
-
-
-def _now(at: dt.datetime | None) -> dt.datetime:
-    return (at or timezone.now()).replace(microsecond=0)
 
 
 def hash_token(token: str) -> str:
@@ -82,6 +82,7 @@ def _set_timezone(customer: Customer, zone: str, *, why: str) -> None:
     )
 
 
+@action
 def do_open_ticket(
     *,
     protocol: Protocol,
@@ -94,8 +95,10 @@ def do_open_ticket(
     at: dt.datetime | None = None,
 ) -> tuple[Ticket, Customer]:
     """A customer opens a ticket on the web form: on the protocol's web channel, counted against
-    the per-IP limit, followed by an email with the ticket number, the promise and a sign-in link."""
-    at = _now(at)
+    the per-IP limit. When the channel acknowledges tickets (``acknowledge: true``, the rule mail
+    and the contact form follow too), an email with the ticket number, the promise and a sign-in
+    link follows, listed on the ticket like every mail the desk sends."""
+    at = whole_second(at)
     channel = web_channel(protocol)
     if channel is None:
         raise PortalError("The customer portal is not offered: the protocol in force has no web channel.")
@@ -103,7 +106,7 @@ def do_open_ticket(
     if limit.exceeded(ip, at.timestamp()):
         raise RateLimited(
             f"You have opened {limit.per_hour} tickets from this network in the last hour, which is our "
-            f"limit. Please try again in {spam.minutes_to_next_window(at.timestamp())} minutes, or reply "
+            f"limit. Please try again in {minutes_to_next_window(at.timestamp())} minutes, or reply "
             "to one of your tickets instead."
         )
     with transaction.atomic():
@@ -111,10 +114,12 @@ def do_open_ticket(
         if timezone_name and customer.timezone != timezone_name:
             _set_timezone(customer, timezone_name, why="on the web form")
         ticket = do_create_ticket(customer=customer, subject=subject, body=message, channel=channel.id, at=at)
-        token = _issue_link(customer, at=at, ticket=ticket)
+        acknowledged = acknowledges(ticket)
+        token = _issue_link(customer, at=at, ticket=ticket) if acknowledged else ""
         record(
             "portal.ticket_open",
-            f"{customer} opened {ticket.reference} on the portal; a sign-in link was emailed",
+            f"Customer #{customer.pk} opened {ticket.reference} on the portal"
+            + ("; a sign-in link was emailed" if acknowledged else "; no receipt (the channel sends none)"),
             target=f"ticket:{ticket.pk}",
             protocol_version=ticket.protocol_version.version,
             clause=f"channels.customer.{channel.id}",
@@ -123,31 +128,45 @@ def do_open_ticket(
         )
     limit.count(ip, at.timestamp())
     ticket.refresh_from_db()
-    promise = promise_for(ticket, customer.timezone, protocol=protocol, now=at)
-    mail.send_ticket_opened(
-        customer,
-        ticket,
-        token,
-        body=message,
-        company=protocol.company,
-        promise=promise.text,
-        minutes=_minutes(),
-    )
+    if acknowledged:
+        promise = promise_for(ticket, customer.timezone, protocol=protocol, now=at)
+        error = mail.send_ticket_opened(
+            customer,
+            ticket,
+            token,
+            body=message,
+            company=protocol.company,
+            promise=promise.text,
+            minutes=_minutes(),
+        )
+        with transaction.atomic():
+            record_outbound(
+                ticket=ticket,
+                message=None,
+                kind=OutboundKind.RECEIPT,
+                message_id="",
+                to=customer.email,
+                subject=mail.ticket_opened_subject(ticket),
+                state=OutboundState.FAILED if error else OutboundState.SENT,
+                error=error,
+                at=at,
+            )
     return ticket, customer
 
 
+@action
 def do_request_link(*, email: str, ip: str, company: str, at: dt.datetime | None = None) -> None:
     """Email a sign-in link if the address belongs to a customer. Says nothing either way, so the
     portal never reveals which addresses it knows. Refusals over the limits are not audited, so that
     nobody can flood the audit log."""
-    at = _now(at)
+    at = whole_second(at)
     email = (email or "").strip().lower()
     stamp = at.timestamp()
     per_email, per_ip = spam.link_limit_per_email(), spam.link_limit_per_ip()
     if per_email.exceeded(email, stamp) or per_ip.exceeded(ip, stamp):
         raise RateLimited(
             "Too many sign-in links were asked for this address or from this network in the last hour. "
-            f"Please try again in {spam.minutes_to_next_window(stamp)} minutes, and use the newest link "
+            f"Please try again in {minutes_to_next_window(stamp)} minutes, and use the newest link "
             "you received."
         )
     per_email.count(email, stamp)
@@ -171,14 +190,15 @@ def do_request_link(*, email: str, ip: str, company: str, at: dt.datetime | None
 def find_link(token: str, at: dt.datetime | None = None) -> PortalLink | None:
     """The link for ``token`` if it can still be used (not used, not expired)."""
     link = PortalLink.objects.select_related("customer").filter(token_hash=hash_token(token or "")).first()
-    if link is None or not link.usable_at(_now(at)):
+    if link is None or not link.usable_at(whole_second(at)):
         return None
     return link
 
 
+@action
 def do_sign_in_with_link(request, token: str, *, at: dt.datetime | None = None) -> PortalLink:
     """Use a sign-in link once and start a portal session for its customer."""
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
         link = (
             PortalLink.objects.select_for_update(of=("self",))
@@ -206,6 +226,7 @@ def do_sign_in_with_link(request, token: str, *, at: dt.datetime | None = None) 
     return link
 
 
+@action
 def do_sign_out(request, customer: Customer) -> None:
     with transaction.atomic():
         request.session.pop(SESSION_KEY, None)
@@ -218,6 +239,7 @@ def do_sign_out(request, customer: Customer) -> None:
         )
 
 
+@action
 def do_portal_reply(
     customer: Customer, ticket: Ticket, body: str, *, at: dt.datetime | None = None
 ) -> Message:
@@ -229,8 +251,11 @@ def do_portal_reply(
     return do_customer_message(ticket, body=body.strip(), at=at)
 
 
+@action
 def do_set_timezone(customer: Customer, zone: str) -> None:
     """The customer chooses the time zone the portal shows times in."""
     with transaction.atomic():
         if customer.timezone != zone:
             _set_timezone(customer, zone, why="on the portal")
+        else:
+            nothing_to_record("the time zone is already so")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
+from charterdesk.core.timezones import timezone_choices
+
 from . import spam
-from .promise import timezone_choices
 
 
 def _zones():

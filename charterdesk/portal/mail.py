@@ -15,13 +15,16 @@ def link_url(token: str) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("portal:link", args=[token])
 
 
-def _send(subject: str, body: str, to: str) -> None:
+def _send(subject: str, body: str, to: str) -> str:
+    """Send; returns "" when the mail server took it, else what went wrong."""
     # A failed send must not undo a ticket the customer has already opened; it is logged for
     # the operator, and the customer can ask for another link on the portal's start page.
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
-    except Exception:
+    except Exception as error:
         log.exception("could not email a portal sign-in link to customer address %s", to)
+        return f"{type(error).__name__}: {error}"
+    return ""
 
 
 def send_sign_in_link(customer, token: str, *, company: str, minutes: int) -> None:
@@ -38,11 +41,16 @@ def send_sign_in_link(customer, token: str, *, company: str, minutes: int) -> No
     )
 
 
+def ticket_opened_subject(ticket) -> str:
+    return f"[{ticket.reference}] We received your request: {ticket.subject}"
+
+
 def send_ticket_opened(
     customer, ticket, token: str, *, body: str, company: str, promise: str, minutes: int
-) -> None:
-    _send(
-        f"[{ticket.reference}] We received your request: {ticket.subject}",
+) -> str:
+    """The receipt of a ticket opened on the portal, with a sign-in link; "" or what went wrong."""
+    return _send(
+        ticket_opened_subject(ticket),
         (
             f"Hello {customer.first_name or customer.name},\n\n"
             f"Thank you for writing to {company} support. Your ticket number is {ticket.reference}.\n"

@@ -1,6 +1,6 @@
 """What the portal tells a customer about their ticket, in their words and their time zone.
 
-Everything comes from the ticket's stored SLA state (``tickets/sla.py`` keeps it current): the
+Everything comes from the ticket's stored SLA state (``tickets/live_sla.py`` keeps it current): the
 portal never computes a due time itself, it only words the engine's answer.
 """
 
@@ -10,7 +10,6 @@ import datetime as dt
 import re
 import zoneinfo
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.utils import timezone
 
@@ -29,14 +28,6 @@ STATUS_WORDS = {
 
 _REPLY_METRICS = ("first_response", "next_response")
 _UNIT_WORDS = {"d": "day", "h": "hour", "m": "minute", "s": "second"}
-
-
-@lru_cache(maxsize=1)
-def timezone_choices() -> tuple[str, ...]:
-    """IANA zones a customer would pick: Region/City names and UTC, without legacy aliases."""
-    legacy = ("Etc/", "SystemV/", "US/", "posix/", "right/", "Canada/", "Brazil/", "Chile/", "Mexico/")
-    zones = {z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(legacy)}
-    return ("UTC", *sorted(zones))
 
 
 def zone_label(zone: str) -> str:

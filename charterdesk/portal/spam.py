@@ -13,27 +13,25 @@ Every limit and the minimum fill time are read from settings at request time, so
 
 from __future__ import annotations
 
-import hashlib
-import math
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
+
+from charterdesk.core.ratelimit import Limit
+from charterdesk.core.settings import float_setting, int_setting
 
 HONEYPOT_FIELD = "website"
 STAMP_FIELD = "started"
 _SALT = "charterdesk.portal.form-started"
-WINDOW = 3600  # rate limits count per clock hour
 
 
 def min_seconds() -> float:
-    return float(getattr(settings, "CHARTERDESK_PORTAL_MIN_SECONDS", 3))
+    return float_setting("CHARTERDESK_PORTAL_MIN_SECONDS", 3)
 
 
 def max_form_age() -> float:
-    return float(getattr(settings, "CHARTERDESK_PORTAL_MAX_FORM_AGE", 86400))
+    return float_setting("CHARTERDESK_PORTAL_MAX_FORM_AGE", 86400)
 
 
 def make_stamp(now: float | None = None) -> str:
@@ -80,46 +78,13 @@ def stamp_to_keep(stamp: str, now: float | None = None) -> str:
     return make_stamp(now)
 
 
-@dataclass(frozen=True)
-class Limit:
-    """A number of attempts allowed per hour for one key (an IP address, an email address)."""
-
-    scope: str
-    per_hour: int
-
-    def _key(self, who: str, now: float) -> str:
-        digest = hashlib.sha256(who.strip().lower().encode()).hexdigest()[:32]
-        return f"charterdesk:portal:{self.scope}:{digest}:{int(now // WINDOW)}"
-
-    def exceeded(self, who: str, now: float | None = None) -> bool:
-        now = now if now is not None else time.time()
-        return (cache.get(self._key(who, now)) or 0) >= self.per_hour
-
-    def count(self, who: str, now: float | None = None) -> None:
-        now = now if now is not None else time.time()
-        key = self._key(who, now)
-        cache.add(key, 0, timeout=WINDOW + 60)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=WINDOW + 60)
-
-    def __repr__(self) -> str:
-        return f"Limit({self.scope}: {self.per_hour} an hour)"
-
-
-def minutes_to_next_window(now: float | None = None) -> int:
-    now = now if now is not None else time.time()
-    return max(1, math.ceil((WINDOW - now % WINDOW) / 60))
-
-
 def ticket_limit() -> Limit:
-    return Limit("tickets-per-ip", int(getattr(settings, "CHARTERDESK_PORTAL_TICKETS_PER_HOUR", 5)))
+    return Limit("tickets-per-ip", int_setting("CHARTERDESK_PORTAL_TICKETS_PER_HOUR", 5))
 
 
 def link_limit_per_email() -> Limit:
-    return Limit("links-per-email", int(getattr(settings, "CHARTERDESK_PORTAL_LINKS_PER_EMAIL", 3)))
+    return Limit("links-per-email", int_setting("CHARTERDESK_PORTAL_LINKS_PER_EMAIL", 3))
 
 
 def link_limit_per_ip() -> Limit:
-    return Limit("links-per-ip", int(getattr(settings, "CHARTERDESK_PORTAL_LINKS_PER_IP", 10)))
+    return Limit("links-per-ip", int_setting("CHARTERDESK_PORTAL_LINKS_PER_IP", 10))

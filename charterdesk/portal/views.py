@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from charterdesk.desk.client import client_ip
+from charterdesk.channels.acknowledge import acknowledges
+from charterdesk.core.client import client_ip
 from charterdesk.tickets.actions import TicketError
 from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import Status
@@ -196,7 +197,12 @@ def sent(request):
     return _page(
         request,
         "portal/sent.html",
-        {"ticket": ticket, "promise": promise, "zone_label": zone_label(zone)},
+        {
+            "ticket": ticket,
+            "promise": promise,
+            "zone_label": zone_label(zone),
+            "emailed": acknowledges(ticket),
+        },
         customer=portal_customer(request),
     )
 

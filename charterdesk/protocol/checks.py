@@ -591,6 +591,12 @@ class _Checker:
         self.unique(("contingencies",), self.p.contingencies, "contingency")
         for index, contingency in enumerate(self.p.contingencies):
             self.actions(("contingencies", index, "do"), contingency.do)
+            detect = contingency.detect
+            if not detect.phrases_any and not detect.shouting:
+                self.warning(
+                    ("contingencies", index, "detect"),
+                    "this plan is never detected: give detect phrases_any, shouting: true, or both",
+                )
 
     def check_refunds(self) -> None:
         refunds = self.p.refunds

@@ -200,6 +200,19 @@ def _regex(value: Any) -> str:
 Pattern = Annotated[str, BeforeValidator(_regex)]
 
 
+def _phrase(value: Any) -> str:
+    text = _text(value)
+    if not text.strip():
+        # The message checks look for a phrase between non-letters; an empty one is "found"
+        # in nearly every message, which no author means.
+        raise _fail("a blank phrase would be found in nearly every message; write the words to look for")
+    return text
+
+
+# A phrase the message checks look for (specs/message-checks.md): text, never blank.
+Phrase = Annotated[str, BeforeValidator(_phrase)]
+
+
 class Section(BaseModel):
     """Base of every model: unknown keys are errors, the data is immutable once loaded."""
 
@@ -371,6 +384,10 @@ class Channel(Prose):
 class Channels(Prose):
     customer: list[Channel] = Field(min_length=1)
     internal: Text | None = None
+
+    def kind_of(self, channel_id: str) -> str | None:
+        """The kind of the customer channel with this id (``voice`` -> ``phone``), or None."""
+        return next((c.kind for c in self.customer if c.id == channel_id), None)
 
 
 # --------------------------------------------------------------------------- SLA
@@ -671,7 +688,7 @@ class Resolution(Prose):
 
 
 class Detect(Section):
-    phrases_any: list[str] = []
+    phrases_any: list[Phrase] = []
     shouting: bool = False
 
 
@@ -896,7 +913,7 @@ class PatternRule(Section):
 
 
 class EmpathyWhen(Section):
-    customer_phrases_any: list[str] = Field(min_length=1)
+    customer_phrases_any: list[Phrase] = Field(min_length=1)
 
 
 class Empathy(Section):
@@ -908,7 +925,7 @@ class Etiquette(Prose):
     greeting: PatternRule | None = None
     closing: PatternRule | None = None
     use_customer_name: bool = False
-    banned_phrases: list[str] = []
+    banned_phrases: list[Phrase] = []
     empathy: Empathy | None = None
     max_words: int | None = Field(default=None, ge=1)
 
@@ -976,6 +993,12 @@ class Protocol(Section):
             if policy.id == policy_id:
                 return policy
         raise KeyError(policy_id)
+
+    def contingency(self, contingency_id: str) -> Contingency:
+        for contingency in self.contingencies:
+            if contingency.id == contingency_id:
+                return contingency
+        raise KeyError(contingency_id)
 
     def has_section(self, key: str) -> bool:
         value = getattr(self, key, None)

@@ -1,7 +1,7 @@
 """The only way the workspace fetches tickets, customers and macros on a person's behalf.
 
 Every permission comes from the person's roles in the protocol in force
-(``charterdesk.accounts.permissions``). The choices this module makes where the permission
+(``charterdesk.core.permissions``). The choices this module makes where the permission
 list is silent:
 
 - moving a ticket between open, pending and on hold is part of answering it: ``ticket.reply``
@@ -18,12 +18,32 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 
-from charterdesk.accounts.permissions import can, require
+from charterdesk.core.permissions import can, request_permissions, require
 
 from .choices import Status
 from .models import Attachment, Customer, Macro, Ticket
 
 MANUAL_STATUSES = (Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.SOLVED)
+
+# Who may set which status by hand, for the pages and the API alike: any one of these permissions.
+STATUS_NEEDS: dict[str, tuple[str, ...]] = {
+    Status.OPEN: ("ticket.reply", "ticket.edit"),
+    Status.PENDING: ("ticket.reply", "ticket.edit"),
+    Status.ON_HOLD: ("ticket.reply", "ticket.edit"),
+    Status.SOLVED: ("ticket.solve",),
+}
+# The statuses nobody sets by hand, and why.
+NOT_BY_HAND: dict[str, str] = {
+    Status.NEW: "a ticket cannot go back to new",
+    Status.CLOSED: (
+        "a ticket is not closed by hand: solve it, and the protocol's auto_close_solved_after closes it"
+    ),
+}
+
+
+def may_set_status(permissions: frozenset[str], status: str) -> bool:
+    """Whether a person holding ``permissions`` may set ``status`` by hand."""
+    return any(p in permissions for p in STATUS_NEEDS.get(status, ()))
 
 
 def ticket_queryset():
@@ -64,19 +84,14 @@ def access_customer_for_edit(request, ticket: Ticket) -> Customer:
 
 
 def can_set_status(request, status: str) -> bool:
-    if status == Status.SOLVED:
-        return can(request, "ticket.solve")
-    if status in (Status.OPEN, Status.PENDING, Status.ON_HOLD):
-        return can(request, "ticket.reply") or can(request, "ticket.edit")
-    return False
+    return may_set_status(request_permissions(request), status)
 
 
 def require_status(request, status: str) -> None:
-    if status not in MANUAL_STATUSES:
+    if status not in STATUS_NEEDS:
         raise PermissionDenied(f"Status '{status}' cannot be set by hand.")
     if not can_set_status(request, status):
-        needed = "ticket.solve" if status == Status.SOLVED else "ticket.reply or ticket.edit"
-        raise PermissionDenied(f"Your roles do not grant {needed}.")
+        raise PermissionDenied(f"Your roles do not grant {' or '.join(STATUS_NEEDS[status])}.")
 
 
 def status_choices(request, *, include_keep: bool = False) -> list[tuple[str, str]]:

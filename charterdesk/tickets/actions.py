@@ -7,27 +7,40 @@ now by default) so that tests and imports can run at frozen times.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
-import re
-import threading
-import time
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
-from django.utils import timezone
+from django.db.models import Q
 
-from charterdesk.audit.actions import record
-from charterdesk.engine.assignment import Candidate, choose_assignee, group_roles, route_group
-from charterdesk.protocol.models import Protocol
-from charterdesk.protocols.library import protocol_of, version_in_force
+from charterdesk.audit.actions import action, nothing_to_record, record
+from charterdesk.core.permissions import permissions_of
+from charterdesk.engine.assignment import route_group
+from charterdesk.library.versions import protocol_of, version_in_force
+from charterdesk.protocol.vocabulary import PRIORITY_RANK
 
+from .assignment import auto_assignee
 from .choices import EventKind, MessageKind, Status
+from .escalation_effects import carry_out_escalations
+from .history import (
+    TicketError,
+    actor_name,
+    add_event,
+    audit_ticket,
+    check_tag_count,
+    clean_tags,
+    event_row,
+    lock,
+    normalised,
+    protocol_for,
+    require_open,
+    search_words,
+    set_tags,
+    whole_second,
+)
+from .lifecycle import Objection, all_answers, hooks
+from .live_sla import engine_event, evaluate, is_breached, next_due, sla_state, to_datetime
 from .models import (
-    NOT_IN_QUEUE,
-    AssignmentCursor,
     Customer,
     Message,
     ProcedureStep,
@@ -35,200 +48,53 @@ from .models import (
     Ticket,
     TicketEvent,
     TicketLink,
-    TicketTag,
 )
-from .sla import engine_event, evaluate, is_breached, next_due, sla_state, to_datetime
 
 
-class TicketError(Exception):
-    """A change that cannot be made; the message says why in the agent's words."""
+class ReplyRefused(TicketError):
+    """A public reply that the families object to (``check_public_reply``): every objection,
+    and whether the author may send it anyway by giving a reason."""
+
+    def __init__(self, objections: list[Objection], *, may_override: bool, reason_missing: bool = False):
+        self.objections = objections
+        self.may_override = may_override
+        words = "; ".join(o.message for o in objections)
+        if may_override and reason_missing:
+            words += " (to send it anyway, give a reason)"
+        super().__init__(f"body: {words}")
+
+
+def stored_text(text: str, where: str) -> str:
+    """``text`` as it may be stored: with whatever a family masks in it (``redact_text``)."""
+    if not text:
+        return text
+    redacted = hooks.redact_text(text=text, where=where)
+    return text if redacted is None else redacted
+
+
+def reply_objections(ticket: Ticket, author, body: str) -> list[Objection]:
+    """What the families object to in a public reply, before it is sent (the composer asks too)."""
+    return all_answers(hooks.check_public_reply(ticket=ticket, author=author, body=body))
+
+
+def _overridden(objections: list[Objection], author, reason: str) -> dict | None:
+    """The audit record of sending despite ``objections``; raises ReplyRefused unless the author's
+    roles grant every objection's override and a reason is given."""
+    if not objections:
+        return None
+    version = version_in_force()
+    held = permissions_of(author, protocol_of(version) if version else None)
+    may = all(o.override and o.override in held for o in objections)
+    if not may or not reason.strip():
+        raise ReplyRefused(objections, may_override=may, reason_missing=may and not reason.strip())
+    return {
+        "reason": reason.strip(),
+        "objections": [o.as_dict() for o in objections],
+        "protocol_version": version.version if version else None,
+    }
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _now(at: dt.datetime | None) -> dt.datetime:
-    moment = at or timezone.now()
-    # The engine counts whole seconds; so does the event history.
-    return moment.replace(microsecond=0)
-
-
-def protocol_for(ticket: Ticket) -> Protocol:
-    protocol = protocol_of(ticket.protocol_version)
-    assert protocol is not None  # published versions always validate
-    return protocol
-
-
-def _label(actor) -> str:
-    if actor is None:
-        return "system"
-    return getattr(actor, "name", None) or str(actor)
-
-
-def _event(ticket: Ticket, kind: str, at: dt.datetime, data: dict, **fields) -> TicketEvent:
-    row = _event_row(ticket, kind, at, data, **fields)
-    row.save(force_insert=True)
-    return row
-
-
-def _event_row(
-    ticket: Ticket,
-    kind: str,
-    at: dt.datetime,
-    data: dict,
-    *,
-    actor=None,
-    sla_input: bool = True,
-    clause: str = "",
-    summary: str = "",
-    actor_label: str = "",
-) -> TicketEvent:
-    """One event of the ticket's history, not yet saved."""
-    return TicketEvent(
-        ticket=ticket,
-        at=at,
-        kind=kind,
-        data=data,
-        sla_input=sla_input,
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=actor_label or _label(actor),
-        protocol_version=ticket.protocol_version.version,
-        clause=clause,
-        summary=summary,
-    )
-
-
-def _audit(
-    ticket: Ticket, action: str, summary: str, *, actor=None, clause: str = "", data=None, at=None
-) -> None:
-    record(
-        action,
-        summary,
-        actor=actor if getattr(actor, "pk", None) else None,
-        target=f"ticket:{ticket.pk}",
-        protocol_version=ticket.protocol_version.version,
-        clause=clause,
-        data=data,
-        at=at,
-    )
-
-
-def _require_open(ticket: Ticket) -> None:
-    if ticket.status == Status.CLOSED:
-        raise TicketError(f"ticket {ticket.reference} is closed; a closed ticket takes no further changes")
-
-
-# Tags are for sorting work; a ticket with more is a script gone wrong, and every tag is a row.
-MAX_TAGS = 50
-
-
-def _clean_tags(tags: Iterable[str]) -> list[str]:
-    return sorted({t.strip().lower() for t in tags if t and t.strip()})
-
-
-def _check_tag_count(tags: Iterable[str]) -> None:
-    """For what people and clients ask; a protocol rule's add_tag is carried out regardless."""
-    count = len(set(tags))
-    if count > MAX_TAGS:
-        raise TicketError(f"tags: a ticket carries at most {MAX_TAGS} tags, not {count}")
-
-
-def _set_tags(ticket: Ticket, tags: Iterable[str], *, new: bool = False) -> None:
-    wanted = _clean_tags(tags)
-    ticket.tags = wanted
-    if new:  # a ticket created in this transaction has no tag rows yet
-        if wanted:
-            TicketTag.objects.bulk_create([TicketTag(ticket=ticket, tag=t) for t in wanted])
-        return
-    TicketTag.objects.filter(ticket=ticket).exclude(tag__in=wanted).delete()
-    have = set(TicketTag.objects.filter(ticket=ticket).values_list("tag", flat=True))
-    TicketTag.objects.bulk_create([TicketTag(ticket=ticket, tag=t) for t in wanted if t not in have])
-
-
-def _lock(ticket: Ticket) -> Ticket:
-    """Re-read the ticket under a row lock, so two changes to it never interleave."""
-    # of=("self",): lock the ticket row only, not the shared protocol version and customer rows.
-    rows = Ticket.objects.select_for_update(of=("self",)).select_related("protocol_version", "customer")
-    return rows.get(pk=ticket.pk)
-
-
-def _normalised(data: dict) -> dict:
-    """``data`` as the JSON column gives it back (what the engine would read from the row)."""
-    return json.loads(json.dumps(data))
-
-
-_SPACE = re.compile(r"\s+")
-
-
-def _search_words(*parts: str) -> str:
-    return _SPACE.sub(" ", " ".join(p for p in parts if p)).strip()
-
-
-# --------------------------------------------------------------------------- routing and assignment
-
-_lookups = threading.local()
-
-
-@contextlib.contextmanager
-def reusing_lookups(seconds: float = 5.0):
-    """Inside this block (a batch of inbound mail), who may be assigned in a group is read once every
-    ``seconds`` instead of for every new ticket; a person marked away or given other roles is seen
-    within that time. Counts of open tickets are always read fresh."""
-    outer = getattr(_lookups, "memo", None)
-    if outer is None:
-        _lookups.memo = {}
-        _lookups.seconds = seconds
-    try:
-        yield
-    finally:
-        if outer is None:
-            _lookups.memo = None
-
-
-def _remembered(key, read):
-    memo = getattr(_lookups, "memo", None)
-    if memo is None:
-        return read()
-    found = memo.get(key)
-    if found is None or time.monotonic() > found[0]:
-        found = memo[key] = (time.monotonic() + _lookups.seconds, read())
-    return found[1]
-
-
-def auto_assignee(protocol: Protocol, group: str | None):
-    """The person the protocol's assignment rule picks in ``group`` (None for manual or nobody)."""
-    from charterdesk.accounts.models import Person
-
-    method = protocol.resolution.handling.assignment if protocol.resolution else "manual"
-    roles = group_roles(protocol, group)
-    if method == "manual" or not roles:
-        return None
-    # Round robin reads and moves the group's cursor, locked so that two workers opening tickets
-    # in one group never pick the same next person. least_open needs no cursor: it counts.
-    round_robin = method == "round_robin"
-    cursor = AssignmentCursor.objects.select_for_update().filter(group=group).first() if round_robin else None
-    people = _remembered(
-        ("assignable", tuple(roles)),
-        lambda: {p.pk: p for p in Person.objects.filter(is_active=True, roles__role__in=roles).distinct()},
-    )
-    available = [pk for pk, p in people.items() if not p.away]
-    counts: dict[int, int] = {}
-    if method == "least_open" and len(available) > 1:
-        # Unsolved is a range of the indexed queue_due column (see models.NOT_IN_QUEUE), so each
-        # person's count is read from the (assignee, queue_due) index instead of from the tickets.
-        counts = dict(
-            Ticket.objects.filter(assignee_id__in=available, queue_due__lt=NOT_IN_QUEUE)
-            .values_list("assignee_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-    candidates = [Candidate(pk, counts.get(pk, 0), p.away) for pk, p in people.items()]
-    chosen = choose_assignee(method, candidates, cursor.last_person_id if cursor else None)
-    if chosen is None:
-        return None
-    if round_robin:
-        AssignmentCursor.objects.update_or_create(group=group, defaults={"last_person_id": chosen})
-    return people[chosen]
 
 
 # --------------------------------------------------------------------------- SLA
@@ -239,9 +105,7 @@ def refresh_sla(ticket: Ticket, now: dt.datetime | None = None, *, events: list 
 
     ``events``: the ticket's whole SLA history as engine events, when the caller has just written
     all of it (a new ticket); otherwise it is read back from the ticket's rows."""
-    from .escalations import carry_out_escalations
-
-    now = _now(now)
+    now = whole_second(now)
     result = evaluate(ticket, now, events)
     carry_out_escalations(ticket, result, now)
     _take_sla(ticket, result)
@@ -285,31 +149,81 @@ def _nothing_to_carry_out(ticket: Ticket, result) -> bool:
 # --------------------------------------------------------------------------- customers
 
 
-def do_find_or_create_customer(
-    *, email: str | None, name: str = "", phone: str = "", organization: str = "", timezone_name: str = ""
+def _add_customer(customer: Customer, *, actor, how: str) -> Customer:
+    """Save a new customer and audit it, by id: the entry never holds their personal data."""
+    customer.save(force_insert=True)
+    record(
+        "customer.create",
+        f"{actor_name(actor)} added customer #{customer.pk} ({how})",
+        actor=actor if getattr(actor, "pk", None) else None,
+        target=f"customer:{customer.pk}",
+    )
+    return customer
+
+
+@action
+def do_create_customer(
+    *,
+    actor,
+    name: str,
+    email: str | None = None,
+    phone: str = "",
+    organization: str = "",
+    timezone_name: str = "UTC",
+    language: str = "en",
 ) -> Customer:
+    """A new customer record that a person typed (the API, the workspace), checked like the
+    desk's forms (``full_clean``). Raises ``django.core.exceptions.ValidationError`` naming the
+    field, e.g. an email that another customer already has."""
+    customer = Customer(
+        name=(name or "").strip(),
+        email=(email or "").strip().lower() or None,
+        phone=(phone or "").strip(),
+        organization=(organization or "").strip(),
+        timezone=timezone_name or "UTC",
+        language=language or "en",
+    )
+    customer.full_clean()
+    return _add_customer(customer, actor=actor, how="typed in")
+
+
+@action
+def do_find_or_create_customer(
+    *,
+    email: str | None,
+    name: str = "",
+    phone: str = "",
+    organization: str = "",
+    timezone_name: str = "",
+    actor=None,
+) -> Customer:
+    """The customer with this email address, or a new one (from a message that arrived, a call,
+    a form): what a customer sent is never refused for a name or number the desk would not type."""
     email = (email or "").strip().lower() or None
     if email:
         customer = Customer.objects.filter(email=email).first()
         if customer is not None:
+            nothing_to_record("a customer already known by this address")
             return customer
+    customer = Customer(
+        email=email,
+        name=(name or (email.split("@")[0] if email else "") or phone or "Customer").strip()[:200],
+        phone=phone,
+        organization=organization,
+        timezone=timezone_name or "UTC",
+    )
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(
-                email=email,
-                name=(name or (email.split("@")[0] if email else "") or phone or "Customer").strip()[:200],
-                phone=phone,
-                organization=organization,
-                timezone=timezone_name or "UTC",
-            )
+            return _add_customer(customer, actor=actor, how="first contact")
     except IntegrityError:
         if not email:
             raise
         # Created meanwhile by another worker (two messages from one new sender side by side).
+        nothing_to_record("created meanwhile by another worker")
         return Customer.objects.get(email=email)
-    return customer
 
 
+@action
 def do_update_customer(customer: Customer, *, actor, **fields) -> Customer:
     allowed = {"name", "email", "phone", "organization", "timezone", "language"}
     unknown = set(fields) - allowed
@@ -323,7 +237,7 @@ def do_update_customer(customer: Customer, *, actor, **fields) -> Customer:
         customer.save()
         record(
             "customer.update",
-            f"{_label(actor)} changed {', '.join(sorted(fields))} of {customer.name}",
+            f"{actor_name(actor)} changed {', '.join(sorted(fields))} of {customer.name}",
             actor=actor,
             target=f"customer:{customer.pk}",
             data={"before": before, "after": fields},
@@ -334,6 +248,7 @@ def do_update_customer(customer: Customer, *, actor, **fields) -> Customer:
 # --------------------------------------------------------------------------- tickets
 
 
+@action
 def do_create_ticket(
     *,
     customer: Customer,
@@ -358,8 +273,9 @@ def do_create_ticket(
     ``version``: the protocol version in force at ``at``, when the caller has just looked it up
     (inbound mail looks it up once for a batch of messages). The first message is ``ticket.first_message``.
     """
-    at = _now(at)
-    subject = (subject or "").strip()[:300] or "(no subject)"
+    at = whole_second(at)
+    subject = stored_text((subject or "").strip()[:300], "subject") or "(no subject)"
+    body, body_html = stored_text(body, "body"), stored_text(body_html, "html")
     with transaction.atomic():
         version = version or version_in_force(at)
         if version is None:
@@ -371,10 +287,10 @@ def do_create_ticket(
             raise TicketError(
                 f"channel: '{channel}' is not a channel of the protocol ({', '.join(sorted(channels))})"
             )
-        if priority not in ("low", "normal", "high", "urgent"):
+        if priority not in PRIORITY_RANK:
             raise TicketError(f"priority: '{priority}' is not low, normal, high or urgent")
-        tags = _clean_tags(tags)
-        _check_tag_count(tags)
+        tags = clean_tags(tags)
+        check_tag_count(tags)
         group = group or route_group(protocol, channel)
         ticket = Ticket(
             subject=subject,
@@ -389,7 +305,7 @@ def do_create_ticket(
             created_by_agent=by_agent is not None,
             created_at=at,
             updated_at=at,
-            search_text=_search_words(subject, customer.name, customer.email or "", body),
+            search_text=search_words(subject, customer.name, customer.email or "", body),
         )
         assignee = auto_assignee(protocol, ticket.group or None) if assign else None
         ticket.assignee = assignee
@@ -399,13 +315,13 @@ def do_create_ticket(
         # The new ticket's whole SLA history is its created event (as the engine reads it back from
         # the row), so the engine is asked before the row is written and its answer goes into the
         # INSERT: one write of the ticket instead of an INSERT and an UPDATE of every indexed column.
-        history = [engine_event(EventKind.CREATED, at, _normalised(data))]
+        history = [engine_event(EventKind.CREATED, at, normalised(data))]
         result = evaluate(ticket, at, history)
         settled = _nothing_to_carry_out(ticket, result)
         if settled:
             _take_sla(ticket, result)
         ticket.save(force_insert=True)
-        _set_tags(ticket, ticket.tags, new=True)
+        set_tags(ticket, ticket.tags, new=True)
         ticket.first_message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.REPLY if by_agent is not None else MessageKind.CUSTOMER,
@@ -418,7 +334,7 @@ def do_create_ticket(
             message_id=message_id,
         )
         events = [
-            _event_row(
+            event_row(
                 ticket,
                 EventKind.CREATED,
                 at,
@@ -430,11 +346,11 @@ def do_create_ticket(
         ]
         if by_agent is not None:
             events.append(
-                _event_row(ticket, EventKind.STATUS, at, {"status": "open"}, actor=by_agent, sla_input=False)
+                event_row(ticket, EventKind.STATUS, at, {"status": "open"}, actor=by_agent, sla_input=False)
             )
         if assignee is not None:
             events.append(
-                _event_row(
+                event_row(
                     ticket,
                     EventKind.ASSIGNEE,
                     at,
@@ -446,7 +362,7 @@ def do_create_ticket(
             )
         # One INSERT for the opening events, in the order they happened.
         TicketEvent.objects.bulk_create(events)
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.create",
             f"Ticket {ticket.reference} opened on {channel} for {customer}"
@@ -457,14 +373,14 @@ def do_create_ticket(
         if not settled:
             # A rule fired at once: carried out (and stored) the usual way, once the ticket exists.
             refresh_sla(ticket, at, events=history)
-    if by_agent is not None and send_email:
-        # The agent's first message is a public reply: the customer gets it, as any reply.
-        from .outbound import queue_reply
-
-        queue_reply(ticket.first_message)
+        # An agent's first message is a public reply: the channels send it, as any reply.
+        hooks.ticket_opened(
+            ticket=ticket, message=ticket.first_message, by_agent=by_agent, send_email=send_email
+        )
     return ticket
 
 
+@action
 def do_reply(
     ticket: Ticket,
     *,
@@ -476,17 +392,24 @@ def do_reply(
     at: dt.datetime | None = None,
     send_email: bool = True,
     channel: str | None = None,
+    override_reason: str = "",
 ) -> Message:
     """An agent's public reply (or internal note, ``public=False``), optionally setting the next status.
 
     ``send_email=False`` for a reply given another way (a phone call): the same SLA events, no mail.
+    A public reply the families object to (``check_public_reply``) raises ReplyRefused, unless
+    the author may override every objection and gives ``override_reason`` (audited).
     """
-    at = _now(at)
+    at = whole_second(at)
     if not body.strip():
         raise TicketError(f"body: write the {'reply' if public else 'note'} first")
     with transaction.atomic():
-        ticket = _lock(ticket)
-        _require_open(ticket)
+        ticket = lock(ticket)
+        require_open(ticket)
+        override = (
+            _overridden(reply_objections(ticket, author, body), author, override_reason) if public else None
+        )
+        body, body_html = stored_text(body, "body"), stored_text(body_html, "html")
         message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.REPLY if public else MessageKind.NOTE,
@@ -496,40 +419,47 @@ def do_reply(
             channel=channel or ticket.channel,
             created_at=at,
         )
-        _event(ticket, EventKind.REPLY, at, {"author": "agent", "public": public}, actor=author)
+        add_event(ticket, EventKind.REPLY, at, {"author": "agent", "public": public}, actor=author)
         if public and ticket.status == Status.NEW:
             ticket.status = Status.OPEN
-            _event(ticket, EventKind.STATUS, at, {"status": "open"}, actor=author, sla_input=False)
+            add_event(ticket, EventKind.STATUS, at, {"status": "open"}, actor=author, sla_input=False)
         ticket.updated_at = at
-        ticket.search_text = _search_words(ticket.search_text, body)
+        ticket.search_text = search_words(ticket.search_text, body)
         Ticket.objects.filter(pk=ticket.pk).update(
             status=ticket.status, updated_at=at, search_text=ticket.search_text
         )
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.reply" if public else "ticket.note",
-            f"{_label(author)} {'replied on' if public else 'added a note to'} {ticket.reference}",
+            f"{actor_name(author)} {'replied on' if public else 'added a note to'} {ticket.reference}"
+            + (
+                f", sending it despite: {'; '.join(o['message'] for o in override['objections'])}"
+                if override
+                else ""
+            ),
             actor=author,
             at=at,
+            data={"override": override} if override else None,
         )
         if next_status and next_status != ticket.status:
             _change_status(ticket, next_status, actor=author, at=at)
         refresh_sla(ticket, at)
-    if public and send_email:
-        from .outbound import queue_reply
-
-        queue_reply(message)
+        if public:
+            hooks.public_reply_stored(ticket=ticket, message=message, send_email=send_email)
     return message
 
 
+@action
 def do_customer_message(
     ticket: Ticket, *, body: str, body_html: str = "", message_id: str = "", at: dt.datetime | None = None
 ) -> Message:
     """A message from the customer on an existing ticket; pending or solved tickets open again."""
-    at = _now(at)
+    at = whole_second(at)
+    body, body_html = stored_text(body, "body"), stored_text(body_html, "html")
+    reopened = False
     with transaction.atomic():
-        ticket = _lock(ticket)
-        _require_open(ticket)
+        ticket = lock(ticket)
+        require_open(ticket)
         message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.CUSTOMER,
@@ -540,7 +470,7 @@ def do_customer_message(
             created_at=at,
             message_id=message_id,
         )
-        _event(
+        add_event(
             ticket,
             EventKind.REPLY,
             at,
@@ -553,7 +483,7 @@ def do_customer_message(
             ticket.status = Status.OPEN
             ticket.solved_at = None if reopened else ticket.solved_at
             # The engine reopens the ticket from the reply itself; this row is for the timeline.
-            _event(
+            add_event(
                 ticket,
                 EventKind.STATUS,
                 at,
@@ -563,12 +493,15 @@ def do_customer_message(
             )
             ScheduledFollowUp.objects.filter(ticket=ticket, sent_at__isnull=True).update(cancelled=True)
         ticket.updated_at = at
-        ticket.search_text = _search_words(ticket.search_text, body)
+        ticket.search_text = search_words(ticket.search_text, body)
         Ticket.objects.filter(pk=ticket.pk).update(
             status=ticket.status, solved_at=ticket.solved_at, updated_at=at, search_text=ticket.search_text
         )
-        _audit(ticket, "ticket.customer_message", f"{ticket.customer} wrote on {ticket.reference}", at=at)
+        audit_ticket(
+            ticket, "ticket.customer_message", f"{ticket.customer} wrote on {ticket.reference}", at=at
+        )
         refresh_sla(ticket, at)
+        hooks.customer_message_stored(ticket=ticket, message=message, reopened=reopened)
     return message
 
 
@@ -620,14 +553,14 @@ def _change_status(ticket: Ticket, status: str, *, actor, at: dt.datetime) -> No
         ticket.solved_at = at
     if status == Status.CLOSED:
         ticket.closed_at = at
-    _event(ticket, EventKind.STATUS, at, {"status": status}, actor=actor, summary=f"{before} -> {status}")
+    add_event(ticket, EventKind.STATUS, at, {"status": status}, actor=actor, summary=f"{before} -> {status}")
     Ticket.objects.filter(pk=ticket.pk).update(
         status=status, solved_at=ticket.solved_at, closed_at=ticket.closed_at, updated_at=at
     )
-    _audit(
+    audit_ticket(
         ticket,
         "ticket.status",
-        f"{_label(actor)} set {ticket.reference} {before} -> {status}",
+        f"{actor_name(actor)} set {ticket.reference} {before} -> {status}",
         actor=actor,
         at=at,
     )
@@ -635,6 +568,7 @@ def _change_status(ticket: Ticket, status: str, *, actor, at: dt.datetime) -> No
         _schedule_follow_up(ticket, at)
     elif before == Status.SOLVED:
         ScheduledFollowUp.objects.filter(ticket=ticket, sent_at__isnull=True).update(cancelled=True)
+    hooks.ticket_status_changed(ticket=ticket, before=before, after=status, actor=actor, at=at)
 
 
 def _schedule_follow_up(ticket: Ticket, at: dt.datetime) -> None:
@@ -647,30 +581,35 @@ def _schedule_follow_up(ticket: Ticket, at: dt.datetime) -> None:
     )
 
 
+@action
 def do_set_status(ticket: Ticket, status: str, *, actor, at: dt.datetime | None = None) -> Ticket:
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
-        ticket = _lock(ticket)
-        _require_open(ticket)
+        ticket = lock(ticket)
+        require_open(ticket)
         if ticket.status != status:
             _change_status(ticket, status, actor=actor, at=at)
             refresh_sla(ticket, at)
+        else:
+            nothing_to_record("the status is already so")
     return ticket
 
 
+@action
 def do_set_priority(ticket: Ticket, priority: str, *, actor, at: dt.datetime | None = None) -> Ticket:
-    at = _now(at)
-    if priority not in ("low", "normal", "high", "urgent"):
+    at = whole_second(at)
+    if priority not in PRIORITY_RANK:
         raise TicketError(f"priority: '{priority}' is not low, normal, high or urgent")
     with transaction.atomic():
-        ticket = _lock(ticket)
-        _require_open(ticket)
+        ticket = lock(ticket)
+        require_open(ticket)
         if ticket.priority == priority:
+            nothing_to_record("the priority is already so")
             return ticket
         before = ticket.priority
         ticket.priority = priority
         ticket.updated_at = at
-        _event(
+        add_event(
             ticket,
             EventKind.PRIORITY,
             at,
@@ -678,10 +617,10 @@ def do_set_priority(ticket: Ticket, priority: str, *, actor, at: dt.datetime | N
             actor=actor,
             summary=f"{before} -> {priority}",
         )
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.priority",
-            f"{_label(actor)} set {ticket.reference} priority {before} -> {priority}",
+            f"{actor_name(actor)} set {ticket.reference} priority {before} -> {priority}",
             actor=actor,
             at=at,
         )
@@ -689,6 +628,7 @@ def do_set_priority(ticket: Ticket, priority: str, *, actor, at: dt.datetime | N
     return ticket
 
 
+@action
 def do_change_tags(
     ticket: Ticket,
     *,
@@ -697,28 +637,29 @@ def do_change_tags(
     actor,
     at: dt.datetime | None = None,
 ) -> Ticket:
-    at = _now(at)
+    at = whole_second(at)
     add = sorted({t.strip().lower() for t in add if t.strip()})
     remove = sorted({t.strip().lower() for t in remove if t.strip()})
     with transaction.atomic():
-        ticket = _lock(ticket)
-        _require_open(ticket)
+        ticket = lock(ticket)
+        require_open(ticket)
         current = set(ticket.tags)
         really_add = [t for t in add if t not in current]
         really_remove = [t for t in remove if t in current and t not in add]
         if not really_add and not really_remove:
+            nothing_to_record("the tags are already so")
             return ticket
         wanted = (current | set(really_add)) - set(really_remove)
         if really_add:
-            _check_tag_count(wanted)
-        _set_tags(ticket, wanted)
+            check_tag_count(wanted)
+        set_tags(ticket, wanted)
         ticket.updated_at = at
-        _event(ticket, EventKind.TAGS, at, {"add": really_add, "remove": really_remove}, actor=actor)
+        add_event(ticket, EventKind.TAGS, at, {"add": really_add, "remove": really_remove}, actor=actor)
         words = ", ".join([f"+{t}" for t in really_add] + [f"-{t}" for t in really_remove])
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.tags",
-            f"{_label(actor)} changed tags of {ticket.reference}: {words}",
+            f"{actor_name(actor)} changed tags of {ticket.reference}: {words}",
             actor=actor,
             at=at,
         )
@@ -726,11 +667,12 @@ def do_change_tags(
     return ticket
 
 
+@action
 def do_set_group(ticket: Ticket, group: str | None, *, actor, at: dt.datetime | None = None) -> Ticket:
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
-        ticket = _lock(ticket)
-        _require_open(ticket)
+        ticket = lock(ticket)
+        require_open(ticket)
         protocol = protocol_for(ticket)
         groups = {g.id for g in protocol.team.groups}
         if group and group not in groups:
@@ -738,11 +680,12 @@ def do_set_group(ticket: Ticket, group: str | None, *, actor, at: dt.datetime | 
                 f"group: '{group}' is not a group of the protocol ({', '.join(sorted(groups))})"
             )
         if (ticket.group or None) == (group or None):
+            nothing_to_record("the group is already so")
             return ticket
         before = ticket.group
         ticket.group = group or ""
         ticket.updated_at = at
-        _event(
+        add_event(
             ticket,
             EventKind.GROUP,
             at,
@@ -750,10 +693,10 @@ def do_set_group(ticket: Ticket, group: str | None, *, actor, at: dt.datetime | 
             actor=actor,
             summary=f"{before or '-'} -> {group or '-'}",
         )
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.group",
-            f"{_label(actor)} moved {ticket.reference} to group {group or '(none)'}",
+            f"{actor_name(actor)} moved {ticket.reference} to group {group or '(none)'}",
             actor=actor,
             at=at,
         )
@@ -772,6 +715,7 @@ def incident_policy(ticket: Ticket) -> str | None:
     return (data or {}).get("policy") or None
 
 
+@action
 def do_set_incident(
     ticket: Ticket, policy: str | None, *, incident: str = "", actor=None, at: dt.datetime | None = None
 ) -> Ticket:
@@ -784,10 +728,10 @@ def do_set_incident(
     closed ticket takes no link, like any change; the policy must be one of the ticket's protocol
     version.
     """
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
-        ticket = _lock(ticket)
-        _require_open(ticket)
+        ticket = lock(ticket)
+        require_open(ticket)
         if policy is not None:
             policies = [p.id for p in protocol_for(ticket).sla.policies]
             if policy not in policies:
@@ -795,17 +739,20 @@ def do_set_incident(
                     f"incident: '{policy}' is not an SLA policy of the protocol ({', '.join(policies)})"
                 )
         if incident_policy(ticket) == policy:
+            nothing_to_record("the ticket's incident link is already so")
             return ticket
         named = f" '{incident}'" if incident else ""
         if policy is not None:
             summary = f"Linked to incident{named}: SLA policy '{policy}' applies while it lasts"
-            audit = f"{_label(actor)} linked {ticket.reference} to incident{named} (SLA policy '{policy}')"
+            audit = (
+                f"{actor_name(actor)} linked {ticket.reference} to incident{named} (SLA policy '{policy}')"
+            )
         else:
             summary = f"Unlinked from incident{named}: the SLA policy is chosen by its match again"
-            audit = f"{_label(actor)} unlinked {ticket.reference} from incident{named}"
+            audit = f"{actor_name(actor)} unlinked {ticket.reference} from incident{named}"
         ticket.updated_at = at
         clause = "emergency.critical_incident.sla_policy"
-        _event(
+        add_event(
             ticket,
             EventKind.INCIDENT,
             at,
@@ -814,7 +761,7 @@ def do_set_incident(
             clause=clause,
             summary=summary[:500],
         )
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.incident",
             audit,
@@ -827,19 +774,21 @@ def do_set_incident(
     return ticket
 
 
+@action
 def do_assign(ticket: Ticket, assignee, *, actor, at: dt.datetime | None = None) -> Ticket:
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
-        ticket = _lock(ticket)
-        _require_open(ticket)
+        ticket = lock(ticket)
+        require_open(ticket)
         if ticket.assignee_id == (assignee.pk if assignee else None):
+            nothing_to_record("the assignee is already so")
             return ticket
         if assignee is not None and not assignee.is_active:
             raise TicketError(f"assignee: {assignee.name} is deactivated")
         ticket.assignee = assignee
         ticket.updated_at = at
         name = assignee.name if assignee else "nobody"
-        _event(
+        add_event(
             ticket,
             EventKind.ASSIGNEE,
             at,
@@ -849,18 +798,18 @@ def do_assign(ticket: Ticket, assignee, *, actor, at: dt.datetime | None = None)
             summary=f"Assigned to {name}",
         )
         Ticket.objects.filter(pk=ticket.pk).update(assignee=assignee, updated_at=at)
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.assign",
-            f"{_label(actor)} assigned {ticket.reference} to {name}",
+            f"{actor_name(actor)} assigned {ticket.reference} to {name}",
             actor=actor,
             at=at,
         )
     if assignee is not None and actor is not None and assignee.pk != getattr(actor, "pk", None):
-        from charterdesk.notifications.actions import do_notify
+        from charterdesk.notifications.actions import notify
 
         with transaction.atomic():
-            do_notify(
+            notify(
                 [assignee],
                 f"{actor.name} assigned {ticket.reference} to you: {ticket.subject}",
                 ticket=ticket,
@@ -869,18 +818,20 @@ def do_assign(ticket: Ticket, assignee, *, actor, at: dt.datetime | None = None)
     return ticket
 
 
+@action
 def do_tick_step(
     ticket: Ticket, procedure_id: str, step: int, *, ticked: bool, actor, at: dt.datetime | None = None
 ) -> None:
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
-        ticket = _lock(ticket)
-        _require_open(ticket)
+        ticket = lock(ticket)
+        require_open(ticket)
         procedure = next((p for p in procedures_for(ticket) if p.id == procedure_id), None)
         if procedure is None or not 0 <= step < len(procedure.steps):
             raise TicketError(f"procedure: '{procedure_id}' step {step + 1} does not apply to this ticket")
         existing = ProcedureStep.objects.filter(ticket=ticket, procedure=procedure_id, step=step)
         if ticked == existing.exists():
+            nothing_to_record("the step is already so")
             return
         if ticked:
             ProcedureStep.objects.create(
@@ -890,7 +841,7 @@ def do_tick_step(
             existing.delete()
         verb = "ticked" if ticked else "unticked"
         text = f"{verb} step {step + 1} of '{procedure.title}': {procedure.steps[step]}"
-        _event(
+        add_event(
             ticket,
             EventKind.PROCEDURE,
             at,
@@ -900,21 +851,22 @@ def do_tick_step(
             clause=f"resolution.procedures.{procedure_id}",
             summary=text,
         )
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.procedure",
-            f"{_label(actor)} {text} on {ticket.reference}",
+            f"{actor_name(actor)} {text} on {ticket.reference}",
             actor=actor,
             clause=f"resolution.procedures.{procedure_id}",
             at=at,
         )
 
 
+@action
 def do_record_troubleshooting(
     ticket: Ticket, tree_id: str, path: list[int], *, actor, at: dt.datetime | None = None
 ) -> Message:
     """Record a walk through a troubleshooting tree (questions, answers, resolution) as an internal note."""
-    at = _now(at)
+    at = whole_second(at)
     protocol = protocol_for(ticket)
     trees = {t.id: t for t in (protocol.resolution.troubleshooting if protocol.resolution else [])}
     node = trees.get(tree_id)
@@ -934,7 +886,7 @@ def do_record_troubleshooting(
     lines.append(f"Resolution: {resolution}")
     with transaction.atomic():
         message = do_reply(ticket, author=actor, body="\n".join(lines), public=False, at=at)
-        _event(
+        add_event(
             ticket,
             EventKind.TROUBLESHOOTING,
             at,
@@ -947,9 +899,10 @@ def do_record_troubleshooting(
     return message
 
 
+@action
 def do_merge(source: Ticket, target: Ticket, *, actor, at: dt.datetime | None = None) -> Ticket:
     """Merge ``source`` into ``target`` (same customer): its messages move over, it closes."""
-    at = _now(at)
+    at = whole_second(at)
     if source.pk == target.pk:
         raise TicketError("a ticket cannot be merged into itself")
     with transaction.atomic():
@@ -959,10 +912,10 @@ def do_merge(source: Ticket, target: Ticket, *, actor, at: dt.datetime | None = 
         source, target = locked[source.pk], locked[target.pk]
         if source.customer_id != target.customer_id:
             raise TicketError("only tickets of the same customer can be merged")
-        _require_open(source)
-        _require_open(target)
+        require_open(source)
+        require_open(target)
         moved = Message.objects.filter(ticket=source).update(ticket=target)
-        _event(
+        add_event(
             target,
             EventKind.MERGE,
             at,
@@ -980,7 +933,7 @@ def do_merge(source: Ticket, target: Ticket, *, actor, at: dt.datetime | None = 
         )
         _change_status(source, Status.CLOSED, actor=actor, at=at)
         Ticket.objects.filter(pk=source.pk).update(merged_into=target)
-        _event(
+        add_event(
             source,
             EventKind.MERGE,
             at,
@@ -989,31 +942,77 @@ def do_merge(source: Ticket, target: Ticket, *, actor, at: dt.datetime | None = 
             sla_input=False,
             summary=f"Merged into {target.reference}",
         )
-        target.search_text = _search_words(target.search_text, source.search_text)
+        target.search_text = search_words(target.search_text, source.search_text)
         Ticket.objects.filter(pk=target.pk).update(search_text=target.search_text, updated_at=at)
-        _audit(
+        audit_ticket(
             target,
             "ticket.merge",
-            f"{_label(actor)} merged {source.reference} into {target.reference}",
+            f"{actor_name(actor)} merged {source.reference} into {target.reference}",
             actor=actor,
             at=at,
         )
         refresh_sla(source, at)
         refresh_sla(target, at)
+        hooks.tickets_merged(source=source, target=target, actor=actor, at=at)
     return target
 
 
+# "Leave as it is" for do_set_properties (None is a value there: no group, nobody).
+UNCHANGED = object()
+
+
+@action
+def do_set_properties(
+    ticket: Ticket,
+    *,
+    actor,
+    priority: str | None = None,
+    group=UNCHANGED,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+    assignee=UNCHANGED,
+    status: str | None = None,
+    at: dt.datetime | None = None,
+) -> Ticket:
+    """Change several of a ticket's properties at once (the ticket page's form, the API's PATCH):
+    all of them happen, or none. A refusal names the field it is about (``group: ...``)."""
+    at = whole_second(at)
+    changes = [
+        ("group", group is not UNCHANGED, lambda t: do_set_group(t, group, actor=actor, at=at)),
+        ("assignee", assignee is not UNCHANGED, lambda t: do_assign(t, assignee, actor=actor, at=at)),
+        ("priority", priority is not None, lambda t: do_set_priority(t, priority, actor=actor, at=at)),
+        (
+            "tags",
+            bool(add_tags or remove_tags),
+            lambda t: do_change_tags(t, add=add_tags, remove=remove_tags, actor=actor, at=at),
+        ),
+        ("status", status is not None, lambda t: do_set_status(t, status, actor=actor, at=at)),
+    ]
+    for field, wanted, change in changes:
+        if not wanted:
+            continue
+        try:
+            ticket = change(ticket)
+        except TicketError as error:
+            text = str(error)
+            raise TicketError(text if text.startswith(f"{field}:") else f"{field}: {text}") from error
+    nothing_to_record("each change recorded its own entry, or there was none to make")
+    return ticket
+
+
+@action
 def do_link(ticket: Ticket, other: Ticket, *, actor, at: dt.datetime | None = None) -> None:
-    at = _now(at)
+    at = whole_second(at)
     if ticket.pk == other.pk:
         raise TicketError("a ticket cannot be linked to itself")
     low, high = sorted([ticket.pk, other.pk])
     with transaction.atomic():
         _, created = TicketLink.objects.get_or_create(ticket_id=low, other_id=high)
         if not created:
+            nothing_to_record("the tickets were linked before")
             return
         for a, b in ((ticket, other), (other, ticket)):
-            _event(
+            add_event(
                 a,
                 EventKind.LINK,
                 at,
@@ -1022,10 +1021,10 @@ def do_link(ticket: Ticket, other: Ticket, *, actor, at: dt.datetime | None = No
                 sla_input=False,
                 summary=f"Linked to {b.reference}",
             )
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.link",
-            f"{_label(actor)} linked {ticket.reference} and {other.reference}",
+            f"{actor_name(actor)} linked {ticket.reference} and {other.reference}",
             actor=actor,
             at=at,
         )
@@ -1040,16 +1039,19 @@ def linked_tickets(ticket: Ticket):
     return Ticket.objects.filter(pk__in=ids)
 
 
+@action
 def do_auto_close(ticket: Ticket, *, at: dt.datetime | None = None) -> bool:
     """Close a solved ticket once the protocol's `auto_close_solved_after` has passed."""
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
-        ticket = _lock(ticket)
+        ticket = lock(ticket)
         protocol = protocol_for(ticket)
         after = protocol.resolution.handling.auto_close_solved_after if protocol.resolution else None
         if ticket.status != Status.SOLVED or after is None or ticket.solved_at is None:
+            nothing_to_record("not a solved ticket the protocol closes")
             return False
         if ticket.solved_at + dt.timedelta(seconds=after.seconds) > at:
+            nothing_to_record("not yet time to close it")
             return False
         _change_status(ticket, Status.CLOSED, actor=None, at=at)
         TicketEvent.objects.filter(ticket=ticket, kind=EventKind.STATUS, at=at, data__status="closed").update(

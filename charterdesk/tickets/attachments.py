@@ -20,13 +20,16 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
 
-from .actions import TicketError, _audit, _label, _now, do_reply
+from charterdesk.audit.actions import action, nothing_to_record
+from charterdesk.core.settings import int_setting
+
+from .actions import do_reply
+from .history import TicketError, actor_name, audit_ticket, whole_second
 from .models import Attachment, Message, Ticket
 
 DEFAULT_MAX_BYTES = 15 * 1024 * 1024
@@ -42,7 +45,7 @@ _EXTENSION = re.compile(r"^\.[a-z0-9]{1,10}$")
 
 def max_attachment_bytes() -> int:
     """The largest file accepted, from the settings as they are now."""
-    return int(getattr(settings, "CHARTERDESK_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_BYTES))
+    return int_setting("CHARTERDESK_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_BYTES)
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ def check_files(files: Iterable[IncomingFile], sizes: list[int] | None = None) -
     return problems
 
 
+@action
 def do_attach_files(
     message: Message, files: Iterable[IncomingFile], *, actor=None, at: dt.datetime | None = None
 ) -> list[Attachment]:
@@ -126,11 +130,12 @@ def do_attach_files(
     """
     files = list(files)
     if not files:
+        nothing_to_record("no files")
         return []
     problems = check_files(files)
     if problems:
         raise TicketError("files: " + "; ".join(problems))
-    at = _now(at)
+    at = whole_second(at)
     ticket: Ticket = message.ticket
     created: list[Attachment] = []
     try:
@@ -147,10 +152,10 @@ def do_attach_files(
                 attachment.file.save(stored_name(filename), ContentFile(one.content), save=False)
                 created.append(attachment)
                 attachment.save()
-            _audit(
+            audit_ticket(
                 ticket,
                 "ticket.attach",
-                f"{_label(actor)} attached {', '.join(a.filename for a in created)} to "
+                f"{actor_name(actor)} attached {', '.join(a.filename for a in created)} to "
                 f"{'a message' if message.is_public else 'an internal note'} on {ticket.reference}",
                 actor=actor,
                 data={
@@ -170,6 +175,7 @@ def do_attach_files(
     return created
 
 
+@action
 def do_reply_with_files(
     ticket: Ticket,
     *,
@@ -185,7 +191,7 @@ def do_reply_with_files(
     problems = check_files(files)
     if problems:
         raise TicketError("files: " + "; ".join(problems))
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
         message = do_reply(ticket, author=author, body=body, public=public, next_status=next_status, at=at)
         do_attach_files(message, files, actor=author, at=at)

@@ -1,15 +1,19 @@
 from django.db import models
 
+from charterdesk.protocol.vocabulary import PRIORITY_RANK, STATUS_LABELS
+
+__all__ = ["PRIORITY_RANK", "UNSOLVED", "EventKind", "MessageKind", "Priority", "Status"]
+
 
 class Status(models.TextChoices):
     """Fixed by the protocol format."""
 
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    PENDING = "pending", "Pending (waiting on the customer)"
-    ON_HOLD = "on_hold", "On hold (waiting on a third party)"
-    SOLVED = "solved", "Solved"
-    CLOSED = "closed", "Closed"
+    NEW = "new", STATUS_LABELS["new"]
+    OPEN = "open", STATUS_LABELS["open"]
+    PENDING = "pending", STATUS_LABELS["pending"]
+    ON_HOLD = "on_hold", STATUS_LABELS["on_hold"]
+    SOLVED = "solved", STATUS_LABELS["solved"]
+    CLOSED = "closed", STATUS_LABELS["closed"]
 
 
 UNSOLVED = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
@@ -20,9 +24,6 @@ class Priority(models.TextChoices):
     NORMAL = "normal", "Normal"
     HIGH = "high", "High"
     URGENT = "urgent", "Urgent"
-
-
-PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 
 
 class MessageKind(models.TextChoices):
@@ -48,4 +49,6 @@ class EventKind(models.TextChoices):
     PROCEDURE = "procedure", "Procedure step"
     TROUBLESHOOTING = "troubleshooting", "Troubleshooting"
     SUBJECT = "subject", "Subject changed"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    DELIVERY = "delivery", "Mail not delivered"
     INCIDENT = "incident", "Incident link"

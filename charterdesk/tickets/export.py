@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
+from .live_sla import replay_line
 from .models import TicketEvent
-from .sla import replay_line
 
 # The field whose null is the change itself (no group; unlinked from the incident), kept where
 # other nulls (an optional field left empty) are left out.

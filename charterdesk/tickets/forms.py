@@ -9,6 +9,7 @@ from charterdesk.accounts.models import Person, validate_timezone
 
 from .attachments import IncomingFile, check_files
 from .choices import Priority, Status
+from .lifecycle import all_answers, hooks
 from .queues import SORTS, Filters
 
 
@@ -46,6 +47,14 @@ class FilterForm(forms.Form):
             anything + [("none", "Nobody")] + [(str(p.pk), p.name) for p in people]
         )
         self.fields["channel"].choices = anything + _protocol_choices(protocol, "channels")
+        # The families' filters (``queue_filters`` hook), before the sort order.
+        sort_field = self.fields.pop("sort")
+        self.family_filters = {f.name: f for f in all_answers(hooks.queue_filters())}
+        for name, family_filter in self.family_filters.items():
+            self.fields[name] = forms.ChoiceField(
+                required=False, label=family_filter.label, choices=anything + family_filter.choices(protocol)
+            )
+        self.fields["sort"] = sort_field
         self.fields["sort"].choices = [(key, label) for key, (label, _) in SORTS.items()]
 
     def filters(self) -> Filters:
@@ -53,9 +62,10 @@ class FilterForm(forms.Form):
         and `ignored()` says so on the page."""
         self.is_valid()
         data = self.cleaned_data
-        values = {k: (data.get(k) or "") for k in Filters.__dataclass_fields__}
+        values = {k: (data.get(k) or "") for k in Filters.__dataclass_fields__ if k != "extra"}
         values["sort"] = values["sort"] or "due"
-        return Filters(**values)
+        extra = tuple((f, data[name]) for name, f in self.family_filters.items() if data.get(name))
+        return Filters(**values, extra=extra)
 
     def ignored(self) -> list[str]:
         """One line per filter in the address that was not applied, naming the filter and value.

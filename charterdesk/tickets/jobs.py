@@ -19,10 +19,13 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.db.utils import OperationalError
 
-from charterdesk.protocols.library import protocol_of
+from charterdesk.audit.actions import action, nothing_to_record
+from charterdesk.library.versions import protocol_of
 
-from .actions import _audit, _event, _lock, _now, do_auto_close, protocol_for, refresh_sla
+from .actions import do_auto_close, refresh_sla
 from .choices import EventKind, MessageKind, Status
+from .history import add_event, audit_ticket, lock, protocol_for, whole_second
+from .lifecycle import hooks
 from .models import Message, ScheduledFollowUp, Ticket, TicketEvent
 
 log = logging.getLogger("charterdesk.worker")
@@ -48,7 +51,7 @@ def check_deadline(ticket_id: int, now: dt.datetime) -> list[str] | None:
     someone else just did. On PostgreSQL the claim is ``SELECT ... FOR UPDATE SKIP LOCKED``;
     SQLite has one writer at a time, so the write transaction itself is the claim.
     """
-    now = _now(now)
+    now = whole_second(now)
     try:
         with transaction.atomic():
             due = Ticket.objects.filter(pk=ticket_id, next_deadline__lt=now)
@@ -76,9 +79,9 @@ def check_deadline(ticket_id: int, now: dt.datetime) -> list[str] | None:
 
 def close_solved_tickets(now: dt.datetime) -> int:
     """Close every solved ticket whose protocol's ``auto_close_solved_after`` has passed."""
-    from charterdesk.protocols.models import ProtocolVersion
+    from charterdesk.library.models import ProtocolVersion
 
-    now = _now(now)
+    now = whole_second(now)
     closed = 0
     version_ids = (
         Ticket.objects.filter(status=Status.SOLVED)
@@ -123,6 +126,7 @@ def follow_up_text(template: str, ticket: Ticket) -> str:
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
+@action
 def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = None) -> Message | None:
     """Send a due follow-up as a public reply written by the desk itself (no author).
 
@@ -132,19 +136,19 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
     sent, cancelled, the ticket no longer solved, or the customer has no email address; the
     last two cancel it, saying why on the timeline).
     """
-    from .tasks import send_reply
 
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
         # Ticket first, then the follow-up: the same order as a customer's message, which
         # locks the ticket and then cancels its follow-ups, so the two never deadlock.
-        ticket = _lock(follow_up.ticket)
+        ticket = lock(follow_up.ticket)
         follow_up = (
             ScheduledFollowUp.objects.select_for_update()
             .filter(pk=follow_up.pk, sent_at__isnull=True, cancelled=False)
             .first()
         )
         if follow_up is None:
+            nothing_to_record("sent or cancelled meanwhile")
             return None
         protocol = protocol_for(ticket)
         rule = protocol.resolution.follow_up if protocol.resolution else None
@@ -158,16 +162,16 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
         if reason:
             follow_up.cancelled = True
             follow_up.save(update_fields=["cancelled"])
-            _event(
+            add_event(
                 ticket,
-                EventKind.REPLY,
+                EventKind.FOLLOW_UP,
                 at,
                 {"follow_up": follow_up.pk, "sent": False},
                 sla_input=False,
                 clause=FOLLOW_UP_CLAUSE,
                 summary=f"Follow-up not sent: {reason}",
             )
-            _audit(
+            audit_ticket(
                 ticket,
                 "ticket.follow_up_cancelled",
                 f"Follow-up on {ticket.reference} not sent: {reason}",
@@ -185,16 +189,16 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
         )
         follow_up.sent_at = at
         follow_up.save(update_fields=["sent_at"])
-        _event(
+        add_event(
             ticket,
-            EventKind.REPLY,
+            EventKind.FOLLOW_UP,
             at,
             {"author": "desk", "public": True, "follow_up": follow_up.pk, "message": message.pk},
             sla_input=False,
             clause=FOLLOW_UP_CLAUSE,
             summary=f"Follow-up sent to {ticket.customer.email} ({rule.after_solved.text} after solve)",
         )
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.follow_up",
             f"Follow-up sent on {ticket.reference} to {ticket.customer.email}",
@@ -202,13 +206,14 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
             data={"message": message.pk},
             at=at,
         )
-        transaction.on_commit(lambda: send_reply.enqueue(message.pk))
+        # The channels email it once this commits, as any public reply.
+        hooks.public_reply_stored(ticket=ticket, message=message, send_email=True)
     return message
 
 
 def send_due_follow_ups(now: dt.datetime) -> int:
     """Send every follow-up whose time has come; returns how many went out."""
-    now = _now(now)
+    now = whole_second(now)
     sent = 0
     due = ScheduledFollowUp.objects.filter(sent_at__isnull=True, cancelled=False, due_at__lte=now)
     for follow_up in due.select_related("ticket").order_by("due_at", "pk"):
@@ -228,20 +233,21 @@ def send_due_follow_ups(now: dt.datetime) -> int:
 # --------------------------------------------------------------------------- mail that failed
 
 
+@action
 def do_record_delivery_failure(message: Message, *, answer: str, attempts: int, at=None) -> TicketEvent:
     """Show on the ticket that a message could not be emailed, with the mail server's answer,
     and tell the person who wrote it (or the assignee)."""
-    from charterdesk.notifications.actions import do_notify
+    from charterdesk.notifications.actions import notify
 
-    at = _now(at)
+    at = whole_second(at)
     with transaction.atomic():
-        ticket = _lock(message.ticket)
+        ticket = lock(message.ticket)
         address = ticket.customer.email or ""
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
         what = "The follow-up" if message.author_person_id is None else "A reply"
-        event = _event(
+        event = add_event(
             ticket,
-            EventKind.REPLY,
+            EventKind.DELIVERY,
             at,
             {
                 "delivery": "failed",
@@ -253,7 +259,7 @@ def do_record_delivery_failure(message: Message, *, answer: str, attempts: int, 
             sla_input=False,
             summary=f"{what} could not be emailed to {address} after {tries}. The mail server said: {answer}",
         )
-        _audit(
+        audit_ticket(
             ticket,
             "ticket.delivery_failed",
             f"Message {message.pk} on {ticket.reference} could not be emailed to {address} after {tries}",
@@ -262,7 +268,7 @@ def do_record_delivery_failure(message: Message, *, answer: str, attempts: int, 
         )
         person = message.author_person or ticket.assignee
         if person is not None and person.is_active:
-            do_notify(
+            notify(
                 [person],
                 f"{what} on {ticket.reference} could not be emailed to {address}: {answer}"[:500],
                 ticket=ticket,
@@ -283,17 +289,3 @@ def prune_task_results(now: dt.datetime) -> int:
     if deleted:
         log.info("pruned %d finished task result(s) older than %d days", deleted, TASK_RESULTS_KEPT.days)
     return deleted
-
-
-def poll_mailboxes(now: dt.datetime) -> int:
-    """The email channel's IMAP poll (each mailbox under its own lease); returns new messages."""
-    from charterdesk.channels.imap import poll_all_mailboxes
-
-    # Each mailbox's error is logged by the poller and shown on the mailbox's page.
-    return sum(result.new for result in poll_all_mailboxes())
-
-
-def process_inbound_mail(now: dt.datetime) -> int:
-    from charterdesk.channels.inbound import process_pending
-
-    return process_pending(limit=500)

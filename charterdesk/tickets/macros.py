@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q
 
-from charterdesk.audit.actions import record
+from charterdesk.audit.actions import action, record
 
 from .choices import Status
 from .models import Macro
@@ -90,6 +90,7 @@ def _check(title: str, body: str, next_status: str) -> None:
         raise MacroError(f"next_status: '{next_status}' is not a ticket status")
 
 
+@action
 def do_save_macro(
     macro: Macro | None, *, title: str, body: str, shared: bool, next_status: str = "", actor
 ) -> Macro:
@@ -113,6 +114,7 @@ def do_save_macro(
     return macro
 
 
+@action
 def do_delete_macro(macro: Macro, *, actor) -> None:
     with transaction.atomic():
         record(

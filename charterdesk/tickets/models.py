@@ -76,7 +76,7 @@ class Ticket(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    # The SLA engine's answer after the last change (tickets/sla.py keeps these current).
+    # The SLA engine's answer after the last change (tickets/live_sla.py keeps these current).
     sla_policy = models.CharField(max_length=64, blank=True)
     sla_state = models.JSONField(default=dict, blank=True)
     next_due_at = models.DateTimeField(null=True, blank=True, help_text="the earliest open cycle's due time")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection
@@ -29,10 +29,12 @@ from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Val
 
 from charterdesk.audit.models import AuditHead
 from charterdesk.engine.assignment import group_roles
+from charterdesk.protocol.vocabulary import METRIC_LABELS, PRIORITY_RANK, STATUS_SHORT
 
 from .choices import Status
+from .lifecycle import QueueColumn, QueueFilter, all_answers, hooks
+from .live_sla import engine_for, explain_stored
 from .models import NOT_IN_QUEUE, Ticket, TicketTag
-from .sla import engine_for, explain_stored
 
 DUE_SOON = dt.timedelta(minutes=60)
 PAGE_SIZE = 50
@@ -59,13 +61,6 @@ LIST_COLUMNS = (
     "assignee__name",
     "protocol_version__updated_at",
 )
-
-METRIC_LABELS = {
-    "first_response": "First response",
-    "next_response": "Next response",
-    "periodic_update": "Update",
-    "resolution": "Resolution",
-}
 
 
 @dataclass(frozen=True)
@@ -257,6 +252,8 @@ class Filters:
     channel: str = ""
     q: str = ""
     sort: str = "due"
+    # The families' filters that are set (``queue_filters``), each with its value.
+    extra: tuple[tuple[QueueFilter, str], ...] = ()
 
     def apply(self, queryset):
         from .search import search
@@ -277,6 +274,8 @@ class Filters:
             )
         if self.channel:
             queryset = queryset.filter(channel=self.channel)
+        for family_filter, value in self.extra:
+            queryset = family_filter.apply(queryset, value)
         if self.q:
             queryset = search(
                 queryset, self.q, in_index_order=self.sort not in ("priority", "newest", "oldest", "updated")
@@ -285,16 +284,25 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return any((self.status, self.priority, self.group, self.assignee, self.tag, self.channel, self.q))
+        return any(
+            (
+                self.status,
+                self.priority,
+                self.group,
+                self.assignee,
+                self.tag,
+                self.channel,
+                self.q,
+                self.extra,
+            )
+        )
 
 
 def sort(queryset, key: str):
     if key == "priority":
+        # Most urgent first: the reverse of the protocol's rank.
         rank = Case(
-            When(priority="urgent", then=Value(0)),
-            When(priority="high", then=Value(1)),
-            When(priority="normal", then=Value(2)),
-            default=Value(3),
+            *(When(priority=p, then=Value(-PRIORITY_RANK[p])) for p in PRIORITY_RANK),
             output_field=IntegerField(),
         )
         return queryset.annotate(_rank=rank).order_by("_rank", "queue_due", "pk")
@@ -425,16 +433,6 @@ def row_badges(ticket: Ticket, now: dt.datetime, zone: dt.tzinfo) -> list[RowBad
     ]
 
 
-STATUS_SHORT = {
-    "new": "New",
-    "open": "Open",
-    "pending": "Pending",
-    "on_hold": "On hold",
-    "solved": "Solved",
-    "closed": "Closed",
-}
-
-
 @dataclass(frozen=True)
 class QueueRow:
     """A queue row with everything it shows already worked out, so the template only writes it out
@@ -447,6 +445,19 @@ class QueueRow:
     updated_iso: str
     updated_long: str
     updated_short: str
+    extra: list[str] = field(default_factory=list)  # the families' columns (``queue_columns``)
+
+
+def family_columns(rows: list[QueueRow]) -> list[QueueColumn]:
+    """The families' columns (``queue_columns``), each asked once for the whole page; every row
+    gets its ``extra`` texts in the columns' order (— where a column has nothing)."""
+    columns = all_answers(hooks.queue_columns())
+    ids = [row.ticket.pk for row in rows]
+    for column in columns:
+        values = column.values(ids) if ids else {}
+        for row in rows:
+            row.extra.append(values.get(row.ticket.pk) or "—")
+    return columns
 
 
 def queue_rows(tickets, now: dt.datetime, person, ticket_url) -> list[QueueRow]:

@@ -5,14 +5,14 @@ Each tick does two things.
 1. **Deadlines.** It looks only at tickets whose ``next_deadline`` has passed (an indexed
    column the SLA engine keeps current after every change), in batches, and for each asks
    the engine again inside a transaction. That is when escalation rules fire (once each:
-   ``escalations.py``) and the next deadline is stored. Nothing rescans all open tickets.
+   ``escalation_effects.py``) and the next deadline is stored. Nothing rescans all open tickets.
 2. **Periodic jobs** (follow-ups, auto-close, pruning old task results). Each is guarded by a
    :class:`~charterdesk.tickets.models.Lease`: the worker that takes a job's lease runs it,
    and the lease is then kept for the job's period, so across any number of workers each job
    runs at most once per period.
 
 :class:`Worker` alternates between the tick (every ``interval`` seconds) and running the
-tasks that are ready in django-tasks-db's queue (``tickets.tasks.send_reply``, ...), in one
+tasks that are ready in django-tasks-db's queue (``channels.tasks.send_reply``, ...), in one
 thread, so a SQLite database only ever sees one writer per worker.
 """
 
@@ -34,6 +34,8 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from . import jobs
+from .history import whole_second
+from .lifecycle import all_answers, hooks
 from .models import Lease, Ticket
 
 log = logging.getLogger("charterdesk.worker")
@@ -59,7 +61,8 @@ class PeriodicJob:
         return f"<PeriodicJob {self.name} every {self.every}>"
 
 
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+# Tickets' own jobs; the families add theirs through the ``periodic_jobs`` hook (lifecycle.py).
+TICKET_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         "follow-ups",
         dt.timedelta(minutes=1),
@@ -73,24 +76,17 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         "closes solved tickets once resolution.handling.auto_close_solved_after has passed",
     ),
     PeriodicJob(
-        "mailboxes",
-        dt.timedelta(minutes=1),
-        jobs.poll_mailboxes,
-        "fetches new mail from every configured IMAP mailbox, all mailboxes side by side",
-    ),
-    PeriodicJob(
-        "inbound-mail",
-        dt.timedelta(minutes=1),
-        jobs.process_inbound_mail,
-        "processes stored inbound messages still waiting (after a crash or a database outage)",
-    ),
-    PeriodicJob(
         "prune-task-results",
         dt.timedelta(hours=1),
         jobs.prune_task_results,
         "deletes finished background task results older than 7 days",
     ),
 )
+
+
+def periodic_jobs() -> tuple[PeriodicJob, ...]:
+    """Every periodic job: tickets' own, then the families' (``periodic_jobs`` hook)."""
+    return TICKET_JOBS + tuple(all_answers(hooks.periodic_jobs()))
 
 
 def new_worker_id() -> str:
@@ -129,7 +125,7 @@ def run_due_deadlines(
     Batches go by ticket id, so a ticket whose new deadline is still in the past is looked at
     again on the next tick rather than in a loop now.
     """
-    now = jobs._now(now)
+    now = whole_second(now)
     report = DeadlineReport()
     last = 0
     while not should_stop():
@@ -179,13 +175,13 @@ def keep_lease_until(name: str, holder: str, until: dt.datetime) -> None:
 
 
 def run_periodic_jobs(
-    now: dt.datetime, holder: str, jobs_to_run: tuple[PeriodicJob, ...] = PERIODIC_JOBS
+    now: dt.datetime, holder: str, jobs_to_run: tuple[PeriodicJob, ...] | None = None
 ) -> dict[str, int]:
     """Run each job whose lease this worker can take. Returns {job name: things done} for the
     jobs it ran; a job another worker ran this period is absent."""
-    now = jobs._now(now)
+    now = whole_second(now)
     ran: dict[str, int] = {}
-    for job in jobs_to_run:
+    for job in periodic_jobs() if jobs_to_run is None else jobs_to_run:
         try:
             if not take_lease(job.name, holder, now=now, hold=max(job.every, RUNNING_HOLD)):
                 continue
@@ -223,7 +219,7 @@ def tick(
     now: dt.datetime | None = None, *, holder: str, should_stop: Callable[[], bool] = lambda: False
 ) -> TickReport:
     """One pass of the scheduler at ``now``: due deadlines, then the periodic jobs."""
-    now = jobs._now(now or timezone.now())
+    now = whole_second(now or timezone.now())
     report = TickReport(at=now, deadlines=run_due_deadlines(now, should_stop=should_stop))
     if not should_stop():
         report.jobs = run_periodic_jobs(now, holder)

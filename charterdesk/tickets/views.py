@@ -13,12 +13,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from charterdesk.accounts.models import Person
-from charterdesk.accounts.permissions import can, require
+from charterdesk.core.permissions import can, require
+from charterdesk.protocol.vocabulary import METRIC_LABELS, METRIC_WORDS, STATUS_SHORT
 
 from . import actions
 from .access import (
@@ -37,7 +39,6 @@ from .access import (
 from .actions import TicketError
 from .attachments import do_reply_with_files, max_attachment_bytes, serve
 from .choices import EventKind
-from .escalations import METRIC_WORDS
 from .forms import (
     AssigneeForm,
     BulkForm,
@@ -50,17 +51,17 @@ from .forms import (
     TicketNumberForm,
     active_people,
 )
+from .lifecycle import all_answers, hooks
 from .macros import PLACEHOLDERS, MacroError, do_delete_macro, do_save_macro, macros_for, unknown_placeholders
 from .macros import render as render_macro
 from .models import ProcedureStep, Ticket
 from .queues import (
     COUNTS_FOR,
-    METRIC_LABELS,
     PAGE_SIZE,
-    STATUS_SHORT,
     VIEWS,
     VIEWS_BY_SLUG,
     badges,
+    family_columns,
     list_queryset,
     my_groups,
     page_of,
@@ -90,6 +91,7 @@ def queue(request):
     # Unfiltered, the view's size is the sidebar's count; a filter or a search counts its own.
     page = page_of(tickets, request.GET.get("page"), None if filters.active else counts[slug])
     rows = queue_rows(page.rows, now, request.user, _ticket_url())
+    columns = family_columns(rows)
     rights = workspace_rights(request)
     statuses = [(v, STATUS_SHORT[v]) for v, _ in status_choices(request)]
     keep = request.GET.copy()
@@ -106,6 +108,7 @@ def queue(request):
             "ignored": form.ignored(),
             "page": page,
             "rows": rows,
+            "columns": columns,
             "ids": ",".join(str(row.ticket.pk) for row in rows),
             "query": keep.urlencode(),
             "people": people,
@@ -204,7 +207,7 @@ def bulk(request):
 class Entry:
     """One line of the ticket's timeline."""
 
-    kind: str  # message | event | sla
+    kind: str  # message | event | sla | family (a family's ``timeline_entries``)
     at: object
     item: object = None
     text: str = ""
@@ -241,6 +244,8 @@ def _timeline(ticket: Ticket, now) -> list[Entry]:
             label = METRIC_LABELS.get(metric, metric).lower()
             text = f"{label} target ({cycle.get('target')}) breached under policy '{cycle.get('policy')}'"
             entries.append(Entry("sla", dt.datetime.fromtimestamp(due, tz=dt.UTC), cycle, text=text, order=2))
+    for line in all_answers(hooks.timeline_entries(ticket=ticket)):
+        entries.append(Entry("family", line.at, line, text=line.text, order=3))
     entries.sort(key=lambda e: (e.at, e.order))
     return entries
 
@@ -321,13 +326,16 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
         "errors": errors or [],
         "closed": ticket.status == "closed",
         "max_attachment": max_attachment_bytes(),
-        # What the channels did for this ticket: mail sent (or failed, or bounced), mail held for
-        # approval, calls logged. A fixed number of queries, whatever the ticket's size.
-        "mails": list(ticket.outbound_mails.order_by("-created_at")[:20]),
-        "held": list(ticket.inbound_messages.filter(state="held").order_by("received_at")),
-        "calls": list(ticket.phone_calls.select_related("agent").order_by("-at")[:20]),
     }
+    context["panels"] = _panels(request, ticket, context)
     return render(request, "tickets/ticket.html", context, status=status)
+
+
+def _panels(request, ticket: Ticket, page: dict) -> list[str]:
+    """The families' sidebar cards (``ticket_panels`` hook), rendered in their order."""
+    shared = {"ticket": ticket, "rights": page["rights"], "closed": page["closed"]}
+    panels = sorted(all_answers(hooks.ticket_panels(request=request, ticket=ticket)), key=lambda p: p.order)
+    return [render_to_string(p.template, {**shared, **p.context, "panel": p}, request) for p in panels]
 
 
 @login_required
@@ -424,7 +432,7 @@ def set_status(request, ticket_id: int):
 @login_required
 @require_POST
 def set_properties(request, ticket_id: int):
-    """Priority, group and tags (``ticket.edit``), each through its own action."""
+    """Priority, group and tags (``ticket.edit``), together: all of them are saved, or none."""
     ticket = access_ticket(request, ticket_id, "ticket.edit")
     form = PropertiesForm(request.POST, protocol=actions.protocol_for(ticket))
     if not form.is_valid():
@@ -432,12 +440,16 @@ def set_properties(request, ticket_id: int):
             messages.error(request, f"{field}: {' '.join(errors)}")
         return _back(ticket)
     data = form.cleaned_data
+    current, wanted = set(ticket.tags), set(data["tags"])
     try:
-        actions.do_set_priority(ticket, data["priority"], actor=request.user)
-        actions.do_set_group(ticket, data["group"] or None, actor=request.user)
-        current = set(ticket.tags)
-        wanted = set(data["tags"])
-        actions.do_change_tags(ticket, add=wanted - current, remove=current - wanted, actor=request.user)
+        actions.do_set_properties(
+            ticket,
+            actor=request.user,
+            priority=data["priority"],
+            group=data["group"] or None,
+            add_tags=sorted(wanted - current),
+            remove_tags=sorted(current - wanted),
+        )
         messages.success(request, "Saved.")
     except TicketError as error:
         messages.error(request, str(error))

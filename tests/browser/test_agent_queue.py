@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def queue_of_tickets(demo_live):
-    from charterdesk.protocols.models import ProtocolVersion
+    from charterdesk.library.models import ProtocolVersion
     from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer
 
     # Tickets start before the demo version was published; let it be in force since yesterday.

@@ -23,7 +23,7 @@ SCREENSHOT = os.environ.get("CHARTERDESK_SCREENSHOT_DIR", "")
 
 @pytest.fixture
 def html_ticket(demo_live, settings, tmp_path):
-    from charterdesk.protocols.models import ProtocolVersion
+    from charterdesk.library.models import ProtocolVersion
     from charterdesk.tickets.actions import do_create_ticket, do_customer_message, do_find_or_create_customer
     from charterdesk.tickets.attachments import IncomingFile, do_attach_files
 

@@ -17,7 +17,7 @@ SHOTS = "/tmp"
 @pytest.fixture
 def portal_live(demo_live, settings):
     """The live desk with the portal's minimum fill time off and links pointing at the live server."""
-    from charterdesk.protocols.models import ProtocolVersion
+    from charterdesk.library.models import ProtocolVersion
 
     # The ticket actions count whole seconds: make the demo version in force since a second ago.
     ProtocolVersion.objects.update(effective_at=F("effective_at") - dt.timedelta(seconds=1))

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 def test_lead_sees_the_breach_notification_and_the_escalation_on_the_timeline(page, demo_live):
     """An urgent VIP email opened 10 hours ago (first response 30m on the 24x7 calendar) is breached;
     once the worker's refresh_sla runs, 'lead-on-breach' has notified every lead."""
-    from charterdesk.protocols.models import ProtocolVersion
+    from charterdesk.library.models import ProtocolVersion
     from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer, refresh_sla
 
     now = timezone.now()

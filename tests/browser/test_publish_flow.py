@@ -62,7 +62,7 @@ def test_manager_fixes_an_error_publishes_and_reads_the_new_clause(page, demo_li
 
 def test_agent_gets_403_on_the_publish_page(page, demo_live):
     from charterdesk.accounts.models import Person
-    from charterdesk.protocols.actions import do_create_draft
+    from charterdesk.library.actions import do_create_draft
 
     draft = do_create_draft(
         EXAMPLE.read_text().replace('version: "3.2"', 'version: "3.9"'),

@@ -21,7 +21,7 @@ from charterdesk.accounts.actions import do_set_active
 from charterdesk.api.actions import do_create_token, do_revoke_token, hash_secret
 from charterdesk.api.models import ApiToken
 from charterdesk.audit.models import AuditEntry
-from charterdesk.protocols.models import ProtocolVersion
+from charterdesk.library.models import ProtocolVersion
 from charterdesk.tickets.actions import (
     do_assign,
     do_change_tags,
@@ -827,6 +827,15 @@ def test_search_finds_tickets_and_customers_as_permitted(api, demo, customer):
     body = api("manager").get("/api/v1/search?q=walker").json()
     assert [t["subject"] for t in body["tickets"]] == ["Walker stove"]
     assert [c["name"] for c in body["customers"]] == ["Jo Walker"]
+    body = api("agent").get("/api/v1/search?q=walker").json()
+    assert [c["name"] for c in body["customers"]] == ["Jo Walker"] and len(body["tickets"]) == 1
+    # A version whose agents do not hold customer.view: their search lists no customers.
+    from charterdesk.demo.loader import EXAMPLE
+    from charterdesk.library.actions import do_create_draft, do_publish
+
+    source = EXAMPLE.read_text().replace('version: "3.2"', 'version: "3.3"')
+    source = source.replace("refund.request, kb.read, customer.view]", "refund.request, kb.read]", 1)
+    do_publish(do_create_draft(source, actor=demo["manager"]), actor=demo["manager"])
     body = api("agent").get("/api/v1/search?q=walker").json()
     assert body["customers"] is None and len(body["tickets"]) == 1
     response = api("agent").get("/api/v1/search?q=%20")

@@ -17,11 +17,11 @@ from django.core.cache import cache
 from django.db.models import F
 from django.test import Client
 
-from charterdesk.accounts.permissions import permissions_of
 from charterdesk.api.actions import do_create_token, do_revoke_token
 from charterdesk.audit.models import AuditEntry
-from charterdesk.protocols.library import protocol_of, version_in_force
-from charterdesk.protocols.models import ProtocolVersion
+from charterdesk.core.permissions import permissions_of
+from charterdesk.library.models import ProtocolVersion
+from charterdesk.library.versions import protocol_of, version_in_force
 from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer
 
 ROLES = ("agent", "lead", "manager")

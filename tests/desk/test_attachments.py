@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from charterdesk.api.actions import do_create_token
 from charterdesk.audit.models import AuditEntry
+from charterdesk.library.models import ProtocolVersion
 from charterdesk.portal.actions import SESSION_KEY
-from charterdesk.protocols.models import ProtocolVersion
 from charterdesk.tickets.actions import (
     do_create_ticket,
     do_customer_message,

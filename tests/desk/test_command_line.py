@@ -52,7 +52,7 @@ def test_email_listen_on_a_port_that_is_taken_or_impossible(tmp_path):
 def test_the_demo_on_another_port_puts_that_port_in_the_links_it_mails(monkeypatch, settings):
     """`dev.py up --port 8431` (charterdesk demo --port 8431): the worker and the server are told
     SITE_URL http://127.0.0.1:8431, so portal sign-in links and escalation mails lead to this desk."""
-    from charterdesk.protocols.management.commands import demo
+    from charterdesk.demo.management.commands import demo
 
     started = []
 

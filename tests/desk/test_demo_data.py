@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from charterdesk.audit.models import AuditEntry
+from charterdesk.demo.tickets import DemoDataError, load_demo_tickets
 from charterdesk.tickets.actions import refresh_sla
 from charterdesk.tickets.choices import EventKind, MessageKind
-from charterdesk.tickets.demo_data import DemoDataError, load_demo_tickets
 from charterdesk.tickets.models import Customer, Message, Ticket, TicketEvent, TicketTag
 from charterdesk.tickets.search import search
 
@@ -116,7 +116,7 @@ def test_the_demo_command_loads_tickets_and_reports_its_rate(demo):
 def test_the_first_demo_opens_on_a_desk_with_work_in_it_once(demo, monkeypatch):
     """`dev.py up` (charterdesk demo, serving): an empty desk gets 300 tickets and three shared saved
     replies; started again it adds nothing; --load-only adds only what it is told."""
-    from charterdesk.protocols.management.commands import demo as demo_command
+    from charterdesk.demo.management.commands import demo as demo_command
     from charterdesk.tickets.models import Macro
 
     monkeypatch.setattr(demo_command.Command, "serve_with_worker", lambda self, host, port: None)
@@ -189,7 +189,7 @@ def test_a_load_stopped_part_way_leaves_a_searchable_desk(demo, monkeypatch):
     nothing of the transaction it was in."""
     if connection.vendor != "sqlite":
         pytest.skip("checks SQLite's schema")
-    from charterdesk.tickets import demo_data
+    from charterdesk.demo import tickets as demo_data
 
     before = _schema()
     made = demo_data._generate_batch
@@ -259,7 +259,7 @@ def test_checkpoints_beside_a_load_copy_each_commit_into_the_database_file(tmp_p
     import sqlite3
     import time
 
-    from charterdesk.tickets.demo_data import _Checkpoints
+    from charterdesk.demo.tickets import _Checkpoints
 
     path = tmp_path / "load.sqlite3"
     writer = sqlite3.connect(path, isolation_level=None)

@@ -17,8 +17,8 @@ from charterdesk.channels import inbound as inbound_module
 from charterdesk.channels.inbound import process_all, store_many
 from charterdesk.channels.models import InboundMessage, OutboundMail
 from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer
+from charterdesk.tickets.live_sla import evaluate, sla_state
 from charterdesk.tickets.models import Customer, Message, Ticket
-from charterdesk.tickets.sla import evaluate, sla_state
 
 from . import email_corpus
 from .email_corpus import plain, refuse_storing

@@ -77,7 +77,7 @@ def test_the_client_keeps_the_message_when_the_desk_cannot_store_it(listener, mo
     def broken(*args, **kwargs):
         raise OperationalError("disk I/O error")
 
-    monkeypatch.setattr("charterdesk.channels.actions.do_store_inbound", broken)
+    monkeypatch.setattr("charterdesk.channels.actions.store_inbound", broken)
     with (
         smtplib.SMTP("127.0.0.1", port, timeout=30) as client,
         pytest.raises(smtplib.SMTPDataError) as refused,

@@ -293,7 +293,7 @@ def test_attachments_are_served_only_to_people_who_may_see_tickets(email_env, cl
 def test_behind_trusted_proxies_each_visitor_is_counted_by_their_own_address(settings, rf):
     """Limits count the client: X-Forwarded-For is read only from the proxies listed in
     CHARTERDESK_TRUSTED_PROXIES, right to left past them; from anyone else it is ignored."""
-    from charterdesk.desk.client import client_ip
+    from charterdesk.core.client import client_ip
 
     def seen(remote, forwarded=None):
         extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}

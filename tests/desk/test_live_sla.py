@@ -197,8 +197,8 @@ def test_export_events_writes_the_replay_format(demo, customer):
 def test_badge_explanations_from_stored_facts_are_the_engines_words(demo, customer):
     """The desk stores each cycle's facts, not its explanation; the hover text made from them is
     what the engine says of the same ticket, pauses included."""
+    from charterdesk.tickets.live_sla import engine_for, evaluate, explain_stored
     from charterdesk.tickets.queues import badges
-    from charterdesk.tickets.sla import engine_for, evaluate, explain_stored
 
     agent = demo["agent"]
     ticket = do_create_ticket(
@@ -250,7 +250,7 @@ TRIGGERS = """escalation:
 @pytest.fixture
 def triggers(demo):
     """Version 3.3 in force for the tickets of these tests: the example protocol, TRIGGERS its rules."""
-    from charterdesk.protocols.actions import do_create_draft, do_publish
+    from charterdesk.library.actions import do_create_draft, do_publish
     from tests.desk import DEMO_SINCE
 
     source = EXAMPLE.read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from charterdesk.notifications.actions import do_notify
+from charterdesk.notifications.actions import notify
 from charterdesk.notifications.context import unread_notifications
 from charterdesk.notifications.models import Notification
 
@@ -14,11 +14,11 @@ from charterdesk.notifications.models import Notification
 @pytest.fixture
 def notes(demo):
     with transaction.atomic():
-        first = do_notify(
+        first = notify(
             [demo["agent"]], "Escalation 'lead-on-breach': first response on #1", reason="protocol 3.2"
         )
-        second = do_notify([demo["agent"]], "Ravi assigned #2 to you", reason="assignment")
-        do_notify([demo["lead"]], "Only for the lead")
+        second = notify([demo["agent"]], "Ravi assigned #2 to you", reason="assignment")
+        notify([demo["lead"]], "Only for the lead")
     return first[0], second[0]
 
 
@@ -74,12 +74,12 @@ def test_opening_a_notification_marks_it_read_and_goes_to_its_ticket(signed_in, 
 
     from django.utils import timezone
 
-    from charterdesk.protocols.models import ProtocolVersion
+    from charterdesk.library.models import ProtocolVersion
 
     ProtocolVersion.objects.update(effective_at=timezone.now() - timedelta(days=1))
     ticket = do_create_ticket(customer=customer, subject="Hi", body="Help", channel="web")
     with transaction.atomic():
-        note = do_notify([demo["agent"]], "Look at this", ticket=ticket)[0]
+        note = notify([demo["agent"]], "Look at this", ticket=ticket)[0]
     response = signed_in("agent").post(reverse("notifications:open", args=[note.pk]))
     assert response.status_code == 302 and response["Location"] == f"/tickets/{ticket.pk}/"
     note.refresh_from_db()

@@ -28,14 +28,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from charterdesk.accounts.actions import do_add_person
-from charterdesk.accounts.permissions import permissions_of
 from charterdesk.api.actions import do_create_token
 from charterdesk.audit.models import AuditEntry
-from charterdesk.notifications.actions import do_notify
+from charterdesk.core.permissions import permissions_of
+from charterdesk.library.actions import do_create_draft
+from charterdesk.library.models import ProtocolVersion
+from charterdesk.library.versions import protocol_of, version_in_force
+from charterdesk.notifications.actions import notify
 from charterdesk.portal.actions import SESSION_KEY
-from charterdesk.protocols.actions import do_create_draft
-from charterdesk.protocols.library import protocol_of, version_in_force
-from charterdesk.protocols.models import ProtocolVersion
 from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer
 from charterdesk.tickets.attachments import IncomingFile, do_reply_with_files
 from charterdesk.tickets.macros import do_save_macro
@@ -86,7 +86,7 @@ def world(demo, settings, tmp_path) -> World:
         None, title="Thanks", body="Thanks {customer.first_name}", shared=True, actor=manager
     )
     draft = do_create_draft(version_in_force().source, actor=manager, note="a draft")
-    [notification] = do_notify([manager], "Look at this", ticket=ticket_a)
+    [notification] = notify([manager], "Look at this", ticket=ticket_a)
     token, _ = do_create_token(manager, "script", actor=manager)
     protocol = protocol_of(version_in_force())
     people = dict(demo)
@@ -210,17 +210,17 @@ PAGES: dict[str, list[Check]] = {
     "accounts:accept": [public(kwargs=lambda w: {"token": "not-a-token"})],
     "handbook:index": [desk(signed_in)],
     # protocols
-    "protocols:library": [desk(all_of("protocol.view"))],
-    "protocols:new": [
+    "library:library": [desk(all_of("protocol.view"))],
+    "library:new": [
         desk(all_of("protocol.edit")),
         desk(all_of("protocol.edit"), "POST", data=lambda w: {"source": w.in_force.source}),
     ],
-    "protocols:validate": [desk(all_of("protocol.edit"), "POST", ok=(200,), data=lambda w: {"source": "x"})],
-    "protocols:diff": [
+    "library:validate": [desk(all_of("protocol.edit"), "POST", ok=(200,), data=lambda w: {"source": "x"})],
+    "library:diff": [
         desk(signed_in),
         desk(all_of("protocol.view"), query=lambda w: f"?old={w.draft.pk}&new={w.in_force.pk}"),
     ],
-    "protocols:edit": [
+    "library:edit": [
         desk(all_of("protocol.edit"), kwargs=lambda w: {"version_id": w.draft.pk}),
         desk(
             all_of("protocol.edit"),
@@ -230,19 +230,19 @@ PAGES: dict[str, list[Check]] = {
             data=lambda w: {"source": w.in_force.source + "\n# edited\n"},
         ),
     ],
-    "protocols:delete": [desk(all_of("protocol.edit"), "POST", kwargs=lambda w: {"version_id": w.draft.pk})],
-    "protocols:preview": [
+    "library:delete": [desk(all_of("protocol.edit"), "POST", kwargs=lambda w: {"version_id": w.draft.pk})],
+    "library:preview": [
         desk(all_of("protocol.view"), kwargs=lambda w: {"version_id": w.draft.pk}),
         desk(signed_in, kwargs=lambda w: {"version_id": w.in_force.pk}),
     ],
-    "protocols:publish": [
+    "library:publish": [
         desk(all_of("protocol.publish"), kwargs=lambda w: {"version_id": w.draft.pk}),
         desk(all_of("protocol.publish"), "POST", ok=(200, 302), kwargs=lambda w: {"version_id": w.draft.pk}),
     ],
-    "protocols:withdraw": [
+    "library:withdraw": [
         desk(all_of("protocol.publish"), "POST", kwargs=lambda w: {"version_id": w.in_force.pk})
     ],
-    "protocols:download": [
+    "library:download": [
         desk(all_of("protocol.view"), kwargs=lambda w: {"version_id": w.draft.pk, "fmt": "yaml"}),
         desk(signed_in, kwargs=lambda w: {"version_id": w.in_force.pk, "fmt": "yaml"}),
     ],

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from charterdesk.accounts.models import Invitation, Person
-from charterdesk.accounts.permissions import BOOTSTRAP_PERMISSIONS, permissions_of
 from charterdesk.audit.models import AuditEntry
-from charterdesk.protocols.library import protocol_of, version_in_force
+from charterdesk.core.permissions import BOOTSTRAP_PERMISSIONS, permissions_of
+from charterdesk.library.versions import protocol_of, version_in_force
 
 
 def test_permissions_come_from_the_roles_in_the_protocol(demo):

@@ -13,12 +13,12 @@ from django.db.models import F
 
 from charterdesk.audit.models import AuditEntry
 from charterdesk.demo.loader import EXAMPLE
+from charterdesk.library.models import ProtocolVersion
+from charterdesk.library.versions import protocol_of, version_in_force
 from charterdesk.portal import spam
 from charterdesk.portal.actions import SESSION_KEY, do_open_ticket, do_request_link
 from charterdesk.portal.models import PortalLink
 from charterdesk.portal.promise import promise_for
-from charterdesk.protocols.library import protocol_of, version_in_force
-from charterdesk.protocols.models import ProtocolVersion
 from charterdesk.tickets.actions import (
     do_create_ticket,
     do_find_or_create_customer,
@@ -210,7 +210,7 @@ def test_one_network_may_open_only_so_many_tickets_an_hour(client, demo, setting
 
 def test_without_a_web_channel_the_portal_is_not_offered(client, demo):
     """A protocol whose channels include none of kind web: every portal page says so and answers 404."""
-    from charterdesk.protocols.actions import do_create_draft, do_publish
+    from charterdesk.library.actions import do_create_draft, do_publish
 
     source = EXAMPLE.read_text().replace('version: "3.2"', 'version: "3.3"')
     source = source.replace("    - id: web\n      kind: web\n", "    - id: web\n      kind: api\n")
@@ -451,3 +451,33 @@ def test_an_overdue_reply_is_owned_up_to(protocol):
 def test_the_thank_you_page_needs_a_ticket_just_opened_in_this_browser(client, demo):
     """Without a ticket opened in this session, /portal/new/sent/ goes back to the form."""
     assert client.get("/portal/new/sent/")["Location"] == "/portal/new/"
+
+
+def test_the_portal_receipt_is_listed_on_the_ticket_with_the_other_mail(client, demo):
+    """The mail with the ticket number and sign-in link is listed in the ticket's "Email and calls"
+    card, as every mail the desk sends about a ticket (it said "No email sent yet")."""
+    client.post("/portal/new/", form())
+    ticket = Ticket.objects.get()
+    assert len(mail.outbox) == 1
+    client.force_login(demo["agent"])
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    card = page[page.index('id="panel-channels"') :]
+    assert "No email sent yet" not in card
+    assert "automatic receipt to jo@example.com" in card
+
+
+def test_a_web_channel_without_acknowledge_sends_no_receipt_from_the_portal(client, demo):
+    """The portal follows the protocol's `acknowledge` for its web channel, as mail and the contact
+    form do: with `acknowledge: false` no mail goes out, and the page says how to follow the ticket."""
+    from charterdesk.library.actions import do_create_draft, do_publish
+
+    source = EXAMPLE.read_text().replace('version: "3.2"', 'version: "3.3"')
+    web = "    - id: web\n      kind: web\n      calendar: office\n      acknowledge: true\n"
+    assert web in source
+    source = source.replace(web, web.replace("acknowledge: true", "acknowledge: false"))
+    do_publish(do_create_draft(source, actor=demo["manager"]), actor=demo["manager"])
+    response = client.post("/portal/new/", form(), follow=True)
+    assert mail.outbox == []
+    assert "ask for a sign-in link" in response.content.decode()
+    assert "We emailed you a link" not in response.content.decode()
+    assert Ticket.objects.get().outbound_mails.count() == 0

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from charterdesk.audit.actions import verify_chain
 from charterdesk.audit.models import AuditEntry
-from charterdesk.protocols.actions import PublishRefused, do_create_draft, do_publish, set_effective_date
-from charterdesk.protocols.library import next_scheduled, version_in_force
-from charterdesk.protocols.models import ProtocolVersion, PublishedVersionIsFinal
+from charterdesk.library.actions import PublishRefused, do_create_draft, do_publish, set_effective_date
+from charterdesk.library.models import ProtocolVersion, PublishedVersionIsFinal
+from charterdesk.library.versions import next_scheduled, version_in_force
 from tests.desk import DEMO_SINCE
 
 
@@ -111,7 +111,7 @@ def test_an_effective_date_more_than_a_year_ahead_is_refused(signed_in, demo, ex
     """9999-12-31 is a typo, not a plan: refused on the page with the latest date allowed."""
     draft = do_create_draft(_bump(example_source, "3.3"), actor=demo["manager"])
     response = signed_in("manager").post(
-        reverse("protocols:publish", args=[draft.pk]), {"when": "later", "effective_date": "9999-12-31"}
+        reverse("library:publish", args=[draft.pk]), {"when": "later", "effective_date": "9999-12-31"}
     )
     assert response.status_code == 200
     assert "the effective date can be at most a year ahead" in response.content.decode()
@@ -126,15 +126,15 @@ def test_an_agent_cannot_reach_the_publish_page(signed_in, demo, example_source)
     draft = do_create_draft(_bump(example_source, "3.3"), actor=demo["manager"])
     client = signed_in("agent")
     assert client.get(reverse("handbook:index")).status_code == 200
-    assert client.get(reverse("protocols:publish", args=[draft.pk])).status_code == 403
-    assert client.post(reverse("protocols:publish", args=[draft.pk]), {"when": "now"}).status_code == 403
-    assert client.get(reverse("protocols:edit", args=[draft.pk])).status_code == 403
-    assert client.get(reverse("protocols:library")).status_code == 403
+    assert client.get(reverse("library:publish", args=[draft.pk])).status_code == 403
+    assert client.post(reverse("library:publish", args=[draft.pk]), {"when": "now"}).status_code == 403
+    assert client.get(reverse("library:edit", args=[draft.pk])).status_code == 403
+    assert client.get(reverse("library:library")).status_code == 403
     assert ProtocolVersion.objects.get(pk=draft.pk).is_draft
 
 
 def test_a_signed_out_visitor_is_sent_to_sign_in(client, demo):
-    for name in ("handbook:index", "protocols:library", "accounts:people", "audit:log"):
+    for name in ("handbook:index", "library:library", "accounts:people", "audit:log"):
         response = client.get(reverse(name))
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("accounts:sign-in"))
@@ -146,29 +146,29 @@ def test_manager_uploads_fixes_and_publishes(signed_in, demo, example_source):
 
     client = signed_in("manager")
     broken = _bump(example_source, "3.3").replace("first_response: 2m", "first_response: 2 minutes")
-    response = client.post(reverse("protocols:new"), {"file": SimpleUploadedFile("p.yaml", broken.encode())})
+    response = client.post(reverse("library:new"), {"file": SimpleUploadedFile("p.yaml", broken.encode())})
     draft = ProtocolVersion.objects.get(version="3.3")
-    assert response["Location"] == reverse("protocols:edit", args=[draft.pk])
+    assert response["Location"] == reverse("library:edit", args=[draft.pk])
     page = client.get(response["Location"]).content.decode()
     line = next(n for n, text in enumerate(broken.splitlines(), 1) if "2 minutes" in text)
     assert f'data-line="{line}"' in page
     assert "&#x27;2 minutes&#x27; is not a duration; write 2m" in page
     # The publish page of the broken draft sends back to the editor and claims no comparison.
-    refused = client.get(reverse("protocols:publish", args=[draft.pk])).content.decode()
+    refused = client.get(reverse("library:publish", args=[draft.pk])).content.decode()
     assert "Fix the file's errors first" in refused
     assert "The changes are listed once the draft loads without errors" in refused
     assert "No differences" not in refused
     client.post(
-        reverse("protocols:edit", args=[draft.pk]), {"source": broken.replace("2 minutes", "2m"), "note": ""}
+        reverse("library:edit", args=[draft.pk]), {"source": broken.replace("2 minutes", "2m"), "note": ""}
     )
     # A request that does not say when (or says nonsense) publishes nothing.
     for when in ({}, {"when": "bogus"}):
-        response = client.post(reverse("protocols:publish", args=[draft.pk]), when)
+        response = client.post(reverse("library:publish", args=[draft.pk]), when)
         assert response.status_code == 200 and b"choose whether the version governs now" in response.content
         assert version_in_force().version != "3.3"
-    fixed = client.get(reverse("protocols:publish", args=[draft.pk])).content.decode()
+    fixed = client.get(reverse("library:publish", args=[draft.pk])).content.decode()
     assert "What changes from version 3.2" in fixed and "once the draft loads" not in fixed
-    response = client.post(reverse("protocols:publish", args=[draft.pk]), {"when": "now"})
+    response = client.post(reverse("library:publish", args=[draft.pk]), {"when": "now"})
     assert response.status_code == 302
     assert version_in_force().version == "3.3"
 
@@ -176,7 +176,7 @@ def test_manager_uploads_fixes_and_publishes(signed_in, demo, example_source):
 def test_a_new_draft_with_nothing_in_it_says_what_the_page_offers(signed_in, demo):
     """With a version in force the page offers an upload and a copy, not a paste box: the error
     asks for what is there, and no draft is made."""
-    response = signed_in("manager").post(reverse("protocols:new"), {"note": "nothing"})
+    response = signed_in("manager").post(reverse("library:new"), {"note": "nothing"})
     assert response.status_code == 200
     assert "Choose a protocol file to upload, or copy the version in force." in response.content.decode()
     assert ProtocolVersion.objects.count() == 1
@@ -184,7 +184,7 @@ def test_a_new_draft_with_nothing_in_it_says_what_the_page_offers(signed_in, dem
 
 def test_validation_endpoint_reports_problems_without_saving(signed_in, demo, example_source):
     client = signed_in("manager")
-    response = client.post(reverse("protocols:validate"), {"source": "format: 2\n"})
+    response = client.post(reverse("library:validate"), {"source": "format: 2\n"})
     assert response.status_code == 200
     assert b"problem" in response.content
     assert ProtocolVersion.objects.count() == 1
@@ -193,9 +193,9 @@ def test_validation_endpoint_reports_problems_without_saving(signed_in, demo, ex
 def test_downloads_as_markdown_and_pdf(signed_in, demo):
     client = signed_in("agent")
     version = version_in_force()
-    md = client.get(reverse("protocols:download", args=[version.pk, "md"]))
+    md = client.get(reverse("library:download", args=[version.pk, "md"]))
     assert md.status_code == 200 and "Acme Outdoor Gear" in md.content.decode()
-    pdf = client.get(reverse("protocols:download", args=[version.pk, "pdf"]))
+    pdf = client.get(reverse("library:download", args=[version.pk, "pdf"]))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
@@ -206,18 +206,17 @@ def test_diff_page_between_two_versions(signed_in, demo, example_source):
     )
     client = signed_in("manager")
     page = client.get(
-        reverse("protocols:diff"), {"old": version_in_force().pk, "new": draft.pk}
+        reverse("library:diff"), {"old": version_in_force().pk, "new": draft.pk}
     ).content.decode()
     assert "30" in page and "45" in page
     # A version that does not exist is not found (not a permission problem); a draft is, for an agent.
     for old in ("abc", "999"):
-        missing = client.get(reverse("protocols:diff"), {"old": old, "new": draft.pk})
+        missing = client.get(reverse("library:diff"), {"old": old, "new": draft.pk})
         assert missing.status_code == 404
         assert f"There is no protocol version #{old}" in missing.content.decode()
     agent = signed_in("agent")
     assert (
-        agent.get(reverse("protocols:diff"), {"old": version_in_force().pk, "new": draft.pk}).status_code
-        == 403
+        agent.get(reverse("library:diff"), {"old": version_in_force().pk, "new": draft.pk}).status_code == 403
     )
 
 
@@ -240,7 +239,7 @@ def test_handbook_banner_announces_a_scheduled_version(signed_in, demo, example_
 
 def test_a_scheduled_version_is_never_silently_overridden(demo, example_source):
     """3.3 scheduled later blocks publishing 3.4 now (it would replace it); withdrawing 3.3 unblocks it."""
-    from charterdesk.protocols.actions import do_withdraw
+    from charterdesk.library.actions import do_withdraw
 
     manager = demo["manager"]
     now = timezone.now()
@@ -262,7 +261,7 @@ def test_a_scheduled_version_is_never_silently_overridden(demo, example_source):
 
 
 def test_only_a_version_not_yet_in_force_can_be_withdrawn(demo):
-    from charterdesk.protocols.actions import do_withdraw
+    from charterdesk.library.actions import do_withdraw
 
     with pytest.raises(PublishRefused, match="not scheduled"):
         do_withdraw(version_in_force(), actor=demo["manager"])

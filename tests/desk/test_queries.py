@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from charterdesk.notifications.actions import do_notify
-from charterdesk.protocols.models import ProtocolVersion
+from charterdesk.library.models import ProtocolVersion
+from charterdesk.notifications.actions import notify
 from charterdesk.tickets.actions import (
     do_create_ticket,
     do_customer_message,
@@ -46,7 +46,7 @@ def _add_tickets(count: int, demo) -> list:
         do_reply(ticket, author=demo["lead"], body=f"Note {n}", public=False)
         if n % 2:
             do_tick_step(ticket, "damaged-item", 0, ticked=True, actor=demo["agent"])
-        do_notify([demo["agent"]], f"About {n}", ticket=ticket)
+        notify([demo["agent"]], f"About {n}", ticket=ticket)
         made.append(ticket)
     return made
 

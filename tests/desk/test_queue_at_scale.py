@@ -10,7 +10,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from charterdesk.protocols.models import ProtocolVersion
+from charterdesk.library.models import ProtocolVersion
 from charterdesk.tickets import queues
 from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer, do_set_status
 from charterdesk.tickets.models import NO_CLOCK, NOT_IN_QUEUE, Ticket

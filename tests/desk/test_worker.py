@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from charterdesk.channels.tasks import SEND_ATTEMPTS, retry_wait
 from charterdesk.notifications.models import Notification
 from charterdesk.tickets import scheduler
 from charterdesk.tickets.actions import (
@@ -27,7 +28,6 @@ from charterdesk.tickets.actions import (
 )
 from charterdesk.tickets.models import Lease, Message, ScheduledFollowUp, Ticket, TicketEvent
 from charterdesk.tickets.scheduler import PeriodicJob, Worker, run_due_deadlines, run_periodic_jobs, tick
-from charterdesk.tickets.tasks import SEND_ATTEMPTS, retry_wait
 
 NY = dt.timezone(dt.timedelta(hours=-5))  # New York in December (EST), the example's office calendar
 
@@ -154,7 +154,7 @@ def test_two_workers_on_the_same_due_tickets_escalate_each_once(transactional_db
     assert sum(r.deadlines.escalations for r in reports) <= 2 * len(tickets)
     # The periodic jobs ran once between the two workers at 17:05, not twice.
     ran = [name for r in reports for name in r.jobs]
-    assert sorted(ran) == sorted(job.name for job in scheduler.PERIODIC_JOBS)
+    assert sorted(ran) == sorted(job.name for job in scheduler.periodic_jobs())
 
 
 # --------------------------------------------------------------------------- periodic jobs and leases
@@ -261,8 +261,9 @@ def test_the_follow_up_is_cancelled_when_the_customer_writes_again(demo, custome
     assert ScheduledFollowUp.objects.get(ticket=ticket).cancelled
 
 
-def test_a_customer_without_email_gets_no_follow_up_and_the_timeline_says_why(demo):
-    """A phone-only customer cannot be emailed: the follow-up is cancelled, visibly."""
+def test_a_customer_without_email_gets_no_follow_up_and_the_timeline_says_why(demo, client):
+    """A phone-only customer cannot be emailed: the follow-up is cancelled, and the ticket's
+    timeline says why (it was written as a message event before, which the timeline leaves out)."""
     caller = do_find_or_create_customer(email=None, name="Sam Phone", phone="+1 555 0100")
     ticket = do_create_ticket(
         customer=caller, subject="Call", body="Called about a tent.", channel="phone", at=at(7, 9)
@@ -273,6 +274,10 @@ def test_a_customer_without_email_gets_no_follow_up_and_the_timeline_says_why(de
     assert ScheduledFollowUp.objects.get(ticket=ticket).cancelled
     event = TicketEvent.objects.get(ticket=ticket, data__follow_up__isnull=False)
     assert event.summary == "Follow-up not sent: the customer has no email address"
+    assert event.kind == "follow_up"
+    client.force_login(demo["agent"])
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "Follow-up not sent: the customer has no email address" in page
 
 
 def test_finished_task_results_older_than_seven_days_are_pruned(db):
@@ -282,21 +287,21 @@ def test_finished_task_results_older_than_seven_days_are_pruned(db):
     now = timezone.now()
     old = DBTaskResult.objects.create(
         args_kwargs={"args": [1], "kwargs": {}},
-        task_path="charterdesk.tickets.tasks.send_reply",
+        task_path="charterdesk.channels.tasks.send_reply",
         backend_name="default",
         status="SUCCESSFUL",
         finished_at=now - dt.timedelta(days=8),
     )
     recent = DBTaskResult.objects.create(
         args_kwargs={"args": [2], "kwargs": {}},
-        task_path="charterdesk.tickets.tasks.send_reply",
+        task_path="charterdesk.channels.tasks.send_reply",
         backend_name="default",
         status="FAILED",
         finished_at=now - dt.timedelta(days=6),
     )
     waiting = DBTaskResult.objects.create(
         args_kwargs={"args": [3], "kwargs": {}},
-        task_path="charterdesk.tickets.tasks.send_reply",
+        task_path="charterdesk.channels.tasks.send_reply",
         backend_name="default",
     )
     assert prune_task_results(now) == 1
@@ -415,7 +420,7 @@ def _make_retries_due() -> None:
 
 
 def test_a_reply_the_mail_server_refuses_is_retried_then_shown_on_the_ticket(
-    demo, customer, refusing_smtp, django_capture_on_commit_callbacks
+    demo, customer, refusing_smtp, django_capture_on_commit_callbacks, client
 ):
     """A temporary refusal (451) is tried five times with growing waits (1, 5, 25, 125 minutes);
     after the fifth the ticket's timeline shows the server's answer and the agent is told."""
@@ -449,6 +454,13 @@ def test_a_reply_the_mail_server_refuses_is_retried_then_shown_on_the_ticket(
     assert not failure.sla_input
     told = Notification.objects.get(person=demo["agent"], ticket=ticket, reason="mail delivery")
     assert "could not be emailed to jo@example.com" in told.text
+    # The ticket's timeline shows it (a message event before, which the timeline leaves out).
+    assert failure.kind == "delivery"
+    client.force_login(demo["agent"])
+    assert (
+        "could not be emailed to jo@example.com after 5 attempts"
+        in client.get(f"/tickets/{ticket.pk}/").content.decode()
+    )
 
 
 def test_a_permanent_refusal_is_not_retried(

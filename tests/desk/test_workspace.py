@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from charterdesk.accounts.models import Person
-from charterdesk.protocols.models import ProtocolVersion
+from charterdesk.library.models import ProtocolVersion
 from charterdesk.tickets.actions import (
     do_assign,
     do_create_ticket,
@@ -467,3 +467,28 @@ def test_not_found_pages_speak_to_people_and_lead_back(signed_in, demo, client):
     portal = client.get("/portal/tickets/abc/")
     assert portal.status_code == 404
     assert 'href="/portal/"' in portal.content.decode() and "Resolver404" not in portal.content.decode()
+
+
+def test_the_ticket_form_saves_priority_group_and_tags_together_or_not_at_all(signed_in, demo):
+    """One save of the ticket's properties is one action: when the tags are refused (more than
+    50), the priority and group typed with them are not saved either (before, they were, and the
+    page said the save failed)."""
+    from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer
+
+    customer = do_find_or_create_customer(email="jo@example.com", name="Jo Walker")
+    ticket = do_create_ticket(customer=customer, subject="Tent", body="Broken pole", channel="email")
+    too_many = ", ".join(f"t{n}" for n in range(51))
+    client = signed_in("manager")
+    response = client.post(
+        f"/tickets/{ticket.pk}/properties/",
+        {"priority": "urgent", "group": "escalations", "tags": too_many},
+        follow=True,
+    )
+    assert "at most 50 tags" in response.content.decode()
+    ticket.refresh_from_db()
+    assert (ticket.priority, ticket.group, ticket.tags) == ("normal", "frontline", [])
+    client.post(
+        f"/tickets/{ticket.pk}/properties/", {"priority": "urgent", "group": "escalations", "tags": "vip"}
+    )
+    ticket.refresh_from_db()
+    assert (ticket.priority, ticket.group, ticket.tags) == ("urgent", "escalations", ["vip"])

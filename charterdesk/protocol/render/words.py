@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
 
+from .. import vocabulary
 from ..durations import Duration
 from ..hours import DAY_WORDS, format_ranges
 from ..models import (
@@ -41,13 +43,7 @@ MONTHS_LONG = (
     "December",
 )
 
-METRIC_WORDS = {
-    "first_response": "first response",
-    "next_response": "next response",
-    "periodic_update": "periodic update",
-    "resolution": "resolution",
-    "any": "any response-time target",
-}
+METRIC_WORDS = {**vocabulary.METRIC_WORDS, "any": "any response-time target"}
 
 KPI_WORDS: dict[str, tuple[str, str]] = {
     "first_response_time": (
@@ -433,6 +429,24 @@ def pattern_words(pattern: str) -> str | None:
     ``^(hi|hello|dear)\\b`` -> ``starts with hi, hello or dear``. Returns None for a pattern
     that cannot be read aloud this way; the handbook then shows the pattern alone.
     """
+    choices = pattern_choices(pattern)
+    if choices is None:
+        return None
+    where, words = choices
+    listed = join_words(words, "or")
+    if where == "start":
+        return f"starts with {listed}"
+    if where == "end":
+        return f"ends with {listed}"
+    return f"contains {listed}"
+
+
+def pattern_choices(pattern: str) -> tuple[Literal["start", "end", "anywhere"], list[str]] | None:
+    """Where a short pattern looks and the words it accepts, or None when it is not so simple.
+
+    ``^(hi|hello|dear)\\b`` -> ``("start", ["hi", "hello", "dear"])``; optional parts
+    (punctuation, whitespace, a signature line) are left out of the words.
+    """
     import re._parser as parser  # the standard library's own regex parser
 
     try:
@@ -448,12 +462,7 @@ def pattern_words(pattern: str) -> str | None:
     words = [w.strip() for w in dict.fromkeys(words) if w.strip()]
     if not words or len(words) > 12:
         return None
-    listed = join_words(words, "or")
-    if starts:
-        return f"starts with {listed}"
-    if ends:
-        return f"ends with {listed}"
-    return f"contains {listed}"
+    return ("start" if starts else "end" if ends else "anywhere"), words
 
 
 class _Unreadable(Exception):

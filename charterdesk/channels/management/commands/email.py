@@ -125,7 +125,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Imported {total} message(s) in {took:.1f} s: {parts or 'none'}.")
 
     def _check_channel(self, channel):
-        from charterdesk.protocols.library import protocol_of, version_in_force
+        from charterdesk.library.versions import protocol_of, version_in_force
 
         version = version_in_force()
         protocol = protocol_of(version) if version else None
