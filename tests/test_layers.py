@@ -60,7 +60,18 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("core", "audit", "accounts", "library", "notifications"),
     ("tickets",),
     ("channels", "refunds", "knowledge", "surveys", "reports", "training", "incidents", "privacy"),
-    ("api", "portal", "handbook", "demo", "native", "replay_command", "messages_command", "cli", "__main__"),
+    (
+        "api",
+        "portal",
+        "handbook",
+        "demo",
+        "native",
+        "replay_command",
+        "messages_command",
+        "kpi_command",
+        "cli",
+        "__main__",
+    ),
     ("desk",),
 )
 PLACE = {app: (floor, order) for floor, apps in enumerate(FLOORS) for order, app in enumerate(apps)}

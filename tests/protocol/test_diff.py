@@ -181,6 +181,16 @@ def test_generic_fields_and_sections(old, data):
     assert changed_sections(old, _changed(data, edit)) == {"refunds", "surveys", "glossary"}
 
 
+def test_reporting_every_kpi_or_none(old, data):
+    """Leaving out reporting.kpis reports every KPI, and kpis: [] none: the diff says which."""
+    every = _changed(data, lambda d: d["reporting"].pop("kpis"))
+    assert _texts(old, every) == ["Reporting: now reports every KPI"]
+    none = _changed(data, lambda d: d["reporting"].update(kpis=[]))
+    assert _texts(every, none) == ["Reporting: now reports no KPI"]
+    two = _changed(data, lambda d: d["reporting"].update(kpis=["csat", "nps"]))
+    assert _texts(every, two) == ["Reporting: now reports only csat, nps"]
+
+
 def test_change_is_a_sentence():
     change = Change("refunds", "refunds.window_days", "Refunds: refund window 30 days -> 45 days", "changed")
     assert str(change) == "Refunds: refund window 30 days -> 45 days"

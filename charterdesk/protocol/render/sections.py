@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..models import METRICS, Calendar, Module, Protocol, Role, Targets, TroubleNode
+from ..models import KPI_NAMES, METRICS, Calendar, Module, Protocol, Role, Targets, TroubleNode
 from .document import (
     SectionWriter,
     bullets,
@@ -617,9 +617,11 @@ def _reporting(p: Protocol, w: SectionWriter) -> bool:
     if reporting is None:
         return False
     w.author(reporting.notes, "notes")
-    if reporting.kpis:
+    # Without a `kpis` list every KPI is reported.
+    kpis = reporting.kpis if reporting.kpis is not None else KPI_NAMES
+    if kpis:
         w.subsection("Key performance indicators", "kpis")
-        rows = [(f"**{esc(kpi_words(k))}**", esc(KPI_WORDS.get(k, ("", ""))[1])) for k in reporting.kpis]
+        rows = [(f"**{esc(kpi_words(k))}**", esc(KPI_WORDS.get(k, ("", ""))[1])) for k in kpis]
         w.add(table(["KPI", "Definition"], rows))
     if reporting.schedule:
         w.subsection("Reporting frequency", "schedule")
