@@ -83,8 +83,8 @@ def test_the_command_gives_the_same_bytes_on_one_and_on_two_processes(
 
 
 def test_three_workers_and_a_given_now(lines: list[str], engine: SlaEngine, serial_output: list[str]) -> None:
-    """Three workers give the serial output; with --now in the middle of the log, two workers give what one
-    does."""
+    """Three workers give the serial output; with a given now in the middle of the log, two workers give
+    what one does."""
     data = ("\n".join(lines) + "\n").encode()
     assert replay_data(engine, data, "<test>", workers=3) == serial_output
     now = 1_790_000_000  # in the middle of the log: later events are checked but not applied
