@@ -526,6 +526,7 @@ def test_worker_once_sends_an_enqueued_reply_and_exits(
 
 
 def test_worker_interval_must_be_a_positive_number(db):
+    """worker --interval soon is refused, naming --interval and the value given."""
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError, match="--interval: 'soon'"):

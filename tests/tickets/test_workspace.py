@@ -159,6 +159,7 @@ def test_an_agent_replies_and_sets_pending_on_send(signed_in, make_ticket):
 
 
 def test_an_empty_reply_names_the_field_and_keeps_nothing(signed_in, make_ticket):
+    """Sending an empty reply gives 400 with 'Message: This field is required.' and adds no message."""
     ticket = make_ticket()
     response = signed_in("agent").post(
         reverse("tickets:reply", args=[ticket.pk]), {"kind": "reply", "body": ""}
@@ -223,6 +224,8 @@ def test_a_solve_on_send_that_is_refused_keeps_the_reply_text(signed_in, make_ti
 
 
 def test_troubleshooting_walk_is_recorded_as_a_note(signed_in, make_ticket):
+    """Walking the app-wont-sync tree shows each question and the advice at the end; recording it adds a note
+    with that advice; a path that does not exist is 404."""
     ticket = make_ticket()
     client = signed_in("agent")
     url = reverse("tickets:troubleshooting", args=[ticket.pk, "app-wont-sync"])
@@ -401,6 +404,8 @@ def test_a_lead_opens_a_ticket_on_a_customers_behalf(signed_in, demo):
 
 
 def test_new_ticket_errors_name_the_field(signed_in):
+    """The new-ticket form asks for the customer's email when missing, names an invalid email once, refuses
+    the tag 'bad tag!' with the tag rule, and opens no ticket."""
     response = signed_in("lead").post(
         reverse("tickets:new"), {"subject": "x", "body": "y", "channel": "email"}
     )
@@ -442,12 +447,14 @@ def test_escalations_show_on_the_timeline_with_clause_and_version(signed_in, dem
 
 
 def test_assigning_in_the_ticket_page_notifies_the_assignee(signed_in, demo, make_ticket):
+    """A lead assigning a ticket to the agent on its page gives the agent an assignment notification."""
     ticket = make_ticket(assign=False)
     signed_in("lead").post(reverse("tickets:assignee", args=[ticket.pk]), {"assignee": demo["agent"].pk})
     assert demo["agent"].notifications.filter(ticket=ticket, reason="assignment").exists()
 
 
 def test_merging_needs_a_real_ticket_number(signed_in, make_ticket):
+    """Merging into 'abc' is refused with "other: 'abc' is not a ticket number"."""
     ticket = make_ticket()
     response = signed_in("lead").post(
         reverse("tickets:merge", args=[ticket.pk]), {"other": "abc"}, follow=True
