@@ -47,7 +47,6 @@ import pluggy
 
 if TYPE_CHECKING:
     from .models import Message, Ticket
-    from .scheduler import PeriodicJob
 
 PROJECT = "charterdesk"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -122,6 +121,19 @@ class QueueColumn:
 
 
 @dataclass(frozen=True)
+class PeriodicJob:
+    """A job `charterdesk worker` runs at most once per ``every`` across all workers (under a lease)."""
+
+    name: str
+    every: dt.timedelta
+    run: Callable[[dt.datetime], int]  # does the work at the given instant; returns how many things it did
+    does: str
+
+    def __repr__(self) -> str:
+        return f"<PeriodicJob {self.name} every {self.every}>"
+
+
+@dataclass(frozen=True)
 class NavItem:
     """A link in the desk's top navigation, shown to people who hold any of ``any_of`` (everyone
     signed in when it is empty). ``app`` marks it current on that app's pages; links are shown
@@ -188,8 +200,8 @@ class TicketHooks:
 
     @hookspec
     def periodic_jobs(self) -> list[PeriodicJob] | None:
-        """The jobs `charterdesk worker` runs every period besides tickets' own (one worker runs a
-        job per period, under a lease; see tickets/scheduler.py)."""
+        """The jobs `charterdesk worker` runs every period (one worker runs a
+        job per period, under a lease; see worker/loop.py)."""
 
     # -- where agents work --
 

@@ -12,7 +12,7 @@ import pytest
 from django.core import mail
 
 from charterdesk.audit.models import AuditEntry
-from charterdesk.tickets import lifecycle, scheduler
+from charterdesk.tickets import lifecycle
 from charterdesk.tickets.actions import (
     ReplyRefused,
     do_create_ticket,
@@ -32,6 +32,7 @@ from charterdesk.tickets.lifecycle import (
     hookimpl,
 )
 from charterdesk.tickets.models import Message
+from charterdesk.worker import loop as scheduler
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,6 @@ from django_tasks_db.models import DBTaskResult
 
 from charterdesk.channels.tasks import SEND_ATTEMPTS, retry_wait
 from charterdesk.notifications.models import Notification
-from charterdesk.tickets import scheduler
 from charterdesk.tickets.actions import (
     do_create_ticket,
     do_customer_message,
@@ -27,7 +26,8 @@ from charterdesk.tickets.actions import (
     do_set_status,
 )
 from charterdesk.tickets.models import Lease, Message, ScheduledFollowUp, Ticket, TicketEvent
-from charterdesk.tickets.scheduler import (
+from charterdesk.worker import loop as scheduler
+from charterdesk.worker.loop import (
     PeriodicJob,
     TickReport,
     Worker,

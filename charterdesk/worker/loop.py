@@ -43,10 +43,10 @@ from django.db.utils import IntegrityError, OperationalError
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from . import jobs
-from .history import whole_second
-from .lifecycle import all_answers, hooks
-from .models import Lease, Ticket
+from charterdesk.tickets import jobs
+from charterdesk.tickets.history import whole_second
+from charterdesk.tickets.lifecycle import PeriodicJob, all_answers, hooks
+from charterdesk.tickets.models import Lease, Ticket
 
 log = logging.getLogger("charterdesk.worker")
 
@@ -58,45 +58,9 @@ LEASE_GRACE = dt.timedelta(seconds=5)
 RUNNING_HOLD = dt.timedelta(minutes=10)
 
 
-@dataclass(frozen=True)
-class PeriodicJob:
-    """A job the scheduler runs at most once per ``every`` across all workers."""
-
-    name: str
-    every: dt.timedelta
-    run: Callable[[dt.datetime], int]  # does the work at the given instant; returns how many things it did
-    does: str
-
-    def __repr__(self) -> str:
-        return f"<PeriodicJob {self.name} every {self.every}>"
-
-
-# Tickets' own jobs; the families add theirs through the ``periodic_jobs`` hook (lifecycle.py).
-TICKET_JOBS: tuple[PeriodicJob, ...] = (
-    PeriodicJob(
-        "follow-ups",
-        dt.timedelta(minutes=1),
-        jobs.send_due_follow_ups,
-        "sends the protocol's follow-up message to customers whose ticket was solved long enough ago",
-    ),
-    PeriodicJob(
-        "auto-close",
-        dt.timedelta(minutes=1),
-        jobs.close_solved_tickets,
-        "closes solved tickets once resolution.handling.auto_close_solved_after has passed",
-    ),
-    PeriodicJob(
-        "prune-task-results",
-        dt.timedelta(hours=1),
-        jobs.prune_task_results,
-        "deletes finished background task results older than 7 days",
-    ),
-)
-
-
 def periodic_jobs() -> tuple[PeriodicJob, ...]:
-    """Every periodic job: tickets' own, then the families' (``periodic_jobs`` hook)."""
-    return TICKET_JOBS + tuple(all_answers(hooks.periodic_jobs()))
+    """Every periodic job the apps offer (``periodic_jobs`` hook: tickets' own, then the families')."""
+    return tuple(sorted(all_answers(hooks.periodic_jobs()), key=lambda job: job.name))
 
 
 def new_worker_id() -> str:
