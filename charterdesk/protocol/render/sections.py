@@ -588,26 +588,43 @@ def _surveys(p: Protocol, w: SectionWriter) -> bool:
     if surveys.csat:
         csat = surveys.csat
         items.append(
-            f"**Satisfaction (CSAT)** — {esc(csat.send_after.in_words())} after a ticket is solved we ask "
+            f"**Satisfaction (CSAT)** — {esc(csat.send_after.in_words())} after a ticket is solved we email "
             f"{quoted(csat.question)} on a scale of 1 to {csat.scale}; ratings {csat.scale - 1} and "
             f"{csat.scale} count as satisfied."
-        )
-    if surveys.nps:
-        items.append(
-            f"**Net Promoter Score (NPS)** — every {esc(surveys.nps.every.in_words())} we ask "
-            f"{quoted(surveys.nps.question)} on a scale of 0 to 10."
         )
     if surveys.ces:
         items.append(
             f"**Customer effort (CES)** — {esc(surveys.ces.send_after.in_words())} after a ticket is solved "
-            f"we ask {quoted(surveys.ces.question)}"
+            f"we email {quoted(surveys.ces.question)} on a scale of 1 (very easy) to 7 (very hard)."
+        )
+    if surveys.nps:
+        with_ = (
+            "with the satisfaction survey"
+            if surveys.csat
+            else ("with the effort survey" if surveys.ces else "when a ticket is solved")
+        )
+        items.append(
+            f"**Net Promoter Score (NPS)** — {with_} we also ask {quoted(surveys.nps.question)} on a scale "
+            f"of 0 to 10, at most once every {esc(surveys.nps.every.in_words())} for each customer."
         )
     if items:
         w.subsection("Feedback collection", "collection")
         w.add(bullets(items))
+        w.add(
+            "A survey is not sent when the ticket was reopened or merged into another before it was due, "
+            "to a customer who opted out (every survey email has the link, and it counts at once), or "
+            "where an automatic reply would not go (no-reply and robot addresses, tickets opened by "
+            "automatic mail, the hourly limit of automatic mail per address). A customer answers with "
+            "one click in the email, or on the ticket in the portal, may add a comment, and may change "
+            "the rating for seven days."
+        )
         w.subsection("Survey analysis", "analysis")
         w.add(
-            "Survey answers feed the KPIs in *Reporting and KPIs*; every low rating is read by a team lead."
+            "Every answer shows on its ticket and on the page of the agent assigned to it. A low rating "
+            "(satisfaction in the lowest two ratings, NPS 0 to 6, effort 5 or more) notifies the ticket's "
+            "assignee and everyone holding the role the assignee reports to (the role `lead` when nobody is "
+            "assigned). "
+            "Survey answers feed the KPIs in *Reporting and KPIs*."
         )
     return True
 
