@@ -406,3 +406,23 @@ def test_the_export_has_survey_events_among_the_tickets_own(demo, customer, tmp_
     assert mine[-1]["event"] == "survey"
     assert [line["at"] for line in mine] == sorted(line["at"] for line in mine)
     assert all(json.loads(line)["event"] != "survey" for line in event_lines(families=False))
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+def test_demo_tickets_come_with_coherent_survey_answers(demo):
+    """Loading 300 demo tickets: some solved ones have a CSAT answer, each given after its survey
+    was sent (an hour after the solve), on a 1-5 scale, credited to the ticket's assignee."""
+    from charterdesk.demo.tickets import load_demo_tickets
+
+    report = load_demo_tickets(300, now=at(7, 12), workers=1)
+    answers = list(SurveyAnswer.objects.select_related("ticket", "invitation"))
+    assert report.survey_answers == len(answers) > 10
+    for answer in answers:
+        ticket, invitation = answer.ticket, answer.invitation
+        assert ticket.solved_at is not None and invitation.solved_at == ticket.solved_at
+        assert (
+            invitation.sent_at == ticket.solved_at + dt.timedelta(hours=1) <= answer.answered_at <= at(7, 12)
+        )
+        assert 1 <= answer.score <= 5 and answer.agent_id == ticket.assignee_id
