@@ -49,7 +49,7 @@ def build_survey_email(invitation) -> EmailMultiAlternatives:
         "",
         *(f"{score}{' (' + ends[score] + ')' if score in ends else ''}: {link}" for score, link in links),
         "",
-        "One click chooses your rating; you can add a comment after it, and change it for seven days.",
+        "Open the link of your rating and confirm it; you can add a comment, and change it for seven days.",
         "",
         f"No more surveys from us: {opt_out}",
     ]
@@ -64,8 +64,8 @@ def build_survey_email(invitation) -> EmailMultiAlternatives:
         f"<p>About your request {html.escape(ticket.reference)} ({html.escape(ticket.subject)}):</p>"
         f"<p><strong>{html.escape(question)}</strong></p>"
         f"<p>{buttons}</p>"
-        f"<p><small>{low} = {html.escape(ends[low])}, {high} = {html.escape(ends[high])}. One click chooses "
-        "your rating; you can add a comment after it, and change it for seven days.</small></p>"
+        f"<p><small>{low} = {html.escape(ends[low])}, {high} = {html.escape(ends[high])}. Choose your "
+        "rating and confirm it; you can add a comment, and change it for seven days.</small></p>"
         f'<p><small><a href="{html.escape(opt_out)}">No more surveys from us</a></small></p>'
     )
     address = channel_address(ticket)

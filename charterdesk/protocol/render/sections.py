@@ -614,17 +614,24 @@ def _surveys(p: Protocol, w: SectionWriter) -> bool:
             "A survey is not sent when the ticket was reopened or merged into another before it was due, "
             "to a customer who opted out (every survey email has the link, and it counts at once), or "
             "where an automatic reply would not go (no-reply and robot addresses, tickets opened by "
-            "automatic mail, the hourly limit of automatic mail per address). A customer answers with "
-            "one click in the email, or on the ticket in the portal, may add a comment, and may change "
-            "the rating for seven days."
+            "automatic mail, the hourly limit of automatic mail per address). A customer answers from "
+            "the email (a link for each rating, then a button to confirm it) or on the ticket in the "
+            "portal, may add a comment, and may change the rating for seven days."
         )
+        low = []
+        if surveys.csat:
+            low.append("satisfaction 1 or 2")
+        if surveys.nps:
+            low.append("NPS 0 to 6")
+        if surveys.ces:
+            low.append("effort 5 or more")
+        lead = next((role.title for role in p.team.roles if role.id == "lead"), None)
+        fallback = f" (the {esc(str(lead))} role when nobody is assigned)" if lead else ""
         w.subsection("Survey analysis", "analysis")
         w.add(
             "Every answer shows on its ticket and on the page of the agent assigned to it. A low rating "
-            "(satisfaction in the lowest two ratings, NPS 0 to 6, effort 5 or more) notifies the ticket's "
-            "assignee and everyone holding the role the assignee reports to (the role `lead` when nobody is "
-            "assigned). "
-            "Survey answers feed the KPIs in *Reporting and KPIs*."
+            f"({', '.join(low)}) notifies the ticket's assignee and everyone holding the role the "
+            f"assignee reports to{fallback}. Survey answers feed the KPIs in *Reporting and KPIs*."
         )
     return True
 
