@@ -426,3 +426,34 @@ def test_demo_tickets_come_with_coherent_survey_answers(demo):
             invitation.sent_at == ticket.solved_at + dt.timedelta(hours=1) <= answer.answered_at <= at(7, 12)
         )
         assert 1 <= answer.score <= 5 and answer.agent_id == ticket.assignee_id
+
+
+# --------------------------------------------------------------------------- the portal
+
+
+def test_a_signed_in_customer_rates_on_the_portal_and_then_gets_no_mail(demo, customer, client):
+    """Solved 15:00: at once the portal's ticket page asks the CSAT question with ratings 1 to 5;
+    the customer rates 5 there (via portal) and at 16:00 only the NPS survey is mailed. Another
+    customer's ticket shows them nothing."""
+    from charterdesk.portal.actions import SESSION_KEY
+
+    ticket = solved_ticket(demo, customer, at(7, 15))
+    session = client.session
+    session[SESSION_KEY] = customer.pk
+    session.save()
+    page = client.get(f"/portal/tickets/{ticket.pk}/").content.decode()
+    assert 'id="survey-csat"' in page and "How satisfied are you" in page
+    rate = re.search(r'href="(/surveys/r/[^"]+/)\?via=portal"[^>]*>5<', page).group(1)
+    client.post(rate, {"via": "portal"})
+    answer = SurveyAnswer.objects.get(ticket=ticket)
+    assert (answer.score, answer.via) == (5, "portal")
+    assert (
+        "Your rating: <strong>5</strong> of 5" in client.get(f"/portal/tickets/{ticket.pk}/").content.decode()
+    )
+    mail.outbox.clear()
+    assert send_due_surveys(at(7, 16)) == 1
+    assert [m for m in survey_mails() if "satisfied" in m.subject] == []
+
+    other = do_find_or_create_customer(email="sam@example.com", name="Sam Berg")
+    theirs = solved_ticket(demo, other, at(7, 15), "Stove")
+    assert client.get(f"/portal/tickets/{theirs.pk}/").status_code == 404
