@@ -426,6 +426,8 @@ def test_demo_tickets_come_with_coherent_survey_answers(demo):
             invitation.sent_at == ticket.solved_at + dt.timedelta(hours=1) <= answer.answered_at <= at(7, 12)
         )
         assert 1 <= answer.score <= 5 and answer.agent_id == ticket.assignee_id
+    scores = {answer.score for answer in answers}
+    assert {1, 2} & scores and {4, 5} <= scores  # some low ratings among mostly good ones
 
 
 # --------------------------------------------------------------------------- the portal
