@@ -459,3 +459,31 @@ def test_a_signed_in_customer_rates_on_the_portal_and_then_gets_no_mail(demo, cu
     other = do_find_or_create_customer(email="sam@example.com", name="Sam Berg")
     theirs = solved_ticket(demo, other, at(7, 15), "Stove")
     assert client.get(f"/portal/tickets/{theirs.pk}/").status_code == 404
+
+
+def _protocol_with(surveys_yaml: str):
+    from pathlib import Path
+
+    from charterdesk.protocol.load import load_protocol
+
+    source = Path("charterdesk/demo/acme-outdoor.protocol.yaml").read_text()
+    start = source.index("\nsurveys:")
+    end = source.index("\nreporting:")
+    result = load_protocol(source[:start] + "\n" + surveys_yaml + source[end:], "p.yaml")
+    assert result.errors == []
+    return result.protocol
+
+
+def test_when_each_survey_is_due_and_its_scale():
+    """CSAT 1h and CES 2h after the solve, NPS with CSAT; without CSAT, NPS goes with CES. Scales:
+    CSAT 1 to its scale (7 here), NPS 0-10, CES 1-7."""
+    from charterdesk.surveys.rules import due_after_solve, scale
+
+    both = _protocol_with(
+        "surveys:\n  csat: {send_after: 1h, scale: 7}\n  nps: {every: 90d}\n  ces: {send_after: 2h}\n"
+    )
+    hour = dt.timedelta(hours=1)
+    assert due_after_solve(both) == {"csat": hour, "ces": 2 * hour, "nps": hour}
+    assert (scale(both, "csat"), scale(both, "nps"), scale(both, "ces")) == ((1, 7), (0, 10), (1, 7))
+    no_csat = _protocol_with("surveys:\n  nps: {every: 30d}\n  ces: {send_after: 2h}\n")
+    assert due_after_solve(no_csat) == {"ces": 2 * hour, "nps": 2 * hour}
