@@ -246,18 +246,6 @@ def do_send_survey(invitation: SurveyInvitation, *, at: dt.datetime) -> bool:
     return True
 
 
-def send_due_surveys(now: dt.datetime) -> int:
-    """The worker's job: send (or cancel) every survey due by ``now``; returns how many were sent."""
-    sent = 0
-    due = SurveyInvitation.objects.filter(state=InvitationState.SCHEDULED, due_at__lte=now)
-    for invitation in due.order_by("due_at", "pk").only("pk")[:500]:
-        try:
-            sent += do_send_survey(invitation, at=now)
-        except Exception:  # one bad survey must not hold up the others
-            log.exception("could not send survey %s; trying again next time", invitation.pk)
-    return sent
-
-
 # --------------------------------------------------------------------------- answers
 
 

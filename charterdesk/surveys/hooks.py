@@ -13,8 +13,9 @@ from charterdesk.tickets.lifecycle import HistoryEvent, NavItem, Panel, Timeline
 from charterdesk.tickets.scheduler import PeriodicJob
 
 from . import rules
-from .actions import do_cancel_surveys, do_schedule_surveys, send_due_surveys
+from .actions import do_cancel_surveys, do_schedule_surveys
 from .models import SurveyAnswer, SurveyInvitation
+from .tasks import send_due_surveys
 
 
 @hookimpl

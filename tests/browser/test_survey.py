@@ -30,7 +30,7 @@ def test_a_customer_rates_from_the_email_and_comments_and_the_ticket_shows_it(pa
     from django.utils import timezone
 
     from charterdesk.accounts.models import Person
-    from charterdesk.surveys.actions import send_due_surveys
+    from charterdesk.surveys.tasks import send_due_surveys
     from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer, do_set_status
 
     agent = Person.objects.get(email="alex@acme.example")

@@ -13,8 +13,9 @@ from django.core.management import call_command
 
 from charterdesk.channels.models import OutboundMail
 from charterdesk.notifications.models import Notification
-from charterdesk.surveys.actions import do_answer, send_due_surveys
+from charterdesk.surveys.actions import do_answer
 from charterdesk.surveys.models import SurveyAnswer, SurveyInvitation, SurveyOptOut
+from charterdesk.surveys.tasks import send_due_surveys
 from charterdesk.surveys.tokens import answer_token, opt_out_token, rating_token
 from charterdesk.tickets.actions import (
     do_assign,
