@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "charterdesk.api",
     "charterdesk.portal",
     "charterdesk.channels",
+    "charterdesk.surveys",
     "charterdesk.demo",
     "charterdesk.worker",
     "charterdesk.desk",
