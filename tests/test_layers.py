@@ -59,7 +59,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("__init__", "protocol", "engine"),
     ("core", "audit", "accounts", "library", "notifications"),
     ("tickets",),
-    ("channels", "refunds", "knowledge", "surveys", "reports", "training", "incidents", "privacy"),
+    ("channels", "refunds", "knowledge", "surveys", "reports", "training", "incidents", "privacy", "checks"),
     ("api", "portal", "handbook", "demo", "native", "replay_command", "messages_command", "cli", "__main__"),
     ("desk",),
 )

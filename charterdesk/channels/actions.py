@@ -24,6 +24,7 @@ from charterdesk.tickets.actions import (
     do_customer_message,
     do_find_or_create_customer,
     do_reply,
+    stored_text,
 )
 from charterdesk.tickets.choices import Status
 from charterdesk.tickets.history import actor_name
@@ -235,7 +236,7 @@ def _inbound_row(
 
 def note_headers(inbound: InboundMessage, parsed: ParsedEmail) -> None:
     """Keep subject and sender on the row (saved with the outcome), for the lists of the desk."""
-    inbound.subject = parsed.subject[:300]
+    inbound.subject = stored_text(parsed.subject[:300], "subject")
     inbound.from_address = parsed.from_address[:320]
 
 
@@ -325,13 +326,13 @@ def attach_parts(message: Message, parsed: ParsedEmail) -> list[Attachment]:
     """Store attachments and inline images (a step of processing a message). The HTML keeps its
     ``cid:`` links: the desk and the portal each point them at their own download address when
     they show the message."""
-    from charterdesk.tickets.attachments import clean_filename, stored_name
+    from charterdesk.tickets.attachments import stored_filename, stored_name
 
     stored = []
     for part in parsed.parts:
         attachment = Attachment(
             message=message,
-            filename=clean_filename(part.filename),
+            filename=stored_filename(part.filename),
             content_type=part.content_type[:120],
             size=part.size,
             content_id=part.content_id[:255],
