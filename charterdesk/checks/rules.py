@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from django.db import connection
 
 from charterdesk.engine.messages import MessageChecks
 from charterdesk.library.models import ProtocolVersion
 from charterdesk.library.versions import protocol_of, version_in_force
 
-
-@lru_cache(maxsize=32)
-def _compiled(pk: int, stamp: str, protocol) -> MessageChecks:
-    return MessageChecks(protocol)
+# (version id, last change) -> its compiled rules; published versions never change.
+_compiled: dict[tuple[int, str], MessageChecks] = {}
 
 
 def checks_of(version: ProtocolVersion | None) -> MessageChecks | None:
@@ -23,7 +19,13 @@ def checks_of(version: ProtocolVersion | None) -> MessageChecks | None:
     protocol = protocol_of(version)
     if protocol is None:
         return None
-    return _compiled(version.pk, version.updated_at.isoformat() if version.updated_at else "", protocol)
+    key = (version.pk, version.updated_at.isoformat() if version.updated_at else "")
+    checks = _compiled.get(key)
+    if checks is None:
+        if len(_compiled) >= 32:
+            _compiled.clear()
+        checks = _compiled[key] = MessageChecks(protocol)
+    return checks
 
 
 def checks_in_force() -> MessageChecks | None:
