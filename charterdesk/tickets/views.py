@@ -372,10 +372,24 @@ def _may_override(request, objections) -> bool:
     return bool(objections) and all(o.override and can(request, o.override) for o in objections)
 
 
-def _draft_masks(body: str) -> str:
-    """The reply as the customer will see it, when a family masks secrets in it (else "")."""
+def _draft_masks(body: str) -> list[str]:
+    """The lines of the reply that a family masks secrets in (``redact_text``), as the customer
+    will read them; none when nothing is masked."""
     masked = actions.stored_text(body, "draft")
-    return masked if masked != body else ""
+    if masked == body:
+        return []
+    before, after = body.splitlines(), masked.splitlines()
+    if len(before) != len(after):
+        return [masked]
+    return [_around_change(old, line) for old, line in zip(before, after, strict=True) if old != line]
+
+
+def _around_change(old: str, new: str, margin: int = 40) -> str:
+    """The part of ``new`` that differs from ``old``, with a few words either side."""
+    start = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), 0)
+    tail = next((i for i, (a, b) in enumerate(zip(reversed(old), reversed(new), strict=False)) if a != b), 0)
+    left, right = max(0, start - margin), min(len(new), len(new) - tail + margin)
+    return ("…" if left else "") + new[left:right] + ("…" if right < len(new) else "")
 
 
 @login_required
@@ -386,17 +400,15 @@ def check_reply(request, ticket_id: int):
     ticket = access_ticket(request, ticket_id)
     body = request.POST.get("body", "")
     kind = request.POST.get("kind", "reply")
-    objections = (
-        actions.reply_objections(ticket, request.user, body) if kind == "reply" and body.strip() else []
-    )
+    # One transaction, so that the families look up what they need once for both questions.
+    with transaction.atomic():
+        checked = kind == "reply" and body.strip()
+        objections = actions.reply_objections(ticket, request.user, body) if checked else []
+        masked = _draft_masks(body) if body.strip() else []
     return render(
         request,
         "tickets/_reply_check.html",
-        {
-            "objections": objections,
-            "may_override": _may_override(request, objections),
-            "masked": _draft_masks(body) if body.strip() else "",
-        },
+        {"objections": objections, "may_override": _may_override(request, objections), "masked": masked},
     )
 
 
@@ -466,7 +478,7 @@ def _send(request, ticket: Ticket, kind: str) -> HttpResponse:
             reply_check={
                 "objections": refused.objections,
                 "may_override": refused.may_override,
-                "masked": "",
+                "masked": [],
                 "reason": request.POST.get("override_reason", ""),
             },
         )
