@@ -443,6 +443,7 @@ def do_reply(
             f"{actor_name(author)} {'replied on' if public else 'added a note to'} {ticket.reference}"
             + (
                 f", sending it despite: {'; '.join(o['message'] for o in override['objections'])}"
+                f" (reason: {override['reason']})"
                 if override
                 else ""
             ),
