@@ -398,6 +398,8 @@ def check_reply(request, ticket_id: int):
     """What the families object to in the composer's draft, as the agent types (htmx, debounced),
     and the secrets that will be masked: the composer's list of problems, in plain words."""
     ticket = access_ticket(request, ticket_id)
+    if not can_use_macros(request):  # the composer's rights: a reply or a note
+        raise PermissionDenied("Your roles do not grant ticket.reply or ticket.note.")
     body = request.POST.get("body", "")
     kind = request.POST.get("kind", "reply")
     # One transaction, so that the families look up what they need once for both questions.
