@@ -32,6 +32,7 @@ from charterdesk.tickets.models import Attachment, Customer, Message, Ticket
 
 from .acknowledge import acknowledge_new_ticket
 from .choices import InboundState, OutboundState
+from .masking import mask_raw, masked_original
 from .models import EmbedForm, InboundMessage, Mailbox, OutboundMail, TicketParticipant
 from .parse import ParsedEmail, content_hash, decode_words, parse_email, raw_message_id
 
@@ -431,6 +432,7 @@ def do_approve_held(inbound: InboundMessage, *, actor) -> Message:
         add_participants(ticket, [parsed.from_address])
         row.decided_by = actor
         row.save(update_fields=["decided_by"])
+        mask_raw(row, parsed, message)
         mark_processed(row, f"reply on {ticket.reference} (approved by {actor_name(actor)})", ticket, message)
         record(
             "channels.approve",
@@ -455,9 +457,9 @@ def do_held_to_new_ticket(inbound: InboundMessage, *, actor) -> Ticket:
             do_link(ticket, row.ticket, actor=actor)
         row.decided_by = actor
         row.save(update_fields=["decided_by"])
-        mark_processed(
-            row, f"new ticket {ticket.reference} (by {actor_name(actor)})", ticket, ticket.messages.first()
-        )
+        first = ticket.messages.order_by("id").first()
+        mask_raw(row, parsed, first)
+        mark_processed(row, f"new ticket {ticket.reference} (by {actor_name(actor)})", ticket, first)
         record(
             "channels.held_to_ticket",
             f"{actor_name(actor)} opened {ticket.reference} from held mail by {parsed.from_address}",
@@ -543,10 +545,11 @@ def do_ticket_from_quarantine(
         except TicketError as exc:
             raise ChannelError(str(exc)) from exc
         message = ticket.messages.order_by("id").first()
+        kept = masked_original(row)
         original = Attachment(
-            message=message, filename="original.eml", content_type="message/rfc822", size=row.size
+            message=message, filename="original.eml", content_type="message/rfc822", size=len(kept)
         )
-        original.file.save("original.eml", ContentFile(row.raw_bytes), save=False)
+        original.file.save("original.eml", ContentFile(kept), save=False)
         original.save()
         row.decided_by = actor
         row.save(update_fields=["decided_by"])
