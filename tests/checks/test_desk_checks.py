@@ -336,3 +336,30 @@ def test_redact_existing_masks_what_was_stored_before_and_can_run_again(demo, ma
     call_command("privacy", "redact-existing", "--again")
     assert AuditEntry.objects.filter(action="checks.redact_existing").count() == entries.count()
     assert Customer.objects.get(pk=maria.pk).name == "Maria Lopez"
+
+
+def test_the_raw_mail_is_masked_part_by_part_and_attachments_are_kept(demo):
+    """A base64 text part and an HTML part holding a card number are masked in the raw bytes; a
+    PDF beside them comes back byte for byte; mail with nothing to mask is left alone."""
+    import email
+    from email.message import EmailMessage
+
+    from django.db import transaction
+
+    from charterdesk.channels.masking import masked_raw
+
+    mail = EmailMessage()
+    mail["Subject"] = "Refund"
+    mail.set_content(f"Card {CARD}, please.", cte="base64")
+    mail.add_alternative(f"<p>Card {CARD}</p>", subtype="html")
+    pdf = b"%PDF-1.4 " + bytes(range(256))
+    mail.add_attachment(pdf, maintype="application", subtype="pdf", filename="receipt.pdf")
+    with transaction.atomic():
+        rewritten = masked_raw(mail.as_bytes())
+        assert masked_raw(b"Subject: hi\r\n\r\nNothing secret.\r\n") is None
+    parsed = email.message_from_bytes(rewritten)
+    texts = [p.get_payload(decode=True).decode() for p in parsed.walk() if p.get_content_maintype() == "text"]
+    assert texts == ["Card [card ending 1111], please.\n", "<p>Card [card ending 1111]</p>\n"]
+    attachment = next(p for p in parsed.walk() if p.get_filename() == "receipt.pdf")
+    assert attachment.get_payload(decode=True) == pdf
+    assert b"4111" not in rewritten
