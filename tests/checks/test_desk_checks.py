@@ -363,3 +363,30 @@ def test_the_raw_mail_is_masked_part_by_part_and_attachments_are_kept(demo):
     attachment = next(p for p in parsed.walk() if p.get_filename() == "receipt.pdf")
     assert attachment.get_payload(decode=True) == pdf
     assert b"4111" not in rewritten
+
+
+def test_plans_are_read_on_every_channel_a_customer_writes_on(demo, ticket, maria):
+    """A portal reply and an inbound phone call's notes are customer messages too: each calls for
+    its plan (the portal's 'sue you', the call's 'injured'); an agent's outbound call is not read."""
+    from charterdesk.channels.actions import do_log_call
+    from charterdesk.portal.actions import do_portal_reply
+
+    do_portal_reply(maria, ticket, "If this goes on I will sue you.")
+    called = do_log_call(
+        actor=demo["agent"],
+        direction="inbound",
+        duration_seconds=60,
+        notes="Says she was injured.",
+        customer=maria,
+    )
+    do_log_call(
+        actor=demo["agent"],
+        direction="outbound",
+        duration_seconds=60,
+        notes="Asked if she was injured.",
+        ticket=ticket,
+    )
+    found = set(ContingencyActivation.objects.values_list("ticket_id", "contingency"))
+    assert (ticket.pk, "aggressive-customer") in found
+    assert (called.ticket_id, "injury-report") in found
+    assert (ticket.pk, "injury-report") not in found
