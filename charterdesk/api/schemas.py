@@ -258,6 +258,12 @@ class TicketPatch(Input):
 class ReplyIn(Input):
     body: str = Field(min_length=1)
     next_status: StatusValue | None = None
+    override_reason: str = Field(
+        "",
+        max_length=500,
+        description="send despite the objections (etiquette problems) with this reason; only for "
+        "people whose roles grant every objection's override permission (etiquette.override)",
+    )
 
 
 class NoteIn(Input):

@@ -11,6 +11,7 @@ from charterdesk.accounts.models import Person
 from charterdesk.tickets.access import NOT_BY_HAND, STATUS_NEEDS
 from charterdesk.tickets.actions import (
     UNCHANGED,
+    ReplyRefused,
     TicketError,
     do_create_ticket,
     do_find_or_create_customer,
@@ -294,6 +295,19 @@ def _assignee(value, caller):
     return person
 
 
+def refusal(refused: ReplyRefused, reason: str) -> ApiError:
+    """422 listing every objection (``code``, ``clause``, ``override``: the permission that lets a
+    person send anyway with ``override_reason``, or null), and why an override was not taken."""
+    errors = [{"field": "body", **o.as_dict()} for o in refused.objections]
+    if not refused.may_override and reason.strip():
+        errors.append({"field": "override_reason", "message": "your roles may not send this reply anyway"})
+    elif refused.may_override:
+        errors.append(
+            {"field": "override_reason", "message": "give a reason to send this reply despite the problems"}
+        )
+    return ApiError(422, errors[0]["message"], errors=errors)
+
+
 @router.post(
     "/{ticket_id}/reply",
     response={201: MessageOut, **ERRORS_WITH_404},
@@ -308,8 +322,15 @@ def reply(request, ticket_id: int, payload: ReplyIn):
     ticket = access_ticket(caller, ticket_id)
     try:
         message = do_reply(
-            ticket, author=caller.person, body=payload.body, public=True, next_status=payload.next_status
+            ticket,
+            author=caller.person,
+            body=payload.body,
+            public=True,
+            next_status=payload.next_status,
+            override_reason=payload.override_reason,
         )
+    except ReplyRefused as refused:
+        raise refusal(refused, payload.override_reason) from None
     except TicketError as exc:
         error = from_ticket_error(exc)
         for item in error.errors:

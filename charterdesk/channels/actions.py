@@ -24,6 +24,7 @@ from charterdesk.tickets.actions import (
     do_customer_message,
     do_find_or_create_customer,
     do_reply,
+    stored_text,
 )
 from charterdesk.tickets.choices import Status
 from charterdesk.tickets.history import actor_name
@@ -31,6 +32,7 @@ from charterdesk.tickets.models import Attachment, Customer, Message, Ticket
 
 from .acknowledge import acknowledge_new_ticket
 from .choices import InboundState, OutboundState
+from .masking import mask_raw, masked_original
 from .models import EmbedForm, InboundMessage, Mailbox, OutboundMail, TicketParticipant
 from .parse import ParsedEmail, content_hash, decode_words, parse_email, raw_message_id
 
@@ -235,7 +237,7 @@ def _inbound_row(
 
 def note_headers(inbound: InboundMessage, parsed: ParsedEmail) -> None:
     """Keep subject and sender on the row (saved with the outcome), for the lists of the desk."""
-    inbound.subject = parsed.subject[:300]
+    inbound.subject = stored_text(parsed.subject[:300], "subject")
     inbound.from_address = parsed.from_address[:320]
 
 
@@ -325,13 +327,13 @@ def attach_parts(message: Message, parsed: ParsedEmail) -> list[Attachment]:
     """Store attachments and inline images (a step of processing a message). The HTML keeps its
     ``cid:`` links: the desk and the portal each point them at their own download address when
     they show the message."""
-    from charterdesk.tickets.attachments import clean_filename, stored_name
+    from charterdesk.tickets.attachments import stored_filename, stored_name
 
     stored = []
     for part in parsed.parts:
         attachment = Attachment(
             message=message,
-            filename=clean_filename(part.filename),
+            filename=stored_filename(part.filename),
             content_type=part.content_type[:120],
             size=part.size,
             content_id=part.content_id[:255],
@@ -430,6 +432,7 @@ def do_approve_held(inbound: InboundMessage, *, actor) -> Message:
         add_participants(ticket, [parsed.from_address])
         row.decided_by = actor
         row.save(update_fields=["decided_by"])
+        mask_raw(row, parsed, message)
         mark_processed(row, f"reply on {ticket.reference} (approved by {actor_name(actor)})", ticket, message)
         record(
             "channels.approve",
@@ -454,9 +457,9 @@ def do_held_to_new_ticket(inbound: InboundMessage, *, actor) -> Ticket:
             do_link(ticket, row.ticket, actor=actor)
         row.decided_by = actor
         row.save(update_fields=["decided_by"])
-        mark_processed(
-            row, f"new ticket {ticket.reference} (by {actor_name(actor)})", ticket, ticket.messages.first()
-        )
+        first = ticket.messages.order_by("id").first()
+        mask_raw(row, parsed, first)
+        mark_processed(row, f"new ticket {ticket.reference} (by {actor_name(actor)})", ticket, first)
         record(
             "channels.held_to_ticket",
             f"{actor_name(actor)} opened {ticket.reference} from held mail by {parsed.from_address}",
@@ -542,10 +545,11 @@ def do_ticket_from_quarantine(
         except TicketError as exc:
             raise ChannelError(str(exc)) from exc
         message = ticket.messages.order_by("id").first()
+        kept = masked_original(row)
         original = Attachment(
-            message=message, filename="original.eml", content_type="message/rfc822", size=row.size
+            message=message, filename="original.eml", content_type="message/rfc822", size=len(kept)
         )
-        original.file.save("original.eml", ContentFile(row.raw_bytes), save=False)
+        original.file.save("original.eml", ContentFile(kept), save=False)
         original.save()
         row.decided_by = actor
         row.save(update_fields=["decided_by"])

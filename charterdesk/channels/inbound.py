@@ -40,6 +40,7 @@ from .addressing import base_address, ticket_from_address, ticket_from_message_i
 from .choices import InboundState
 from .conf import attachment_max_size
 from .loops import automatic_reasons, is_auto_reply, is_bulk
+from .masking import mask_raw
 from .models import InboundMessage, TicketParticipant
 from .parse import ParsedEmail, ParseError, parse_email, subject_ticket_reference
 
@@ -382,6 +383,7 @@ def _route(inbound: InboundMessage) -> None:
             # A participant other than the customer wrote: say who.
             actions.set_author(message, parsed.from_address, parsed.from_name)
         actions.attach_parts(message, parsed)
+        mask_raw(inbound, parsed, message)
         actions.mark_processed(inbound, f"reply on {ticket.reference} (by {thread.how})", ticket, message)
         return
 
@@ -488,6 +490,7 @@ def _new_ticket(inbound, parsed: ParsedEmail, channel, version, our_addresses, r
     )
     message = ticket.first_message
     actions.attach_parts(message, parsed)
+    mask_raw(inbound, parsed, message)
     others = [
         a
         for a in [*parsed.to, *parsed.cc]

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "charterdesk.portal",
     "charterdesk.channels",
     "charterdesk.surveys",
+    "charterdesk.checks",
     "charterdesk.demo",
     "charterdesk.worker",
     "charterdesk.desk",

@@ -177,6 +177,7 @@ def do_create_customer(
     field, e.g. an email that another customer already has."""
     customer = Customer(
         name=(name or "").strip(),
+        name_known=bool((name or "").strip()),
         email=(email or "").strip().lower() or None,
         phone=(phone or "").strip(),
         organization=(organization or "").strip(),
@@ -208,6 +209,8 @@ def do_find_or_create_customer(
     customer = Customer(
         email=email,
         name=(name or (email.split("@")[0] if email else "") or phone or "Customer").strip()[:200],
+        # A stand-in made from the address or the number is not the customer's name.
+        name_known=bool((name or "").strip()),
         phone=phone,
         organization=organization,
         timezone=timezone_name or "UTC",
@@ -233,6 +236,8 @@ def do_update_customer(customer: Customer, *, actor, **fields) -> Customer:
         before = {k: getattr(customer, k) for k in fields}
         for key, value in fields.items():
             setattr(customer, key, value)
+        if "name" in fields:
+            customer.name_known = bool(customer.name.strip())
         customer.full_clean()
         customer.save()
         record(
@@ -406,8 +411,12 @@ def do_reply(
     with transaction.atomic():
         ticket = lock(ticket)
         require_open(ticket)
+        # A reply given another way (a phone call's record, send_email=False) was spoken, not
+        # written: the families' objections concern the words the customer will read.
         override = (
-            _overridden(reply_objections(ticket, author, body), author, override_reason) if public else None
+            _overridden(reply_objections(ticket, author, body), author, override_reason)
+            if public and send_email
+            else None
         )
         body, body_html = stored_text(body, "body"), stored_text(body_html, "html")
         message = Message.objects.create(
@@ -434,11 +443,15 @@ def do_reply(
             f"{actor_name(author)} {'replied on' if public else 'added a note to'} {ticket.reference}"
             + (
                 f", sending it despite: {'; '.join(o['message'] for o in override['objections'])}"
+                f" (reason: {override['reason']})"
                 if override
                 else ""
             ),
             actor=author,
             at=at,
+            clause=", ".join(dict.fromkeys(o["clause"] for o in override["objections"] if o["clause"]))[:200]
+            if override
+            else "",
             data={"override": override} if override else None,
         )
         if next_status and next_status != ticket.status:

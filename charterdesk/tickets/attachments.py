@@ -28,7 +28,7 @@ from django.template.defaultfilters import filesizeformat
 from charterdesk.audit.actions import action, nothing_to_record
 from charterdesk.core.settings import int_setting
 
-from .actions import do_reply
+from .actions import do_reply, stored_text
 from .history import TicketError, actor_name, audit_ticket, whole_second
 from .models import Attachment, Message, Ticket
 
@@ -74,6 +74,12 @@ def clean_filename(name: str) -> str:
         stem, dot, ext = name.rpartition(".")
         name = (stem[: 254 - len(ext)] + "." + ext) if dot and len(ext) <= 10 else name[:255]
     return name
+
+
+def stored_filename(name: str) -> str:
+    """``clean_filename``, with whatever a family masks in it (``redact_text``, where ``filename``):
+    a file named after a card number is kept under the masked name."""
+    return stored_text(clean_filename(name), "filename")
 
 
 def clean_content_type(value: str, filename: str) -> str:
@@ -141,7 +147,7 @@ def do_attach_files(
     try:
         with transaction.atomic():
             for one in files:
-                filename = clean_filename(one.filename)
+                filename = stored_filename(one.filename)
                 attachment = Attachment(
                     message=message,
                     filename=filename,
@@ -185,15 +191,25 @@ def do_reply_with_files(
     public: bool = True,
     next_status: str | None = None,
     at: dt.datetime | None = None,
+    override_reason: str = "",
 ) -> Message:
-    """A reply or internal note and its files, in one transaction: all of it is saved, or none."""
+    """A reply or internal note and its files, in one transaction: all of it is saved, or none.
+    ``override_reason``: as for ``do_reply`` (sending a reply despite objections)."""
     files = list(files)
     problems = check_files(files)
     if problems:
         raise TicketError("files: " + "; ".join(problems))
     at = whole_second(at)
     with transaction.atomic():
-        message = do_reply(ticket, author=author, body=body, public=public, next_status=next_status, at=at)
+        message = do_reply(
+            ticket,
+            author=author,
+            body=body,
+            public=public,
+            next_status=next_status,
+            at=at,
+            override_reason=override_reason,
+        )
         do_attach_files(message, files, actor=author, at=at)
     return message
 

@@ -28,6 +28,22 @@ def firing_key(rule: str, metric: str, cycle_start: int) -> str:
     return f"{rule}/{metric}/{cycle_start}"
 
 
+def notify_and_note(
+    ticket, actions, *, protocol, text: str, reason: str, signed: str, at: dt.datetime
+) -> None:
+    """The actions the engine cannot apply to the ticket's state: ``notify`` (``text``, with
+    ``reason`` naming the protocol version and clause) and ``add_note`` (an internal note ending
+    with ``(signed)``). Escalation rules and contingencies (the checks family) both use it."""
+    for action in actions:
+        if action.kind == "notify":
+            people, addresses = resolve_recipients(action.value, ticket=ticket, protocol=protocol)
+            notify(people, text, ticket=ticket, reason=reason, addresses=addresses, at=at)
+        elif action.kind == "add_note":
+            Message.objects.create(
+                ticket=ticket, kind=MessageKind.NOTE, body_text=f"{action.value}\n\n({signed})", created_at=at
+            )
+
+
 def carry_out_escalations(ticket, result: TicketSla, now: dt.datetime) -> list[str]:
     """Do the side effects of every firing not yet carried out; update the ticket's fields to the
     engine's view. Must run inside the transaction of the change that led to ``result``."""
@@ -83,25 +99,15 @@ def carry_out_escalations(ticket, result: TicketSla, now: dt.datetime) -> list[s
             clause=clause,
             data={"metric": escalation.metric, "fired_at": at.isoformat(), "key": key},
         )
-        for action in escalation.actions:
-            if action.kind == "notify":
-                people, addresses = resolve_recipients(action.value, ticket=ticket, protocol=protocol)
-                text = f"Escalation '{escalation.rule}': {metric} on {ticket.reference} ({ticket.subject})"
-                notify(
-                    people,
-                    text,
-                    ticket=ticket,
-                    reason=f"protocol {version}, {clause}",
-                    addresses=addresses,
-                    at=at,
-                )
-            elif action.kind == "add_note":
-                Message.objects.create(
-                    ticket=ticket,
-                    kind=MessageKind.NOTE,
-                    body_text=f"{action.value}\n\n(added by escalation rule '{escalation.rule}')",
-                    created_at=at,
-                )
+        notify_and_note(
+            ticket,
+            escalation.actions,
+            protocol=protocol,
+            text=f"Escalation '{escalation.rule}': {metric} on {ticket.reference} ({ticket.subject})",
+            reason=f"protocol {version}, {clause}",
+            signed=f"added by escalation rule '{escalation.rule}'",
+            at=at,
+        )
     # The engine's view of the ticket after the rules that fired.
     if result.priority is not None:
         ticket.priority = result.priority

@@ -170,8 +170,9 @@ class TicketHooks:
     @hookspec(firstresult=True)
     def redact_text(self, text: str, where: str) -> str | None:
         """*First answer.* Before a customer's or agent's text is stored anywhere (``where``:
-        ``subject``, ``body``, ``html``, ``filename``): the text to store instead (secrets masked),
-        or None to store it as it is."""
+        ``subject``, ``body``, ``html``, ``filename``, ``raw`` for the email kept as received): the
+        text to store instead (secrets masked), or None to store it as it is. ``where`` is
+        ``draft`` when nothing is stored (the composer shows what will be masked)."""
 
     @hookspec
     def ticket_opened(self, ticket: Ticket, message: Message, by_agent: Any, send_email: bool) -> None:

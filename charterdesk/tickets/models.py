@@ -25,6 +25,10 @@ class Customer(models.Model):
     """Someone the team helps. Email is the usual key; phone-only customers have none."""
 
     name = models.CharField(max_length=200)
+    # Whether ``name`` is the customer's own (a display name in their mail, a name they or an agent
+    # typed), not a stand-in made from the address's local part, a phone number or "Customer".
+    # Etiquette asks a reply to use the customer's name only when it is known.
+    name_known = models.BooleanField(default=False)
     email = models.EmailField(null=True, blank=True, unique=True)
     phone = models.CharField(max_length=40, blank=True)
     organization = models.CharField(max_length=200, blank=True)

@@ -100,6 +100,15 @@ def ensure_search_index(schema_connection=None) -> bool:
     return False
 
 
+def compact_search_index() -> None:
+    """Merge the SQLite full-text index's segments, so that words taken out of ``search_text``
+    (secrets masked afterwards) leave the index's own tables too. PostgreSQL's index is rebuilt
+    from the column as rows change and needs nothing."""
+    if connection.vendor == "sqlite" and _sqlite_ready(connection):
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
+
+
 def drop_search_index(schema_connection=None) -> None:
     schema_connection = schema_connection or connection
     statements = {"sqlite": SQLITE_DROP, "postgresql": PG_DROP}.get(schema_connection.vendor, [])

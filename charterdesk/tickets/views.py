@@ -5,10 +5,12 @@ answers 403 (see ``access.py`` for the choices where the permission list is sile
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
@@ -36,7 +38,7 @@ from .access import (
     status_choices,
     workspace_rights,
 )
-from .actions import TicketError
+from .actions import ReplyRefused, TicketError
 from .attachments import do_reply_with_files, max_attachment_bytes, serve
 from .choices import EventKind
 from .forms import (
@@ -287,7 +289,7 @@ def _composer(request, ticket: Ticket, data=None, initial=None, files=None) -> C
     )
 
 
-def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=None):
+def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=None, reply_check=None):
     now = timezone.now()
     protocol = actions.protocol_for(ticket)
     rights = workspace_rights(request)
@@ -326,6 +328,8 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
         "errors": errors or [],
         "closed": ticket.status == "closed",
         "max_attachment": max_attachment_bytes(),
+        "reply_check": reply_check,
+        "idempotency_key": uuid.uuid4().hex,
     }
     context["panels"] = _panels(request, ticket, context)
     return render(request, "tickets/ticket.html", context, status=status)
@@ -364,13 +368,79 @@ def _back(ticket: Ticket) -> HttpResponse:
     return redirect("tickets:ticket", ticket.pk)
 
 
+def _may_override(request, objections) -> bool:
+    return bool(objections) and all(o.override and can(request, o.override) for o in objections)
+
+
+def _draft_masks(body: str) -> list[str]:
+    """The lines of the reply that a family masks secrets in (``redact_text``), as the customer
+    will read them; none when nothing is masked."""
+    masked = actions.stored_text(body, "draft")
+    if masked == body:
+        return []
+    before, after = body.splitlines(), masked.splitlines()
+    if len(before) != len(after):
+        return [masked]
+    return [_around_change(old, line) for old, line in zip(before, after, strict=True) if old != line]
+
+
+def _around_change(old: str, new: str, margin: int = 40) -> str:
+    """The part of ``new`` that differs from ``old``, with a few words either side."""
+    start = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), 0)
+    tail = next((i for i, (a, b) in enumerate(zip(reversed(old), reversed(new), strict=False)) if a != b), 0)
+    left, right = max(0, start - margin), min(len(new), len(new) - tail + margin)
+    return ("…" if left else "") + new[left:right] + ("…" if right < len(new) else "")
+
+
+@login_required
+@require_POST
+def check_reply(request, ticket_id: int):
+    """What the families object to in the composer's draft, as the agent types (htmx, debounced),
+    and the secrets that will be masked: the composer's list of problems, in plain words."""
+    ticket = access_ticket(request, ticket_id)
+    if not can_use_macros(request):  # the composer's rights: a reply or a note
+        raise PermissionDenied("Your roles do not grant ticket.reply or ticket.note.")
+    body = request.POST.get("body", "")
+    kind = request.POST.get("kind", "reply")
+    # One transaction, so that the families look up what they need once for both questions.
+    with transaction.atomic():
+        checked = kind == "reply" and body.strip()
+        objections = actions.reply_objections(ticket, request.user, body) if checked else []
+        masked = _draft_masks(body) if body.strip() else []
+    return render(
+        request,
+        "tickets/_reply_check.html",
+        {"objections": objections, "may_override": _may_override(request, objections), "masked": masked},
+    )
+
+
+SENT_KEYS = "tickets.reply-sent:{person}:{key}"
+SENT_KEYS_FOR = 24 * 3600
+
+
 @login_required
 @require_POST
 def reply(request, ticket_id: int):
-    """A public reply or an internal note, with the next status chosen on send."""
+    """A public reply or an internal note, with the next status chosen on send.
+
+    The composer's hidden ``idempotency_key`` makes a resubmitted form (a double click, the
+    browser's "resend") send nothing the second time; a refused send shows the ticket page with
+    the problems at the composer and the text kept; a sent one redirects (POST/redirect/GET)."""
     ticket = access_ticket(request, ticket_id)
     kind = request.POST.get("kind", "reply")
     require(request, "ticket.reply" if kind == "reply" else "ticket.note")
+    key = request.POST.get("idempotency_key", "").strip()[:64]
+    sent_key = SENT_KEYS.format(person=request.user.pk, key=key) if key else ""
+    if sent_key and not cache.add(sent_key, ticket.pk, SENT_KEYS_FOR):
+        messages.info(request, "That message was already sent; it was not sent again.")
+        return _back(ticket)
+    response = _send(request, ticket, kind)
+    if sent_key and response.status_code != 302:
+        cache.delete(sent_key)  # nothing was sent: the same form may be sent again
+    return response
+
+
+def _send(request, ticket: Ticket, kind: str) -> HttpResponse:
     form = _composer(request, ticket, data=request.POST, files=request.FILES)
     next_status = request.POST.get("next_status") or ""
     if next_status in MANUAL_STATUSES:
@@ -392,6 +462,27 @@ def reply(request, ticket_id: int):
             files=files,
             public=kind == "reply",
             next_status=next_status or None,
+            override_reason=request.POST.get("override_reason", "") if kind == "reply" else "",
+        )
+    except ReplyRefused as refused:
+        # Each problem on its own line at the composer; the text stays as written.
+        form.is_valid()
+        form.add_error(
+            None,
+            "Not sent: "
+            + ("give a reason to send it anyway." if refused.may_override else "fix these first."),
+        )
+        return _ticket_page(
+            request,
+            ticket,
+            composer=form,
+            status=400,
+            reply_check={
+                "objections": refused.objections,
+                "may_override": refused.may_override,
+                "masked": [],
+                "reason": request.POST.get("override_reason", ""),
+            },
         )
     except TicketError as error:
         # Nothing was sent (the reply, its files and the status change are one transaction):

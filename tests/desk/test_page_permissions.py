@@ -301,6 +301,9 @@ PAGES: dict[str, list[Check]] = {
             all_of("ticket.view", "ticket.note"), "POST", data=lambda w: {"kind": "note", "body": "Hm"}
         ),
     ],
+    "tickets:check-reply": [
+        on_ticket(both(VIEW, MACROS), "POST", (200,), data=lambda w: {"kind": "reply", "body": "Hi"}),
+    ],
     "tickets:status": [
         on_ticket(
             both(VIEW, any_of("ticket.reply", "ticket.edit")), "POST", data=lambda w: {"status": "pending"}

@@ -404,8 +404,8 @@ def _contingencies(p: Protocol, w: SectionWriter) -> bool:
     if not p.contingencies:
         return False
     w.add(
-        "When a customer's message matches a plan, the desk shows the plan to the agent "
-        "and acts once per ticket."
+        "When what a customer writes in a message (not the history it quotes) matches a plan, "
+        "the desk shows the plan on the ticket and acts once per ticket."
     )
     for plan in p.contingencies:
         w.item(plan.title, f"plan-{plan.id}")
@@ -480,7 +480,8 @@ def _privacy(p: Protocol, w: SectionWriter) -> bool:
         w.add(
             "The desk masks "
             + join_words([_REDACT_WORDS[r] for r in privacy.redact])
-            + " in every message, inbound and outbound."
+            + " in every message, inbound and outbound, before it is stored: in its text, its "
+            "subject and its attachments' names, and in the email as received once it is processed."
         )
     retention = privacy.retention
     kept = []
@@ -707,7 +708,11 @@ def _etiquette(p: Protocol, w: SectionWriter) -> bool:
     if etiquette is None:
         return False
     w.author(etiquette.notes, "notes")
-    w.add("The desk checks every public reply against these rules before it is sent.")
+    w.add(
+        "The desk checks every written public reply against the rules a reply must follow, "
+        "as it is written and again when it is sent. A reply that breaks one is sent only by "
+        "someone whose role may override the checks, with a reason that the audit log keeps."
+    )
     w.subsection("Professionalism")
     if etiquette.greeting:
         must = "must" if etiquette.greeting.required else "should"
@@ -720,7 +725,7 @@ def _etiquette(p: Protocol, w: SectionWriter) -> bool:
         w.add(f"A reply {must} close politely, matching one of:\n\n" + _patterns(etiquette.closing.patterns))
     rules = []
     if etiquette.use_customer_name:
-        rules.append("Address the customer by name.")
+        rules.append("Address the customer by name (when the desk knows their name).")
     if etiquette.max_words:
         rules.append(f"Keep a reply to at most {etiquette.max_words} words.")
     if etiquette.banned_phrases:

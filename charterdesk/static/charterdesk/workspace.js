@@ -75,6 +75,22 @@
     composer.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) composer.requestSubmit();
     });
+    // The reason to send despite problems is asked for only when the checks say it may be given.
+    var overrideBox = composer.querySelector("[data-override]");
+    document.body.addEventListener("htmx:afterSwap", function (e) {
+      if (!overrideBox || e.target.id !== "reply-check") return;
+      overrideBox.hidden = !e.target.querySelector("[data-may-override]");
+    });
+    // A refused send: the problems are at the composer, so bring it into view with the text kept.
+    if (composer.querySelector("[data-refused], .problems[role=alert]")) {
+      composer.scrollIntoView({ block: "center" });
+      body.focus();
+    }
+    // One click sends once (the idempotency key makes a resubmission harmless as well).
+    composer.addEventListener("submit", function () {
+      var send = composer.querySelector("[data-send]");
+      if (send) setTimeout(function () { send.disabled = true; }, 0);
+    });
     var picker = composer.querySelector("select[data-macro-url]");
     var warning = composer.querySelector("[data-macro-warning]");
     if (picker) {
@@ -99,6 +115,8 @@
               warning.appendChild(li);
             }
             warning.hidden = !data.unknown.length;
+            // A saved reply is checked once its placeholders are filled, as if typed.
+            if (window.htmx) htmx.trigger("#reply-check", "reply-check");
           })
           .catch(function () { warning.hidden = false; warning.textContent = "Could not load the saved reply."; })
           .finally(function () { picker.value = ""; });
