@@ -59,3 +59,13 @@ def report_scope(request) -> Scope:
     if "ticket.view" in held:
         return Scope(OWN, agent=str(request.user.pk))
     raise PermissionDenied("Your roles grant neither ticket.view nor reports.view.")
+
+
+def require_schedule_manager(request) -> None:
+    """The schedule page, previews and "send now" are for people who see every ticket's report
+    (``reports.view`` and ``people.manage``): a scheduled report covers every ticket."""
+    held = request_permissions(request)
+    if request.protocol is None:
+        raise PermissionDenied("No protocol is in force, so nothing is scheduled.")
+    if not {"reports.view", "people.manage"} <= held:
+        raise PermissionDenied("Your roles do not grant reports.view and people.manage.")

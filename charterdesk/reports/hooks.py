@@ -13,3 +13,21 @@ def navigation(request):
     return [
         NavItem("Reports", reverse("reports:index"), ("ticket.view", "reports.view"), app="reports", order=35)
     ]
+
+
+@hookimpl
+def periodic_jobs():
+    import datetime as dt
+
+    from charterdesk.tickets.scheduler import PeriodicJob
+
+    from .jobs import send_scheduled_reports
+
+    return [
+        PeriodicJob(
+            "scheduled-reports",
+            dt.timedelta(minutes=1),
+            send_scheduled_reports,
+            "mails each reporting.schedule entry's report (HTML and PDF) once per scheduled instant",
+        )
+    ]

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from charterdesk.accounts.models import Person
+from charterdesk.core.permissions import request_permissions
 from charterdesk.engine.kpis import DIMENSIONS
+from charterdesk.protocol.render.words import schedule_words
 
 from . import tables
-from .access import OWN, report_scope
+from .access import OWN, report_scope, require_schedule_manager
+from .actions import do_claim_send
 from .charts import line_chart, scaled, unit_of
 from .figures import (
     DEFAULT_PRESET,
@@ -27,6 +34,10 @@ from .figures import (
     preset_days,
     team_today,
 )
+from .jobs import deliver
+from .mail import render_html, report_for, title_of
+from .models import ReportSend
+from .schedule import covered_days, entries, instants, latest_instant
 
 CSV_TABLES = ("kpis", "objectives", "trend", *DIMENSIONS)
 
@@ -113,6 +124,7 @@ def index(request):
         "csv_tables": [t for t in CSV_TABLES if t not in DIMENSIONS or t in page.breakdown],
         "query": request.GET.urlencode(),
         "handle_time_listed": "handle_time" in page.kpis,
+        "schedule_link": {"reports.view", "people.manage"} <= request_permissions(request),
     }
     return render(request, "reports/index.html", context)
 
@@ -147,3 +159,71 @@ def csv_table(request, table: str):
 
 
 __all__ = ["csv_table", "index"]
+
+
+def _entry(request, index: int):
+    engine = kpi_engine(request.protocol_version, request.protocol)
+    found = [e for e in entries(request.protocol, engine.timezone) if e.index == index]
+    if not found:
+        raise Http404(f"The protocol in force has no reporting.schedule entry {index + 1}.")
+    return engine, found[0]
+
+
+def _latest_days(engine, entry, now):
+    instant = latest_instant(entry, now) or now
+    return covered_days(entry.schedule.report, instant.astimezone(ZoneInfo(entry.zone)).date())
+
+
+@login_required
+def schedule(request):
+    require_schedule_manager(request)
+    engine = kpi_engine(request.protocol_version, request.protocol)
+    now = timezone.now()
+    rows = []
+    for entry in entries(request.protocol, engine.timezone):
+        upcoming = next(instants(entry, now, now + dt.timedelta(days=32)), None)
+        rows.append(
+            {
+                "entry": entry,
+                "words": schedule_words(entry.schedule, request.protocol),
+                "next": upcoming,
+                "sends": list(ReportSend.objects.filter(entry=entry.key).select_related("by")[:10]),
+            }
+        )
+    return render(request, "reports/schedule.html", {"rows": rows})
+
+
+@login_required
+def preview(request, index: int):
+    require_schedule_manager(request)
+    engine, entry = _entry(request, index)
+    now = timezone.now()
+    first, last = _latest_days(engine, entry, now)
+    page = report_for(engine, first, last, now)
+    html = render_html(page, title_of(entry.schedule.report, first, last, request.protocol.company))
+    return HttpResponse(html)
+
+
+@login_required
+@require_POST
+def send_now(request, index: int):
+    require_schedule_manager(request)
+    engine, entry = _entry(request, index)
+    now = timezone.now().replace(microsecond=0)
+    first, last = _latest_days(engine, entry, now)
+    row = do_claim_send(
+        entry=entry.key,
+        due_at=now,
+        report=entry.schedule.report,
+        first_day=first,
+        last_day=last,
+        now=now,
+        by=request.user,
+        protocol_version=request.protocol_version.version,
+    )
+    if row is None:
+        messages.info(request, "That report was sent a moment ago.")
+    else:
+        sent_to = deliver(row, engine, request.protocol, entry.schedule.to, now)
+        messages.success(request, f"The {row.report} report was sent to {', '.join(sent_to) or 'nobody'}.")
+    return redirect("reports:schedule")
