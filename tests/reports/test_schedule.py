@@ -158,3 +158,15 @@ def test_agents_and_leads_may_not_see_or_send_the_schedule(signed_in, role):
     assert client.get("/reports/schedule/0/preview/").status_code == 403
     assert client.post("/reports/schedule/0/send/").status_code == 403
     assert not mail.outbox
+
+
+def test_the_handbook_says_what_the_scheduled_reports_do(example_protocol):
+    """The demo handbook's Reporting section names the weekly report's time and zone, the days a
+    report covers and that a missed report is sent late, as the worker does."""
+    from charterdesk.protocol.render.html import render_html
+
+    html = render_html(example_protocol, standalone=True)
+    assert "The weekly report is sent every Monday at 09:00" in html
+    assert "a weekly report the Monday-to-Sunday week before" in html
+    assert "sent when it is back, marked late" in html
+    assert "Everyone who works tickets sees their own numbers" in html
