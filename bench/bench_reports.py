@@ -65,7 +65,6 @@ def main() -> None:
         response = client.get("/reports/", {"period": "last_90_days"})
         page.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.status_code
-    counted = response.context["page"].tickets
     version = version_in_force()
     engine = kpi_engine(version, protocol_of(version))
     from django.utils import timezone
@@ -81,7 +80,7 @@ def main() -> None:
         started = time.perf_counter()
         engine.compute(histories, period, now=int(now.timestamp()))
         alone.append((time.perf_counter() - started) * 1000)
-    print(f"tickets in the 90-day report: {counted:,}")
+    print(f"tickets in the 90-day report: {len(histories):,}")
     print(f"{'':28}{'median ms':>12}{'p95 ms':>10}")
     for name, values in (
         ("reports page (target 300)", page),

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from charterdesk.library.versions import protocol_of, version_in_force
@@ -16,8 +17,8 @@ from charterdesk.library.versions import protocol_of, version_in_force
 from .actions import do_claim_send, do_mark_sent
 from .figures import kpi_engine
 from .mail import recipients, render_html, render_pdf, report_for, title_of
-from .models import ReportSend
-from .schedule import Entry, covered_days, entries, instants, latest_instant
+from .models import ReportSend, ScheduleStart
+from .schedule import Entry, covered_days, entries, instants
 
 # A mail sent this long after its instant is marked late (the worker was down).
 LATE_AFTER = dt.timedelta(minutes=10)
@@ -38,6 +39,17 @@ def due_instants(entry: Entry, now: dt.datetime, since: dt.datetime) -> list[dt.
     return list(instants(entry, since, now))[-MAX_CATCH_UP:]
 
 
+def start_watching(key: str, now: dt.datetime) -> None:
+    """Note when the desk began watching an entry (the worker's own bookkeeping, like its leases,
+    so not an audited action: nothing is decided or sent by it). A second worker doing the same at
+    the same moment loses the unique insert and keeps the first's."""
+    try:
+        with transaction.atomic():
+            ScheduleStart.objects.create(entry=key, since=now)
+    except IntegrityError:
+        pass
+
+
 def send_scheduled_reports(now: dt.datetime) -> int:
     """Mail every scheduled report due by ``now``; how many were mailed."""
     version, protocol = _in_force()
@@ -48,18 +60,14 @@ def send_scheduled_reports(now: dt.datetime) -> int:
     last_sent = dict(
         ReportSend.objects.filter(by__isnull=True).values_list("entry").annotate(last=Max("due_at"))
     )
+    started = dict(ScheduleStart.objects.values_list("entry", "since"))
     for entry in entries(protocol, engine.timezone):
-        since = last_sent.get(entry.key)
-        if since is None:
-            # An entry never mailed starts with its latest instant, if the version was in force then.
-            latest = latest_instant(entry, now)
-            due = (
-                [latest]
-                if latest is not None and version.effective_at and latest >= version.effective_at
-                else []
-            )
-        else:
-            due = due_instants(entry, now, since)
+        begun = started.get(entry.key)
+        if begun is None:
+            start_watching(entry.key, now)
+            continue
+        last = last_sent.get(entry.key)
+        due = due_instants(entry, now, max(begun, last) if last is not None else begun)
         for instant in due:
             # The day it is sent on, on the entry's clocks.
             first, last = covered_days(entry.schedule.report, instant.astimezone(ZoneInfo(entry.zone)).date())

@@ -37,3 +37,17 @@ class ReportSend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report} report for {self.first_day}..{self.last_day} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class ScheduleStart(models.Model):
+    """When the desk began watching a schedule entry: instants before it are never mailed.
+
+    Written the first time the worker sees an entry (a new desk, a new or edited entry), so a
+    protocol that has long been in force does not mail its past; from then on every instant is
+    mailed, late when the worker was down."""
+
+    entry = models.CharField(max_length=200, unique=True)
+    since = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.entry} since {self.since:%Y-%m-%d %H:%M}"

@@ -69,8 +69,25 @@ def test_a_weekly_berlin_report_moves_an_hour_in_utc_after_the_change():
 MONDAY = utc(2026, 3, 9, 13)
 
 
+@pytest.fixture
+def watching(week):
+    """The worker has been running since Sunday 8 March: its first tick notes the entry and mails
+    nothing."""
+    assert send_scheduled_reports(MONDAY - dt.timedelta(days=1)) == 0
+    assert not mail.outbox
+
+
 @pytest.mark.django_db
-def test_two_workers_mail_the_weekly_report_once(week, demo):
+def test_a_new_desk_does_not_mail_the_reports_of_its_past(week):
+    """A worker that first runs on Tuesday 10 March mails nothing for Monday's instant (the desk was
+    not watching then), and mails the next Monday's report on time."""
+    assert send_scheduled_reports(utc(2026, 3, 10, 12)) == 0
+    assert send_scheduled_reports(utc(2026, 3, 16, 13, 0, 20)) == 1
+    assert not ReportSend.objects.get().late
+
+
+@pytest.mark.django_db
+def test_two_workers_mail_the_weekly_report_once(watching, demo):
     """Two workers that both run the scheduled-reports job at 09:00:30 on Monday 9 March mail the
     weekly report once, to Dana (role:manager), with one row for the instant; and a worker that
     read the same instant as due but claims it second gets nothing to send."""
@@ -99,7 +116,7 @@ def test_two_workers_mail_the_weekly_report_once(week, demo):
 
 
 @pytest.mark.django_db
-def test_the_weekly_mail_has_the_reports_csat_in_its_html_and_pdf(week, demo):
+def test_the_weekly_mail_has_the_reports_csat_in_its_html_and_pdf(watching):
     """The weekly mail for 2-8 March has an HTML part with the charts and a PDF attachment whose
     text says CSAT 50% (one of two customers satisfied), as the reports page does."""
     send_scheduled_reports(MONDAY + dt.timedelta(seconds=30))
@@ -114,7 +131,7 @@ def test_the_weekly_mail_has_the_reports_csat_in_its_html_and_pdf(week, demo):
 
 
 @pytest.mark.django_db
-def test_instants_missed_while_the_worker_was_down_are_sent_once_marked_late(week, demo):
+def test_instants_missed_while_the_worker_was_down_are_sent_once_marked_late(watching):
     """The worker mails the report of 9 March, then is down until Monday 23 March 10:30 EDT: the
     reports of the 16th and the 23rd are mailed then, once each, marked late; the next tick mails
     nothing more."""
