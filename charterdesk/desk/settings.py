@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "charterdesk.channels",
     "charterdesk.surveys",
     "charterdesk.checks",
+    "charterdesk.reports",
     "charterdesk.demo",
     "charterdesk.worker",
     "charterdesk.desk",

@@ -429,6 +429,13 @@ PAGES: dict[str, list[Check]] = {
     "surveys:person": [
         desk(VIEW, kwargs=lambda w: {"person_id": w.agent_id}),
         desk(all_of("ticket.view", "reports.view"), kwargs=lambda w: {"person_id": w.people["manager"].pk}),
+    # reports: everyone who sees tickets has their own numbers; the schedule is the manager's
+    "reports:index": [desk(any_of("ticket.view", "reports.view"))],
+    "reports:csv": [desk(any_of("ticket.view", "reports.view"), kwargs=lambda w: {"table": "kpis"})],
+    "reports:schedule": [desk(all_of("reports.view", "people.manage"))],
+    "reports:preview": [desk(all_of("reports.view", "people.manage"), kwargs=lambda w: {"index": 0})],
+    "reports:send-now": [
+        desk(all_of("reports.view", "people.manage"), "POST", kwargs=lambda w: {"index": 0})
     ],
     # personal API tokens: everyone signed in keeps their own
     "api:tokens": [desk(signed_in), desk(signed_in, "POST", ok=(200,), data=lambda w: {"name": "mine"})],

@@ -121,7 +121,10 @@ def _objectives(p: Protocol, w: SectionWriter) -> bool:
         )
         for o in p.objectives
     ]
-    w.add("We measure ourselves against these goals; the reports in *Reporting and KPIs* track each one.")
+    w.add(
+        "We measure ourselves against these goals; the reports in *Reporting and KPIs* track each one, "
+        "and the desk's reports page marks each as met or missed for the period shown."
+    )
     w.add(table(["Objective", "KPI", "Target"], rows))
     return True
 
@@ -648,9 +651,24 @@ def _reporting(p: Protocol, w: SectionWriter) -> bool:
         w.subsection("Key performance indicators", "kpis")
         rows = [(f"**{esc(kpi_words(k))}**", esc(KPI_WORDS.get(k, ("", ""))[1])) for k in kpis]
         w.add(table(["KPI", "Definition"], rows))
+        w.add(
+            "The desk's reports page shows each of these for a period (this or last week or month, "
+            "the last 30 or 90 days, or chosen dates), with its trend day by day or week by week and "
+            "broken down by group, channel, priority and agent; every table downloads as CSV. "
+            "Everyone who works tickets sees their own numbers; people whose role grants reports.view "
+            "see their groups' tickets, and with people.manage too, every ticket."
+        )
+        if "handle_time" in kpis:
+            w.add("Handle time is not measured by the desk yet, so its figures stay empty.")
     if reporting.schedule:
         w.subsection("Reporting frequency", "schedule")
         w.add(bullets(esc(schedule_words(s, p)) for s in reporting.schedule))
+        w.add(
+            "Each report covers the whole days before the day it is sent: a daily report the day before, "
+            "a weekly report the Monday-to-Sunday week before, a monthly report the month before. It "
+            "comes as an email with the figures and charts and the same report as a PDF, once for each "
+            "time it is due; one missed while the desk was down is sent when it is back, marked late."
+        )
     return True
 
 

@@ -1,0 +1,293 @@
+"""The desk's reports: stored ticket histories -> the KPI engine -> a period's figures.
+
+Nothing here counts a KPI. Each ticket's ``sla_input`` events (what the live SLA clocks and
+`charterdesk tickets export-events` read) become the engine's events, the families add theirs
+through the ``history_events`` hook (survey answers), and ``KpiEngine.compute`` does the rest,
+with the protocol in force, exactly as ``charterdesk kpi --protocol <that version>`` does on the
+exported events of the same tickets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+
+from charterdesk.engine.kpis import (
+    DIMENSIONS,
+    KpiEngine,
+    Period,
+    Report,
+    Survey,
+    TicketHistory,
+    objective_status,
+)
+from charterdesk.tickets.choices import EventKind, Status
+from charterdesk.tickets.lifecycle import hooks
+from charterdesk.tickets.live_sla import engine_event
+from charterdesk.tickets.models import Ticket, TicketEvent
+
+from .access import ALL, OWN, TEAM, Scope
+
+PRESETS = {
+    "this_week": "This week",
+    "last_week": "Last week",
+    "last_30_days": "Last 30 days",
+    "last_90_days": "Last 90 days",
+    "this_month": "This month",
+    "last_month": "Last month",
+}
+DEFAULT_PRESET = "last_week"
+# Past this many days a trend goes week by week unless asked otherwise.
+DAILY_UP_TO = 31
+# The figure a trend chart follows for each KPI: the objective-style headline.
+HEADLINE = {
+    "first_response_time": "p90",
+    "next_response_time": "p90",
+    "resolution_time": "p90",
+    "handle_time": "p90",
+}
+
+
+class ReportError(ValueError):
+    """A period that cannot be reported, in the manager's words (names the field)."""
+
+
+_engines: dict[tuple[int, str], KpiEngine] = {}
+
+
+def kpi_engine(version, protocol) -> KpiEngine:
+    """The KPI engine of a protocol version, built once per version (and last change) per process."""
+    key = (version.pk, version.updated_at.isoformat() if version.updated_at else "")
+    engine = _engines.get(key)
+    if engine is None:
+        if len(_engines) > 8:
+            _engines.clear()
+        engine = _engines[key] = KpiEngine(protocol)
+    return engine
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def preset_days(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day of a preset period around ``today`` (the team's today)."""
+    monday = today - dt.timedelta(days=today.weekday())
+    if preset == "this_week":
+        return monday, monday + dt.timedelta(days=6)
+    if preset == "last_week":
+        return monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)
+    if preset == "last_30_days":
+        return today - dt.timedelta(days=29), today
+    if preset == "last_90_days":
+        return today - dt.timedelta(days=89), today
+    first_of_month = today.replace(day=1)
+    if preset == "this_month":
+        next_month = (first_of_month + dt.timedelta(days=32)).replace(day=1)
+        return first_of_month, next_month - dt.timedelta(days=1)
+    if preset == "last_month":
+        last = first_of_month - dt.timedelta(days=1)
+        return last.replace(day=1), last
+    raise ReportError(f"period: '{preset}' is not a period; use {', '.join(PRESETS)} or custom dates")
+
+
+def parse_day(text: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ReportError(f"{name}: '{text}' is not a date; write it as 2027-01-31") from None
+
+
+def team_today(engine: KpiEngine, now: dt.datetime) -> dt.date:
+    return now.astimezone(ZoneInfo(engine.timezone)).date()
+
+
+# --------------------------------------------------------------------------- histories
+
+
+def _tickets_in(scope: Scope, period: Period):
+    """The tickets a report of ``period`` may count: created before its end, and not solved or
+    closed and left untouched before it starts (the engine would skip those but for late survey
+    answers, which ``_answered_in`` adds back)."""
+    start = dt.datetime.fromtimestamp(period.start, dt.UTC)
+    end = dt.datetime.fromtimestamp(period.end, dt.UTC)
+    tickets = Ticket.objects.filter(created_at__lt=end).exclude(
+        Q(status__in=(Status.SOLVED, Status.CLOSED)) & Q(updated_at__lt=start)
+    )
+    if scope.kind == TEAM:
+        tickets = tickets.filter(group__in=scope.groups)
+    return tickets
+
+
+def load_histories(scope: Scope, period: Period) -> list[TicketHistory]:
+    """Every ticket the scope's report counts, as the engine reads it (events, survey answers, who
+    sent each public agent reply)."""
+    ids = list(_tickets_in(scope, period).values_list("pk", flat=True))
+    answers = _survey_answers(ids, period, scope)
+    extra = set(answers) - set(ids)
+    if extra:
+        ids.extend(sorted(extra))
+    return histories_of(ids, answers)
+
+
+def _survey_answers(ids: list[int], period: Period, scope: Scope) -> dict[int, list[Survey]]:
+    """Survey answers by ticket, from the families (``history_events``), for these tickets and any
+    other ticket answered within the period (a rating given long after the ticket was closed)."""
+    start = dt.datetime.fromtimestamp(period.start, dt.UTC)
+    found: dict[int, list[Survey]] = {}
+    for answer in hooks.history_events(ticket_ids=None):
+        for event in answer or ():
+            if event.event != "survey":
+                continue
+            found.setdefault(event.ticket_id, []).append(
+                Survey(int(event.at.timestamp()), event.data["kind"], int(event.data["score"]))
+            )
+    wanted = set(ids)
+    out: dict[int, list[Survey]] = {}
+    late = [
+        tid
+        for tid, surveys in found.items()
+        if tid not in wanted and any(s.at >= start.timestamp() for s in surveys)
+    ]
+    if late and scope.kind == TEAM:
+        late = list(Ticket.objects.filter(pk__in=late, group__in=scope.groups).values_list("pk", flat=True))
+    for tid in [*wanted, *late]:
+        if tid in found:
+            out[tid] = sorted(found[tid], key=lambda s: s.at)
+    return out
+
+
+def histories_of(ids: Iterable[int], answers: dict[int, list[Survey]] | None = None) -> list[TicketHistory]:
+    """The engine's histories of these tickets, in ticket order."""
+    answers = answers or {}
+    out: list[TicketHistory] = []
+    current: int | None = None
+    history: TicketHistory | None = None
+    rows = (
+        TicketEvent.objects.filter(sla_input=True, ticket_id__in=list(ids))
+        .order_by("ticket_id", "at", "id")
+        .values_list("ticket_id", "kind", "at", "data", "actor_id")
+    )
+    for ticket_id, kind, at, data, actor_id in rows.iterator(chunk_size=5000):
+        if ticket_id != current:
+            current = ticket_id
+            history = TicketHistory([], answers.get(ticket_id, []))
+            out.append(history)
+        assert history is not None
+        index = len(history.events)
+        history.events.append(engine_event(kind, at, data))
+        if actor_id is not None and _by_agent(kind, data):
+            history.agents[index] = str(actor_id)
+    return out
+
+
+def _by_agent(kind: str, data: dict) -> bool:
+    if kind == EventKind.REPLY:
+        return data.get("author") == "agent" and data.get("public", True)
+    return kind == EventKind.CREATED and data.get("by") == "agent"
+
+
+# --------------------------------------------------------------------------- the page's report
+
+
+@dataclass
+class PageReport:
+    """What the reports page shows for one scope and period."""
+
+    period: Period
+    scope: Scope
+    kpis: list[str]
+    figures: dict[str, dict[str, Any]]
+    objectives: list[dict[str, Any]]
+    breakdown: dict[str, dict[str | None, dict[str, dict[str, Any]]]] = field(default_factory=dict)
+    trend: list[tuple[str, dict[str, dict[str, Any]]]] = field(default_factory=list)
+    tickets: int = 0
+    trend_step: str = "daily"
+
+
+def build(
+    engine: KpiEngine,
+    scope: Scope,
+    period: Period,
+    *,
+    now: int | None = None,
+    trend: str | None = None,
+    histories: list[TicketHistory] | None = None,
+) -> PageReport:
+    """The scope's report of ``period`` (judged at ``now`` while it is in progress), broken down
+    by every dimension (the team's and everyone's; your own numbers are one agent's slice), with a
+    trend point per day or week (``trend``: ``daily``/``weekly``; None: daily up to a month)."""
+    if histories is None:
+        histories = load_histories(scope, period)
+    if now is not None and now >= period.end:
+        now = None
+    kpis = engine.reported()
+    by = ("agent",) if scope.kind == OWN else DIMENSIONS
+    report = engine.compute(histories, period, by=by, now=now)
+    figures, breakdown = _scoped(report, scope, engine)
+    objectives = [objective_status(o, figures) for o in engine.protocol.objectives]
+    page = PageReport(period, scope, kpis, figures, objectives, breakdown, tickets=len(histories))
+    page.trend_step = trend or ("daily" if len(period.days) <= DAILY_UP_TO else "weekly")
+    page.trend = trend_points(engine, scope, period, histories, now=now, step=page.trend_step)
+    return page
+
+
+def _scoped(report: Report, scope: Scope, engine: KpiEngine):
+    if scope.kind == OWN:
+        mine = report.breakdown["agent"].get(scope.agent)
+        if mine is None:
+            empty = engine.compute([], report.period)
+            mine = empty.figures
+        return mine, {}
+    return report.figures, report.breakdown
+
+
+def trend_points(
+    engine: KpiEngine,
+    scope: Scope,
+    period: Period,
+    histories: list[TicketHistory],
+    *,
+    now: int | None = None,
+    step: str | None = None,
+) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+    """One report per day (or per week, Monday to Sunday, cut to the period) of the period, as
+    far as ``now``: the chart's points, each labelled by its first day."""
+    days = period.days
+    if step is None:
+        step = "daily" if len(days) <= DAILY_UP_TO else "weekly"
+    if step not in ("daily", "weekly"):
+        raise ReportError(f"trend: '{step}' is not a trend; use daily or weekly")
+    spans: list[tuple[dt.date, dt.date]] = []
+    if step == "daily":
+        spans = [(day, day) for day in days]
+    else:
+        first = days[0]
+        while first <= days[-1]:
+            last = min(first + dt.timedelta(days=6 - first.weekday()), days[-1])
+            spans.append((first, last))
+            first = last + dt.timedelta(days=1)
+    points = []
+    by = ("agent",) if scope.kind == OWN else ()
+    for first, last in spans:
+        part = engine.period(first, last)
+        if now is not None and part.start >= now:
+            break
+        report = engine.compute(histories, part, by=by, now=now)
+        figures = report.figures
+        if scope.kind == OWN:
+            figures = report.breakdown["agent"].get(scope.agent) or engine.compute([], part).figures
+        points.append((first.isoformat(), figures))
+    return points
+
+
+def headline(kpi: str, figures: dict[str, Any]) -> float | int | None:
+    """The one number a trend chart plots for a KPI."""
+    return figures.get(HEADLINE.get(kpi, "value"))
+
+
+__all__ = ["ALL", "PRESETS", "PageReport", "ReportError", "build", "histories_of", "preset_days"]
