@@ -19,7 +19,7 @@ def navigation(request):
 def periodic_jobs():
     import datetime as dt
 
-    from charterdesk.tickets.scheduler import PeriodicJob
+    from charterdesk.tickets.lifecycle import PeriodicJob
 
     from .jobs import send_scheduled_reports
 

@@ -221,11 +221,6 @@ class TicketHooks:
         """Events kept in the family's own rows that `tickets export-events` writes beside the
         tickets' own (survey answers), for these tickets (all tickets when None)."""
 
-    @hookspec
-    def history_events(self, ticket_ids: list[int] | None) -> list[HistoryEvent] | None:
-        """Events kept in the family's own rows that `tickets export-events` writes beside the
-        tickets' own (survey answers), for these tickets (all tickets when None)."""
-
     # -- where agents work --
 
     @hookspec

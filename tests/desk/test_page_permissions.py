@@ -429,6 +429,7 @@ PAGES: dict[str, list[Check]] = {
     "surveys:person": [
         desk(VIEW, kwargs=lambda w: {"person_id": w.agent_id}),
         desk(all_of("ticket.view", "reports.view"), kwargs=lambda w: {"person_id": w.people["manager"].pk}),
+    ],
     # reports: everyone who sees tickets has their own numbers; the schedule is the manager's
     "reports:index": [desk(any_of("ticket.view", "reports.view"))],
     "reports:csv": [desk(any_of("ticket.view", "reports.view"), kwargs=lambda w: {"table": "kpis"})],
