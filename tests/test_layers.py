@@ -59,8 +59,19 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("__init__", "protocol", "engine"),
     ("core", "audit", "accounts", "library", "notifications"),
     ("tickets",),
-    ("channels", "refunds", "knowledge", "surveys", "reports", "training", "incidents", "privacy"),
-    ("api", "portal", "handbook", "demo", "native", "replay_command", "messages_command", "cli", "__main__"),
+    ("channels", "refunds", "knowledge", "surveys", "reports", "training", "incidents", "privacy", "whatif"),
+    (
+        "api",
+        "portal",
+        "handbook",
+        "demo",
+        "native",
+        "replay_command",
+        "messages_command",
+        "whatif_command",
+        "cli",
+        "__main__",
+    ),
     ("desk",),
 )
 PLACE = {app: (floor, order) for floor, apps in enumerate(FLOORS) for order, app in enumerate(apps)}

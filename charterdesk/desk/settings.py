@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "charterdesk.api",
     "charterdesk.portal",
     "charterdesk.channels",
+    "charterdesk.whatif",
     "charterdesk.demo",
     "charterdesk.desk",
 ]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("notifications/", include("charterdesk.notifications.urls")),
     path("portal/", include("charterdesk.portal.urls")),
     path("channels/", include("charterdesk.channels.urls")),
+    path("whatif/", include("charterdesk.whatif.urls")),
     path("tokens/", include("charterdesk.api.urls")),
     path("api/", api.urls),
 ]

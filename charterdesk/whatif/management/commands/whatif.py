@@ -1,0 +1,84 @@
+"""``charterdesk protocol whatif DRAFT.yaml [--since 90d | --from D --to D]``: against the desk's database.
+
+``charterdesk.cli`` sends ``protocol whatif`` here unless ``--events`` is given (then the file-only
+``charterdesk.whatif_command`` runs it without a database). The report is the same as the desk's.
+"""
+
+import datetime as dt
+import json
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from charterdesk.engine.sla import EventError, SlaEngine
+from charterdesk.engine.whatif import PeriodError, format_text, period, run
+from charterdesk.library.versions import load_version, version_in_force
+from charterdesk.protocol.load import load_protocol_file
+from charterdesk.tickets.live_sla import to_datetime, to_seconds
+from charterdesk.whatif.histories import active_ticket_ids, histories
+
+DEFAULT_SINCE = "90d"
+
+
+class Command(BaseCommand):
+    help = "What a draft protocol would have done to the desk's tickets, beside the version in force."
+
+    def add_arguments(self, parser):
+        parser.add_argument("draft", metavar="DRAFT.yaml")
+        parser.add_argument(
+            "--base", metavar="CURRENT.yaml", help="compare with this file, not the version in force"
+        )
+        parser.add_argument(
+            "--since", help=f"tickets with activity in the last 7d, 30d, 90d ... (default {DEFAULT_SINCE})"
+        )
+        parser.add_argument("--from", dest="day_from", metavar="YYYY-MM-DD")
+        parser.add_argument("--to", dest="day_to", metavar="YYYY-MM-DD")
+        parser.add_argument("--format", choices=["text", "json"], default="text")
+        parser.add_argument(
+            "--timings", action="store_true", help="print the seconds spent reading and replaying"
+        )
+
+    def handle(self, *args, **options):
+        draft = self._load(options["draft"])
+        if options["base"]:
+            base = self._load(options["base"])
+        else:
+            in_force = version_in_force()
+            base = load_version(in_force).protocol if in_force is not None else None
+            if base is None:
+                raise CommandError("no version is in force; give --base CURRENT.yaml")
+        since = options["since"]
+        if since is None and options["day_from"] is None and options["day_to"] is None:
+            since = DEFAULT_SINCE
+        try:
+            start, end = period(since, options["day_from"], options["day_to"], to_seconds(timezone.now()))
+        except PeriodError as error:
+            raise CommandError(str(error)) from None
+        assert end is not None
+        end_at = to_datetime(end)
+        start_at = to_datetime(start) if start is not None else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        started = time.perf_counter()
+        tickets = histories(active_ticket_ids(start_at, end_at), end_at)
+        read = time.perf_counter() - started
+        started = time.perf_counter()
+        try:
+            report = run(SlaEngine(base), SlaEngine(draft), tickets, end, period_from=start).as_dict()
+        except EventError as error:
+            raise CommandError(str(error)) from None
+        engine = time.perf_counter() - started
+        self.stdout.write(
+            json.dumps(report, indent=2) if options["format"] == "json" else format_text(report), ending=""
+        )
+        if options["format"] == "json":
+            self.stdout.write("\n", ending="")
+        if options["timings"]:
+            self.stderr.write(f"read the histories in {read:.2f} s, replayed in {engine:.2f} s")
+
+    def _load(self, path: str):
+        loaded = load_protocol_file(path)
+        if not loaded.ok or loaded.protocol is None:
+            for problem in loaded.errors or loaded.problems:
+                self.stderr.write(str(problem))
+            raise CommandError(f"{path}: the protocol does not validate; nothing was compared")
+        return loaded.protocol
