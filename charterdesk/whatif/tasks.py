@@ -18,7 +18,7 @@ from charterdesk.engine.whatif import run
 from charterdesk.library.versions import load_version
 from charterdesk.tickets.live_sla import to_seconds
 
-from .histories import active_ticket_ids, histories
+from .histories import period_histories
 from .models import RunState, WhatifRun
 
 log = logging.getLogger("charterdesk.worker")
@@ -48,8 +48,7 @@ def compute(run_id: int) -> None:
         if draft is None or base is None:
             raise ValueError("the draft does not validate; fix it in the editor and try again")
         started = time.perf_counter()
-        ids = active_ticket_ids(job.period_from, job.period_to)
-        tickets = histories(ids, job.period_to)
+        tickets = period_histories(job.period_from, job.period_to)
         read = time.perf_counter() - started
         _set(run_id, progress=READ_SHARE, tickets=len(tickets))
         total = max(len(tickets), 1)

@@ -4,7 +4,6 @@
 ``charterdesk.whatif_command`` runs it without a database). The report is the same as the desk's.
 """
 
-import datetime as dt
 import json
 import time
 
@@ -16,7 +15,7 @@ from charterdesk.engine.whatif import PeriodError, format_text, period, run
 from charterdesk.library.versions import load_version, version_in_force
 from charterdesk.protocol.load import load_protocol_file
 from charterdesk.tickets.live_sla import to_datetime, to_seconds
-from charterdesk.whatif.histories import active_ticket_ids, histories
+from charterdesk.whatif.histories import period_histories
 
 DEFAULT_SINCE = "90d"
 
@@ -57,9 +56,8 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         assert end is not None
         end_at = to_datetime(end)
-        start_at = to_datetime(start) if start is not None else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         started = time.perf_counter()
-        tickets = histories(active_ticket_ids(start_at, end_at), end_at)
+        tickets = period_histories(to_datetime(start), end_at)
         read = time.perf_counter() - started
         started = time.perf_counter()
         try:
