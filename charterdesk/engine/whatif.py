@@ -20,12 +20,17 @@ What is counted (docs/whatif.md says it in a manager's words):
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 
 from charterdesk.protocol.models import Protocol
 
+from .replay import workers_for
 from .sla import METRICS, Created, Event, PriorityChange, SlaEngine, TicketSla, format_time
 
 __all__ = [
@@ -369,6 +374,40 @@ def _objective_row(before: dict | None, after: dict | None) -> dict:
     }
 
 
+def _outcomes(
+    base_engine: SlaEngine,
+    draft_engine: SlaEngine,
+    items: list[tuple[str, list[Event]]],
+    now: int,
+    progress: Callable[[int], object] | None = None,
+) -> list[tuple[Outcome, Outcome]]:
+    found = []
+    evaluate_base = base_engine.evaluate
+    evaluate_draft = draft_engine.evaluate
+    for done, (ticket, events) in enumerate(items, 1):
+        priority = priority_at(events, now)
+        found.append(
+            (
+                outcome_of(ticket, priority, evaluate_base(events, now)),
+                outcome_of(ticket, priority, evaluate_draft(events, now)),
+            )
+        )
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done)
+    return found
+
+
+def _share_worker(connection: Connection, args: tuple) -> None:
+    try:
+        connection.send(_outcomes(*args))
+    except BaseException:  # reported to the parent, which raises it
+        import traceback
+
+        connection.send(("crash", traceback.format_exc()))
+    finally:
+        connection.close()
+
+
 def run(
     base_engine: SlaEngine,
     draft_engine: SlaEngine,
@@ -378,21 +417,23 @@ def run(
     period_from: int | None = None,
     sample_limit: int = SAMPLE_LIMIT,
     progress: Callable[[int], object] | None = None,
+    workers: int | None = None,
 ) -> Whatif:
-    """Replay every ticket under both versions at ``now`` and compare (one process).
+    """Replay every ticket under both versions at ``now`` and compare.
 
-    ``progress(done)`` is called every ``PROGRESS_EVERY`` tickets (the desk's progress bar).
+    Large inputs are shared out in order across one forked process per core, as ``sla replay``
+    does (``replay.workers_for``: ``CHARTERDESK_REPLAY_WORKERS`` or ``workers`` decide); each
+    sends back its tickets' outcomes. ``progress(done)`` is called every ``PROGRESS_EVERY``
+    tickets (the desk's progress bar), estimated from this process's share.
     """
-    base: dict[str, Outcome] = {}
-    draft: dict[str, Outcome] = {}
-    evaluate_base = base_engine.evaluate
-    evaluate_draft = draft_engine.evaluate
-    for done, (ticket, events) in enumerate(tickets.items(), 1):
-        priority = priority_at(events, now)
-        base[ticket] = outcome_of(ticket, priority, evaluate_base(events, now))
-        draft[ticket] = outcome_of(ticket, priority, evaluate_draft(events, now))
-        if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(done)
+    items = list(tickets.items())
+    count = workers_for(sum(len(events) for _ticket, events in items), workers)
+    if count > 1 and len(items) >= count:
+        pairs = _run_parallel(base_engine, draft_engine, items, now, progress, count)
+    else:
+        pairs = _outcomes(base_engine, draft_engine, items, now, progress)
+    base = {pair[0].ticket: pair[0] for pair in pairs}
+    draft = {pair[1].ticket: pair[1] for pair in pairs}
     return compare(
         base,
         draft,
@@ -402,6 +443,55 @@ def run(
         period_from=period_from,
         sample_limit=sample_limit,
     )
+
+
+def _run_parallel(
+    base_engine: SlaEngine,
+    draft_engine: SlaEngine,
+    items: list[tuple[str, list[Event]]],
+    now: int,
+    progress: Callable[[int], object] | None,
+    count: int,
+) -> list[tuple[Outcome, Outcome]]:
+    context = multiprocessing.get_context("fork")
+    bounds = [len(items) * share // count for share in range(count + 1)]
+    connections: list[Connection] = []
+    processes = []
+    for stream in (sys.stdout, sys.stderr):  # a forked child flushes what it inherited
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        for share in range(1, count):
+            parent_end, child_end = context.Pipe()
+            args = (base_engine, draft_engine, items[bounds[share] : bounds[share + 1]], now)
+            process = context.Process(target=_share_worker, args=(child_end, args), daemon=True)
+            process.start()
+            child_end.close()
+            connections.append(parent_end)
+            processes.append(process)
+
+        def scaled(done: int) -> object:
+            assert progress is not None
+            return progress(done * count)
+
+        pairs = _outcomes(base_engine, draft_engine, items[: bounds[1]], now, scaled if progress else None)
+        for connection in connections:
+            try:
+                reply = connection.recv()
+            except EOFError:
+                raise RuntimeError("a what-if worker ended without an answer") from None
+            if isinstance(reply, tuple) and reply and reply[0] == "crash":
+                raise RuntimeError(f"a what-if worker failed:\n{reply[1]}")
+            pairs += reply
+        return pairs
+    finally:
+        for connection in connections:
+            connection.close()
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():  # pragma: no cover - a worker stuck after an error
+                process.kill()
+                process.join()
 
 
 # --------------------------------------------------------------------------- as text

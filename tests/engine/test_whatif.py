@@ -267,3 +267,20 @@ def test_offline_command_refuses_a_bad_draft(tmp_path: Path, capsys: pytest.Capt
     _out, err = capsys.readouterr()
     assert code == 2
     assert "draft.yaml:" in err and "nothing was compared" in err
+
+
+def test_several_processes_give_the_same_report() -> None:
+    """Shared out across forked processes, the tickets give the very report one process gives."""
+    records = TWO_NORMAL + [
+        {
+            "ticket": f"N{i}",
+            "at": "2026-12-07T15:00:00Z",
+            "event": "created",
+            "priority": "high",
+            "channel": "web",
+        }
+        for i in range(7)
+    ]
+    tickets = tickets_of(records)
+    alone = run(BASE, TIGHT, tickets, BASE_NOW, workers=1).as_dict()
+    assert run(BASE, TIGHT, tickets, BASE_NOW, workers=3).as_dict() == alone
