@@ -216,6 +216,8 @@ def _objectives(protocol: Protocol, compliance: float | None) -> list[dict]:
 
 def _difference(base: Outcome, draft: Outcome) -> list[str]:
     """What changes for one ticket, in words (empty: the same outcome)."""
+    if base.policy == draft.policy and base.cycles == draft.cycles and base.escalations == draft.escalations:
+        return []  # most tickets: nothing to put in words
     why = []
     if base.policy != draft.policy:
         why.append(f"policy {base.policy or '(none)'} -> {draft.policy or '(none)'}")

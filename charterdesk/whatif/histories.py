@@ -13,8 +13,8 @@ decoded JSON per row, then the conversion back to seconds) was most of the readi
 from __future__ import annotations
 
 import datetime as dt
-import json
 
+import orjson
 from django.db import connection
 
 from charterdesk.tickets.live_sla import engine_event, engine_event_at
@@ -79,7 +79,7 @@ def period_histories(start: dt.datetime | None, end: dt.datetime) -> dict[str, l
         "ORDER BY e.ticket_id, e.at, e.id"
     )
     found: dict[str, list] = {}
-    loads = json.loads
+    loads = orjson.loads  # the replay's reader too; about twice json's speed on these small objects
     make = engine_event_at
     with connection.cursor() as cursor:
         cursor.execute(sql, [adapt(end), *params])
