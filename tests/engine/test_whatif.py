@@ -284,3 +284,18 @@ def test_several_processes_give_the_same_report() -> None:
     tickets = tickets_of(records)
     alone = run(BASE, TIGHT, tickets, BASE_NOW, workers=1).as_dict()
     assert run(BASE, TIGHT, tickets, BASE_NOW, workers=3).as_dict() == alone
+
+
+def test_the_charterdesk_command_runs_it_without_a_desk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`charterdesk protocol whatif ... --events FILE` needs no database: the file-only path answers."""
+    from charterdesk.cli import main as charterdesk
+
+    events = write(tmp_path, "events.jsonl", "".join(json.dumps(r) + "\n" for r in TWO_NORMAL))
+    code = charterdesk(
+        ["protocol", "whatif", str(EXAMPLE_PROTOCOL), "--events", events, "--base", str(EXAMPLE_PROTOCOL)]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.startswith("What-if over 2 tickets") and "0 change outcome" in out
