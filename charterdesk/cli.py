@@ -23,6 +23,7 @@ The protocol file (no database needed):
                                                  a draft beside the version in force, on past tickets
   messages check --protocol FILE MESSAGES [-o OUT]   etiquette, contingencies, redaction
   sla replay --protocol FILE [--now T] EVENTS [-o OUT]   SLA clocks over a ticket event log
+  kpi --protocol FILE --from D --to D EVENTS [-o OUT]    KPIs and objectives for a period
 
 The desk:
   demo [--load-only]                             set up SQLite, load the demo, and serve
@@ -74,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         from charterdesk.replay_command import main as replay_main
 
         return replay_main(rest[1:])
+    if command == "kpi":
+        from charterdesk.kpi_command import main as kpi_main
+
+        return kpi_main(rest)
     return django_command(command, rest)
 
 

@@ -19,13 +19,21 @@ import gc
 import json
 import sys
 
-from charterdesk.engine.replay import ReplayError, read_events
+from charterdesk.engine.replay import EVENT_NAMES, ReplayError, read_events
 from charterdesk.engine.sla import EventError, SlaEngine
 from charterdesk.engine.whatif import PeriodError, active_in, format_text, period, run
 from charterdesk.protocol.load import load_protocol_file
 
 EXIT_BAD_EVENTS = 1
 EXIT_USAGE = 2
+
+
+def _not_sla(kind: str, record: dict, at: int, ticket: str, events: list | None) -> str | None:
+    """Survey answers (the KPI format's ``survey`` lines, which a full export carries) have no
+    part in the SLA: passed over. Any other unknown event is the replay's error."""
+    if kind == "survey":
+        return None
+    return f"unknown event {json.dumps(kind)}; use {', '.join(EVENT_NAMES)}"
 
 
 def parser(prog: str = "charterdesk protocol whatif") -> argparse.ArgumentParser:
@@ -83,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
             # An incident naming a policy only one version has is refused by that version's
             # engine below; both must know it.
             found = read_events(
-                data.split(b"\n"), name, set(base_engine.policy_ids) & set(draft_engine.policy_ids)
+                data.split(b"\n"),
+                name,
+                set(base_engine.policy_ids) & set(draft_engine.policy_ids),
+                other=_not_sla,
+                stripped=True,
             )
         except ReplayError as error:
             print(error, file=sys.stderr)

@@ -5,6 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests are about results, never speed: Hypothesis's default 200 ms per example and its
+# "too slow" health check fail a correct test on a loaded machine.
+hypothesis_settings.register_profile(
+    "charterdesk", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("charterdesk")
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "charterdesk" / "demo" / "acme-outdoor.protocol.yaml"
@@ -30,6 +39,26 @@ def _strict_actions():
 
     settings.CHARTERDESK_STRICT_ACTIONS = True
     yield
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """The SQLite test database is a file in WAL mode with the desk's busy timeout, as in production.
+
+    Django's default for tests is an in-memory database in shared-cache mode, whose locking is not
+    SQLite's usual kind: a connection that reads a table another connection is writing is refused at
+    once ("database table is locked"), where a WAL file lets it read the last committed state and
+    makes a second writer wait its turn. Tests with several connections (two workers, a listener's
+    thread, the live server) would then pass or fail by how their threads happen to interleave.
+    A new folder per run: two runs never share the file, and no stale write-ahead log is ever
+    replayed into a new database.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        folder = tmp_path_factory.mktemp("database")
+        database.setdefault("TEST", {})["NAME"] = str(folder / "test-charterdesk.sqlite3")
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ class MailboxSecurity(models.TextChoices):
 class OutboundKind(models.TextChoices):
     REPLY = "reply", "Agent reply"
     RECEIPT = "receipt", "Automatic receipt"
+    SURVEY = "survey", "Survey"
 
 
 class OutboundState(models.TextChoices):

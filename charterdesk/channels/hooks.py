@@ -9,8 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from charterdesk.library.versions import protocol_of
-from charterdesk.tickets.lifecycle import NavItem, Panel, hookimpl
-from charterdesk.tickets.scheduler import PeriodicJob
+from charterdesk.tickets.lifecycle import NavItem, Panel, PeriodicJob, hookimpl
 
 # Channels where a reply reaches the customer some other way than mail: on the phone, in the
 # chat window. Decided by the channel's kind, since its id is whatever the protocol calls it.

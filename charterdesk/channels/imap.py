@@ -33,8 +33,8 @@ from django.utils import timezone
 from . import conf
 from .choices import MailboxSecurity
 from .inbound import process_all, store_many, writer_turn, writer_turns_shared
+from .ingest_pool import IngestPool
 from .models import Mailbox
-from .workers import TicketingWorkers
 
 log = logging.getLogger("charterdesk.channels.imap")
 
@@ -272,7 +272,7 @@ def poll_all_mailboxes(
     boxes = list(mailboxes if mailboxes is not None else Mailbox.objects.filter(is_active=True))
     if not boxes:
         return []
-    with TicketingWorkers(ingest_workers() if process else 1) as workers:
+    with IngestPool(ingest_workers() if process else 1) as workers:
         results = _poll_side_by_side(boxes, on_connected)
         if process and workers.inline:
             process_all([pk for result in results for pk in result.stored_ids])

@@ -1,8 +1,9 @@
 """Loop protection: which messages must never get an automatic mail, and the per-address rate limit.
 
-Agent replies are people writing to people and are not limited here; the rules cover what the desk
-sends on its own (receipts). An address that gets more than ``CHARTERDESK_AUTOMAIL_PER_HOUR`` automatic
-mails in an hour gets no more until the hour has passed, whatever the reason it keeps writing.
+Agent replies are people writing to people and are not limited here; the rules cover what the
+desk sends on its own (receipts, surveys). An address that gets more than
+``CHARTERDESK_AUTOMAIL_PER_HOUR`` automatic mails in an hour gets no more until the hour has
+passed, whatever the reason it keeps writing.
 """
 
 from __future__ import annotations
@@ -75,9 +76,13 @@ def is_bulk(parsed: ParsedEmail) -> bool:
     return parsed.header("precedence").lower() in ("bulk", "list", "junk") or bool(parsed.header("list-id"))
 
 
+# What the desk sends on its own and counts against the hourly limit (surveys too: surveys/).
+AUTOMATIC_KINDS = ("receipt", "survey")
+
+
 def may_send_automatic(address: str, *, now: dt.datetime | None = None) -> tuple[bool, str]:
     """Whether one more automatic mail may go to ``address`` now, and if not, why."""
-    from .choices import OutboundKind, OutboundState
+    from .choices import OutboundState
     from .conf import automail_per_hour
     from .models import OutboundMail
 
@@ -90,7 +95,7 @@ def may_send_automatic(address: str, *, now: dt.datetime | None = None) -> tuple
     limit = automail_per_hour()
     sent = OutboundMail.objects.filter(
         to_address=address,
-        kind=OutboundKind.RECEIPT,
+        kind__in=AUTOMATIC_KINDS,
         state=OutboundState.SENT,
         created_at__gt=now - dt.timedelta(hours=1),
     ).count()

@@ -96,7 +96,9 @@ class LoadReport:
     customers: int = 0
     messages: int = 0
     events: int = 0
+    survey_answers: int = 0
     seconds: float = 0.0
+    survey_seconds: float = 0.0  # adding the survey rows after the tickets
     generate_seconds: float = 0.0  # waiting for batches to be made
     write_seconds: float = 0.0  # writing them
     statuses: dict[str, int] = field(default_factory=dict)
@@ -1481,6 +1483,7 @@ def load_demo_tickets(
     if count == 0:
         return report
     ctx = _context(now)
+    loaded_after = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     sizes = _batch_sizes(count, batch_size)
     batches = len(sizes)
     workers = min(workers or os.cpu_count() or 1, batches)
@@ -1574,6 +1577,11 @@ def load_demo_tickets(
             shutil.rmtree(spool, ignore_errors=True)
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS temp.{_OWNERS}")
+    from .surveys import add_demo_answers
+
+    mark = time.perf_counter()
+    report.survey_answers = add_demo_answers(loaded_after, version=version_in_force(), now=now)
+    report.survey_seconds = time.perf_counter() - mark
     with transaction.atomic():
         record(
             "demo.tickets",
@@ -1584,6 +1592,7 @@ def load_demo_tickets(
                 "customers": report.customers,
                 "messages": report.messages,
                 "events": report.events,
+                "survey_answers": report.survey_answers,
                 "seed": seed,
                 "now": now.isoformat(),
                 "statuses": report.statuses,

@@ -56,7 +56,9 @@ INSTALLED_APPS = [
     "charterdesk.portal",
     "charterdesk.channels",
     "charterdesk.whatif",
+    "charterdesk.surveys",
     "charterdesk.demo",
+    "charterdesk.worker",
     "charterdesk.desk",
 ]
 

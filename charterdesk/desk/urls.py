@@ -14,6 +14,7 @@ urlpatterns = [
     path("portal/", include("charterdesk.portal.urls")),
     path("channels/", include("charterdesk.channels.urls")),
     path("whatif/", include("charterdesk.whatif.urls")),
+    path("surveys/", include("charterdesk.surveys.urls")),
     path("tokens/", include("charterdesk.api.urls")),
     path("api/", api.urls),
 ]

@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import re
 import sys
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -41,6 +41,8 @@ from .sla import (
 )
 
 __all__ = [
+    "EVENT_NAMES",
+    "OtherEvent",
     "ReplayError",
     "ReplayInput",
     "format_ticket",
@@ -56,6 +58,15 @@ _SECOND = timedelta(seconds=1)
 _PRIORITIES = {p: p for p in ("low", "normal", "high", "urgent")}
 _STATUSES = {s: s for s in ("new", "open", "pending", "on_hold", "solved", "closed")}
 _EVENTS = ("created", "reply", "status", "priority", "tags", "group", "incident")
+EVENT_NAMES = _EVENTS
+"""The events of the replay format, in the order its error messages list them."""
+
+OtherEvent = Callable[[str, dict, int, str, list[Event] | None], str | None]
+"""The extension point for formats built on this one (the KPI command's ``survey``): called as
+``other(kind, record, at, ticket, events)`` for a line whose ``event`` is a name this format does
+not have, with the ticket's events read so far (None for a ticket not yet created). It keeps what
+it wants and returns None, or returns the problem, which becomes ``FILE:LINE: problem``. Such a
+line never joins the ticket's SLA events."""
 
 
 class ReplayError(ValueError):
@@ -247,13 +258,21 @@ def _event(record: dict, at: int, kind: object, policies: Collection[str] | None
 
 
 def read_events(
-    lines: Iterable[bytes | str], filename: str, policies: Collection[str] | None = None
+    lines: Iterable[bytes | str],
+    filename: str,
+    policies: Collection[str] | None = None,
+    *,
+    other: OtherEvent | None = None,
+    stripped: bool = False,
 ) -> ReplayInput:
     """Check every line and group the events by ticket; the first bad line raises ``ReplayError``.
 
     Blank lines are skipped; keys the format does not name are ignored. ``policies``: the
     protocol's policy ids (``SlaEngine.policy_ids``), so that an ``incident`` naming another is a
     bad line; None leaves that to the engine (``EventError`` when the ticket is evaluated).
+    ``other`` takes the lines of events this format does not name (see ``OtherEvent``); without
+    it they are errors. ``stripped``: the lines are the pieces of ``data.split(b"\n")``, without
+    their newlines.
     """
     found = ReplayInput()
     _read(
@@ -261,8 +280,9 @@ def read_events(
         None,
         filename,
         found,
-        stripped=False,
+        stripped=stripped,
         policies=policies,
+        other=other,
     )
     return found
 
@@ -280,6 +300,7 @@ def _read(
     stripped: bool,
     share: tuple[int, int] | None = None,
     policies: Collection[str] | None = None,
+    other: OtherEvent | None = None,
 ) -> None:
     """Read ``lines[i]`` for each ``i`` of ``numbers`` (all lines when None) into ``found``.
 
@@ -333,6 +354,14 @@ def _read(
                 value = record.get("status")
                 status = statuses.get(value) if type(value) is str else None
                 event = StatusChange(at, status) if status is not None else _event(record, at, kind, policies)
+            elif other is not None and type(kind) is str and kind not in _EVENTS:
+                problem = other(kind, record, at, ticket, tickets.get(ticket))
+                if problem is not None:
+                    raise _Bad(problem)
+                if at > latest:
+                    latest = at
+                count += 1
+                continue
             else:
                 event = _event(record, at, kind, policies)
             events = tickets.get(ticket)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from charterdesk.channels.acknowledge import acknowledges
 from charterdesk.core.client import client_ip
+from charterdesk.surveys.portal import portal_surveys
 from charterdesk.tickets.actions import TicketError
 from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import Status
@@ -275,6 +276,7 @@ def ticket(request, ticket_id: int):
             "closed": closed,
             "zone": customer.timezone,
             "zone_label": zone_label(customer.timezone),
+            "surveys": portal_surveys(found),
         },
         status=400 if request.method == "POST" else 200,
         customer=customer,

@@ -293,6 +293,7 @@ class _Checker:
             self.objective_target(path, objective.kpi, objective.target)
             if (
                 reporting is not None
+                and reporting.kpis is not None
                 and kpi not in reporting.kpis
                 and not self.incomplete(("reporting", "kpis"))
             ):
@@ -715,7 +716,7 @@ class _Checker:
         reporting = self.p.reporting
         if reporting is None:
             return
-        for index, kpi in enumerate(reporting.kpis):
+        for index, kpi in enumerate(reporting.kpis or ()):
             if kpi not in KPI_NAMES:
                 hint = did_you_mean(kpi, KPI_NAMES) or f"; use one of {_listing(KPI_NAMES)}"
                 self.error(("reporting", "kpis", index), f"'{kpi}' is not a KPI{hint}")

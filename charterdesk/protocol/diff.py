@@ -560,6 +560,7 @@ class _Differ:
             ("glossary",): self._glossary,
             ("calendars", "*", "holidays", "open"): self._open_dates,
             ("objectives", "*", "target"): self._objective_target,
+            ("reporting", "kpis"): self._kpis,
         }
 
     def emit(self, section: str, clause: str, text: str, kind: Kind) -> None:
@@ -627,6 +628,19 @@ class _Differ:
         if isinstance(a, BaseModel) or _is_long(a):
             return self.say(where, f"{where.prefix()} removed", "removed")
         self.say(where, f"{where.prefix()} {_words(where.name, a)} -> none", "removed")
+
+    def _kpis(self, a: list | None, b: list | None, where: _Where) -> None:
+        """``reporting.kpis``: without the key every KPI is reported, with ``[]`` none."""
+        if a is not None and b is not None:
+            return self._list(a, b, where)
+        if b is None:
+            return self.say(where, where.lead() + "now reports every KPI", "added")
+        listed = ", ".join(_words("kpis", kpi) for kpi in b)
+        self.say(
+            where,
+            where.lead() + (f"now reports only {listed}" if listed else "now reports no KPI"),
+            "removed",
+        )
 
     def _mapping(self, a: dict, b: dict, where: _Where) -> None:
         for key in list(a) + [k for k in b if k not in a]:

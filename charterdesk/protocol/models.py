@@ -875,7 +875,8 @@ class ReportSchedule(Section):
 
 
 class Reporting(Prose):
-    kpis: list[str] = []
+    # None (no `kpis` key) and [] differ: with no list every KPI is reported, with [] none is.
+    kpis: list[str] | None = None
     schedule: list[ReportSchedule] = []
 
 

@@ -19,3 +19,8 @@ class TicketsConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_ensure_search_index, sender=self)
+        # Tickets' own periodic jobs come to the worker the way every family's do.
+        from . import hooks
+        from .lifecycle import register
+
+        register(hooks)

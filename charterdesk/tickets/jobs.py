@@ -3,7 +3,7 @@ sending follow-ups, recording mail that could not be delivered, pruning old task
 
 Each unit is safe to run twice and from several workers at once: it claims its row inside
 its own transaction and checks again, under the lock, that the work is still to do. The
-scheduler (``scheduler.py``) decides when each one runs.
+scheduler (``worker/loop.py``) decides when each one runs.
 
 The writes here are actions like those in ``actions.py`` (atomic, audited in the same
 transaction); they live here because only the worker calls them.

@@ -47,7 +47,6 @@ import pluggy
 
 if TYPE_CHECKING:
     from .models import Message, Ticket
-    from .scheduler import PeriodicJob
 
 PROJECT = "charterdesk"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -98,6 +97,18 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class HistoryEvent:
+    """An event of a ticket's history kept in a family's own rows, for `tickets export-events`:
+    ``event`` is the line's event name (``survey``) and ``data`` its extra fields
+    (``{"kind": "csat", "score": 4}``), as in specs/kpi-format.md."""
+
+    ticket_id: int
+    at: dt.datetime
+    event: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class QueueFilter:
     """A filter the queue offers beside status, priority, group and assignee.
 
@@ -119,6 +130,19 @@ class QueueColumn:
     name: str
     label: str
     values: Callable[[list[int]], Mapping[int, str]]
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job `charterdesk worker` runs at most once per ``every`` across all workers (under a lease)."""
+
+    name: str
+    every: dt.timedelta
+    run: Callable[[dt.datetime], int]  # does the work at the given instant; returns how many things it did
+    does: str
+
+    def __repr__(self) -> str:
+        return f"<PeriodicJob {self.name} every {self.every}>"
 
 
 @dataclass(frozen=True)
@@ -184,12 +208,17 @@ class TicketHooks:
     def tickets_merged(self, source: Ticket, target: Ticket, actor: Any, at: dt.datetime) -> None:
         """``source`` was merged into ``target``: its messages moved over and it is closed."""
 
-    # -- the worker --
+    # -- the worker and the command line --
 
     @hookspec
     def periodic_jobs(self) -> list[PeriodicJob] | None:
-        """The jobs `charterdesk worker` runs every period besides tickets' own (one worker runs a
-        job per period, under a lease; see tickets/scheduler.py)."""
+        """The jobs `charterdesk worker` runs every period (one worker runs a
+        job per period, under a lease; see worker/loop.py)."""
+
+    @hookspec
+    def history_events(self, ticket_ids: list[int] | None) -> list[HistoryEvent] | None:
+        """Events kept in the family's own rows that `tickets export-events` writes beside the
+        tickets' own (survey answers), for these tickets (all tickets when None)."""
 
     # -- where agents work --
 

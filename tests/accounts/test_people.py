@@ -12,6 +12,8 @@ from charterdesk.library.versions import protocol_of, version_in_force
 
 
 def test_permissions_come_from_the_roles_in_the_protocol(demo):
+    """In protocol 3.2 an agent may reply and request refunds but not approve them or publish; a lead gets
+    every ticket.* permission and refund.approve; only the manager ('*') may publish."""
     protocol = protocol_of(version_in_force())
     agent = permissions_of(demo["agent"], protocol)
     assert "ticket.reply" in agent and "refund.request" in agent
@@ -23,6 +25,8 @@ def test_permissions_come_from_the_roles_in_the_protocol(demo):
 
 
 def test_before_any_protocol_only_role_holders_may_set_up_the_library(db, person):
+    """Before any protocol is in force, a person holding a role has the set-up permissions and a person with
+    none has no permission."""
     first = person("first@example.com", ["manager"])
     nobody = person("nobody@example.com", [])
     assert permissions_of(first, None) == BOOTSTRAP_PERMISSIONS
@@ -30,6 +34,7 @@ def test_before_any_protocol_only_role_holders_may_set_up_the_library(db, person
 
 
 def test_sign_in_is_audited(client, demo):
+    """Signing in (the email in any case) is recorded in the audit log as 'Alex Kim signed in'."""
     response = client.post(
         reverse("accounts:sign-in"), {"email": "ALEX@acme.example", "password": "demo-agent-1"}
     )
@@ -39,6 +44,7 @@ def test_sign_in_is_audited(client, demo):
 
 
 def test_wrong_password_is_refused_plainly(client, demo):
+    """A wrong password is refused with 'do not match an active account' and no sign-in is audited."""
     response = client.post(reverse("accounts:sign-in"), {"email": "alex@acme.example", "password": "nope"})
     assert response.status_code == 200
     assert "do not match an active account" in response.content.decode()
@@ -46,6 +52,8 @@ def test_wrong_password_is_refused_plainly(client, demo):
 
 
 def test_manager_invites_and_the_invitee_joins(signed_in, demo, client, mailoutbox):
+    """A manager invites Sam as an agent; the emailed link offers a time-zone list, refuses 'EST-ish' by name,
+    and joins Sam with role agent and zone Europe/Berlin; the link then works no more."""
     signed_in("manager")
     response = client.post(
         reverse("accounts:invite"), {"email": "sam@acme.example", "name": "Sam Ortiz", "roles": ["agent"]}
@@ -73,6 +81,7 @@ def test_manager_invites_and_the_invitee_joins(signed_in, demo, client, mailoutb
 
 
 def test_agent_cannot_manage_people(signed_in, demo):
+    """An agent gets 403 on the people page and on changing roles, and cannot make themself a manager."""
     client = signed_in("agent")
     assert client.get(reverse("accounts:people")).status_code == 403
     assert (
@@ -83,6 +92,8 @@ def test_agent_cannot_manage_people(signed_in, demo):
 
 
 def test_role_change_is_audited_with_the_protocol_version(signed_in, demo):
+    """Giving Alex Kim the lead role is audited as "Alex Kim's roles: agent -> agent, lead" under protocol
+    3.2, clause team.roles."""
     client = signed_in("manager")
     client.post(
         reverse("accounts:roles", args=[demo["agent"].pk]), {"roles": ["agent", "lead"], "active": "1"}
@@ -112,6 +123,7 @@ def test_the_last_manager_cannot_take_people_manage_away_from_themselves(signed_
 
 
 def test_invitation_offers_only_roles_of_the_protocol(signed_in, demo, client):
+    """Inviting someone as 'emperor' is refused, naming the bad choice, and no invitation is made."""
     signed_in("manager")
     response = client.post(
         reverse("accounts:invite"), {"email": "x@acme.example", "name": "X", "roles": ["emperor"]}
@@ -121,6 +133,8 @@ def test_invitation_offers_only_roles_of_the_protocol(signed_in, demo, client):
 
 
 def test_a_second_invitation_to_the_same_address_is_refused_until_revoked(demo):
+    """A second invitation to sam@acme.example is refused as already invited; once the first is revoked (and
+    audited) a new one can be sent, leaving one invitation."""
     from charterdesk.accounts.actions import AccountError, do_invite, do_revoke_invitation
 
     manager = demo["manager"]
@@ -134,6 +148,7 @@ def test_a_second_invitation_to_the_same_address_is_refused_until_revoked(demo):
 
 
 def test_people_add_refuses_a_role_the_protocol_lacks(demo):
+    """people add --role nonsense is refused as 'not a role of the protocol in force' and adds nobody."""
     from django.core.management import CommandError, call_command
 
     with pytest.raises(CommandError, match="nonsense: not a role of the protocol in force"):
@@ -143,6 +158,8 @@ def test_people_add_refuses_a_role_the_protocol_lacks(demo):
 
 @pytest.mark.parametrize("email", ["notanemail", "", "two@@acme.example"])
 def test_people_add_refuses_what_is_not_an_email_address(demo, email):
+    """people add with 'notanemail', '' or 'two@@acme.example' is refused as not an email address and adds
+    nobody."""
     from django.core.management import CommandError, call_command
 
     count = Person.objects.count()

@@ -570,6 +570,8 @@ def test_list_filters(api, demo, customer):
     ],
 )
 def test_list_errors_name_the_parameter(api, demo, query, field, message):
+    """A bad filter, limit, sort or cursor on the ticket list gives 422 naming the parameter and what it may
+    be (status 'soon' is not one of new, open, ...)."""
     response = api("agent").get(f"/api/v1/tickets?{query}")
     assert response.status_code == 422
     assert errors(response) == {field: message}

@@ -34,6 +34,7 @@ def test_recording_outside_a_transaction_is_refused(transactional_db):
 
 
 def test_entries_cannot_be_changed_or_deleted_through_the_models(db):
+    """An audit entry can be neither rewritten nor deleted: both raise AuditLogIsAppendOnly."""
     (entry,) = _append(1)
     entry.summary = "rewritten"
     with pytest.raises(AuditLogIsAppendOnly):
@@ -95,6 +96,8 @@ def test_a_failed_change_leaves_no_audit_entry(db):
 
 
 def test_the_log_page_filters_by_action_and_says_when_nothing_matches(signed_in, demo):
+    """The audit page filtered by 'protocol.' lists protocol.publish; filtered by 'bogus' it says no entry's
+    action starts with bogus."""
     client = signed_in("manager")
     page = client.get("/audit/?action=protocol.").content.decode()
     assert "protocol.publish" in page and "No entry's action starts with" not in page

@@ -9,6 +9,11 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
+# How long Playwright waits for a page, a click's effect or a text to appear. Each wait ends as soon
+# as the thing is there, so only a broken page uses it up; a quiet machine needs a few seconds,
+# one busy with other builds far more.
+WAIT_MS = 120_000
+
 
 @pytest.fixture(scope="session")
 def browser():
@@ -42,7 +47,7 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(WAIT_MS)
     yield page
     context.close()
 

@@ -54,6 +54,9 @@ def _shots(page, name: str) -> None:
 
 
 def test_agent_opens_the_most_urgent_ticket_replies_and_sets_pending(page, demo_live, queue_of_tickets):
+    """Alex sees three tickets with 'Stove leaks gas' first (due first) and no New ticket button; every view
+    fits a phone; with j, o and r Alex opens it, replies and sets it pending, and the resolution clock
+    shows paused with the engine's explanation on hover."""
     urgent = queue_of_tickets["urgent"]
     sign_in(page, demo_live, "alex@acme.example", "demo-agent-1")
     page.click("header nav >> text=Tickets")

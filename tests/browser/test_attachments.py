@@ -54,6 +54,8 @@ def html_ticket(demo_live, settings, tmp_path):
 
 
 def test_an_agent_reads_html_mail_unfolds_the_quote_and_replies_with_a_file(page, html_ticket, tmp_path):
+    """An agent reads an HTML mail with its inline image, unfolds the folded quote, sees receipt.pdf, and
+    replies with return-label.pdf, which downloads under that name."""
     base, ticket = html_ticket
     sign_in(page, base, "alex@acme.example", "demo-agent-1")
     page.goto(f"{base}/tickets/{ticket.pk}/")

@@ -9,6 +9,8 @@ import pytest
 from django.core import mail
 from django.db.models import F
 
+from .conftest import WAIT_MS
+
 pytestmark = pytest.mark.browser
 
 SHOTS = "/tmp"
@@ -33,7 +35,7 @@ def portal_live(demo_live, settings):
 def berlin_page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(WAIT_MS)
     yield page
     context.close()
 

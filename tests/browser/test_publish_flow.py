@@ -61,6 +61,7 @@ def test_manager_fixes_an_error_publishes_and_reads_the_new_clause(page, demo_li
 
 
 def test_agent_gets_403_on_the_publish_page(page, demo_live):
+    """An agent opening a draft's publish page gets 403 'Not allowed'."""
     from charterdesk.accounts.models import Person
     from charterdesk.library.actions import do_create_draft
 

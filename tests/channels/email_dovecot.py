@@ -117,7 +117,7 @@ service imap-login {{
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 300  # only a server that never starts waits this long
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"dovecot exited: {self.process.stdout.read().decode()} {self.log()}")

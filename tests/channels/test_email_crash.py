@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from .email_corpus import plain
@@ -39,9 +38,34 @@ def _count(db: Path, sql: str) -> int:
         return 0
 
 
+# The import as `charterdesk email import` runs it, killed by SIGKILL at a chosen point: as the
+# message numbered KILL_AT is being routed, inside the transaction of the second batch (the first
+# batch of inbound.PROCESS_BATCH is committed). The same point on every machine, however loaded.
+KILLED_IMPORT = """
+import os, signal, sys
+import django
+django.setup()
+from django.core.management import call_command
+from charterdesk.channels import inbound
+routed = 0
+real_route = inbound._route
+def route(row):
+    global routed
+    routed += 1
+    if routed == int(sys.argv[2]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_route(row)
+inbound._route = route
+call_command("email", "import", sys.argv[1])
+"""
+
+
 def test_an_import_killed_mid_batch_and_restarted_delivers_every_message_once(tmp_path):
-    """SIGKILL while importing a maildir of 60 messages, then run the same import again: 100 stored
-    messages, 60 tickets, each Message-ID on exactly one ticket message, nothing left pending."""
+    """SIGKILL in the middle of a transaction while importing a maildir of 60 messages, then run the
+    same import again: 60 stored messages, 60 tickets, each Message-ID on exactly one ticket message,
+    nothing left pending."""
+    from charterdesk.channels.inbound import PROCESS_BATCH
+
     env = _env(tmp_path)
     subprocess.run([*CHARTERDESK, "migrate", "-v0"], env=env, cwd=REPO, check=True)
     subprocess.run(
@@ -61,21 +85,19 @@ def test_an_import_killed_mid_batch_and_restarted_delivers_every_message_once(tm
     db = tmp_path / "charterdesk.sqlite3"
     processed = "SELECT COUNT(*) FROM channels_inboundmessage WHERE state != 'pending'"
 
-    first = subprocess.Popen(
-        [*CHARTERDESK, "email", "import", str(tmp_path / "maildir")],
-        env=env,
+    kill_at = PROCESS_BATCH + PROCESS_BATCH // 2
+    first = subprocess.run(
+        [sys.executable, "-c", KILLED_IMPORT, str(tmp_path / "maildir"), str(kill_at)],
+        env={**env, "DJANGO_SETTINGS_MODULE": "charterdesk.desk.settings"},
         cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        capture_output=True,
+        text=True,
     )
-    deadline = time.monotonic() + 60
-    while _count(db, processed) < 15 and time.monotonic() < deadline and first.poll() is None:
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    first.stdout.close()
-    done_before = _count(db, processed)
-    assert 0 < done_before < TOTAL, "the kill must land in the middle of the batch"
+    assert first.returncode == -signal.SIGKILL, first.stdout + first.stderr
+    # Every message stored; the first batch acted on and committed, the second rolled back whole.
+    assert _count(db, "SELECT COUNT(*) FROM channels_inboundmessage") == TOTAL
+    assert _count(db, processed) == PROCESS_BATCH
+    assert _count(db, "SELECT COUNT(*) FROM tickets_ticket") == PROCESS_BATCH
 
     second = subprocess.run(
         [*CHARTERDESK, "email", "import", str(tmp_path / "maildir")],
@@ -83,7 +105,7 @@ def test_an_import_killed_mid_batch_and_restarted_delivers_every_message_once(tm
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=600,
     )
     assert second.returncode == 0, second.stdout + second.stderr
     assert "already imported" in second.stdout

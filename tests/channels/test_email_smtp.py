@@ -21,6 +21,11 @@ from .email_corpus import free_port, require_tool
 
 live_email_env = email_corpus.live_email_env  # the shared fixture
 
+# Seconds a client waits for an answer, and a test for the listener to act on what it accepted:
+# plenty for a busy machine (the listener stores each message before it answers); only a hung
+# listener runs into it.
+CLIENT_TIMEOUT = 300
+
 
 @pytest.fixture
 def listener(live_email_env):
@@ -54,12 +59,12 @@ def _mail(subject="Tent pole snapped", sender="jo@example.com", to="support@acme
 def test_a_mail_sent_with_smtplib_becomes_a_ticket_after_it_is_stored(listener):
     """smtplib delivers over the socket; the 250 answer names the stored message; the ticket follows."""
     port, handler = listener()
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+    with smtplib.SMTP("127.0.0.1", port, timeout=CLIENT_TIMEOUT) as client:
         _, answer = client.ehlo()
         assert b"SIZE" in answer and b"SMTPUTF8" in answer
         client.send_message(_mail())
         _code, answer = client.noop()
-    handler.drain()
+    handler.drain(CLIENT_TIMEOUT)
     inbound = InboundMessage.objects.get()
     assert inbound.source == "smtp"
     assert inbound.envelope_to == ["support@acme.example"]
@@ -79,7 +84,7 @@ def test_the_client_keeps_the_message_when_the_desk_cannot_store_it(listener, mo
 
     monkeypatch.setattr("charterdesk.channels.actions.store_inbound", broken)
     with (
-        smtplib.SMTP("127.0.0.1", port, timeout=30) as client,
+        smtplib.SMTP("127.0.0.1", port, timeout=CLIENT_TIMEOUT) as client,
         pytest.raises(smtplib.SMTPDataError) as refused,
     ):
         client.send_message(_mail())
@@ -90,7 +95,7 @@ def test_the_client_keeps_the_message_when_the_desk_cannot_store_it(listener, mo
 def test_unknown_recipients_too_many_recipients_and_too_large_mail_are_refused(listener):
     """Only channel addresses take mail (550); recipients are capped (452); the size limit holds (552)."""
     port, _handler = listener(max_recipients=2, max_size=20_000)
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+    with smtplib.SMTP("127.0.0.1", port, timeout=CLIENT_TIMEOUT) as client:
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
             client.send_message(_mail(to="someone@elsewhere.example"))
         assert refused.value.recipients["someone@elsewhere.example"][0] == 550
@@ -110,10 +115,10 @@ def test_the_same_mail_delivered_twice_makes_one_ticket(listener):
     """A retried delivery (same Message-ID) is acknowledged but stored and acted on once."""
     port, handler = listener()
     msg = _mail()
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+    with smtplib.SMTP("127.0.0.1", port, timeout=CLIENT_TIMEOUT) as client:
         client.send_message(msg)
         client.send_message(msg)
-    handler.drain()
+    handler.drain(CLIENT_TIMEOUT)
     assert InboundMessage.objects.count() == 1
     assert Ticket.objects.count() == 1
 
@@ -121,12 +126,12 @@ def test_the_same_mail_delivered_twice_makes_one_ticket(listener):
 def test_a_reply_to_the_ticket_address_over_smtp_lands_on_the_ticket(listener):
     """Mail to the signed plus address is accepted and threaded onto its ticket."""
     port, handler = listener()
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+    with smtplib.SMTP("127.0.0.1", port, timeout=CLIENT_TIMEOUT) as client:
         client.send_message(_mail())
-        handler.drain()
+        handler.drain(CLIENT_TIMEOUT)
         ticket = Ticket.objects.get()
         client.send_message(_mail(subject="Re: tent", to=reply_address("support@acme.example", ticket.pk)))
-    handler.drain()
+    handler.drain(CLIENT_TIMEOUT)
     assert Ticket.objects.count() == 1
     assert ticket.messages.filter(kind="customer").count() == 2
 
@@ -165,16 +170,16 @@ def test_starttls_is_offered_with_a_certificate_and_can_be_required(listener, ce
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+    with smtplib.SMTP("127.0.0.1", port, timeout=CLIENT_TIMEOUT) as client:
         client.ehlo()
         assert client.has_extn("starttls")
         with pytest.raises(smtplib.SMTPSenderRefused) as refused:
             client.send_message(_mail())
         assert refused.value.smtp_code == 530
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+    with smtplib.SMTP("127.0.0.1", port, timeout=CLIENT_TIMEOUT) as client:
         client.starttls(context=context)
         client.send_message(_mail(subject="Over TLS"))
-    handler.drain()
+    handler.drain(CLIENT_TIMEOUT)
     assert Ticket.objects.get().subject == "Over TLS"
 
 
@@ -204,15 +209,15 @@ def test_swaks_delivers_a_mail_with_an_attachment(listener, tmp_path):
             "--attach",
             f"@{report}",
             "--timeout",
-            "20",
+            str(CLIENT_TIMEOUT),
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=2 * CLIENT_TIMEOUT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "250 2.0.0 Stored as" in result.stdout
-    handler.drain()
+    handler.drain(CLIENT_TIMEOUT)
     ticket = Ticket.objects.get()
     assert ticket.subject == "Lost parcel"
     message = ticket.messages.get()

@@ -257,15 +257,28 @@ def test_checkpoints_beside_a_load_copy_each_commit_into_the_database_file(tmp_p
     """The loading connection stops checkpointing itself; after each commit the checkpoint thread
     copies the log into the database file; stopped, it sets automatic checkpoints back."""
     import sqlite3
-    import time
+    import threading
 
     from charterdesk.demo.tickets import _Checkpoints
+
+    class Rounds(threading.Event):
+        """The thread's wake-up call, counting the times it goes back to waiting: each time, the
+        checkpoint it was woken for is done."""
+
+        def __init__(self):
+            super().__init__()
+            self.waiting = threading.Semaphore(0)
+
+        def wait(self, timeout=None):
+            self.waiting.release()
+            return super().wait(timeout)
 
     path = tmp_path / "load.sqlite3"
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("PRAGMA journal_mode = WAL")
     writer.execute("CREATE TABLE t (x TEXT)")
     checkpoints = _Checkpoints(str(path), 1000)
+    checkpoints.wanted = rounds = Rounds()
     writer.execute("PRAGMA wal_autocheckpoint = 0")
     checkpoints.thread.start()
     empty = path.stat().st_size
@@ -273,10 +286,14 @@ def test_checkpoints_beside_a_load_copy_each_commit_into_the_database_file(tmp_p
     writer.executemany("INSERT INTO t VALUES (?)", [("x" * 500,) for _ in range(4000)])
     writer.execute("COMMIT")
     assert path.stat().st_size == empty  # committed to the log only
+
+    def waiting_again():
+        while not rounds.waiting.acquire(timeout=0.05):  # how often to look, not how long to wait
+            assert checkpoints.thread.is_alive(), "the checkpoint thread stopped"
+
+    waiting_again()  # started
     checkpoints.after_commit()
-    deadline = time.monotonic() + 30
-    while path.stat().st_size < 2_000_000 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    waiting_again()  # woken by the commit, checkpointed, waiting for the next one
     assert path.stat().st_size >= 2_000_000  # 4,000 rows of 500 bytes, copied in by the thread
     cursor = writer.cursor()
     checkpoints.stop(cursor)

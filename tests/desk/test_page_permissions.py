@@ -449,6 +449,22 @@ PAGES: dict[str, list[Check]] = {
     "channels:embed-settings": [chan(all_of("channels.manage"), pk=False)],
     "channels:embed-script": [public(kwargs=lambda w: {"channel": "web"})],
     "channels:embed-submit": [public("POST", kwargs=lambda w: {"channel": "web"})],
+    # surveys: the customer's pages need only the signed link (a bad one is 400, never a sign-in);
+    # an agent's page of answers is theirs, and anyone's for holders of reports.view
+    "surveys:rate": [
+        public(kwargs=lambda w: {"token": "not-a-token"}),
+        public("POST", kwargs=lambda w: {"token": "not-a-token"}),
+    ],
+    "surveys:answer": [public(kwargs=lambda w: {"token": "not-a-token"})],
+    "surveys:opt-out": [
+        public(kwargs=lambda w: {"token": "not-a-token"}),
+        public("POST", kwargs=lambda w: {"token": "not-a-token"}),
+    ],
+    "surveys:mine": [desk(signed_in, ok=(302,))],
+    "surveys:person": [
+        desk(VIEW, kwargs=lambda w: {"person_id": w.agent_id}),
+        desk(all_of("ticket.view", "reports.view"), kwargs=lambda w: {"person_id": w.people["manager"].pk}),
+    ],
     # personal API tokens: everyone signed in keeps their own
     "api:tokens": [desk(signed_in), desk(signed_in, "POST", ok=(200,), data=lambda w: {"name": "mine"})],
     "api:revoke": [Check("own", "POST", kwargs=lambda w: {"token_id": w.manager_token})],

@@ -42,6 +42,7 @@ def test_a_condition_is_a_level_of_counted_time(when: str, target: int, level: i
 
 
 def test_metric_any_watches_every_metric() -> None:
+    """A rule on 'metric: any' watches all four metrics."""
     (compiled,) = compile_rules(
         [rule("{id: r, when: {metric: any, breached: true}, do: [{notify: assignee}]}")]
     )
@@ -49,6 +50,8 @@ def test_metric_any_watches_every_metric() -> None:
 
 
 def test_extra_when_keys_are_a_match() -> None:
+    """A rule's extra when keys (priority [high], tags_none [quiet]) fire it only on high tickets without the
+    quiet tag; a rule that adds a tag changes the ticket."""
     (compiled,) = compile_rules(
         [rule("{id: r, when: {metric: resolution, breached: true, priority: [high], tags_none: [quiet]}, "
               "do: [{add_tag: late}]}")]
@@ -61,6 +64,8 @@ def test_extra_when_keys_are_a_match() -> None:
 
 
 def test_ticket_match_agrees_with_the_protocol_model() -> None:
+    """The engine's compiled match gives the protocol model's answer for every mix of priority, channel and
+    tags tried."""
     match = Match(priority=["high", "urgent"], channel="chat", tags_any=["vip", "gold"], tags_all=["a"])
     compiled = TicketMatch(match)
     for priority in ("normal", "high"):
@@ -77,6 +82,8 @@ def test_ticket_match_agrees_with_the_protocol_model() -> None:
 
 
 def test_actions_change_priority_group_and_tags_only() -> None:
+    """notify, assign_group tier2, set_priority urgent, add_tag late and add_note leave a normal ticket
+    urgent, in tier2, tagged late; notify and notes change nothing on it."""
     actions = [
         Action("notify", "role:lead"),
         Action("assign_group", "tier2"),

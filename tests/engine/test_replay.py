@@ -99,6 +99,8 @@ def test_replays_to_standard_output(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_output_is_the_same_text_json_dumps_gives(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every line sla replay prints is exactly what json.dumps gives for it, so tools can compare outputs byte
+    for byte."""
     events = write_events(tmp_path, LINES)
     _, out, _ = run(["--protocol", EXAMPLE, str(events)], capsys)
     for line in out.splitlines():
@@ -108,6 +110,7 @@ def test_output_is_the_same_text_json_dumps_gives(tmp_path: Path, capsys: pytest
 def test_reads_standard_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """sla replay reading '-' (standard input) prints the same as reading the file."""
     events = write_events(tmp_path, LINES)
     _, expected, _ = run(["--protocol", EXAMPLE, str(events)], capsys)
     stdin = io.TextIOWrapper(io.BytesIO(events.read_bytes()), encoding="utf-8")
@@ -118,6 +121,8 @@ def test_reads_standard_input(
 
 
 def test_writes_the_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With -o, sla replay prints nothing and writes one line per ticket (T1, T2) to that file, and leaves no
+    other file behind."""
     events = write_events(tmp_path, LINES)
     out_file = tmp_path / "out.jsonl"
     code, out, err = run(["--protocol", EXAMPLE, str(events), "-o", str(out_file)], capsys)
@@ -149,6 +154,7 @@ def test_now_defaults_to_the_latest_event_and_can_be_given(
 
 
 def test_blank_lines_are_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Empty and blank lines in the events file are skipped, not refused."""
     events = write_events(tmp_path, [json.dumps(LINES[0]), "", "   "])
     code, out, err = run(["--protocol", EXAMPLE, str(events)], capsys)
     assert code == 0, err
@@ -231,6 +237,8 @@ def test_an_incident_line_links_and_unlinks_a_ticket(
 
 
 def test_an_event_after_closed_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A reply after a ticket was closed is refused at its line: 'ticket 'T1' is closed; a closed ticket takes
+    no further events', exit code 1."""
     closed = '{"ticket": "T1", "at": "2026-12-07T15:00:00Z", "event": "status", "status": "closed"}'
     late = '{"ticket": "T1", "at": "2026-12-07T16:00:00Z", "event": "reply", "author": "customer"}'
     events = write_events(tmp_path, [CREATED, closed, late])
@@ -257,6 +265,8 @@ def test_no_partial_output_file_is_left(tmp_path: Path, capsys: pytest.CaptureFi
 def test_an_invalid_protocol_is_refused_with_its_problems(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A protocol with 'first_response: 30 minutes' stops the replay with exit code 2, naming FILE:LINE:COL
+    and the bad value, and writes no output file."""
     text = (
         Path(EXAMPLE).read_text(encoding="utf-8").replace("first_response: 30m", "first_response: 30 minutes")
     )
@@ -275,12 +285,14 @@ def test_an_invalid_protocol_is_refused_with_its_problems(
 
 
 def test_a_missing_events_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An events file that does not exist exits 1 with 'FILE: cannot read' and prints nothing."""
     code, out, err = run(["--protocol", EXAMPLE, str(tmp_path / "nope.jsonl")], capsys)
     assert code == 1 and out == ""
     assert err.startswith(f"{tmp_path / 'nope.jsonl'}: cannot read")
 
 
 def test_a_bad_now_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--now tomorrow is refused (exit 2) with a message naming --now."""
     events = write_events(tmp_path, LINES)
     code, out, err = run(["--protocol", EXAMPLE, "--now", "tomorrow", str(events)], capsys)
     assert code == 2 and out == ""
@@ -288,5 +300,6 @@ def test_a_bad_now_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_an_empty_file_gives_no_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty events file gives exit 0 and no output at all."""
     events = write_events(tmp_path, [])
     assert run(["--protocol", EXAMPLE, str(events)], capsys) == (0, "", "")

@@ -66,6 +66,8 @@ def replay_file(path: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tu
 def test_the_command_gives_the_same_bytes_on_one_and_on_two_processes(
     tmp_path: Path, lines: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Over 60,000 events of more than 10,000 tickets, sla replay on two processes writes the very same bytes
+    as on one, one line per ticket, escalations included."""
     assert len(lines) >= 60_000
     events = write(tmp_path, lines)
     outputs = {}
@@ -81,6 +83,8 @@ def test_the_command_gives_the_same_bytes_on_one_and_on_two_processes(
 
 
 def test_three_workers_and_a_given_now(lines: list[str], engine: SlaEngine, serial_output: list[str]) -> None:
+    """Three workers give the serial output; with a given now in the middle of the log, two workers give
+    what one does."""
     data = ("\n".join(lines) + "\n").encode()
     assert replay_data(engine, data, "<test>", workers=3) == serial_output
     now = 1_790_000_000  # in the middle of the log: later events are checked but not applied
@@ -96,6 +100,7 @@ def test_standard_input_on_two_processes(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Reading standard input on two processes prints what the serial replay prints."""
     monkeypatch.setenv(WORKERS, "2")
     data = ("\n".join(lines) + "\n").encode()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))

@@ -1161,6 +1161,9 @@ def _time(value: str | None, zone: str) -> int | None:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.description[:70] for e in EXAMPLES])
 def test_worked_example(example: Example) -> None:
+    """Each hand-computed example gets, metric by metric, the due times, fulfilment times and breaches written
+    beside it (and its escalations, policy and status where given); every cycle's explanation names its
+    policy and due time."""
     engine = _engine(example)
     zone = example.zone
     events = [build_event(spec, zone) for spec in example.events]
@@ -1203,6 +1206,7 @@ def test_worked_example(example: Example) -> None:
 
 
 def test_there_are_at_least_fifty_worked_examples() -> None:
+    """The table holds at least fifty hand-computed worked examples."""
     assert len(EXAMPLES) >= 50
 
 
@@ -1280,6 +1284,7 @@ def test_an_incident_naming_an_unknown_policy_is_refused() -> None:
 
 
 def test_events_out_of_order_are_refused() -> None:
+    """An agent reply at 08:00 on a ticket created at 09:00 the same day is refused as out of order."""
     engine = SlaEngine(desk())
     events = [build_event(created("2026-12-07 09:00"), NY), build_event(agent("2026-12-07 08:00"), NY)]
     with pytest.raises(EventError):

@@ -106,6 +106,7 @@ def interleave(seed: int, groups: list[list[dict]]) -> list[dict]:
 @SETTINGS
 @given(st.tuples(tickets("A"), tickets("B"), tickets("C")), st.integers(0, 10**6))
 def test_output_does_not_depend_on_how_tickets_interleave(groups: tuple, seed: int) -> None:
+    """However the events of three tickets are interleaved in the log, the replay gives the same result."""
     in_order = replay([r for g in groups for r in g])
     shuffled = replay(interleave(seed, list(groups)))
     assert in_order == shuffled
@@ -115,6 +116,7 @@ def test_output_does_not_depend_on_how_tickets_interleave(groups: tuple, seed: i
 @given(tickets("A"), st.lists(st.sampled_from(["B", "C", "D"]), unique=True).flatmap(
     lambda names: st.tuples(*[tickets(n) for n in names])), st.integers(0, 10**6))  # fmt: skip
 def test_other_tickets_never_change_a_tickets_result(alone: list[dict], others: tuple, seed: int) -> None:
+    """A ticket's result is the same alone as among other tickets' events."""
     assert replay(alone)["A"] == replay(interleave(seed, [alone, *others]))["A"]
 
 
@@ -139,6 +141,8 @@ def test_looking_again_later_never_rewrites_what_fired(records: list[dict], offs
 @SETTINGS
 @given(tickets("A"), st.integers(0, 70 * 86400))
 def test_the_explanation_agrees_with_the_due_time(records: list[dict], offset: int) -> None:
+    """Every cycle's explanation names its policy, target and due time (or why it has none), and the business
+    time from start to due is the target (when the clock does not pause)."""
     now = max(BASE + offset, records[-1]["at"])
     found = read_events(as_lines(records), "<test>")
     result = engine().evaluate(found.tickets["A"], now)

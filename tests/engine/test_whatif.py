@@ -299,3 +299,17 @@ def test_the_charterdesk_command_runs_it_without_a_desk(
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.startswith("What-if over 2 tickets") and "0 change outcome" in out
+
+
+def test_survey_answers_in_a_full_export_are_passed_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full `tickets export-events` carries survey answers; what-if reads past them, as if absent."""
+    survey = {"ticket": "A", "at": "2026-12-07T16:00:00Z", "event": "survey", "kind": "csat", "score": 5}
+    events = write(tmp_path, "events.jsonl", "".join(json.dumps(r) + "\n" for r in [*TWO_NORMAL, survey]))
+    code = main(
+        [str(EXAMPLE_PROTOCOL), "--events", events, "--base", str(EXAMPLE_PROTOCOL), "--format", "json"]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["tickets"] == 2

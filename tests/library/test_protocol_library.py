@@ -32,6 +32,7 @@ def test_demo_puts_the_example_in_force(demo):
 
 
 def test_published_versions_never_change(demo):
+    """A published protocol version can be neither edited nor deleted (PublishedVersionIsFinal)."""
     version = version_in_force()
     version.source += "\n# sneaky edit\n"
     with pytest.raises(PublishedVersionIsFinal):
@@ -49,6 +50,8 @@ def test_publishing_writes_the_effective_date_into_the_file(demo, example_source
 
 
 def test_a_draft_with_errors_cannot_be_published(demo, example_source):
+    """Publishing a 3.3 draft with 'first_response: soon' is refused with its problems ('not a duration'); 3.2
+    stays in force."""
     manager = demo["manager"]
     draft = do_create_draft(
         _bump(example_source, "3.3").replace("first_response: 30m", "first_response: soon"), actor=manager
@@ -61,6 +64,8 @@ def test_a_draft_with_errors_cannot_be_published(demo, example_source):
 
 
 def test_the_same_version_number_cannot_be_published_twice(demo, example_source):
+    """Publishing a draft numbered 3.2 again is refused: '3.2 is already published; raise the version
+    number'."""
     manager = demo["manager"]
     draft = do_create_draft(example_source, actor=manager)
     with pytest.raises(PublishRefused, match=r"3\.2 is already published; raise the version number"):
@@ -101,6 +106,7 @@ def test_a_future_version_takes_over_by_itself(demo, example_source):
 
 
 def test_an_effective_date_in_the_past_is_refused(demo, example_source):
+    """Publishing 3.3 to take effect two days ago is refused: the date 'cannot be in the past'."""
     manager = demo["manager"]
     draft = do_create_draft(_bump(example_source, "3.3"), actor=manager)
     with pytest.raises(PublishRefused, match="cannot be in the past"):
@@ -134,6 +140,8 @@ def test_an_agent_cannot_reach_the_publish_page(signed_in, demo, example_source)
 
 
 def test_a_signed_out_visitor_is_sent_to_sign_in(client, demo):
+    """A visitor who is not signed in and opens the handbook, the library, people or the audit log is sent to
+    the sign-in page."""
     for name in ("handbook:index", "library:library", "accounts:people", "audit:log"):
         response = client.get(reverse(name))
         assert response.status_code == 302
@@ -183,6 +191,7 @@ def test_a_new_draft_with_nothing_in_it_says_what_the_page_offers(signed_in, dem
 
 
 def test_validation_endpoint_reports_problems_without_saving(signed_in, demo, example_source):
+    """Checking 'format: 2' in the editor lists its problems and saves no version."""
     client = signed_in("manager")
     response = client.post(reverse("library:validate"), {"source": "format: 2\n"})
     assert response.status_code == 200
@@ -191,6 +200,7 @@ def test_validation_endpoint_reports_problems_without_saving(signed_in, demo, ex
 
 
 def test_downloads_as_markdown_and_pdf(signed_in, demo):
+    """An agent downloads the version in force as Markdown (naming Acme Outdoor Gear) and as a PDF."""
     client = signed_in("agent")
     version = version_in_force()
     md = client.get(reverse("library:download", args=[version.pk, "md"]))
@@ -200,6 +210,8 @@ def test_downloads_as_markdown_and_pdf(signed_in, demo):
 
 
 def test_diff_page_between_two_versions(signed_in, demo, example_source):
+    """The diff page shows a refund window of 30 -> 45 days between 3.2 and a draft; a version that does not
+    exist ('abc', 999) is 404 naming it; an agent may not see a draft's diff (403)."""
     manager = demo["manager"]
     draft = do_create_draft(
         _bump(example_source, "3.3").replace("window_days: 30", "window_days: 45"), actor=manager
@@ -221,6 +233,8 @@ def test_diff_page_between_two_versions(signed_in, demo, example_source):
 
 
 def test_handbook_search_finds_a_clause(signed_in, demo):
+    """Searching the handbook for 'carrier trace' highlights matches; 'zeppelin' says no section mentions
+    it."""
     client = signed_in("agent")
     page = client.get(reverse("handbook:index"), {"q": "carrier trace"}).content.decode()
     assert "<mark>" in page
@@ -230,6 +244,8 @@ def test_handbook_search_finds_a_clause(signed_in, demo):
 
 
 def test_handbook_banner_announces_a_scheduled_version(signed_in, demo, example_source):
+    """With 3.3 published to take over in three days, the handbook announces 'Version 3.3 of the protocol
+    takes over on' its date."""
     manager = demo["manager"]
     draft = do_create_draft(_bump(example_source, "3.3"), actor=manager)
     do_publish(draft, actor=manager, effective_at=timezone.now() + dt.timedelta(days=3))
@@ -261,6 +277,7 @@ def test_a_scheduled_version_is_never_silently_overridden(demo, example_source):
 
 
 def test_only_a_version_not_yet_in_force_can_be_withdrawn(demo):
+    """Withdrawing the version in force is refused: it is 'not scheduled'."""
     from charterdesk.library.actions import do_withdraw
 
     with pytest.raises(PublishRefused, match="not scheduled"):

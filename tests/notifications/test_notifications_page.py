@@ -28,6 +28,8 @@ def _bell(page: str) -> str:
 
 
 def test_the_bell_shows_the_unread_count_on_every_page(signed_in, notes):
+    """With two unread notifications, the bell on the handbook, the queue and the notifications page says '2
+    unread'."""
     client = signed_in("agent")
     for url in (reverse("handbook:index"), reverse("tickets:queue"), reverse("notifications:list")):
         bell = _bell(client.get(url).content.decode())
@@ -35,6 +37,8 @@ def test_the_bell_shows_the_unread_count_on_every_page(signed_in, notes):
 
 
 def test_the_list_shows_ones_own_notifications_with_their_reason(signed_in, notes):
+    """The agent's notifications list shows their escalation (with protocol 3.2) and 'Ravi assigned #2 to
+    you', and not the lead's notification."""
     page = signed_in("agent").get(reverse("notifications:list")).content.decode()
     assert "Escalation &#x27;lead-on-breach&#x27;" in page and "protocol 3.2" in page
     assert "Ravi assigned #2 to you" in page
@@ -42,6 +46,8 @@ def test_the_list_shows_ones_own_notifications_with_their_reason(signed_in, note
 
 
 def test_mark_one_read_then_all(signed_in, notes):
+    """Marking one notification read leaves '1 unread' and hides it under Unread; Mark all read says 'Marked 1
+    notification(s) read.' and leaves none unread."""
     first, second = notes
     client = signed_in("agent")
     client.post(reverse("notifications:read", args=[first.pk]))
@@ -58,6 +64,7 @@ def test_mark_one_read_then_all(signed_in, notes):
 
 
 def test_someone_elses_notification_is_not_found(signed_in, demo, notes):
+    """Reading or opening the lead's notification as the agent is 404, and it stays unread."""
     lead_note = Notification.objects.get(text="Only for the lead")
     client = signed_in("agent")
     assert client.post(reverse("notifications:read", args=[lead_note.pk])).status_code == 404
@@ -67,6 +74,7 @@ def test_someone_elses_notification_is_not_found(signed_in, demo, notes):
 
 
 def test_opening_a_notification_marks_it_read_and_goes_to_its_ticket(signed_in, demo):
+    """Opening a notification marks it read and goes to its ticket's page."""
     from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer
 
     customer = do_find_or_create_customer(email="jo@example.com", name="Jo")
@@ -95,4 +103,5 @@ def test_the_context_processor_is_lazy_and_counts_unread(rf, demo, notes):
 
 
 def test_signed_out_pages_show_no_bell(client, demo):
+    """The sign-in page shows no notification bell."""
     assert 'class="bell' not in client.get(reverse("accounts:sign-in")).content.decode()

@@ -559,6 +559,8 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.situation for case in CASES])
 def test_cross_check_reports_the_problem_at_its_place(case: Case):
+    """Each broken cross-reference is reported at its own FILE:LINE:COL with the expected message; warnings
+    alone still give a usable protocol, any error gives none."""
     result = load(case.text)
     assert [str(problem) for problem in result.problems] == case.expected
     # Warnings alone leave a usable protocol; any error leaves none.
@@ -566,12 +568,14 @@ def test_cross_check_reports_the_problem_at_its_place(case: Case):
 
 
 def test_the_example_has_no_cross_check_findings():
+    """The example protocol (Acme Outdoor Gear) passes the cross-checks with no finding at all."""
     result = load(example_text())
     assert result.protocol is not None
     assert cross_check(result.protocol) == []
 
 
 def test_cross_check_returns_path_tuples_message_and_severity():
+    """A group naming role 'agnet' is reported at team.groups[0].roles[0] as an error that suggests 'agent'."""
     result = load(edited(("roles: [agent]", "roles: [agnet]")))
     assert result.source is not None
     from charterdesk.protocol.models import Protocol
@@ -583,6 +587,8 @@ def test_cross_check_returns_path_tuples_message_and_severity():
 
 
 def test_skipped_sections_are_not_reported_as_missing():
+    """A training module covering a removed surveys section is an error, unless surveys is a section the
+    reader chose to skip."""
     result = load(example_text())
     assert result.protocol is not None
     protocol = result.protocol.model_copy(update={"surveys": None})
@@ -610,6 +616,8 @@ def test_skipped_sections_are_not_reported_as_missing():
     ],
 )
 def test_a_policy_is_shadowed_only_when_an_earlier_match_fits_all_its_tickets(first, later, shadowed):
+    """A later SLA policy is reported as shadowed only when every ticket it matches is already matched by an
+    earlier one (an empty match covers all; urgent does not cover high-or-urgent)."""
     assert _covers(Match.model_validate(first), Match.model_validate(later)) is shadowed
 
 
@@ -640,6 +648,8 @@ def test_a_duplicate_id_is_reported_before_nothing_it_causes():
 
 
 def test_references_to_items_set_aside_are_not_reported():
+    """With the agent role gone, references to 'agent' are errors, but not when the role is listed as lost
+    (its own definition failed, and that failure is the one to report)."""
     result = load(example_text())
     assert result.protocol is not None
     roles = result.protocol.team.model_copy(update={"roles": result.protocol.team.roles[1:]})

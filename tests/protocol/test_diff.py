@@ -37,6 +37,7 @@ def _texts(old: Protocol, new: Protocol) -> list[str]:
 
 
 def test_same_protocol_has_no_changes(old, data):
+    """Comparing a protocol with an identical copy finds no change and no changed section."""
     assert diff_protocols(old, Protocol.model_validate(copy.deepcopy(data))) == []
     assert changed_sections(old, old) == set()
 
@@ -48,6 +49,9 @@ def test_equal_durations_are_not_changes(old, data):
 
 
 def test_version_and_effective_date(old, data):
+    """Bumping 3.2 to 3.3 and the effective date reads 'Version 3.2 -> 3.3' and 'Effective date 2026-12-01 ->
+    2027-01-15'; dropping the date is a removal in the effective section."""
+
     def bump(d):
         d["version"] = "3.3"
         d["effective"] = dt.date(2027, 1, 15)
@@ -62,6 +66,8 @@ def test_version_and_effective_date(old, data):
 
 
 def test_sla_target_per_priority(old, data):
+    """Raising standard's high-priority first response from 2h to 4h is one change, in the sla section, naming
+    the clause sla.policies[standard].targets.first_response.high."""
     new = _changed(data, lambda d: d["sla"]["policies"][2]["targets"]["first_response"].update(high="4h"))
     [change] = diff_protocols(old, new)
     assert str(change) == change.text == "SLA policy 'standard': first response for high priority 2h -> 4h"
@@ -71,6 +77,9 @@ def test_sla_target_per_priority(old, data):
 
 
 def test_sla_uniform_target_and_new_metric(old, data):
+    """A uniform target change reads 'first response 30m -> 20m'; a new metric reads 'gains a periodic update
+    target: 30m'."""
+
     def edit(d):
         d["sla"]["policies"][0]["targets"]["first_response"] = "20m"
         d["sla"]["policies"][1]["targets"]["periodic_update"] = "30m"
@@ -82,6 +91,8 @@ def test_sla_uniform_target_and_new_metric(old, data):
 
 
 def test_policy_order_matters(old, data):
+    """Swapping the first two SLA policies is reported as the new checking order beside the old one."""
+
     def swap(d):
         policies = d["sla"]["policies"]
         policies[0], policies[1] = policies[1], policies[0]
@@ -94,6 +105,9 @@ def test_policy_order_matters(old, data):
 
 
 def test_role_permissions(old, data):
+    """A permission taken from agent and one given to lead read as 'loses permission ticket.solve' and 'gains
+    permission customer.export'."""
+
     def edit(d):
         d["team"]["roles"][0]["permissions"].remove("ticket.solve")
         d["team"]["roles"][1]["permissions"].append("customer.export")
@@ -106,6 +120,9 @@ def test_role_permissions(old, data):
 
 
 def test_new_and_removed_escalation_rules(old, data):
+    """A removed escalation rule is named; a new one is read out whole ('30 minutes before a first response is
+    due, notify the assignee')."""
+
     def edit(d):
         d["escalation"] = [rule for rule in d["escalation"] if rule["id"] != "lead-on-breach"]
         d["escalation"].append(
@@ -128,6 +145,7 @@ def test_new_and_removed_escalation_rules(old, data):
 
 
 def test_changed_escalation_rule_reads_whole(old, data):
+    """An escalation rule whose timing changed from 15 to 30 minutes is read out whole, now and before."""
     new = _changed(data, lambda d: d["escalation"][0]["when"].update(before_breach="30m"))
     assert _texts(old, new) == [
         "Escalation rule 'warn-assignee' now reads: "
@@ -137,6 +155,9 @@ def test_changed_escalation_rule_reads_whole(old, data):
 
 
 def test_calendar_hours(old, data):
+    """Saturday hours cut to 10:00–13:00 and a new Sunday opening are named day by day; the same hours written
+    with other day ranges are no change."""
+
     def edit(d):
         d["calendars"][0]["hours"]["sat"] = "10:00-13:00"
         d["calendars"][0]["hours"]["sun"] = "12:00-16:00"
@@ -156,6 +177,8 @@ def test_calendar_hours(old, data):
 
 
 def test_procedure_steps(old, data):
+    """A step added to one procedure and removed from another are named with their number and text."""
+
     def edit(d):
         d["resolution"]["procedures"][0]["steps"].append("Close the loop with logistics.")
         d["resolution"]["procedures"][1]["steps"].pop(0)
@@ -167,6 +190,9 @@ def test_procedure_steps(old, data):
 
 
 def test_generic_fields_and_sections(old, data):
+    """A refund window of 30 -> 45 days, a removed Surveys section and a new glossary term are each one
+    sentence, and their three sections are the ones changed."""
+
     def edit(d):
         d["refunds"]["window_days"] = 45
         del d["surveys"]
@@ -181,7 +207,18 @@ def test_generic_fields_and_sections(old, data):
     assert changed_sections(old, _changed(data, edit)) == {"refunds", "surveys", "glossary"}
 
 
+def test_reporting_every_kpi_or_none(old, data):
+    """Leaving out reporting.kpis reports every KPI, and kpis: [] none: the diff says which."""
+    every = _changed(data, lambda d: d["reporting"].pop("kpis"))
+    assert _texts(old, every) == ["Reporting: now reports every KPI"]
+    none = _changed(data, lambda d: d["reporting"].update(kpis=[]))
+    assert _texts(every, none) == ["Reporting: now reports no KPI"]
+    two = _changed(data, lambda d: d["reporting"].update(kpis=["csat", "nps"]))
+    assert _texts(every, two) == ["Reporting: now reports only csat, nps"]
+
+
 def test_change_is_a_sentence():
+    """A change printed is its sentence, nothing more."""
     change = Change("refunds", "refunds.window_days", "Refunds: refund window 30 days -> 45 days", "changed")
     assert str(change) == "Refunds: refund window 30 days -> 45 days"
 
@@ -291,6 +328,7 @@ def test_changes_read_as_a_managers_words(old, data, edit, expected):
 
 
 def test_singular_nouns():
+    """List names become singular in sentences: policies -> policy, boxes -> box, status stays status."""
     from charterdesk.protocol.diff import _singular
 
     assert [

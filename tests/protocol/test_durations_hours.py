@@ -28,6 +28,7 @@ from charterdesk.protocol.hours import HoursError, format_minutes, parse_days, p
     ],
 )
 def test_a_duration_is_read_in_seconds_and_keeps_its_text(text, seconds):
+    """30m is 1800 s, 1h30m and 1.5h are 5400 s, 2d is 172800 s; the duration keeps its text without spaces."""
     duration = parse_duration(text)
     assert duration.seconds == seconds
     assert duration.text == text.replace(" ", "")
@@ -50,6 +51,8 @@ def test_a_duration_is_read_in_seconds_and_keeps_its_text(text, seconds):
     ],
 )
 def test_a_bad_duration_says_how_to_write_it(value, message):
+    """A duration written '8 hours', '30M', 30, 'soon', '0m' or '0.5s' is refused with a message saying how to
+    write it."""
     with pytest.raises(DurationError) as caught:
         parse_duration(value)
     assert str(caught.value) == message
@@ -57,12 +60,14 @@ def test_a_bad_duration_says_how_to_write_it(value, message):
 
 @given(st.integers(min_value=1, max_value=10 * 365 * 86400))
 def test_formatting_seconds_and_reading_them_back_is_the_identity(seconds):
+    """Any whole number of seconds up to ten years, written as a duration and read back, is the same duration."""
     text = format_seconds(seconds)
     assert parse_duration(text) == Duration(seconds, text)
 
 
 @given(st.integers(0, 30), st.integers(0, 47), st.integers(0, 59), st.integers(0, 59))
 def test_any_sum_of_units_reads_as_its_total(days, hours, minutes, secs):
+    """Any mix of days, hours, minutes and seconds (such as 2d47h5m) reads as their total in seconds."""
     parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
     text = "".join(f"{n}{u}" for n, u in parts if n)
     total = days * 86400 + hours * 3600 + minutes * 60 + secs
@@ -72,6 +77,7 @@ def test_any_sum_of_units_reads_as_its_total(days, hours, minutes, secs):
 
 
 def test_a_duration_in_words():
+    """5400 seconds reads '1 hour 30 minutes', 2d reads '2 days', 0 reads '0 seconds'."""
     assert in_words(5400) == "1 hour 30 minutes"
     assert parse_duration("2d").in_words() == "2 days"
     assert in_words(0) == "0 seconds"
@@ -91,6 +97,7 @@ def test_a_duration_in_words():
     ],
 )
 def test_days_and_day_ranges(spec, days):
+    """mon-fri, sat,sun, Monday and mon-wed,fri read as the weekdays they name (Monday is 0)."""
     assert parse_days(spec) == days
 
 
@@ -109,6 +116,7 @@ def test_days_and_day_ranges(spec, days):
     ],
 )
 def test_bad_days_say_how_to_write_them(spec, message):
+    """A backwards day range (sat-mon) or an unknown day ('weekdays') is refused with how to write it."""
     with pytest.raises(HoursError) as caught:
         parse_days(spec)
     assert str(caught.value) == message
@@ -118,6 +126,7 @@ def test_bad_days_say_how_to_write_them(spec, message):
 
 
 def test_ranges_are_read_in_minutes_and_sorted():
+    """Hour ranges are read as minutes after midnight and sorted; 00:00-24:00 is the whole day."""
     assert parse_ranges("13:00-15:00, 10:00-12:00") == [(600, 720), (780, 900)]
     assert parse_ranges("00:00-24:00") == [(0, 1440)]
 
@@ -149,6 +158,8 @@ def test_ranges_are_read_in_minutes_and_sorted():
     ],
 )
 def test_bad_ranges_say_how_to_write_them(spec, message):
+    """An hour range such as '9-17', '9am-5:30pm', 'closed', one past midnight, an empty one, overlapping ones
+    or a time that does not exist is refused with how to write it."""
     with pytest.raises(HoursError) as caught:
         parse_ranges(spec)
     assert str(caught.value) == message

@@ -430,6 +430,7 @@ CASES = [
 
 
 def test_there_are_many_distinct_cases():
+    """The table of broken protocols holds at least 30 cases, each with its own situation and text."""
     assert len(CASES) >= 30
     assert len({case.situation for case in CASES}) == len(CASES)
     assert len({case.text for case in CASES}) == len(CASES)
@@ -537,6 +538,8 @@ def test_cross_checks_do_not_run_when_the_file_as_a_whole_is_wrong():
 
 
 def test_problems_are_sorted_by_place_and_carry_a_severity():
+    """A bad time zone (line 69) and a bad duration or quiz answer further down are both reported, in file
+    order, each as an error."""
     text = edited(
         ("timezone: America/New_York", "timezone: Europe/Berln"),
         ("first_response: 30m", "first_response: 30"),
@@ -556,6 +559,7 @@ def test_problems_are_sorted_by_place_and_carry_a_severity():
 
 
 def test_load_protocol_file_reports_a_missing_file(tmp_path):
+    """Loading a file that does not exist reports 'FILE:1:1: no such file'."""
     from charterdesk.protocol.load import load_protocol_file
 
     missing = tmp_path / "nope.yaml"
@@ -564,6 +568,7 @@ def test_load_protocol_file_reports_a_missing_file(tmp_path):
 
 
 def test_a_folder_given_as_the_protocol_file_is_named_not_a_traceback(tmp_path, capsys):
+    """protocol validate on a folder exits 1 saying 'a folder, not a protocol file', with no traceback."""
     from charterdesk.cli import main
 
     assert main(["protocol", "validate", str(tmp_path)]) == 1
@@ -571,6 +576,7 @@ def test_a_folder_given_as_the_protocol_file_is_named_not_a_traceback(tmp_path, 
 
 
 def test_render_to_a_folder_that_does_not_exist_says_so(tmp_path, capsys):
+    """protocol render into a missing folder exits 1 saying it cannot write the handbook there and why."""
     from charterdesk.cli import main
 
     try:
@@ -583,6 +589,7 @@ def test_render_to_a_folder_that_does_not_exist_says_so(tmp_path, capsys):
 
 
 def test_load_protocol_or_raise_raises_with_every_error():
+    """A protocol with two errors (format 2, pass mark 120) raises ProtocolInvalid carrying both."""
     from charterdesk.protocol.load import ProtocolInvalid, load_protocol_or_raise
 
     text = edited(("format: 1", "format: 2"), ("pass_mark: 100", "pass_mark: 120"))
@@ -624,6 +631,7 @@ def test_a_deeper_alias_bomb_is_refused_too():
 
 
 def test_a_recursive_alias_is_refused_where_it_stands():
+    """An alias used inside its own anchor is refused at its line and column, saying to write the values out."""
     assert lines("format: 1\nteam: &t\n  roles: [*t]\n") == [
         "acme.yaml:3:11: the alias *t is used inside its own anchor &t, so the value would never end; "
         "write the values out instead"
@@ -648,6 +656,7 @@ def test_aliases_are_expanded_and_placed_at_the_alias():
 
 
 def test_a_file_nested_too_deeply_is_refused_in_plain_words():
+    """A file of 5000 nested lists is refused in plain words at 1:1, not with a recursion error."""
     assert lines("a: " + "[" * 5000 + "]" * 5000 + "\n") == [
         "acme.yaml:1:1: the file nests lists or mappings too deeply to read; a protocol needs only a few levels"
     ]

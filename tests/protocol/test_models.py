@@ -22,6 +22,8 @@ def protocol():
 
 
 def test_calendars_are_parsed_into_weekly_hours(protocol):
+    """The office calendar is open Monday 08:00–18:00 and Saturday 10:00–14:00, closed Sunday and on 24
+    December 2026; the always calendar is open round the clock."""
     office = protocol.calendar("office")
     assert isinstance(office.hours, WeeklyHours)
     assert office.hours.days[0] == ((480, 1080),)
@@ -32,6 +34,8 @@ def test_calendars_are_parsed_into_weekly_hours(protocol):
 
 
 def test_policy_for_takes_the_first_policy_that_fits(protocol):
+    """An urgent vip email gets vip-urgent, an urgent chat gets chat, a low email gets standard (first
+    response 24 h); vip-urgent's 30m applies to every priority."""
     vip = protocol.sla.policy_for(priority="urgent", channel="email", group=None, tags={"vip"})
     chat = protocol.sla.policy_for(priority="urgent", channel="chat", group=None, tags=frozenset())
     other = protocol.sla.policy_for(priority="low", channel="email", group=None, tags=set())
@@ -41,6 +45,8 @@ def test_policy_for_takes_the_first_policy_that_fits(protocol):
 
 
 def test_escalation_rules_expose_their_condition(protocol):
+    """The example's three escalation rules read back as written: warn 15m before a first response, breach on
+    all four metrics, hand high or urgent tickets to the escalations group."""
     warn, breach, hand = protocol.escalation
     assert (warn.when.condition, warn.when.offset.text, warn.when.metrics()) == (
         "before_breach",
@@ -53,6 +59,7 @@ def test_escalation_rules_expose_their_condition(protocol):
 
 
 def test_an_empty_hours_map_is_allowed_with_open_dates():
+    """A calendar with no weekly hours is accepted when it opens on given dates (1 May 2026, 10:00–12:00)."""
     calendar = Calendar.model_validate(
         {
             "id": "events",
@@ -66,6 +73,7 @@ def test_an_empty_hours_map_is_allowed_with_open_dates():
 
 
 def test_hours_given_as_a_list_of_ranges():
+    """Saturday written as a list of two ranges (10:00–12:00, 13:00–14:00) is open for both."""
     text = edited(('sat: "10:00-14:00"', 'sat: ["10:00-12:00", "13:00-14:00"]'))
     result = load(text)
     assert result.ok
@@ -83,10 +91,13 @@ def test_hours_given_as_a_list_of_ranges():
     ],
 )
 def test_explain_date(value, message):
+    """A bad date says what is wrong with it: month 13, 29 February 2026, one-digit parts, a time added, or
+    words."""
     assert explain_date(value) == message
 
 
 def test_did_you_mean():
+    """A misspelt name gets a suggestion ('urgnt' -> 'urgent', 'US' -> 'us'); nothing near gets none."""
     assert did_you_mean("urgnt", ["low", "urgent"]) == "; did you mean 'urgent'?"
     assert did_you_mean("US", ["us"]) == "; did you mean 'us'?"
     assert did_you_mean("zzz", ["low", "urgent"]) == ""

@@ -104,6 +104,8 @@ def test_left_out_sections_are_left_out_and_numbering_stays_continuous(example_s
 
 
 def test_markdown_headings_in_order(markdown):
+    """The handbook's sections come in the fixed order under 'Customer Support Protocol', with 'Version 3.2 ·
+    Effective 1 December 2026'."""
     titles = [re.sub(r"^\d+ ", "", h) for h in _headings(markdown)]
     assert titles == [SECTION_TITLES[key] for key in EXPECTED_ORDER]
     assert markdown.startswith("# Customer Support Protocol\n")
@@ -111,6 +113,7 @@ def test_markdown_headings_in_order(markdown):
 
 
 def test_draft_cover(example_source):
+    """A protocol without an effective date is marked 'Draft — not yet in force' and lists no closed days."""
     protocol = _variant(example_source, lambda data: data.pop("effective"))
     assert "Draft — not yet in force" in render_markdown(protocol)
     # No effective date: no holiday list (it would depend on the clock).
@@ -118,6 +121,8 @@ def test_draft_cover(example_source):
 
 
 def test_answers_are_in_the_answer_key_only(markdown):
+    """Quiz choices appear in the Training chapter, and the right answers only in the Answer key at the
+    end."""
     training = markdown[markdown.index("## 11 Training") : markdown.index("## 12 ")]
     key = markdown[markdown.index("## 18 Answer key") :]
     assert "a) All urgent tickets" in training and "b) Urgent tickets tagged vip" in training
@@ -129,6 +134,8 @@ def test_answers_are_in_the_answer_key_only(markdown):
 
 
 def test_sla_tables_per_policy(markdown):
+    """The SLA chapter has one table per policy (three), says which tickets each applies to, gives business
+    times in hours (never days) and says the resolution clock stops while pending."""
     sla = markdown[markdown.index("## 5 ") : markdown.index("## 6 ")]
     assert sla.count("| Priority |") == 3
     assert "**Applies to:** Urgent tickets tagged vip." in sla
@@ -140,6 +147,8 @@ def test_sla_tables_per_policy(markdown):
 
 
 def test_team_and_objectives(markdown):
+    """The handbook shows the escalation chain Support Agent → Team Lead → Support Manager and the objectives
+    (90% within 1 hour, at least 95%)."""
     assert "Support Agent → Team Lead → Support Manager" in markdown
     assert "**90% within 1 hour**" in markdown
     assert "**at least 95%**" in markdown
@@ -147,6 +156,8 @@ def test_team_and_objectives(markdown):
 
 
 def test_describe_calendar(example_protocol):
+    """The office calendar reads 'Mon–Fri 08:00–18:00, Sat 10:00–14:00, New York time' with its holidays; the
+    always calendar reads 'Around the clock (24×7)'."""
     office = example_protocol.calendar("office")
     assert describe_calendar(office) == (
         "Mon–Fri 08:00–18:00, Sat 10:00–14:00, New York time (America/New_York); "
@@ -156,6 +167,8 @@ def test_describe_calendar(example_protocol):
 
 
 def test_closed_days_are_named_and_bounded(example_protocol):
+    """Closed days from 1 December 2026 start with 24 December (company day), include Christmas Day and stop
+    within twelve months."""
     days = closed_days(example_protocol.calendar("office"), dt.date(2026, 12, 1))
     assert days[0] == (dt.date(2026, 12, 24), "Closed (company day)")
     assert (dt.date(2026, 12, 25), "Christmas Day") in days
@@ -163,6 +176,8 @@ def test_closed_days_are_named_and_bounded(example_protocol):
 
 
 def test_rules_in_words(example_protocol):
+    """Escalation rules read as sentences: '15 minutes before a first response is due: notify the assignee',
+    and so on."""
     words = [rule_words(rule, example_protocol) for rule in example_protocol.escalation]
     assert words[0] == "15 minutes before a first response is due: notify the assignee"
     assert (
@@ -173,6 +188,8 @@ def test_rules_in_words(example_protocol):
 
 
 def test_patterns_in_words():
+    """Simple message patterns read in words ('starts with hi, hello or dear'); one that cannot be said in
+    words gives None."""
     assert pattern_words(r"^(hi|hello|dear)\b") == "starts with hi, hello or dear"
     assert pattern_words(r"(regards|thanks)[,.!]?\s*$") == "ends with regards or thanks"
     assert pattern_words("apologi[sz]e") == "contains apologise or apologize"
@@ -180,6 +197,7 @@ def test_patterns_in_words():
 
 
 def test_troubleshooting_tree_nests(markdown):
+    """A troubleshooting tree is rendered as nested answers, each leading to its next question or advice."""
     assert "- **Yes, another code** → *Is the phone's software up to date?*" in markdown
     assert "  - **No** → Ask the customer to update the phone first." in markdown
 
@@ -188,6 +206,8 @@ def test_troubleshooting_tree_nests(markdown):
 
 
 def test_html_escapes_raw_html_from_the_protocol(example_source):
+    """Script tags, image tags and javascript: links written into the protocol come out escaped in the HTML
+    handbook, never live."""
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
     def inject(data):
@@ -204,12 +224,15 @@ def test_html_escapes_raw_html_from_the_protocol(example_source):
 
 
 def test_author_headings_cannot_become_chapters():
+    """Headings an author writes inside a text are pushed down below chapter level; '#' in a code block stays
+    as is."""
     assert demote_headings("# Big\n\ntext\n\nSub\n---\n\n```\n# not a heading\n```") == (
         "#### Big\n\ntext\n\n##### Sub\n\n```\n# not a heading\n```"
     )
 
 
 def test_esc_shows_text_literally():
+    """Text with Markdown characters (*, _, [, |, 1., #, -) shows literally, not as formatting."""
     for text in ["*not bold* _x_ [l](u) <b> | `c` 1. # h", "+1 212 555 0100", "- dash"]:
         assert md_to_html(esc(text)).strip() == f"<p>{_html_escape(text)}</p>"
 
@@ -224,6 +247,8 @@ def _html_escape(text: str) -> str:
 
 
 def test_render_formats(example_protocol):
+    """render gives the same Markdown as render_markdown, HTML starting with <!DOCTYPE html>, and refuses an
+    unknown format such as docx."""
     md = render(example_protocol, "md")
     page = render(example_protocol, "html")
     assert md.decode("utf-8") == render_markdown(example_protocol)
@@ -233,6 +258,8 @@ def test_render_formats(example_protocol):
 
 
 def test_html_standalone_and_fragment(example_protocol):
+    """The standalone HTML handbook has contents, styles and the footer line; the fragment has every section
+    anchor and no page wrapper; rendering twice gives the same page."""
     page = render_html(example_protocol)
     assert '<nav class="toc"' in page and '<a href="#sla">' in page
     assert "<style>" in page and "@page" in page
@@ -246,6 +273,8 @@ def test_html_standalone_and_fragment(example_protocol):
 
 
 def test_pdf_has_every_heading_version_and_page_numbers(pdf_pages, example_protocol):
+    """The PDF has every section heading, 'Version 3.2' on the cover, the footer and 'Page N of M' on every
+    later page, and the contents page gives the Answer key's page as the last."""
     text = " ".join(pdf_pages)
     sections = handbook_sections(example_protocol)
     for section in sections:

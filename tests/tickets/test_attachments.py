@@ -238,6 +238,8 @@ def test_portal_customers_get_files_of_public_messages_of_their_own_tickets_only
 
 
 def test_signed_out_visitors_are_sent_to_the_portal_sign_in(client, ticket, demo):
+    """A visitor who is not signed in to the portal and opens an attachment's link is sent to the portal's
+    sign-in page, not given the file."""
     message = do_reply_with_files(ticket, author=demo["agent"], body="F", files=[IncomingFile("a.txt", b"a")])
     response = client.get(reverse("portal:attachment", args=[message.attachments.get().pk]))
     assert response.status_code == 302 and response["Location"] == reverse("portal:start")
@@ -300,6 +302,8 @@ def test_cid_images_point_at_the_download_of_the_matching_attachment(signed_in, 
 
 
 def test_the_portal_shows_html_messages_with_portal_download_links(client, ticket):
+    """In the portal a customer's HTML message keeps its formatting, loses its script, and an inline image
+    (cid:) shows through the portal's own download link."""
     message = do_customer_message(
         ticket, body="Photo", body_html='<p><i>Photo</i></p><img src="cid:p@x"><script>bad()</script>'
     )
@@ -311,11 +315,14 @@ def test_the_portal_shows_html_messages_with_portal_download_links(client, ticke
 
 
 def test_plain_text_keeps_line_breaks_and_escapes_markup():
+    """A plain-text message keeps its line breaks and paragraphs, and '<two>' shows as text, not markup."""
     shown = str(render_text("Line one\nLine <two>\n\nNew paragraph"))
     assert "Line one<br>Line &lt;two&gt;" in shown and "<p>New paragraph</p>" in shown
 
 
 def test_quoted_history_in_plain_text_is_folded_but_kept_in_full():
+    """In a plain-text reply, the quoted history from 'On Mon, 7 Dec 2026 ... wrote:' on is folded under 'Show
+    quoted text', kept in full; the new text stays visible above it."""
     text = (
         "Thanks, that fixed it.\n\nOn Mon, 7 Dec 2026 at 09:12, Acme Support <support@acme.example>\n"
         "wrote:\n> Try the spare pole.\n> Best, Alex"
@@ -327,16 +334,20 @@ def test_quoted_history_in_plain_text_is_folded_but_kept_in_full():
 
 
 def test_interleaved_quotes_fold_one_by_one_and_answers_stay_visible():
+    """Answers written between quoted questions stay visible; each quote folds on its own (two folds)."""
     shown = str(render_text("> Which size?\nLarge.\n> Which colour?\nGreen."))
     assert shown.count(f"<summary>{TOGGLE}</summary>") == 2
     assert shown.index("Large.") < shown.index("Which colour?")
 
 
 def test_a_message_that_is_only_a_quote_is_not_hidden():
+    """A message that is nothing but quoted lines is shown, not folded away."""
     assert TOGGLE not in str(render_text("> forwarded line\n> another"))
 
 
 def test_quoted_history_in_html_is_folded_from_the_wrote_line():
+    """In an HTML reply (Gmail style), everything from the 'wrote:' line on is folded, formatting kept; 'Works
+    now, thanks!' stays visible."""
     html = (
         '<div dir="ltr">Works now, thanks!</div><br><div class="gmail_quote"><div class="gmail_attr">'
         "On Mon, Dec 7, 2026 at 9:12 AM Alex &lt;support@acme.example&gt; wrote:<br></div>"
@@ -349,6 +360,8 @@ def test_quoted_history_in_html_is_folded_from_the_wrote_line():
 
 
 def test_the_ticket_page_folds_quoted_text(signed_in, ticket):
+    """On the agent's ticket page a customer's quoted text sits in a 'Show quoted text' fold, still in the
+    page."""
     do_customer_message(ticket, body="Still broken.\n\nOn Tue, Alex wrote:\n> Did the spare help?")
     page = signed_in("agent").get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
     assert f'<details class="quoted"><summary>{TOGGLE}</summary>' in page

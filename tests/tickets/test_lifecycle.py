@@ -12,7 +12,7 @@ import pytest
 from django.core import mail
 
 from charterdesk.audit.models import AuditEntry
-from charterdesk.tickets import lifecycle, scheduler
+from charterdesk.tickets import lifecycle
 from charterdesk.tickets.actions import (
     ReplyRefused,
     do_create_ticket,
@@ -31,7 +31,8 @@ from charterdesk.tickets.lifecycle import (
     TimelineEntry,
     hookimpl,
 )
-from charterdesk.tickets.models import Message
+from charterdesk.tickets.models import Message, Ticket
+from charterdesk.worker import loop as scheduler
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,6 +82,14 @@ class Family:
     def job(self, now):
         self.calls.append(("job", now))
         return 1
+
+    @hookimpl
+    def history_events(self, ticket_ids):
+        return [
+            lifecycle.HistoryEvent(t.pk, t.created_at + dt.timedelta(minutes=30), "refund", {"amount": 42})
+            for t in Ticket.objects.all()
+            if ticket_ids is None or t.pk in ticket_ids
+        ]
 
     @hookimpl
     def ticket_panels(self, request, ticket):
@@ -246,6 +255,20 @@ def test_the_worker_runs_a_familys_periodic_job(family, demo):
     assert scheduler.run_periodic_jobs(now, "w1")["family-job"] == 1
     assert "family-job" not in scheduler.run_periodic_jobs(now + dt.timedelta(minutes=1), "w2")
     assert [c for c in family.calls if c[0] == "job"] == [("job", now)]
+
+
+def test_the_export_writes_a_familys_events_among_the_tickets_own(family, customer, demo):
+    """A family's event 30 minutes after the ticket's creation comes between the ticket's
+    `created` and its status change an hour later; --sla-only leaves it out."""
+    import json
+
+    from charterdesk.tickets.export import event_lines
+
+    ticket = open_ticket(customer)
+    do_set_status(ticket, "pending", actor=demo["agent"], at=ticket.created_at + dt.timedelta(hours=1))
+    events = [json.loads(line)["event"] for line in event_lines([ticket.pk])]
+    assert events == ["created", "refund", "status"]
+    assert "refund" not in [json.loads(line)["event"] for line in event_lines([ticket.pk], families=False)]
 
 
 def test_the_ticket_page_shows_a_familys_panel_and_timeline_line(family, customer, signed_in):

@@ -140,6 +140,8 @@ def test_escalations_fire_once_notify_the_lead_and_name_the_rule(demo, customer,
 
 
 def test_pending_pauses_the_resolution_clock(demo, customer):
+    """A normal email of Monday 09:00 set pending at 10:00 has no resolution due time while pending; when the
+    customer answers Tuesday 09:00 the 39 h left make it due Friday 18:00."""
     agent = demo["agent"]
     ticket = do_create_ticket(
         customer=customer, subject="Refund", body="Please refund.", channel="email", at=at(7, 9, 0)
@@ -158,6 +160,8 @@ def test_pending_pauses_the_resolution_clock(demo, customer):
 
 
 def test_solving_with_a_required_procedure_unticked_is_refused(demo, customer):
+    """A ticket tagged damaged cannot be solved until the four steps of 'Item arrived damaged' are ticked; the
+    refusal names the procedure, and once ticked it solves."""
     from charterdesk.tickets.actions import TicketError, do_tick_step
 
     agent = demo["agent"]
@@ -178,6 +182,8 @@ def test_solving_with_a_required_procedure_unticked_is_refused(demo, customer):
 
 
 def test_export_events_writes_the_replay_format(demo, customer):
+    """tickets export-events writes a web ticket opened Monday 09:00 New York as the replay's created event at
+    14:00Z, normal, group frontline, no tags."""
     ticket = do_create_ticket(customer=customer, subject="Hi", body="Hello", channel="web", at=at(7, 9, 0))
     buffer = io.StringIO()
     with redirect_stdout(buffer):

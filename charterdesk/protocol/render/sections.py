@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..models import METRICS, Calendar, Module, Protocol, Role, Targets, TroubleNode
+from ..models import KPI_NAMES, METRICS, Calendar, Module, Protocol, Role, Targets, TroubleNode
 from .document import (
     SectionWriter,
     bullets,
@@ -588,26 +588,50 @@ def _surveys(p: Protocol, w: SectionWriter) -> bool:
     if surveys.csat:
         csat = surveys.csat
         items.append(
-            f"**Satisfaction (CSAT)** — {esc(csat.send_after.in_words())} after a ticket is solved we ask "
+            f"**Satisfaction (CSAT)** — {esc(csat.send_after.in_words())} after a ticket is solved we email "
             f"{quoted(csat.question)} on a scale of 1 to {csat.scale}; ratings {csat.scale - 1} and "
             f"{csat.scale} count as satisfied."
-        )
-    if surveys.nps:
-        items.append(
-            f"**Net Promoter Score (NPS)** — every {esc(surveys.nps.every.in_words())} we ask "
-            f"{quoted(surveys.nps.question)} on a scale of 0 to 10."
         )
     if surveys.ces:
         items.append(
             f"**Customer effort (CES)** — {esc(surveys.ces.send_after.in_words())} after a ticket is solved "
-            f"we ask {quoted(surveys.ces.question)}"
+            f"we email {quoted(surveys.ces.question)} on a scale of 1 (very easy) to 7 (very hard)."
+        )
+    if surveys.nps:
+        with_ = (
+            "with the satisfaction survey"
+            if surveys.csat
+            else ("with the effort survey" if surveys.ces else "when a ticket is solved")
+        )
+        items.append(
+            f"**Net Promoter Score (NPS)** — {with_} we also ask {quoted(surveys.nps.question)} on a scale "
+            f"of 0 to 10, at most once every {esc(surveys.nps.every.in_words())} for each customer."
         )
     if items:
         w.subsection("Feedback collection", "collection")
         w.add(bullets(items))
+        w.add(
+            "A survey is not sent when the ticket was reopened or merged into another before it was due, "
+            "to a customer who opted out (every survey email has the link, and it counts at once), or "
+            "where an automatic reply would not go (no-reply and robot addresses, tickets opened by "
+            "automatic mail, the hourly limit of automatic mail per address). A customer answers from "
+            "the email (a link for each rating, then a button to confirm it) or on the ticket in the "
+            "portal, may add a comment, and may change the rating for seven days."
+        )
+        low = []
+        if surveys.csat:
+            low.append("satisfaction 1 or 2")
+        if surveys.nps:
+            low.append("NPS 0 to 6")
+        if surveys.ces:
+            low.append("effort 5 or more")
+        lead = next((role.title for role in p.team.roles if role.id == "lead"), None)
+        fallback = f" (the {esc(str(lead))} role when nobody is assigned)" if lead else ""
         w.subsection("Survey analysis", "analysis")
         w.add(
-            "Survey answers feed the KPIs in *Reporting and KPIs*; every low rating is read by a team lead."
+            "Every answer shows on its ticket and on the page of the agent assigned to it. A low rating "
+            f"({', '.join(low)}) notifies the ticket's assignee and everyone holding the role the "
+            f"assignee reports to{fallback}. Survey answers feed the KPIs in *Reporting and KPIs*."
         )
     return True
 
@@ -617,9 +641,11 @@ def _reporting(p: Protocol, w: SectionWriter) -> bool:
     if reporting is None:
         return False
     w.author(reporting.notes, "notes")
-    if reporting.kpis:
+    # Without a `kpis` list every KPI is reported.
+    kpis = reporting.kpis if reporting.kpis is not None else KPI_NAMES
+    if kpis:
         w.subsection("Key performance indicators", "kpis")
-        rows = [(f"**{esc(kpi_words(k))}**", esc(KPI_WORDS.get(k, ("", ""))[1])) for k in reporting.kpis]
+        rows = [(f"**{esc(kpi_words(k))}**", esc(KPI_WORDS.get(k, ("", ""))[1])) for k in kpis]
         w.add(table(["KPI", "Definition"], rows))
     if reporting.schedule:
         w.subsection("Reporting frequency", "schedule")

@@ -60,7 +60,7 @@ KPI_WORDS: dict[str, tuple[str, str]] = {
     ),
     "sla_compliance": (
         "SLA compliance",
-        "Targets achieved ÷ (achieved + breached), over all response-time metrics.",
+        "Targets achieved ÷ (achieved + breached), over every SLA clock: responses, updates, resolution.",
     ),
     "csat": ("Customer satisfaction (CSAT)", "Satisfied survey answers ÷ all survey answers."),
     "nps": ("Net Promoter Score (NPS)", "Promoters (9–10) in percent minus detractors (0–6) in percent."),
@@ -72,8 +72,8 @@ KPI_WORDS: dict[str, tuple[str, str]] = {
         "First contact resolution (FCR)",
         "Tickets solved with one public agent reply and never reopened ÷ tickets solved.",
     ),
-    "backlog": ("Backlog", "Tickets still unsolved at the end of a day."),
-    "reopen_rate": ("Reopen rate", "Solved tickets that the customer reopened ÷ tickets solved."),
+    "backlog": ("Backlog", "Tickets neither solved nor closed at the end of a day."),
+    "reopen_rate": ("Reopen rate", "Solved tickets set back to an open status ÷ tickets solved."),
     "handle_time": (
         "Handle time",
         "Time agents spend working on a ticket, summed over its replies and notes.",

@@ -84,7 +84,7 @@ class Command(BaseCommand):
     def handle_import(self, path, channel, **_):
         from charterdesk.channels.conf import ingest_workers
         from charterdesk.channels.inbound import batch, process_all, process_pending, store_many
-        from charterdesk.channels.workers import TicketingWorkers
+        from charterdesk.channels.ingest_pool import IngestPool
 
         source = Path(path)
         if not source.exists():
@@ -98,8 +98,8 @@ class Command(BaseCommand):
         started = time.monotonic()
         new_ids: list[int] = []
         # Messages are committed a chunk at a time, then acted on: one by one here (SQLite), or by
-        # worker processes while the next chunks are stored (PostgreSQL; see channels/workers.py).
-        with TicketingWorkers(ingest_workers()) as pool, batch():
+        # worker processes while the next chunks are stored (PostgreSQL; see channels/ingest_pool.py).
+        with IngestPool(ingest_workers()) as pool, batch():
             for chunk in _chunks(iter_path(source), IMPORT_CHUNK):
                 items = [(raw, f"{source}:{reference}"[:300]) for reference, raw in chunk]
                 stored = []

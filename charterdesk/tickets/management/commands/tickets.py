@@ -7,13 +7,21 @@ from charterdesk.tickets.models import Ticket
 
 
 class Command(BaseCommand):
-    help = "Tickets from the command line: `tickets export-events [--ticket ID ...] [-o FILE]`."
+    help = "Tickets from the command line: `tickets export-events [--ticket ID ...] [--sla-only] [-o FILE]`."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
-        export = sub.add_parser("export-events", help="SLA events as JSON lines for `charterdesk sla replay`")
+        export = sub.add_parser(
+            "export-events",
+            help="ticket events as JSON lines (with survey answers) for `charterdesk kpi`, `sla replay`",
+        )
         export.add_argument(
             "--ticket", type=int, action="append", help="a ticket id; repeatable (all when left out)"
+        )
+        export.add_argument(
+            "--sla-only",
+            action="store_true",
+            help="only the events `charterdesk sla replay` reads (no survey answers)",
         )
         export.add_argument("-o", "--output", default="-", help="file to write, - for standard output")
 
@@ -25,7 +33,7 @@ class Command(BaseCommand):
                 raise CommandError(f"no ticket with id {', '.join(map(str, sorted(missing)))}")
         out = sys.stdout if options["output"] == "-" else open(options["output"], "w", encoding="utf-8")  # noqa: SIM115
         try:
-            for line in event_lines(ids):
+            for line in event_lines(ids, families=not options.get("sla_only")):
                 out.write(line + "\n")
         finally:
             if out is not sys.stdout:

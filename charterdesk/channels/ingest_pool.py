@@ -27,8 +27,8 @@ CHUNK = 200
 NICE = 10
 
 
-class TicketingWorkers:
-    """``with TicketingWorkers(n) as pool:`` store messages (unprocessed) inside the block; on leaving
+class IngestPool:
+    """``with IngestPool(n) as pool:`` store messages (unprocessed) inside the block; on leaving
     it, every message pending is processed. ``pool.inline``: one worker, the caller processes itself."""
 
     def __init__(self, n: int):
@@ -40,7 +40,7 @@ class TicketingWorkers:
         self.inline = self.n <= 1
         self.procs: list = []
 
-    def __enter__(self) -> TicketingWorkers:
+    def __enter__(self) -> IngestPool:
         if self.inline:
             return self
         # A forked child must open its own database connection, never share the parent's.

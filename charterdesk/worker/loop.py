@@ -14,6 +14,16 @@ Each tick does two things.
 :class:`Worker` alternates between the tick (every ``interval`` seconds) and running the
 tasks that are ready in django-tasks-db's queue (``channels.tasks.send_reply``, ...), in one
 thread, so a SQLite database only ever sees one writer per worker.
+
+Several workers over one database (docs/worker.md, "Running several"): reading never waits
+(PostgreSQL, and SQLite in WAL mode). Each due ticket is claimed in its own transaction: on
+PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` passes over a ticket another worker holds; on
+SQLite the claim is the write lock itself (``BEGIN IMMEDIATE``), so the second worker waits its
+turn, up to the database's busy timeout (20 s), and then, under the claim, skips the ticket if
+the first has already looked at it (its ``next_deadline`` is no longer past: the engine never
+sets it before the instant it evaluated). A claim that cannot be had in time is left to the
+next tick. Either way each due ticket is looked at once per instant, by whichever worker
+claims it first.
 """
 
 from __future__ import annotations
@@ -33,10 +43,10 @@ from django.db.utils import IntegrityError, OperationalError
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from . import jobs
-from .history import whole_second
-from .lifecycle import all_answers, hooks
-from .models import Lease, Ticket
+from charterdesk.tickets import jobs
+from charterdesk.tickets.history import whole_second
+from charterdesk.tickets.lifecycle import PeriodicJob, all_answers, hooks
+from charterdesk.tickets.models import Lease, Ticket
 
 log = logging.getLogger("charterdesk.worker")
 
@@ -48,45 +58,9 @@ LEASE_GRACE = dt.timedelta(seconds=5)
 RUNNING_HOLD = dt.timedelta(minutes=10)
 
 
-@dataclass(frozen=True)
-class PeriodicJob:
-    """A job the scheduler runs at most once per ``every`` across all workers."""
-
-    name: str
-    every: dt.timedelta
-    run: Callable[[dt.datetime], int]  # does the work at the given instant; returns how many things it did
-    does: str
-
-    def __repr__(self) -> str:
-        return f"<PeriodicJob {self.name} every {self.every}>"
-
-
-# Tickets' own jobs; the families add theirs through the ``periodic_jobs`` hook (lifecycle.py).
-TICKET_JOBS: tuple[PeriodicJob, ...] = (
-    PeriodicJob(
-        "follow-ups",
-        dt.timedelta(minutes=1),
-        jobs.send_due_follow_ups,
-        "sends the protocol's follow-up message to customers whose ticket was solved long enough ago",
-    ),
-    PeriodicJob(
-        "auto-close",
-        dt.timedelta(minutes=1),
-        jobs.close_solved_tickets,
-        "closes solved tickets once resolution.handling.auto_close_solved_after has passed",
-    ),
-    PeriodicJob(
-        "prune-task-results",
-        dt.timedelta(hours=1),
-        jobs.prune_task_results,
-        "deletes finished background task results older than 7 days",
-    ),
-)
-
-
 def periodic_jobs() -> tuple[PeriodicJob, ...]:
-    """Every periodic job: tickets' own, then the families' (``periodic_jobs`` hook)."""
-    return TICKET_JOBS + tuple(all_answers(hooks.periodic_jobs()))
+    """Every periodic job the apps offer (``periodic_jobs`` hook: tickets' own, then the families')."""
+    return tuple(sorted(all_answers(hooks.periodic_jobs()), key=lambda job: job.name))
 
 
 def new_worker_id() -> str:
@@ -129,7 +103,16 @@ def run_due_deadlines(
     report = DeadlineReport()
     last = 0
     while not should_stop():
-        batch = due_ticket_ids(now, after_id=last, limit=batch_size)
+        try:
+            batch = due_ticket_ids(now, after_id=last, limit=batch_size)
+        except OperationalError as error:
+            if not jobs._is_locked(error):
+                raise
+            # Readers do not wait for writers in WAL mode; only another process's checkpoint or
+            # recovery keeps the database from a read longer than the busy timeout. The tickets
+            # not reached yet are still due, so the next tick finds them.
+            log.warning("could not read the due tickets (%s); the next tick looks again", error)
+            break
         if not batch:
             break
         for ticket_id in batch:
@@ -194,9 +177,21 @@ def run_periodic_jobs(
         except Exception:
             log.exception("periodic job %s failed; it runs again in %s", job.name, job.every)
         finally:
-            # Held for one period from when it started: no other worker runs it before then.
-            keep_lease_until(job.name, holder, now + job.every)
+            _keep_lease_for_one_period(job, holder, now)
     return ran
+
+
+def _keep_lease_for_one_period(job: PeriodicJob, holder: str, started: dt.datetime) -> None:
+    """Held for one period from when the job started: no other worker runs it before then."""
+    try:
+        keep_lease_until(job.name, holder, started + job.every)
+    except OperationalError as error:
+        if not jobs._is_locked(error):
+            raise
+        # The lease keeps its running hold instead: the job runs late, never twice at once.
+        log.warning(
+            "could not shorten the lease of %s (%s); it frees itself within %s", job.name, error, RUNNING_HOLD
+        )
 
 
 # --------------------------------------------------------------------------- the tick
@@ -211,6 +206,8 @@ class TickReport:
     def __str__(self) -> str:
         d = self.deadlines
         parts = [f"{d.looked_at} due ticket(s) looked at", f"{d.escalations} escalation(s)"]
+        if d.skipped:
+            parts.append(f"{d.skipped} left to another worker or the next tick")
         parts += [f"{name}: {count}" for name, count in self.jobs.items()]
         return ", ".join(parts)
 

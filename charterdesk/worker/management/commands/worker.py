@@ -3,7 +3,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from charterdesk.tickets.scheduler import Worker, new_worker_id
+from charterdesk.worker.loop import Worker, new_worker_id
 
 
 def positive_seconds(text: str) -> float:

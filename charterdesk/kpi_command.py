@@ -1,0 +1,126 @@
+"""``charterdesk kpi``: a protocol's KPIs and objectives over a log of ticket events.
+
+    charterdesk kpi --protocol PROTOCOL.yaml --from DATE --to DATE EVENTS.jsonl [-o OUT.json]
+
+The format is specs/kpi-format.md; docs/reports.md has every definition and a
+worked example. Exit status: 0 on success; 1 for a malformed events line
+(``EVENTS.jsonl:LINE: message`` on standard error) or an events file that cannot
+be read or an output that cannot be written; 2 for a protocol that does not
+validate (each problem printed as ``FILE:LINE:COL: message``) and for a bad
+command line. On failure no output file is left behind.
+
+``charterdesk.cli`` calls ``main(argv)`` with the arguments after ``kpi``;
+``python -m charterdesk.kpi_command ...`` runs it directly. No Django is started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import re
+import sys
+from datetime import date
+
+from charterdesk.engine.kpis import KpiEngine
+from charterdesk.engine.replay import ReplayError
+from charterdesk.protocol.load import load_protocol_file
+from charterdesk.protocol.models import Protocol, explain_date
+from charterdesk.replay_command import EXIT_BAD_EVENTS, EXIT_BAD_PROTOCOL, _read_all, _write_atomically
+
+PROG = "charterdesk kpi"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="A protocol's KPIs and objectives for a period, over a log of ticket events."
+    )
+    parser.add_argument("--protocol", required=True, metavar="PROTOCOL.yaml", help="the protocol file")
+    parser.add_argument(
+        "--from", dest="first", required=True, metavar="DATE", help="the period's first day, YYYY-MM-DD"
+    )
+    parser.add_argument(
+        "--to", dest="last", required=True, metavar="DATE", help="the period's last day, YYYY-MM-DD"
+    )
+    parser.add_argument("events", metavar="EVENTS.jsonl", help="one JSON event a line; - for standard input")
+    parser.add_argument("-o", "--output", metavar="OUT.json", help="write here instead of standard output")
+    return parser
+
+
+def _date(option: str, text: str) -> date | str:
+    """The date, or what is wrong with it."""
+    if _DATE.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    return f"{PROG}: {option}: {explain_date(text)}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # argparse has printed the usage and the problem
+        return int(exit.code or 0)
+    first, last = _date("--from", args.first), _date("--to", args.last)
+    for problem in (first, last):
+        if isinstance(problem, str):
+            print(problem, file=sys.stderr)
+            return EXIT_BAD_PROTOCOL
+    assert isinstance(first, date) and isinstance(last, date)
+    if last < first:
+        print(f"{PROG}: --to {last} is before --from {first}", file=sys.stderr)
+        return EXIT_BAD_PROTOCOL
+
+    loaded = load_protocol_file(args.protocol)
+    if not loaded.ok or loaded.protocol is None:
+        for problem in loaded.errors or loaded.problems:
+            print(problem, file=sys.stderr)
+        print(f"{args.protocol}: the protocol does not validate; no KPIs were computed", file=sys.stderr)
+        return EXIT_BAD_PROTOCOL
+
+    # As for the replay: millions of small objects without reference cycles, which the cyclic
+    # collector would only walk again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _compute(args, loaded.protocol, first, last)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _compute(args: argparse.Namespace, protocol: Protocol, first: date, last: date) -> int:
+    name = "<stdin>" if args.events == "-" else args.events
+    try:
+        data = _read_all(args.events)
+    except OSError as error:
+        print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_EVENTS
+    engine = KpiEngine(protocol)
+    try:
+        found = engine.read(data.split(b"\n"), name, stripped=True)
+    except ReplayError as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_EVENTS
+    del data
+    report = engine.compute(
+        found.histories.values(), engine.period(first, last), kpis=engine.reported(command_line=True)
+    )
+    text = json.dumps(report.as_json()) + "\n"
+    if args.output is None or args.output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return 0
+    try:
+        _write_atomically(args.output, [text])
+    except OSError as error:
+        print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_EVENTS
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Tests of `charterdesk worker`: deadlines, escalations once across workers, periodic jobs, mail retries."""
