@@ -19,6 +19,8 @@ The protocol file (no database needed):
   protocol validate FILE...                      check protocol files; exit 1 on errors
   protocol render FILE --format md|html|pdf -o OUT   the handbook
   protocol diff OLD NEW                          what changed, clause by clause
+  protocol whatif DRAFT --events EVENTS --base CURRENT [--since 90d] [--format json]
+                                                 a draft beside the version in force, on past tickets
   messages check --protocol FILE MESSAGES [-o OUT]   etiquette, contingencies, redaction
   sla replay --protocol FILE [--now T] EVENTS [-o OUT]   SLA clocks over a ticket event log
   kpi --protocol FILE --from D --to D EVENTS [-o OUT]    KPIs and objectives for a period
@@ -33,6 +35,7 @@ The desk:
   check                                          what production still lacks
   protocol publish FILE --as EMAIL [--effective DATE]   publish a version from the command line
   protocol list                                  the versions in the library
+  protocol whatif DRAFT [--since 90d | --from D --to D] [--format json]   a draft on the desk's history
   people add EMAIL --role ROLE [--name NAME]     add a person (the first manager, say)
   audit verify                                   check the audit log's hash chain
   migrate, shell, ...                            any of Django's management commands
@@ -55,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if command == "protocol" and rest and rest[0] in PURE_PROTOCOL_COMMANDS:
         return protocol_command(rest)
+    if command == "protocol" and rest and rest[0] == "whatif":
+        if "--events" in rest or any(arg.startswith("--events=") for arg in rest):
+            from charterdesk.whatif_command import main as whatif_main
+
+            return whatif_main(rest[1:])
+        return django_command("whatif", rest[1:])
     if command == "messages":
         from charterdesk.messages_command import main as messages_main
 

@@ -81,6 +81,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "replay_command",
         "messages_command",
         "kpi_command",
+        "whatif_command",
         "cli",
         "__main__",
     ),

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "charterdesk.api",
     "charterdesk.portal",
     "charterdesk.channels",
+    "charterdesk.whatif",
     "charterdesk.surveys",
     "charterdesk.checks",
     "charterdesk.reports",

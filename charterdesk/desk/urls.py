@@ -13,6 +13,7 @@ urlpatterns = [
     path("notifications/", include("charterdesk.notifications.urls")),
     path("portal/", include("charterdesk.portal.urls")),
     path("channels/", include("charterdesk.channels.urls")),
+    path("whatif/", include("charterdesk.whatif.urls")),
     path("surveys/", include("charterdesk.surveys.urls")),
     path("reports/", include("charterdesk.reports.urls")),
     path("tokens/", include("charterdesk.api.urls")),

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 
+import orjson
+
 from .sla import (
     METRICS,
     Created,
@@ -311,21 +313,19 @@ def _read(
     firsts = found.firsts
     latest = -(1 << 62)
     count = 0
-    scan = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner: JSON without the wrapper
+    loads = orjson.loads
     last_line = len(lines) - 1
     statuses = _STATUSES
     index = -1
     for index in range(len(lines)) if numbers is None else numbers:
         line = lines[index]
         try:
-            # The C scanner on the line as it stands; anything unusual (leading blanks, a
-            # trailing second value, bad UTF-8...) goes through json.loads for its message.
+            # orjson on the line's bytes as they stand (no decoding first); anything it refuses
+            # (a blank line, bad UTF-8, NaN, a huge integer, a trailing second value...) goes
+            # through json.loads, which either reads it as before or gives its own message.
             try:
-                text = line.decode() if type(line) is bytes else line
-                record, end = scan(text, 0)
-                if end != len(text) and text[end:].strip():
-                    raise ValueError
-            except (ValueError, StopIteration):
+                record = loads(line)
+            except ValueError:
                 record = _slow_json(line + b"\n" if stripped and index != last_line else line)
                 if record is _BLANK:
                     continue
@@ -394,7 +394,6 @@ def _read(
     found.events += count
 
 
-_DECODER = json.JSONDecoder()
 _BLANK = object()
 
 

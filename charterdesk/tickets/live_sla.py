@@ -59,7 +59,11 @@ def engine_for(version) -> SlaEngine:
 
 def engine_event(kind: str, at: dt.datetime, data: dict):
     """One stored ``TicketEvent`` (``sla_input``) as the engine's event."""
-    seconds = to_seconds(at)
+    return engine_event_at(kind, to_seconds(at), data)
+
+
+def engine_event_at(kind: str, seconds: int, data: dict):
+    """``engine_event`` for a time already in POSIX seconds (bulk readers fetch it so)."""
     if kind == EventKind.CREATED:
         return Created(
             seconds,

@@ -110,6 +110,22 @@ def world(demo, settings, tmp_path) -> World:
     )
 
 
+def whatif_run(w: World) -> int:
+    """A what-if of the world's draft over the last week (made once, by the manager)."""
+    from charterdesk.whatif.actions import do_request_whatif
+
+    end = timezone.now().replace(minute=0, second=0, microsecond=0)
+    run, _new = do_request_whatif(
+        w.draft,
+        w.in_force,
+        period="last 7 days",
+        start=end - dt.timedelta(days=7),
+        end=end,
+        actor=w.people["manager"],
+    )
+    return run.pk
+
+
 # --------------------------------------------------------------------------- what pages need
 
 
@@ -238,6 +254,28 @@ PAGES: dict[str, list[Check]] = {
     "library:publish": [
         desk(all_of("protocol.publish"), kwargs=lambda w: {"version_id": w.draft.pk}),
         desk(all_of("protocol.publish"), "POST", ok=(200, 302), kwargs=lambda w: {"version_id": w.draft.pk}),
+    ],
+    "whatif:draft": [
+        desk(any_of("protocol.edit", "protocol.publish"), kwargs=lambda w: {"version_id": w.draft.pk}),
+        desk(
+            any_of("protocol.edit", "protocol.publish"),
+            "POST",
+            ok=(200, 302),
+            kwargs=lambda w: {"version_id": w.draft.pk},
+            data=lambda w: {"period": "7d"},
+        ),
+    ],
+    "whatif:run": [
+        desk(any_of("protocol.edit", "protocol.publish"), kwargs=lambda w: {"run_id": whatif_run(w)})
+    ],
+    "whatif:progress": [
+        desk(any_of("protocol.edit", "protocol.publish"), kwargs=lambda w: {"run_id": whatif_run(w)})
+    ],
+    "whatif:sample": [
+        desk(
+            both(any_of("protocol.edit", "protocol.publish"), VIEW),
+            kwargs=lambda w: {"run_id": whatif_run(w), "ticket": str(w.ticket_a.pk)},
+        )
     ],
     "library:withdraw": [
         desk(all_of("protocol.publish"), "POST", kwargs=lambda w: {"version_id": w.in_force.pk})

@@ -1,0 +1,136 @@
+"""``charterdesk protocol whatif DRAFT.yaml --events FILE.jsonl --base CURRENT.yaml``: what-if offline.
+
+    charterdesk protocol whatif DRAFT.yaml --events EVENTS.jsonl --base CURRENT.yaml
+        [--since 90d | --from D --to D] [--format text|json] [-o OUT]
+
+The same report as the desk's "Try on history" (charterdesk/engine/whatif.py counts for both),
+on an event log exported with ``charterdesk tickets export-events``, so a team that keeps its
+protocol in git can run it in CI without a desk. Without ``--events`` the command runs against
+the desk's database (``charterdesk.whatif``'s management command; ``cli.py`` decides).
+
+Exit status: 0 with the report; 1 for a malformed events line (``FILE:LINE: message``) or a file
+that cannot be read; 2 for a protocol that does not validate or a bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+
+from charterdesk.engine.replay import EVENT_NAMES, ReplayError, read_events
+from charterdesk.engine.sla import EventError, SlaEngine
+from charterdesk.engine.whatif import PeriodError, active_in, format_text, period, run
+from charterdesk.protocol.load import load_protocol_file
+
+EXIT_BAD_EVENTS = 1
+EXIT_USAGE = 2
+
+
+def _not_sla(kind: str, record: dict, at: int, ticket: str, events: list | None) -> str | None:
+    """Survey answers (the KPI format's ``survey`` lines, which a full export carries) have no
+    part in the SLA: passed over. Any other unknown event is the replay's error."""
+    if kind == "survey":
+        return None
+    return f"unknown event {json.dumps(kind)}; use {', '.join(EVENT_NAMES)}"
+
+
+def parser(prog: str = "charterdesk protocol whatif") -> argparse.ArgumentParser:
+    found = argparse.ArgumentParser(
+        prog=prog,
+        description="What a draft protocol would have done to past tickets, beside the version in force.",
+    )
+    found.add_argument("draft", metavar="DRAFT.yaml", help="the draft protocol file")
+    found.add_argument(
+        "--events", metavar="EVENTS.jsonl", help="an exported event log (offline; needs --base)"
+    )
+    found.add_argument("--base", metavar="CURRENT.yaml", help="the protocol in force (with --events)")
+    found.add_argument("--since", metavar="90d", help="tickets with activity in the last 7d, 30d, 90d, ...")
+    found.add_argument(
+        "--from", dest="day_from", metavar="YYYY-MM-DD", help="tickets with activity from this day"
+    )
+    found.add_argument("--to", dest="day_to", metavar="YYYY-MM-DD", help="... to the end of this day")
+    found.add_argument("--format", choices=["text", "json"], default="text")
+    found.add_argument("-o", "--output", metavar="OUT", help="write here instead of standard output")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exit:
+        return int(exit.code or 0)
+    if args.events is None or args.base is None:
+        print("charterdesk protocol whatif: --events and --base go together (offline mode)", file=sys.stderr)
+        return EXIT_USAGE
+    protocols = []
+    for path in (args.base, args.draft):
+        loaded = load_protocol_file(path)
+        if not loaded.ok or loaded.protocol is None:
+            for problem in loaded.errors or loaded.problems:
+                print(problem, file=sys.stderr)
+            print(f"{path}: the protocol does not validate; nothing was compared", file=sys.stderr)
+            return EXIT_USAGE
+        protocols.append(loaded.protocol)
+    base_engine, draft_engine = SlaEngine(protocols[0]), SlaEngine(protocols[1])
+    name = "<stdin>" if args.events == "-" else args.events
+    try:
+        if args.events == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(args.events, "rb") as stream:
+                data = stream.read()
+    except OSError as error:
+        print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_EVENTS
+    gc_was_on = gc.isenabled()
+    gc.disable()  # millions of small acyclic objects: see replay_command
+    try:
+        try:
+            # An incident naming a policy only one version has is refused by that version's
+            # engine below; both must know it.
+            found = read_events(
+                data.split(b"\n"),
+                name,
+                set(base_engine.policy_ids) & set(draft_engine.policy_ids),
+                other=_not_sla,
+                stripped=True,
+            )
+        except ReplayError as error:
+            print(error, file=sys.stderr)
+            return EXIT_BAD_EVENTS
+        del data
+        try:
+            start, end = period(args.since, args.day_from, args.day_to, found.latest)
+        except PeriodError as error:
+            print(f"charterdesk protocol whatif: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        if end is None:
+            tickets = {}
+            end = 0
+        else:
+            tickets = {t: events for t, events in found.tickets.items() if active_in(events, start, end)}
+        try:
+            report = run(base_engine, draft_engine, tickets, end, period_from=start).as_dict()
+        except EventError as error:
+            print(f"{name}: {error}", file=sys.stderr)
+            return EXIT_BAD_EVENTS
+    finally:
+        if gc_was_on:
+            gc.enable()
+    text = json.dumps(report, indent=2) + "\n" if args.format == "json" else format_text(report)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as error:
+        print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_EVENTS
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
