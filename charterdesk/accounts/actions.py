@@ -9,7 +9,7 @@ import secrets
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import action, nothing_to_record, record
@@ -32,6 +32,7 @@ def _version_label(protocol_version) -> str:
 def do_sign_in(request, person: Person, *, backend: str | None = None) -> None:
     with transaction.atomic():
         login(request, person, backend=backend)
+        request.session["signed_in_at"] = request.session["seen_at"] = int(timezone.now().timestamp())
         record(
             "person.sign_in",
             f"{person.name} signed in",
@@ -214,3 +215,106 @@ def do_revoke_invitation(invitation: Invitation, *, actor: Person) -> None:
             target=f"invitation:{invitation.pk}",
         )
         invitation.delete()
+
+
+# --------------------------------------------------------------------------- sign-in security
+
+
+def email_digest(email: str) -> str:
+    """An address as the audit log keeps it when it belongs to nobody: hashed, never in the clear."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+@action
+def do_record_failed_sign_in(
+    email: str, *, ip: str, failures: int, person: Person | None, locked: bool
+) -> None:
+    """A wrong password (or an unknown address) at sign-in; at the lockout count the person's
+    account is locked. The entry names the person by id, or the address by its hash."""
+    with transaction.atomic():
+        target = f"person:{person.pk}" if person is not None else ""
+        data = {"ip": ip, "failures": failures}
+        if person is None:
+            data["email_sha256"] = email_digest(email)
+        record(
+            "person.sign_in_failed",
+            f"a failed sign-in for person #{person.pk}"
+            if person
+            else "a failed sign-in for an unknown address",
+            target=target,
+            data=data,
+        )
+        if locked and person is not None and person.sign_in_locked_at is None:
+            person.sign_in_locked_at = timezone.now()
+            Person.objects.filter(pk=person.pk).update(sign_in_locked_at=person.sign_in_locked_at)
+            record(
+                "person.sign_in_locked",
+                f"person #{person.pk} is locked after {failures} failed sign-ins; an unlock link was emailed",
+                target=target,
+                data={"ip": ip, "failures": failures},
+            )
+
+
+@action
+def do_unlock(person: Person, *, ip: str) -> None:
+    """The person followed the emailed unlock link."""
+    with transaction.atomic():
+        if person.sign_in_locked_at is None:
+            nothing_to_record("the account was not locked")
+            return
+        Person.objects.filter(pk=person.pk).update(sign_in_locked_at=None)
+        person.sign_in_locked_at = None
+        record(
+            "person.unlock",
+            f"person #{person.pk} unlocked their account",
+            actor=person,
+            target=f"person:{person.pk}",
+            data={"ip": ip},
+        )
+
+
+@action
+def do_change_password(person: Person, password: str, *, ip: str, why: str) -> None:
+    """A new password (changed when signed in, or reset by the emailed link). Every session signed
+    in with the old one ends; a reset also lifts a lock, since it proves the mailbox."""
+    with transaction.atomic():
+        person.set_password(password)
+        person.sign_in_locked_at = None
+        person.save(update_fields=["password", "sign_in_locked_at"])
+        record(
+            "person.password",
+            f"person #{person.pk} {'reset' if why == 'reset' else 'changed'} their password",
+            actor=person,
+            target=f"person:{person.pk}",
+            data={"ip": ip, "how": why},
+        )
+
+
+@action
+def do_request_password_reset(email: str, *, person: Person | None, ip: str) -> None:
+    with transaction.atomic():
+        record(
+            "person.password_reset_request",
+            f"a password reset link was emailed to person #{person.pk}"
+            if person
+            else "a password reset was asked for an address that is nobody's; nothing was sent",
+            target=f"person:{person.pk}" if person else "",
+            data={"ip": ip, "sent": person is not None}
+            | ({} if person else {"email_sha256": email_digest(email)}),
+        )
+
+
+@action
+def do_sign_out_other_sessions(person: Person, *, ip: str) -> None:
+    """End every session of ``person`` but the caller's (which the view keeps with
+    ``update_session_auth_hash``)."""
+    with transaction.atomic():
+        Person.objects.filter(pk=person.pk).update(session_generation=models.F("session_generation") + 1)
+        person.refresh_from_db(fields=["session_generation"])
+        record(
+            "person.sign_out_others",
+            f"person #{person.pk} signed out their other sessions",
+            actor=person,
+            target=f"person:{person.pk}",
+            data={"ip": ip},
+        )

@@ -35,6 +35,11 @@ class Person(AbstractBaseUser):
     is_active = models.BooleanField(default=True)
     away = models.BooleanField(default=False, help_text="Away people are skipped by automatic assignment")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Raised by "sign out my other sessions": every session signed with the old value ends.
+    session_generation = models.PositiveIntegerField(default=0)
+    # Set when too many failed sign-ins lock the account; cleared by the emailed unlock link or a
+    # password reset.
+    sign_in_locked_at = models.DateTimeField(null=True, blank=True)
 
     objects = PersonManager()
 
@@ -47,6 +52,15 @@ class Person(AbstractBaseUser):
 
     def __str__(self) -> str:
         return self.name or self.email
+
+    def get_session_auth_hash(self) -> str:
+        """Django ends a session whose stored hash differs from this one: a new password ends
+        them all, and so does a new ``session_generation``."""
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(
+            "charterdesk.accounts.session", f"{self.password}:{self.session_generation}", algorithm="sha256"
+        ).hexdigest()
 
     @property
     def audit_label(self) -> str:
