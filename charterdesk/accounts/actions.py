@@ -318,3 +318,107 @@ def do_sign_out_other_sessions(person: Person, *, ip: str) -> None:
             target=f"person:{person.pk}",
             data={"ip": ip},
         )
+
+
+# --------------------------------------------------------------------------- the second factor
+
+
+@action
+def do_enrol_second_factor(person: Person, secret: str, *, step: int, ip: str) -> list[str]:
+    """Keep the person's authenticator app (its first code, ``step``, already checked) and give
+    them ten recovery codes, returned once and stored only hashed."""
+    from .models import RecoveryCode, SecondFactor
+    from .twofactor import hash_recovery, new_recovery_codes
+
+    codes = new_recovery_codes()
+    with transaction.atomic():
+        SecondFactor.objects.filter(person=person).delete()
+        SecondFactor.objects.create(person=person, secret=secret, enrolled_at=timezone.now(), last_step=step)
+        RecoveryCode.objects.filter(person=person).delete()
+        RecoveryCode.objects.bulk_create(
+            RecoveryCode(person=person, code_hash=hash_recovery(code)) for code in codes
+        )
+        record(
+            "person.second_factor.enrol",
+            f"person #{person.pk} enrolled an authenticator app",
+            actor=person,
+            target=f"person:{person.pk}",
+            data={"ip": ip},
+        )
+    return codes
+
+
+@action
+def do_check_second_factor(person: Person, code: str, *, ip: str, now=None) -> str | None:
+    """Whether ``code`` is the person's current authenticator code (not used before) or one of
+    their unused recovery codes: "app", "recovery" or None. A recovery code is used up."""
+    from .models import SecondFactor
+    from .twofactor import matching_step, unused_recovery
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        factor = SecondFactor.objects.select_for_update().filter(person=person).first()
+        if factor is None:
+            nothing_to_record("the person has no second factor")
+            return None
+        step = matching_step(factor.secret, code, now)
+        if step is not None and step > factor.last_step:
+            SecondFactor.objects.filter(pk=factor.pk).update(last_step=step)
+            nothing_to_record("the sign-in entry that follows records it")
+            return "app"
+        recovery = unused_recovery(person, code)
+        if recovery is None:
+            nothing_to_record("a wrong code is recorded as a failed sign-in by the caller")
+            return None
+        recovery.used_at = now
+        recovery.save(update_fields=["used_at"])
+        left = person.recovery_codes.filter(used_at__isnull=True).count()
+        record(
+            "person.second_factor.recovery",
+            f"person #{person.pk} signed in with a recovery code ({left} left)",
+            actor=person,
+            target=f"person:{person.pk}",
+            data={"ip": ip, "left": left},
+        )
+        return "recovery"
+
+
+@action
+def do_remove_second_factor(person: Person, *, actor: Person, ip: str) -> None:
+    from .models import RecoveryCode, SecondFactor
+
+    with transaction.atomic():
+        deleted, _ = SecondFactor.objects.filter(person=person).delete()
+        RecoveryCode.objects.filter(person=person).delete()
+        if not deleted:
+            nothing_to_record("the person had no authenticator app")
+            return
+        record(
+            "person.second_factor.remove",
+            f"person #{person.pk}'s authenticator app was removed by person #{actor.pk}",
+            actor=actor,
+            target=f"person:{person.pk}",
+            data={"ip": ip},
+        )
+
+
+@action
+def do_set_two_factor_roles(roles: list[str], *, actor: Person) -> None:
+    """The roles whose holders must use a second factor (from their next sign-in)."""
+    from .models import TwoFactorRole
+
+    new = sorted(set(roles))
+    with transaction.atomic():
+        old = sorted(TwoFactorRole.objects.values_list("role", flat=True))
+        if old == new:
+            nothing_to_record("the roles are as they were")
+            return
+        TwoFactorRole.objects.exclude(role__in=new).delete()
+        for role in new:
+            TwoFactorRole.objects.get_or_create(role=role)
+        record(
+            "desk.two_factor_roles",
+            f"a second factor is required for: {', '.join(new) or 'no role'}",
+            actor=actor,
+            data={"before": old, "after": new},
+        )

@@ -7,9 +7,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 
 from charterdesk.core.settings import float_setting
+
+# Set at sign-in when the person's role needs a second factor they have not set up yet.
+MUST_ENROL = "charterdesk.two_factor.must_enrol"
+# What such a person may still reach: the enrolment page, signing out, static files.
+ENROL_ALLOWED = ("/account/two-factor/", "/sign-out/", "/static/")
 
 # "Seen" is written back at most this often, so that reading pages does not write the session each time.
 SEEN_RESOLUTION = 60
@@ -36,4 +43,6 @@ class SessionTimeouts:
                 session.setdefault("signed_in_at", signed_in)
                 if now - seen >= SEEN_RESOLUTION or "seen_at" not in session:
                     session["seen_at"] = now
+                if session.get(MUST_ENROL) and not request.path.startswith(ENROL_ALLOWED):
+                    return redirect(reverse("accounts:two-factor"))
         return self.get_response(request)

@@ -111,3 +111,38 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"invitation for {self.email}"
+
+
+class SecondFactor(models.Model):
+    """A person's authenticator app (TOTP, RFC 6238: six digits every 30 seconds). The secret must
+    be readable to check codes; it is shown once, at enrolment."""
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="second_factor")
+    secret = models.CharField(max_length=64)
+    enrolled_at = models.DateTimeField()
+    # The 30-second step of the latest code accepted: a code is good once, never replayed.
+    last_step = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"authenticator app of {self.person}"
+
+
+class RecoveryCode(models.Model):
+    """One of the ten single-use codes given at enrolment, for a lost phone; kept only hashed."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.person}"
+
+
+class TwoFactorRole(models.Model):
+    """A protocol role whose holders must use a second factor: the desk's own setting (not the
+    protocol's), kept here and edited by people.manage on the people page."""
+
+    role = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return self.role

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, logout, update_session_auth_hash
@@ -19,18 +20,22 @@ from charterdesk.core.permissions import require
 from charterdesk.core.ratelimit import Limit
 from charterdesk.core.settings import int_setting
 
-from . import throttle
+from . import throttle, twofactor
 from .actions import (
     AccountError,
     check_keeps_a_manager,
     do_accept_invitation,
     do_change_password,
+    do_check_second_factor,
+    do_enrol_second_factor,
     do_invite,
     do_record_failed_sign_in,
+    do_remove_second_factor,
     do_request_password_reset,
     do_revoke_invitation,
     do_set_active,
     do_set_roles,
+    do_set_two_factor_roles,
     do_sign_in,
     do_sign_out_other_sessions,
     do_unlock,
@@ -38,7 +43,8 @@ from .actions import (
 )
 from .forms import AcceptForm, ForgotForm, InviteForm, RolesForm, SignInForm
 from .mail import send_password_reset, send_unlock
-from .models import Invitation, Person
+from .middleware import MUST_ENROL
+from .models import Invitation, Person, TwoFactorRole
 from .tokens import person_from, person_id, reset_tokens, unlock_tokens
 
 
@@ -71,12 +77,59 @@ def sign_in(request):
             if locked and known is not None:
                 _send_unlock(request, known)
             form.add_error(None, throttle.LOCKED_MESSAGE if locked else WRONG_PASSWORD)
+        elif twofactor.enrolled(person):
+            # The password is right; the failures are cleared only once the code is right too, so
+            # that the password cannot be used to reset the count while guessing codes.
+            stamp = timezone.now().timestamp()
+            request.session[PENDING] = {"person": person.pk, "at": stamp, "next": next_url}
+            return redirect("accounts:sign-in-code")
         else:
             throttle.clear(email)
-            do_sign_in(request, person)
-            safe = url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure())
-            return redirect(next_url if next_url and safe else reverse("handbook:index"))
+            return _complete_sign_in(request, person, next_url)
     return render(request, "accounts/sign_in.html", {"form": form, "next": next_url}, status=status)
+
+
+PENDING = "charterdesk.sign_in.pending"
+PENDING_SECONDS = 300
+
+
+def _complete_sign_in(request, person: Person, next_url: str):
+    do_sign_in(request, person)
+    if not twofactor.enrolled(person) and twofactor.required_for(person):
+        request.session[MUST_ENROL] = True
+        messages.info(request, "Your role needs a second factor: set up an authenticator app to go on.")
+        return redirect("accounts:two-factor")
+    safe = url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure())
+    return redirect(next_url if next_url and safe else reverse("handbook:index"))
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_code(request):
+    """The second step for a person with an authenticator app: a code, or a recovery code."""
+    pending = request.session.get(PENDING) or {}
+    person = Person.objects.filter(pk=pending.get("person"), is_active=True).first()
+    if person is None or timezone.now().timestamp() - pending.get("at", 0) > PENDING_SECONDS:
+        request.session.pop(PENDING, None)
+        messages.error(request, "Sign in again: the code must follow the password within five minutes.")
+        return redirect("accounts:sign-in")
+    error, status = "", 200
+    if request.method == "POST":
+        ip = client_ip(request)
+        refused = throttle.refusal(person.email, ip, locked=bool(person.sign_in_locked_at))
+        if refused is not None:
+            error, status = refused.message, 429
+        elif do_check_second_factor(person, request.POST.get("code", ""), ip=ip) is None:
+            failures = throttle.count_failure(person.email, ip)
+            locked = failures >= throttle.lockout_failures()
+            do_record_failed_sign_in(person.email, ip=ip, failures=failures, person=person, locked=locked)
+            if locked:
+                _send_unlock(request, person)
+            error = throttle.LOCKED_MESSAGE if locked else "That code is not right. Try the newest one."
+        else:
+            request.session.pop(PENDING, None)
+            throttle.clear(person.email)
+            return _complete_sign_in(request, person, pending.get("next", ""))
+    return render(request, "accounts/sign_in_code.html", {"error": error}, status=status)
 
 
 WRONG_PASSWORD = "That email and password do not match an active account."
@@ -290,3 +343,61 @@ def revoke_invitation(request, invitation_id: int):
     else:
         messages.success(request, f"The invitation for {invitation.email} is revoked.")
     return redirect("accounts:people")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor(request):
+    """Set up (or remove) your authenticator app; the recovery codes are shown once."""
+    person = request.user
+    ip = client_ip(request)
+    enrolled, required = twofactor.enrolled(person), twofactor.required_for(person)
+    error = ""
+    if request.method == "POST" and request.POST.get("do") == "remove" and enrolled:
+        if required:
+            error = "Your role needs a second factor: it cannot be removed."
+        elif do_check_second_factor(person, request.POST.get("code", ""), ip=ip) is None:
+            error = "That code is not right."
+        else:
+            do_remove_second_factor(person, actor=person, ip=ip)
+            messages.success(request, "Your authenticator app is removed.")
+            return redirect("accounts:two-factor")
+    secret = request.session.get(ENROL_SECRET) or twofactor.new_secret()
+    request.session[ENROL_SECRET] = secret
+    if request.method == "POST" and request.POST.get("do") == "enrol" and not enrolled:
+        step = twofactor.matching_step(secret, request.POST.get("code", ""), timezone.now())
+        if step is None:
+            error = "That code is not right. Check the app's clock and try the newest code."
+        else:
+            codes = do_enrol_second_factor(person, secret, step=step, ip=ip)
+            request.session.pop(ENROL_SECRET, None)
+            request.session.pop(MUST_ENROL, None)
+            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+    uri = twofactor.provisioning_uri(secret, person.email)
+    context = {
+        "enrolled": enrolled,
+        "required": required,
+        "error": error,
+        "secret": secret,
+        "qr": segno.make(uri, error="m").svg_inline(scale=4),
+        "left": person.recovery_codes.filter(used_at__isnull=True).count() if enrolled else 0,
+    }
+    return render(request, "accounts/two_factor.html", context, status=400 if error else 200)
+
+
+ENROL_SECRET = "charterdesk.two_factor.secret"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_roles(request):
+    """Which roles must use a second factor: the desk's setting, for people.manage."""
+    require(request, "people.manage")
+    choices = _role_choices(request)
+    chosen = sorted(TwoFactorRole.objects.values_list("role", flat=True))
+    form = RolesForm(request.POST or None, role_choices=choices, initial={"roles": chosen})
+    if request.method == "POST" and form.is_valid():
+        do_set_two_factor_roles(form.cleaned_data["roles"], actor=request.user)
+        messages.success(request, "Saved. The people holding these roles must enrol at their next sign-in.")
+        return redirect("accounts:people")
+    return render(request, "accounts/two_factor_roles.html", {"form": form})

@@ -188,6 +188,12 @@ PAGES: dict[str, list[Check]] = {
     "accounts:reset": [public(kwargs=lambda w: {"uid": "MQ", "token": "not-a-token"})],
     "accounts:unlock": [public(kwargs=lambda w: {"uid": "MQ", "token": "not-a-token"})],
     "accounts:account": [desk(signed_in)],
+    "accounts:sign-in-code": [public()],
+    "accounts:two-factor": [desk(signed_in)],
+    "accounts:two-factor-roles": [
+        desk(all_of("people.manage")),
+        desk(all_of("people.manage"), "POST", data=lambda w: {"roles": ["agent"]}),
+    ],
     "accounts:sign-out-others": [desk(signed_in, "POST")],
     "accounts:people": [desk(all_of("people.manage"))],
     "accounts:invite": [
