@@ -35,7 +35,7 @@ def do_sign_in(request, person: Person, *, backend: str | None = None) -> None:
         request.session["signed_in_at"] = request.session["seen_at"] = int(timezone.now().timestamp())
         record(
             "person.sign_in",
-            f"{person.name} signed in",
+            f"person #{person.pk} signed in",
             actor=person,
             target=f"person:{person.pk}",
             data={"ip": client_ip(request)},
@@ -60,7 +60,7 @@ def do_add_person(
             PersonRole.objects.create(person=person, role=role)
         record(
             "person.add",
-            f"{person.name} <{email}> added with roles {', '.join(sorted(roles)) or 'none'}",
+            f"person #{person.pk} added with roles {', '.join(sorted(roles)) or 'none'}",
             actor=actor,
             target=f"person:{person.pk}",
             data={"roles": sorted(roles)},
@@ -104,7 +104,7 @@ def do_set_roles(
         person._role_ids = None
         record(
             "person.roles",
-            f"{person.name}'s roles: {', '.join(old) or 'none'} -> {', '.join(new) or 'none'}"
+            f"person #{person.pk}'s roles: {', '.join(old) or 'none'} -> {', '.join(new) or 'none'}"
             + (f" ({note})" if note else ""),
             actor=actor,
             target=f"person:{person.pk}",
@@ -123,7 +123,7 @@ def do_set_active(person: Person, active: bool, *, actor: Person) -> None:
         Person.objects.filter(pk=person.pk).update(is_active=active)
         person.is_active = active
         verb = "reactivated" if active else "deactivated"
-        record(f"person.{verb}", f"{person.name} {verb}", actor=actor, target=f"person:{person.pk}")
+        record(f"person.{verb}", f"person #{person.pk} {verb}", actor=actor, target=f"person:{person.pk}")
 
 
 def hash_token(token: str) -> str:
@@ -159,7 +159,7 @@ def do_invite(email: str, name: str, roles: list[str], *, actor: Person, now=Non
         )
         record(
             "person.invite",
-            f"{actor.name} invited {name} <{email}> as {', '.join(sorted(roles))}",
+            f"person #{actor.pk} invited someone (invitation #{invitation.pk}) as {', '.join(sorted(roles))}",
             actor=actor,
             target=f"invitation:{invitation.pk}",
             data={"roles": sorted(roles)},
@@ -193,7 +193,7 @@ def do_accept_invitation(invitation: Invitation, password: str, *, timezone_name
         invitation.save(update_fields=["accepted_at", "person"])
         record(
             "person.join",
-            f"{person.name} <{person.email}> joined with roles {', '.join(invitation.roles)}",
+            f"person #{person.pk} joined with roles {', '.join(invitation.roles)}",
             actor=person,
             target=f"person:{person.pk}",
             data={"roles": invitation.roles, "invitation": invitation.pk},
@@ -210,7 +210,7 @@ def do_revoke_invitation(invitation: Invitation, *, actor: Person) -> None:
             raise AccountError(f"the invitation for {invitation.email} was already accepted")
         record(
             "person.invite.revoke",
-            f"{actor.name} revoked the invitation for {invitation.name} <{invitation.email}>",
+            f"person #{actor.pk} revoked invitation #{invitation.pk}",
             actor=actor,
             target=f"invitation:{invitation.pk}",
         )

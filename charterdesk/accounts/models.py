@@ -64,7 +64,8 @@ class Person(AbstractBaseUser):
 
     @property
     def audit_label(self) -> str:
-        return f"{self.name} <{self.email}>"
+        # By id, never by name or address: erasing a person's data later leaves the chain intact.
+        return f"person #{self.pk}"
 
     @property
     def role_ids(self) -> list[str]:
