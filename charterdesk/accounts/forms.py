@@ -7,6 +7,10 @@ class SignInForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput)
 
 
+class ForgotForm(forms.Form):
+    email = forms.EmailField()
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField()
     name = forms.CharField(max_length=150)

@@ -35,6 +35,11 @@ class Person(AbstractBaseUser):
     is_active = models.BooleanField(default=True)
     away = models.BooleanField(default=False, help_text="Away people are skipped by automatic assignment")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Raised by "sign out my other sessions": every session signed with the old value ends.
+    session_generation = models.PositiveIntegerField(default=0)
+    # Set when too many failed sign-ins lock the account; cleared by the emailed unlock link or a
+    # password reset.
+    sign_in_locked_at = models.DateTimeField(null=True, blank=True)
 
     objects = PersonManager()
 
@@ -48,9 +53,19 @@ class Person(AbstractBaseUser):
     def __str__(self) -> str:
         return self.name or self.email
 
+    def get_session_auth_hash(self) -> str:
+        """Django ends a session whose stored hash differs from this one: a new password ends
+        them all, and so does a new ``session_generation``."""
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(
+            "charterdesk.accounts.session", f"{self.password}:{self.session_generation}", algorithm="sha256"
+        ).hexdigest()
+
     @property
     def audit_label(self) -> str:
-        return f"{self.name} <{self.email}>"
+        # By id, never by name or address: erasing a person's data later leaves the chain intact.
+        return f"person #{self.pk}"
 
     @property
     def role_ids(self) -> list[str]:
@@ -97,3 +112,38 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"invitation for {self.email}"
+
+
+class SecondFactor(models.Model):
+    """A person's authenticator app (TOTP, RFC 6238: six digits every 30 seconds). The secret must
+    be readable to check codes; it is shown once, at enrolment."""
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="second_factor")
+    secret = models.CharField(max_length=64)
+    enrolled_at = models.DateTimeField()
+    # The 30-second step of the latest code accepted: a code is good once, never replayed.
+    last_step = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"authenticator app of {self.person}"
+
+
+class RecoveryCode(models.Model):
+    """One of the ten single-use codes given at enrolment, for a lost phone; kept only hashed."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.person}"
+
+
+class TwoFactorRole(models.Model):
+    """A protocol role whose holders must use a second factor: the desk's own setting (not the
+    protocol's), kept here and edited by people.manage on the people page."""
+
+    role = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return self.role

@@ -231,8 +231,15 @@ def create_ticket(request, payload: TicketCreate):
 def download_attachment(request, attachment_id: int):
     """The file of a message's attachment (internal notes included, as on the desk, for ticket.view),
     as `Content-Disposition: attachment`; pictures inline. Each message lists its attachments with
-    this address as `download_url`."""
-    return serve(access_attachment(caller_of(request), attachment_id))
+    this address as `download_url`. Each download is audited (`read.attachment`)."""
+    from charterdesk.audit.actions import do_record_reading
+    from charterdesk.core.client import client_ip
+
+    found = access_attachment(caller_of(request), attachment_id)
+    do_record_reading(
+        request.user, "attachment", f"attachment:{found.pk}", ip=client_ip(request), data={"via": "api"}
+    )
+    return serve(found)
 
 
 @router.get("/{ticket_id}", response={200: TicketDetail, **ERRORS_WITH_404}, summary="Read a ticket")

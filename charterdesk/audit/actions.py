@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hmac
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import keys
 from .models import AuditEntry, AuditHead
 
 
@@ -146,16 +148,57 @@ def _append(entries: list[AuditEntry]) -> None:
     if head is None:
         AuditHead.objects.get_or_create(pk=1)
         head = AuditHead.objects.select_for_update().get(pk=1)
+    kid, key = keys.current_key()
     previous = head.last_hash
+    if head.count and head.key_id and head.key_id != kid and entries[0].action != ROTATION:
+        # The key changed since the newest entry: the hand-over comes first, signed by both.
+        entries = [_rotation_entry(head.key_id, kid), *entries]
     for entry in entries:
         entry.prev_hash = previous
-        entry.hash = entry.compute_hash()
+        entry.key_id = kid
+        if entry.action == ROTATION:
+            old = keys.known_keys().get(entry.data["previous_key"])
+            entry.data.pop("previous_mac", None)
+            entry.data["previous_mac"] = keys.sign(old, entry.payload()) if old else ""
+        entry.hash = entry.compute_hash(key)
         previous = entry.hash
     if len(entries) == 1:
         entries[0].save()
     else:
         AuditEntry.objects.bulk_create(entries)
-    AuditHead.objects.filter(pk=1).update(last_hash=previous, count=head.count + len(entries))
+    count = head.count + len(entries)
+    AuditHead.objects.filter(pk=1).update(
+        last_hash=previous, count=count, key_id=kid, mac=keys.head_mac(key, count, previous)
+    )
+
+
+ROTATION = "audit.key_rotation"
+
+
+def _rotation_entry(old_id: str, new_id: str) -> AuditEntry:
+    """The entry that hands the chain from one key to the next: signed by the new key like every
+    entry, and carrying its signature under the old key (empty when the desk no longer has the
+    old key, which ``audit verify`` then reports)."""
+    return AuditEntry(
+        at=timezone.now(),
+        actor_label="system",
+        action=ROTATION,
+        summary=f"the audit log is signed with key {new_id} from here on (was {old_id})",
+        data={"previous_key": old_id},
+    )
+
+
+def rotate() -> AuditEntry | None:
+    """Write the hand-over entry now (``charterdesk audit rotate``) instead of before the next
+    change; None when the log is already signed with the current key."""
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().filter(pk=1).first()
+        kid, _ = keys.current_key()
+        if head is None or not head.count or head.key_id == kid:
+            return None
+        entry = _rotation_entry(head.key_id, kid)
+        _append([entry])
+        return entry
 
 
 def _label(actor) -> str:
@@ -184,21 +227,68 @@ class ChainReport:
 
 
 def verify_chain() -> ChainReport:
-    """Walk the whole log in order and report the first entry whose link is broken."""
-    previous = ""
+    """Walk the whole log in order and report the first entry that does not verify: its link to
+    the entry before, its signature under its key, and at a change of key the hand-over entry's
+    signature under the old key; then the head row's own signature."""
+    known = keys.known_keys()
+    previous, previous_key = "", ""
     checked = 0
     for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=2000):
+        key = known.get(entry.key_id)
+        if key is None:
+            return ChainReport(
+                checked,
+                entry.pk,
+                f"it is signed with key {entry.key_id or '(none)'}, which this desk does not have "
+                "(set CHARTERDESK_AUDIT_OLD_KEYS to the earlier keys to verify it)",
+            )
         if entry.prev_hash != previous:
             return ChainReport(
                 checked, entry.pk, "it does not point at the entry before it (an entry was removed)"
             )
-        if entry.compute_hash() != entry.hash:
-            return ChainReport(checked, entry.pk, "its content does not match its hash (it was changed)")
-        previous = entry.hash
+        if entry.compute_hash(key) != entry.hash:
+            return ChainReport(
+                checked, entry.pk, "its signature does not match its content (it was changed or re-signed)"
+            )
+        if previous_key and entry.key_id != previous_key and not _hand_over_holds(entry, previous_key, known):
+            return ChainReport(
+                checked, entry.pk, f"the key changes here without a hand-over signed by key {previous_key}"
+            )
+        previous, previous_key = entry.hash, entry.key_id
         checked += 1
     head = AuditHead.objects.filter(pk=1).first()
     if head is not None and (head.last_hash != previous or head.count != checked):
         return ChainReport(
             checked, None, f"the log ends after {checked} entries but {head.count} were written"
         )
+    if head is not None and head.count:
+        key = known.get(head.key_id)
+        if key is None or keys.head_mac(key, head.count, head.last_hash) != head.mac:
+            return ChainReport(
+                checked, None, "the head of the log was rewritten (its signature does not hold)"
+            )
     return ChainReport(checked)
+
+
+def _hand_over_holds(entry: AuditEntry, old_id: str, known: dict[str, bytes]) -> bool:
+    old = known.get(old_id)
+    if entry.action != ROTATION or old is None or entry.data.get("previous_key") != old_id:
+        return False
+    signed = AuditEntry(**{f.attname: getattr(entry, f.attname) for f in AuditEntry._meta.concrete_fields})
+    signed.data = {k: v for k, v in entry.data.items() if k != "previous_mac"}
+    return hmac.compare_digest(keys.sign(old, signed.payload()), str(entry.data.get("previous_mac", "")))
+
+
+@action
+def do_record_reading(actor, what: str, target: str, *, ip: str, data: dict | None = None) -> None:
+    """A person read a customer's data in full: a ticket's raw email, an attachment, an export.
+    Reading is recorded (who, what, when, from which address) so that a data-protection request
+    ("who has seen my data?") can be answered; the entry names the thing by id, never its content."""
+    with transaction.atomic():
+        record(
+            f"read.{what}",
+            f"{getattr(actor, 'audit_label', 'system')} opened {what.replace('_', ' ')} of {target}",
+            actor=actor,
+            target=target,
+            data={"ip": ip, **(data or {})},
+        )

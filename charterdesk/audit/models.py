@@ -1,8 +1,7 @@
-"""The audit log: append-only, every entry hash-chained to the one before it."""
+"""The audit log: append-only, every entry chained to the one before it by a keyed MAC (audit/keys.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from django.conf import settings
@@ -18,6 +17,9 @@ class AuditHead(models.Model):
 
     last_hash = models.CharField(max_length=64, default="")
     count = models.PositiveBigIntegerField(default=0)
+    # HMAC of count and last_hash under the key that signed the newest entry (audit/keys.py).
+    mac = models.CharField(max_length=64, default="", blank=True)
+    key_id = models.CharField(max_length=16, default="", blank=True)
 
     def __str__(self) -> str:
         return f"audit head after {self.count} entries"
@@ -39,7 +41,9 @@ class AuditEntry(models.Model):
     clause = models.CharField(max_length=200, blank=True)
     data = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
+    # HMAC-SHA256 of payload() under the key named by key_id (audit/keys.py), never a plain hash.
     hash = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["id"]
@@ -69,8 +73,11 @@ class AuditEntry(models.Model):
             "clause": self.clause,
             "data": self.data,
             "prev_hash": self.prev_hash,
+            "key_id": self.key_id,
         }
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
-    def compute_hash(self) -> str:
-        return hashlib.sha256(self.payload()).hexdigest()
+    def compute_hash(self, key: bytes) -> str:
+        from .keys import sign
+
+        return sign(key, self.payload())

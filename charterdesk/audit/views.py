@@ -11,7 +11,7 @@ from .models import AuditEntry
 @login_required
 def log(request):
     require(request, "audit.view")
-    entries = AuditEntry.objects.order_by("-id")
+    entries = AuditEntry.objects.select_related("actor").order_by("-id")
     action = request.GET.get("action", "").strip()
     if action:
         entries = entries.filter(action__startswith=action)

@@ -47,10 +47,13 @@ class ChannelError(Exception):
 
 
 def dedupe_key(raw: bytes) -> tuple[str, str, str]:
-    """(key, message_id, sha256): the Message-ID when there is one, else the content hash."""
+    """(key, message_id, sha256): the content hash of the bytes as received. A duplicate is the
+    same message: the same Message-ID *and* the same content, which the hash covers both of. The
+    Message-ID alone is chosen by the sender, so a second, different message reusing one would
+    otherwise be answered "already have it" and stored nowhere."""
     digest = content_hash(raw)
     message_id = raw_message_id(raw)
-    return (f"mid:{message_id.lower()}" if message_id else f"sha:{digest}"), message_id, digest
+    return f"sha:{digest}", message_id, digest
 
 
 def store_inbound(raw: bytes, **fields) -> tuple[InboundMessage, bool]:
@@ -64,6 +67,7 @@ def store_inbound(raw: bytes, **fields) -> tuple[InboundMessage, bool]:
     inbound = _inbound_row(raw, **fields)
     with transaction.atomic():
         if _insert_new([inbound]):
+            flag_reused_message_ids([inbound])
             return inbound, True
         # Stored before, or meanwhile by another listener or poller: that copy wins.
         return _stored().get(dedupe_key=inbound.dedupe_key), False
@@ -74,6 +78,26 @@ def inbound_rows(raws: list[bytes], refs: list[str], **common) -> list[InboundMe
     needs no database, done before the caller's turn to write. ``common`` as ``store_inbound``."""
     common.setdefault("at", timezone.now())
     return [_inbound_row(raw, source_ref=ref, **common) for raw, ref in zip(raws, refs, strict=True)]
+
+
+def flag_reused_message_ids(rows: list[InboundMessage]) -> None:
+    """Mark the new rows whose Message-ID an earlier message, with other content, already used:
+    stored as messages of their own, and flagged for people to see (not a write of the desk's
+    decisions, so not an action: part of the spool's own bookkeeping)."""
+    ids = {row.message_id for row in rows if row.message_id}
+    if not ids:
+        return
+    earlier = set(
+        InboundMessage.objects.filter(message_id__in=ids)
+        .exclude(pk__in=[row.pk for row in rows])
+        .values_list("message_id", flat=True)
+    )
+    seen: set[str] = set()
+    for row in sorted(rows, key=lambda r: r.pk or 0):
+        if row.message_id and (row.message_id in earlier or row.message_id in seen):
+            row.reused_message_id = True
+            InboundMessage.objects.filter(pk=row.pk).update(reused_message_id=True)
+        seen.add(row.message_id)
 
 
 def store_inbound_many(rows: list[InboundMessage]) -> list[tuple[InboundMessage | None, bool, str]]:
@@ -108,6 +132,7 @@ def store_inbound_many(rows: list[InboundMessage]) -> list[tuple[InboundMessage 
                 except Exception as exc:
                     log.exception("a message (%s) could not be stored", row.source_ref)
                     failed[key] = f"{type(exc).__name__}: {exc}"
+    flag_reused_message_ids([fresh[key] for key in inserted if key in fresh])
     answer: list[tuple[InboundMessage | None, bool, str]] = []
     for row in rows:
         key = row.dedupe_key

@@ -81,9 +81,18 @@ def periodic_jobs():
 def ticket_panels(request, ticket):
     # What the channels did for this ticket: mail sent (or failed, or bounced), mail held for
     # approval, calls logged. A fixed number of queries, whatever the ticket's size.
+    from django.db.models import Q
+
+    # Held mail and mail that reused an earlier Message-ID, in one query.
+    marked = list(
+        ticket.inbound_messages.filter(Q(state="held") | Q(reused_message_id=True))
+        .defer("raw")
+        .order_by("received_at")
+    )
     context = {
         "mails": list(ticket.outbound_mails.order_by("-created_at")[:20]),
-        "held": list(ticket.inbound_messages.filter(state="held").order_by("received_at")),
+        "held": [m for m in marked if m.state == "held"],
+        "reused": [m for m in marked if m.reused_message_id],
         "calls": list(ticket.phone_calls.select_related("agent").order_by("-at")[:20]),
     }
     return [Panel("channels", "Email and calls", "channels/_ticket_panel.html", context, order=50)]

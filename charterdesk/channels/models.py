@@ -11,8 +11,11 @@ from .choices import CallDirection, InboundState, MailboxSecurity, OutboundKind,
 class InboundMessage(models.Model):
     """One message as it arrived, stored whole before anything else happens to it.
 
-    ``dedupe_key`` (the Message-ID, or a content hash when there is none) makes ingestion
-    idempotent: the same message arriving twice, by any route, is stored and acted on once.
+    ``dedupe_key`` (``sha:`` and the SHA-256 of the raw bytes as received) makes ingestion
+    idempotent: the same message (same Message-ID, same content) arriving twice is stored and
+    acted on once. A second, different message that reuses an earlier Message-ID is stored as a
+    message of its own, with ``reused_message_id`` set. ``sha256`` is of the bytes as received and
+    is kept when a later step (redaction) rewrites ``raw``.
     Quarantined and held messages are rows in the states of the same name.
     """
 
@@ -21,6 +24,8 @@ class InboundMessage(models.Model):
     size = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64)
     message_id = models.CharField(max_length=300, blank=True)
+    # Another stored message, with other content, had this Message-ID first.
+    reused_message_id = models.BooleanField(default=False)
     source = models.CharField(max_length=20, help_text="smtp, imap, import or embed")
     source_ref = models.CharField(max_length=300, blank=True, help_text="mailbox and UID, file path, peer")
     envelope_from = models.CharField(max_length=320, blank=True)

@@ -102,7 +102,23 @@ def quarantined(request, pk: int):
     return _inbound_page(request, item, parsed, error, form=form)
 
 
+def _audit_raw(request, item, how: str) -> None:
+    """Opening a message as it arrived (headers, addresses, text) is reading customer data: each
+    view and download is audited as ``read.raw_email``, by id."""
+    from charterdesk.audit.actions import do_record_reading
+    from charterdesk.core.client import client_ip
+
+    do_record_reading(
+        request.user,
+        "raw_email",
+        f"inbound:{item.pk}",
+        ip=client_ip(request),
+        data={"ticket": item.ticket_id, "how": how},
+    )
+
+
 def _inbound_page(request, item, parsed, error, **extra):
+    _audit_raw(request, item, "page")
     raw = item.raw_text
     main, folded = fold(parsed.text) if parsed else ("", "")
     context = {
@@ -122,6 +138,7 @@ def _inbound_page(request, item, parsed, error, **extra):
 @login_required
 def raw_message(request, pk: int):
     item = access_quarantined(request, pk)
+    _audit_raw(request, item, "download")
     response = HttpResponse(item.raw_bytes, content_type="message/rfc822")
     response["Content-Disposition"] = f'attachment; filename="message-{item.pk}.eml"'
     return response

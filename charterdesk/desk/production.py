@@ -30,4 +30,9 @@ def production_advice() -> list[str]:
         advice.append("SITE_URL: the public address of the desk, for links in emails")
     if not os.environ.get("MEDIA_ROOT"):
         advice.append("MEDIA_ROOT: a durable folder for uploaded files (backed up with the database)")
+    if not (getattr(settings, "CHARTERDESK_AUDIT_KEY", None) or os.environ.get("CHARTERDESK_AUDIT_KEY")):
+        advice.append(
+            "CHARTERDESK_AUDIT_KEY: a long random value of its own, kept outside the database and its "
+            "backups, that signs the audit log (see 'Security' in docs/operating.md for rotating it)"
+        )
     return advice

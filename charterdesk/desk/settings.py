@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' assets locally (no CDN)
     "django_tasks",
     "django_tasks_db",
+    "charterdesk.core",
     "charterdesk.audit",
     "charterdesk.accounts",
     "charterdesk.library",
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "charterdesk.accounts.middleware.SessionTimeouts",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "charterdesk.library.middleware.ProtocolInForceMiddleware",
@@ -138,6 +140,11 @@ if os.environ.get("CHARTERDESK_FAST_HASHER") == "1":  # tests only: hashing domi
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 SESSION_COOKIE_HTTPONLY = True
+# A session ends CHARTERDESK_SESSION_MAX_HOURS after sign-in (absolute) and after
+# CHARTERDESK_SESSION_IDLE_HOURS without a request (idle); charterdesk.accounts.middleware.
+SESSION_COOKIE_AGE = int(float(os.environ.get("CHARTERDESK_SESSION_MAX_HOURS", "336")) * 3600)
+# Emailed password-reset and unlock links work for this long (and once).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("CHARTERDESK_LINK_SECONDS", "3600"))
 SESSION_COOKIE_SECURE = os.environ.get("SECURE_COOKIES", "0") == "1"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

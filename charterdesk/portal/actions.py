@@ -103,9 +103,12 @@ def do_open_ticket(
     if channel is None:
         raise PortalError("The customer portal is not offered: the protocol in force has no web channel.")
     limit = spam.ticket_limit()
-    if limit.exceeded(ip, at.timestamp()):
+    # Counted before the ticket is stored, inside this action's transaction: a ticket that is not
+    # stored takes its count back with it, and requests arriving at once wait for each other's
+    # count, so they can never open more tickets than the limit.
+    if not limit.take(ip, at.timestamp()).allowed:
         raise RateLimited(
-            f"You have opened {limit.per_hour} tickets from this network in the last hour, which is our "
+            f"You have opened {limit.count} tickets from this network in the last hour, which is our "
             f"limit. Please try again in {minutes_to_next_window(at.timestamp())} minutes, or reply "
             "to one of your tickets instead."
         )
@@ -126,7 +129,6 @@ def do_open_ticket(
             data={"ip": ip, "customer": customer.pk},
             at=at,
         )
-    limit.count(ip, at.timestamp())
     ticket.refresh_from_db()
     if acknowledged:
         promise = promise_for(ticket, customer.timezone, protocol=protocol, now=at)
@@ -163,14 +165,12 @@ def do_request_link(*, email: str, ip: str, company: str, at: dt.datetime | None
     email = (email or "").strip().lower()
     stamp = at.timestamp()
     per_email, per_ip = spam.link_limit_per_email(), spam.link_limit_per_ip()
-    if per_email.exceeded(email, stamp) or per_ip.exceeded(ip, stamp):
+    if not per_ip.take(ip, stamp).allowed or not per_email.take(email, stamp).allowed:
         raise RateLimited(
             "Too many sign-in links were asked for this address or from this network in the last hour. "
             f"Please try again in {minutes_to_next_window(stamp)} minutes, and use the newest link "
             "you received."
         )
-    per_email.count(email, stamp)
-    per_ip.count(ip, stamp)
     customer = Customer.objects.filter(email=email).first() if email else None
     with transaction.atomic():
         token = _issue_link(customer, at=at) if customer is not None else None

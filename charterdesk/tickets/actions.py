@@ -8,6 +8,7 @@ now by default) so that tests and imports can run at frozen times.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
@@ -226,6 +227,20 @@ def do_find_or_create_customer(
         return Customer.objects.get(email=email)
 
 
+# A customer's personal data enters the audit log only as hashes, so that erasing it later from
+# the customer row leaves the signed chain intact (and the log holds nothing to erase).
+PERSONAL_FIELDS = frozenset({"name", "email", "phone", "organization"})
+
+
+def _audited_values(values: dict) -> dict:
+    return {
+        key: (
+            "sha256:" + hashlib.sha256(str(value).encode()).hexdigest() if key in PERSONAL_FIELDS else value
+        )
+        for key, value in values.items()
+    }
+
+
 @action
 def do_update_customer(customer: Customer, *, actor, **fields) -> Customer:
     allowed = {"name", "email", "phone", "organization", "timezone", "language"}
@@ -242,10 +257,10 @@ def do_update_customer(customer: Customer, *, actor, **fields) -> Customer:
         customer.save()
         record(
             "customer.update",
-            f"{actor_name(actor)} changed {', '.join(sorted(fields))} of {customer.name}",
+            f"{actor_name(actor)} changed {', '.join(sorted(fields))} of customer #{customer.pk}",
             actor=actor,
             target=f"customer:{customer.pk}",
-            data={"before": before, "after": fields},
+            data={"before": _audited_values(before), "after": _audited_values(fields)},
         )
     return customer
 

@@ -499,8 +499,20 @@ def _send(request, ticket: Ticket, kind: str) -> HttpResponse:
 @login_required
 @require_GET
 def attachment(request, attachment_id: int):
-    """Download a file of any message (notes included) for people who see tickets; pictures inline."""
-    return serve(access_attachment(request, attachment_id))
+    """Download a file of any message (notes included) for people who see tickets; pictures inline.
+    Each download is audited (``read.attachment``)."""
+    from charterdesk.audit.actions import do_record_reading
+    from charterdesk.core.client import client_ip
+
+    found = access_attachment(request, attachment_id)
+    do_record_reading(
+        request.user,
+        "attachment",
+        f"attachment:{found.pk}",
+        ip=client_ip(request),
+        data={"ticket": found.message.ticket_id},
+    )
+    return serve(found)
 
 
 @login_required

@@ -34,13 +34,14 @@ def test_before_any_protocol_only_role_holders_may_set_up_the_library(db, person
 
 
 def test_sign_in_is_audited(client, demo):
-    """Signing in (the email in any case) is recorded in the audit log as 'Alex Kim signed in'."""
+    """A sign-in is audited, naming the person by id (never by name or address)."""
     response = client.post(
         reverse("accounts:sign-in"), {"email": "ALEX@acme.example", "password": "demo-agent-1"}
     )
     assert response.status_code == 302
     entry = AuditEntry.objects.filter(action="person.sign_in").latest("id")
-    assert "Alex Kim signed in" in entry.summary
+    assert entry.summary == f"person #{demo['agent'].pk} signed in"
+    assert entry.actor_label == f"person #{demo['agent'].pk}"
 
 
 def test_wrong_password_is_refused_plainly(client, demo):
@@ -99,7 +100,7 @@ def test_role_change_is_audited_with_the_protocol_version(signed_in, demo):
         reverse("accounts:roles", args=[demo["agent"].pk]), {"roles": ["agent", "lead"], "active": "1"}
     )
     entry = AuditEntry.objects.get(action="person.roles")
-    assert entry.summary == "Alex Kim's roles: agent -> agent, lead"
+    assert entry.summary == f"person #{demo['agent'].pk}'s roles: agent -> agent, lead"
     assert entry.protocol_version == "3.2"
     assert entry.clause == "team.roles"
 

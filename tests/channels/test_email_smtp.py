@@ -123,6 +123,44 @@ def test_the_same_mail_delivered_twice_makes_one_ticket(listener):
     assert Ticket.objects.count() == 1
 
 
+def _demo_agent():
+    from charterdesk.accounts.models import Person
+
+    return Person.objects.get(email="alex@acme.example")
+
+
+def test_a_different_mail_reusing_a_message_id_is_stored_not_dropped(listener):
+    """A second, different mail with an earlier Message-ID is answered "Stored as", becomes its own
+    ticket and is flagged; only the very same mail again is "Already have it"."""
+    port, handler = listener()
+    first = _mail()
+    other = _mail(subject="Something else entirely", sender="someone@example.net", body="Other text.")
+    other.replace_header("Message-ID", first["Message-ID"])
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.ehlo()
+        answers = []
+        for msg in (first, other, first):
+            client.mail("jo@example.com")
+            client.rcpt("support@acme.example")
+            answers.append(client.data(msg.as_bytes())[1].decode())
+    handler.drain()
+    assert [a.split(" (")[0].split(" as ")[0] for a in answers] == [
+        "2.0.0 Stored",
+        "2.0.0 Stored",
+        "2.0.0 Already have it",
+    ]
+    assert InboundMessage.objects.count() == 2
+    assert InboundMessage.objects.filter(reused_message_id=True).count() == 1
+    assert Ticket.objects.count() == 2
+    from django.test import Client
+
+    flagged = InboundMessage.objects.get(reused_message_id=True)
+    client = Client()
+    client.force_login(_demo_agent())
+    page = client.get(f"/tickets/{flagged.ticket_id}/").content.decode()
+    assert "reused the Message-ID of an earlier, different message" in page
+
+
 def test_a_reply_to_the_ticket_address_over_smtp_lands_on_the_ticket(listener):
     """Mail to the signed plus address is accepted and threaded onto its ticket."""
     port, handler = listener()

@@ -317,3 +317,20 @@ def test_behind_trusted_proxies_each_visitor_is_counted_by_their_own_address(set
     assert seen("10.0.0.5") == "10.0.0.5"  # a proxy that wrote nothing
     assert seen("198.51.100.7", "203.0.113.9") == "198.51.100.7"  # not a proxy: its header is its word
     assert seen("127.0.0.1", "garbage, 203.0.113.9") == "203.0.113.9"
+
+
+def test_opening_a_raw_email_is_audited(email_env, client):
+    """The quarantine page (which shows the message as it arrived) and its .eml download each
+    record who read which message, by id."""
+    from charterdesk.audit.models import AuditEntry
+
+    raw = raw_lines("To: support@acme.example", "Subject: Who", "Message-ID: <a@x.example>", "", "Hi")
+    inbound, _ = receive(raw, source="import")
+    client.force_login(email_env["lead"])
+    client.get(f"/channels/quarantine/{inbound.pk}/")
+    client.get(f"/channels/quarantine/{inbound.pk}/raw/")
+    reads = AuditEntry.objects.filter(action="read.raw_email").order_by("id")
+    assert [(e.target, e.data["how"], e.actor) for e in reads] == [
+        (f"inbound:{inbound.pk}", "page", email_env["lead"]),
+        (f"inbound:{inbound.pk}", "download", email_env["lead"]),
+    ]

@@ -366,3 +366,20 @@ def test_the_ticket_page_folds_quoted_text(signed_in, ticket):
     page = signed_in("agent").get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
     assert f'<details class="quoted"><summary>{TOGGLE}</summary>' in page
     assert "Did the spare help?" in page
+
+
+def test_every_download_is_audited_by_id(signed_in, ticket, demo):
+    """Opening a customer's file is recorded: who, which attachment of which ticket, from where;
+    on the desk and through the API alike."""
+    from charterdesk.audit.models import AuditEntry
+
+    message = do_reply_with_files(
+        ticket, author=demo["agent"], body="Files", files=[IncomingFile("r.pdf", b"%PDF", "application/pdf")]
+    )
+    pdf = message.attachments.get()
+    response = signed_in("agent").get(reverse("tickets:attachment", args=[pdf.pk]))
+    b"".join(response.streaming_content)
+    entry = AuditEntry.objects.get(action="read.attachment")
+    assert entry.actor == demo["agent"]
+    assert entry.target == f"attachment:{pdf.pk}"
+    assert entry.data["ticket"] == ticket.pk and entry.data["ip"] == "127.0.0.1"

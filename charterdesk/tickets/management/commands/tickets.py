@@ -31,6 +31,15 @@ class Command(BaseCommand):
             missing = set(ids) - set(Ticket.objects.filter(pk__in=ids).values_list("pk", flat=True))
             if missing:
                 raise CommandError(f"no ticket with id {', '.join(map(str, sorted(missing)))}")
+        from charterdesk.audit.actions import do_record_reading
+
+        do_record_reading(
+            None,
+            "export",
+            "tickets:" + (",".join(map(str, sorted(ids))) if ids else "all"),
+            ip="command line",
+            data={"what": "sla events"},
+        )
         out = sys.stdout if options["output"] == "-" else open(options["output"], "w", encoding="utf-8")  # noqa: SIM115
         try:
             for line in event_lines(ids, families=not options.get("sla_only")):
