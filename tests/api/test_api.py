@@ -682,7 +682,9 @@ def test_listing_5_or_50_tickets_makes_the_same_number_of_queries(api, demo, cus
         return len(queries)
 
     assert count(5) == count(50)
-    assert count(50) <= 7  # one of them counts the request against the token's rate limit
+    # One counts the request against the token's rate limit; each family that adds fields to the
+    # API's tickets (surveys' answers, the contingencies a ticket is under) asks once per page.
+    assert count(50) <= 8
 
 
 # --------------------------------------------------------------------------- SLA
