@@ -28,6 +28,8 @@ from .models import ProtocolVersion, VersionStatus
 from .versions import load_version, start_of_day, team_zone, version_in_force
 
 MAX_UPLOAD_BYTES = 1_000_000
+# What a version downloads as; any other ending is a page that does not exist.
+DOWNLOAD_FORMATS = ("yaml", "md", "pdf")
 
 
 def _version(request, version_id: int) -> ProtocolVersion:
@@ -253,6 +255,8 @@ def diff(request):
             if not ProtocolVersion.objects.filter(pk=_int(asked) or 0).exists():
                 raise Http404(f"There is no protocol version #{asked}; choose one from the lists.")
             raise PermissionDenied("You may compare published versions only.")
+    if not request.GET.get("old"):
+        new, old = _default_comparison(versions, new)
     changes = None
     problems = []
     if old and new:
@@ -269,6 +273,25 @@ def diff(request):
     )
 
 
+def _default_comparison(versions: list[ProtocolVersion], new: ProtocolVersion | None):
+    """What the compare page opens with when it is not told where from: the selected version (else the
+    version in force, else the newest published one) against the version published before it (for a
+    draft, the version in force), so the page shows what that publish changed or would change."""
+    published = sorted(
+        (v for v in versions if not v.is_draft and v.status != VersionStatus.WITHDRAWN),
+        key=lambda v: (v.effective_at, v.pk),
+    )
+    in_force = version_in_force()
+    if new is None:
+        if not published:
+            return None, None
+        new = next((v for v in published if in_force and v.pk == in_force.pk), published[-1])
+    if new.is_draft:
+        return new, in_force or (published[-1] if published else None)
+    earlier = [v for v in published if (v.effective_at, v.pk) < (new.effective_at, new.pk)]
+    return new, (earlier[-1] if earlier else None)
+
+
 def _int(value) -> int | None:
     try:
         return int(value)
@@ -278,6 +301,8 @@ def _int(value) -> int | None:
 
 @login_required
 def download(request, version_id: int, fmt: str):
+    if fmt not in DOWNLOAD_FORMATS:
+        raise Http404(f"There is no '.{fmt}' download; the formats are {', '.join(DOWNLOAD_FORMATS)}.")
     version = _version(request, version_id)
     company = (version.company or "protocol").lower().replace(" ", "-")
     stem = f"{company}-protocol-{version.version or version.pk}"

@@ -325,3 +325,33 @@ def test_effective_dates_mean_the_start_of_the_day_in_the_teams_zone(demo, tmp_p
     assert (local.date(), local.hour, local.minute) == (day, 0, 0)
     entry = AuditEntry.objects.get(action="protocol.publish", protocol_version="3.6")
     assert f"{version.effective_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" in entry.summary
+
+
+def test_a_download_in_an_unknown_format_is_not_found(signed_in, demo):
+    """/protocols/N/download.exe is a page that does not exist, not a PDF under another name."""
+    client = signed_in("agent")
+    version = version_in_force()
+    for fmt in ("exe", "html", "PDF"):
+        response = client.get(reverse("library:download", args=[version.pk, fmt]))
+        assert response.status_code == 404
+        assert response.get("Content-Type", "").startswith("text/html")
+
+
+def test_compare_opens_on_the_previous_published_version_to_the_selected_one(signed_in, demo, example_source):
+    """The compare page, opened without a choice, shows what the last publish changed (3.2 -> 3.3),
+    never a version against itself; opened on a draft, it compares the version in force to it."""
+    manager = demo["manager"]
+    first = version_in_force()
+    newer = do_create_draft(
+        _bump(example_source, "3.3").replace("window_days: 30", "window_days: 45"), actor=manager
+    )
+    do_publish(newer, actor=manager, effective_at=timezone.now() - dt.timedelta(seconds=1))
+    client = signed_in("manager")
+    response = client.get(reverse("library:diff"))
+    assert response.context["old"].pk == first.pk and response.context["new"].pk == newer.pk
+    page = response.content.decode()
+    assert "From 3.2 to 3.3" in page and "No differences" not in page
+    draft = do_create_draft(_bump(example_source, "3.4"), actor=manager)
+    chosen = client.get(reverse("library:diff"), {"new": draft.pk})
+    assert chosen.context["old"].pk == newer.pk and chosen.context["new"].pk == draft.pk
+    assert client.get(reverse("library:diff"), {"new": first.pk}).context["old"] is None
