@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from .durations import Duration, DurationError, parse_duration
 from .hours import HoursError, TimeRange, parse_days, parse_ranges
+from .tags import normal_tag, tag_problem
 
 STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -538,6 +539,10 @@ def _action(value: Any) -> Action:
     if kind == "set_priority" and argument not in PRIORITIES:
         hint = did_you_mean(argument, PRIORITIES) or "; use low, normal, high or urgent"
         raise _fail(f"'{argument}' is not a priority{hint}", at=str(kind))
+    if kind == "add_tag":
+        problem = tag_problem(normal_tag(argument))
+        if problem:
+            raise _fail(problem, at=str(kind))
     return Action(kind=kind, value=argument)
 
 

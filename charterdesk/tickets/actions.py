@@ -17,6 +17,7 @@ from charterdesk.audit.actions import action, nothing_to_record, record
 from charterdesk.core.permissions import permissions_of
 from charterdesk.engine.assignment import route_group
 from charterdesk.library.versions import protocol_of, version_in_force
+from charterdesk.protocol.tags import normal_tag
 from charterdesk.protocol.vocabulary import PRIORITY_RANK
 
 from .assignment import auto_assignee
@@ -638,8 +639,9 @@ def do_change_tags(
     at: dt.datetime | None = None,
 ) -> Ticket:
     at = whole_second(at)
-    add = sorted({t.strip().lower() for t in add if t.strip()})
-    remove = sorted({t.strip().lower() for t in remove if t.strip()})
+    add = clean_tags(add)
+    # Removing is never refused: it is how a tag that breaks the rule is taken off.
+    remove = sorted({normal_tag(t) for t in remove if t.strip()})
     with transaction.atomic():
         ticket = lock(ticket)
         require_open(ticket)
