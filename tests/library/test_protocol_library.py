@@ -355,3 +355,12 @@ def test_compare_opens_on_the_previous_published_version_to_the_selected_one(sig
     chosen = client.get(reverse("library:diff"), {"new": draft.pk})
     assert chosen.context["old"].pk == newer.pk and chosen.context["new"].pk == draft.pk
     assert client.get(reverse("library:diff"), {"new": first.pk}).context["old"] is None
+
+
+def test_the_handbook_page_says_what_the_desk_does_not_enforce_yet(signed_in, demo):
+    """The web handbook words each promise from the registry of what the desk enforces: reply checks
+    are not enforced yet, so the etiquette section says so instead of promising them."""
+    page = signed_in("agent").get(reverse("handbook:index")).content.decode()
+    assert "The desk checks every public reply" not in page
+    assert "The desk does not check replies against these rules yet" in page
+    assert "The desk watches every response-time target" in page

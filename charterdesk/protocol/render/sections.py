@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+from ..enforcement import words as promise
 from ..models import METRICS, Calendar, Module, Protocol, Role, Targets, TroubleNode
 from .document import (
     SectionWriter,
@@ -121,7 +122,7 @@ def _objectives(p: Protocol, w: SectionWriter) -> bool:
         )
         for o in p.objectives
     ]
-    w.add("We measure ourselves against these goals; the reports in *Reporting and KPIs* track each one.")
+    w.add(promise("objectives.tracked"))
     w.add(table(["Objective", "KPI", "Target"], rows))
     return True
 
@@ -223,10 +224,7 @@ def _channels(p: Protocol, w: SectionWriter) -> bool:
         )
     w.add(table(["Channel", "Kind", "Address", "Staffed", "Automatic receipt"], rows))
     if any(c.acknowledge for c in channels.customer):
-        w.add(
-            "Where *Automatic receipt* is *Yes*, the customer gets an acknowledgement at once, "
-            "with the response time we promise for the ticket."
-        )
+        w.add(promise("channels.acknowledge"))
     _item_notes(w, [(c.id, c.notes) for c in channels.customer])
     if channels.internal:
         w.subsection("Internal communication")
@@ -263,7 +261,7 @@ def _sla(p: Protocol, w: SectionWriter) -> bool:
         pause = "No clock ever stops: resolution time counts in every status."
     w.add(
         "Each ticket gets the first policy below that fits it. Times count in the business hours of "
-        f"the policy's calendar. {pause} A dash means no target."
+        f"the policy's calendar. {pause} A dash means no target. {promise('sla.clocks')}"
     )
     for policy in sla.policies:
         w.item(f"Policy “{policy.id}”", f"policy-{policy.id}")
@@ -319,10 +317,7 @@ def _targets_table(targets: Targets, priorities: list[str]) -> str:
 def _escalation(p: Protocol, w: SectionWriter) -> bool:
     if not p.escalation:
         return False
-    w.add(
-        "The desk watches every response-time target and acts on its own by these rules. Each rule "
-        "fires at most once per target cycle; times count in the policy's business hours."
-    )
+    w.add(promise("escalation.rules"))
     for rule in p.escalation:
         w.add(f"**{esc(rule.id)}** — {esc(rule_words(rule, p))}.", "rule")
         w.author(rule.notes, "notes")
@@ -345,17 +340,15 @@ def _resolution(p: Protocol, w: SectionWriter) -> bool:
         return False
     w.author(resolution.notes, "notes")
     w.subsection("Ticket handling", "handling")
-    handling = [_ASSIGNMENT[resolution.handling.assignment]]
+    handling = [esc(_ASSIGNMENT[resolution.handling.assignment])]
     if resolution.handling.auto_close_solved_after:
-        handling.append(
-            f"A solved ticket closes by itself {resolution.handling.auto_close_solved_after.in_words()} "
-            "after it was solved; once closed it is final."
-        )
-    w.add(" ".join(esc(text) for text in handling))
+        after = esc(resolution.handling.auto_close_solved_after.in_words())
+        handling.append(promise("resolution.auto_close", after=after))
+    w.add(" ".join(handling))
     w.author(resolution.handling.notes, "notes")
     if resolution.procedures:
         w.subsection("Procedures")
-        w.add("Procedures are step-by-step guides; the desk shows them on the tickets they fit.")
+        w.add(promise("resolution.procedures"))
         for procedure in resolution.procedures:
             w.item(procedure.title, f"procedure-{procedure.id}")
             shown = match_words(procedure.match, p, empty="every ticket")
@@ -378,9 +371,7 @@ def _resolution(p: Protocol, w: SectionWriter) -> bool:
     if resolution.follow_up:
         follow = resolution.follow_up
         w.subsection("Customer follow-up", "follow-up")
-        w.add(
-            f"{esc(follow.after_solved.in_words())} after a ticket is solved, the customer gets this message:"
-        )
+        w.add(_capital(promise("resolution.follow_up", after=esc(follow.after_solved.in_words()))))
         w.add("> " + inline(follow.message), "quote")
         w.author(follow.notes, "notes")
     return True
@@ -403,10 +394,7 @@ def _tree(node: TroubleNode, *, ask: bool = True) -> str:
 def _contingencies(p: Protocol, w: SectionWriter) -> bool:
     if not p.contingencies:
         return False
-    w.add(
-        "When a customer's message matches a plan, the desk shows the plan to the agent "
-        "and acts once per ticket."
-    )
+    w.add(promise("contingencies.detect"))
     for plan in p.contingencies:
         w.item(plan.title, f"plan-{plan.id}")
         signs = []
@@ -477,11 +465,7 @@ def _privacy(p: Protocol, w: SectionWriter) -> bool:
     w.subsection("Data handling")
     w.author(privacy.data_handling)
     if privacy.redact:
-        w.add(
-            "The desk masks "
-            + join_words([_REDACT_WORDS[r] for r in privacy.redact])
-            + " in every message, inbound and outbound."
-        )
+        w.add(promise("privacy.redact", what=join_words([_REDACT_WORDS[r] for r in privacy.redact])))
     retention = privacy.retention
     kept = []
     if retention.closed_tickets:
@@ -606,9 +590,7 @@ def _surveys(p: Protocol, w: SectionWriter) -> bool:
         w.subsection("Feedback collection", "collection")
         w.add(bullets(items))
         w.subsection("Survey analysis", "analysis")
-        w.add(
-            "Survey answers feed the KPIs in *Reporting and KPIs*; every low rating is read by a team lead."
-        )
+        w.add(promise("surveys.sent"))
     return True
 
 
@@ -619,6 +601,7 @@ def _reporting(p: Protocol, w: SectionWriter) -> bool:
     w.author(reporting.notes, "notes")
     if reporting.kpis:
         w.subsection("Key performance indicators", "kpis")
+        w.add(promise("reporting.kpis"))
         rows = [(f"**{esc(kpi_words(k))}**", esc(KPI_WORDS.get(k, ("", ""))[1])) for k in reporting.kpis]
         w.add(table(["KPI", "Definition"], rows))
     if reporting.schedule:
@@ -681,7 +664,7 @@ def _etiquette(p: Protocol, w: SectionWriter) -> bool:
     if etiquette is None:
         return False
     w.author(etiquette.notes, "notes")
-    w.add("The desk checks every public reply against these rules before it is sent.")
+    w.add(promise("etiquette.reply_checks"))
     w.subsection("Professionalism")
     if etiquette.greeting:
         must = "must" if etiquette.greeting.required else "should"
