@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from charterdesk.core.permissions import can, require
-from charterdesk.protocol.load import load_protocol
 
 from .actions import (
     PublishRefused,
@@ -25,7 +24,16 @@ from .actions import (
     do_withdraw,
 )
 from .models import ProtocolVersion, VersionStatus
-from .versions import load_version, start_of_day, team_zone, version_in_force
+from .versions import (
+    editor_problems,
+    load_version,
+    next_version,
+    published_numbers,
+    start_of_day,
+    team_zone,
+    version_in_force,
+    with_version,
+)
 
 MAX_UPLOAD_BYTES = 1_000_000
 # What a version downloads as; any other ending is a page that does not exist.
@@ -90,7 +98,11 @@ def new_draft(request):
                     error = "The file is not UTF-8 text. Save it as UTF-8 and upload it again."
         elif request.POST.get("start") == "copy":
             base = get_object_or_404(ProtocolVersion, pk=request.POST.get("from"))
+            # A copy is the start of the next version: it proposes the next free number, so it is
+            # not a second "3.3" that only Publish would refuse.
             source = base.source
+            if base.version:
+                source = with_version(source, next_version(base.version, published_numbers()))
         else:
             source = request.POST.get("source", "")
         if error is None:
@@ -105,7 +117,8 @@ def new_draft(request):
                 draft = do_create_draft(source, actor=request.user, note=request.POST.get("note", ""))
                 return redirect("library:edit", draft.pk)
     in_force = version_in_force()
-    return render(request, "library/new.html", {"error": error, "in_force": in_force})
+    proposed = next_version(in_force.version, published_numbers()) if in_force and in_force.version else ""
+    return render(request, "library/new.html", {"error": error, "in_force": in_force, "proposed": proposed})
 
 
 @login_required
@@ -114,20 +127,25 @@ def edit_draft(request, version_id: int):
     require(request, "protocol.edit")
     draft = get_object_or_404(ProtocolVersion, pk=version_id, status=VersionStatus.DRAFT)
     if request.method == "POST":
-        problems = do_update_draft(
+        do_update_draft(
             draft, request.POST.get("source", ""), actor=request.user, note=request.POST.get("note")
         )
         draft.refresh_from_db()
+        problems = [p for p in editor_problems(draft.source) if p.severity == "error"]
         if problems:
-            messages.error(request, f"Saved, with {len(problems)} error(s) to fix before publishing.")
+            count = f"{len(problems)} error{'s' if len(problems) != 1 else ''}"
+            messages.error(request, f"Saved, with {count} to fix before publishing.")
         else:
             messages.success(request, "Saved. The file is valid.")
         return redirect("library:edit", draft.pk)
-    result = load_version(draft)
     return render(
         request,
         "library/edit.html",
-        {"draft": draft, "problems": result.problems, "line_count": draft.source.count("\n") + 1},
+        {
+            "draft": draft,
+            "problems": editor_problems(draft.source),
+            "line_count": draft.source.count("\n") + 1,
+        },
     )
 
 
@@ -136,8 +154,9 @@ def edit_draft(request, version_id: int):
 def validate_draft(request):
     """htmx: the problems of the editor's text as the person types, without saving."""
     require(request, "protocol.edit")
-    result = load_protocol(request.POST.get("source", ""), filename="draft.yaml")
-    return render(request, "library/_problems.html", {"problems": result.problems})
+    return render(
+        request, "library/_problems.html", {"problems": editor_problems(request.POST.get("source", ""))}
+    )
 
 
 @login_required

@@ -364,3 +364,36 @@ def test_the_handbook_page_says_what_the_desk_does_not_enforce_yet(signed_in, de
     assert "The desk checks every public reply" not in page
     assert "The desk does not check replies against these rules yet" in page
     assert "The desk watches every response-time target" in page
+
+
+def test_a_copy_proposes_the_next_free_number_and_the_editor_flags_a_taken_one(signed_in, demo):
+    """Copying 3.2 makes a draft numbered 3.3, not a second 3.2 the editor calls valid; a draft set
+    back to 3.2 is flagged in the editor at the version's line, and saving it does not say valid."""
+    client = signed_in("manager")
+    response = client.post(reverse("library:new"), {"start": "copy", "from": version_in_force().pk})
+    draft = ProtocolVersion.objects.get(status="draft")
+    assert response.url == reverse("library:edit", args=[draft.pk])
+    assert draft.version == "3.3"
+    page = client.get(reverse("library:edit", args=[draft.pk])).content.decode()
+    assert "The file is valid" in page
+    taken = draft.source.replace('version: "3.3"', 'version: "3.2"', 1)
+    line = next(n for n, text in enumerate(taken.splitlines(), start=1) if text.startswith("version:"))
+    checked = client.post(reverse("library:validate"), {"source": taken}).content.decode()
+    assert f'data-line="{line}"' in checked
+    assert "version 3.2 is already published; raise the version number (the next free one is 3.3)" in checked
+    saved = client.post(reverse("library:edit", args=[draft.pk]), {"source": taken}, follow=True)
+    text = saved.content.decode()
+    assert "Saved, with 1 error to fix before publishing." in text and "The file is valid" not in text
+
+
+def test_next_version_by_hand():
+    """Hand-checked proposals: the last figure goes up past every published number."""
+    from charterdesk.library.versions import next_version, with_version
+
+    assert next_version("3.2", {"3.2"}) == "3.3"
+    assert next_version("3.2", {"3.2", "3.3"}) == "3.4"
+    assert next_version("3.9", set()) == "3.10"
+    assert next_version("v9", set()) == "v10"
+    assert next_version("draft", {"draft.1"}) == "draft.2"
+    assert with_version('format: 1\nversion: "3.2"  # ours\n', "3.3") == 'format: 1\nversion: "3.3"  # ours\n'
+    assert with_version("format: 1\nversion: 3.2\n", "3.10") == 'format: 1\nversion: "3.10"\n'
