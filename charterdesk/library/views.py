@@ -288,8 +288,30 @@ def diff(request):
     return render(
         request,
         "library/diff.html",
-        {"versions": versions, "old": old, "new": new, "changes": changes, "problems": problems},
+        {
+            "versions": versions,
+            "old": old,
+            "new": new,
+            "changes": changes,
+            "sections": _by_section(changes or []),
+            "problems": problems,
+        },
     )
+
+
+def _by_section(changes) -> list[dict]:
+    """The changes grouped by the handbook section they belong to, in file order, each under the
+    section's title as the handbook names it."""
+    from charterdesk.protocol.render.sections import SECTION_TITLES
+
+    groups: dict[str, list] = {}
+    for change in changes:
+        groups.setdefault(change.section, []).append(change)
+    titles = SECTION_TITLES | {"version": "Version", "effective": "Effective date", "company": "Company"}
+    return [
+        {"key": key, "title": titles.get(key, key.replace("_", " ").capitalize()), "changes": items}
+        for key, items in groups.items()
+    ]
 
 
 def _default_comparison(versions: list[ProtocolVersion], new: ProtocolVersion | None):

@@ -397,3 +397,25 @@ def test_next_version_by_hand():
     assert next_version("draft", {"draft.1"}) == "draft.2"
     assert with_version('format: 1\nversion: "3.2"  # ours\n', "3.3") == 'format: 1\nversion: "3.3"  # ours\n'
     assert with_version("format: 1\nversion: 3.2\n", "3.10") == 'format: 1\nversion: "3.10"\n'
+
+
+def test_the_compare_page_groups_changes_by_section_old_beside_new(signed_in, demo, example_source):
+    """The compare page is not a bare list: each handbook section that changed is a heading, and
+    each change shows its clause with the old value beside the new one."""
+    manager = demo["manager"]
+    draft = do_create_draft(
+        _bump(example_source, "3.3")
+        .replace("window_days: 30", "window_days: 45")
+        .replace("first_response: 30m", "first_response: 20m"),
+        actor=manager,
+    )
+    response = signed_in("manager").get(
+        reverse("library:diff"), {"old": version_in_force().pk, "new": draft.pk}
+    )
+    titles = [s["title"] for s in response.context["sections"]]
+    assert "Returns and refunds" in titles and "Response times and SLAs" in titles
+    page = response.content.decode()
+    assert "<h3>Returns and refunds" in page
+    assert '<td class="before">30 days</td><td class="after">45 days</td>' in page
+    assert "refunds.window_days" in page
+    assert '<ul class="diff">' not in page
