@@ -45,7 +45,7 @@ def read_one(request, notification_id: int):
 @require_POST
 def read_all(request):
     count = mark_read(request.user)
-    messages.success(request, f"Marked {count} notification(s) read.")
+    messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
     return redirect("notifications:list")
 
 

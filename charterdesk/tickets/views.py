@@ -194,7 +194,8 @@ def bulk(request):
         except TicketError as error:
             refused.append(f"{ticket.reference}: {error}")
     if done:
-        messages.success(request, f"{len(done)} ticket(s) {done_words}: {', '.join(done)}.")
+        count = f"{len(done)} ticket{'s' if len(done) != 1 else ''}"
+        messages.success(request, f"{count} {done_words}: {', '.join(done)}.")
     for line in refused:
         messages.error(request, f"Not changed: {line}")
     return redirect(back)
@@ -266,9 +267,19 @@ def _procedures(ticket: Ticket) -> list[dict]:
                 "procedure": procedure,
                 "steps": steps,
                 "open": [s["text"] for s in steps if not s["ticked"]],
+                "open_words": _steps_left([s["number"] + 1 for s in steps if not s["ticked"]]),
             }
         )
     return found
+
+
+def _steps_left(numbers: list[int]) -> str:
+    """[2] -> 'step 2 is not ticked yet'; [1, 3, 4] -> 'steps 1, 3 and 4 are not ticked yet'."""
+    if not numbers:
+        return ""
+    if len(numbers) == 1:
+        return f"step {numbers[0]} is not ticked yet"
+    return f"steps {', '.join(map(str, numbers[:-1]))} and {numbers[-1]} are not ticked yet"
 
 
 def _trees(ticket: Ticket):

@@ -52,7 +52,7 @@ def test_mark_one_read_then_all(signed_in, notes):
     unread_only = client.get(reverse("notifications:list") + "?show=unread").content.decode()
     assert "Ravi assigned" in unread_only and "lead-on-breach" not in unread_only
     response = client.post(reverse("notifications:read-all"), follow=True)
-    assert "Marked 1 notification(s) read." in response.content.decode()
+    assert "Marked 1 notification read." in response.content.decode()
     assert not Notification.objects.filter(person__email="alex@acme.example", read_at__isnull=True).exists()
     assert 'class="bell"' in client.get(reverse("notifications:list")).content.decode()
 

@@ -187,10 +187,14 @@ def test_a_required_procedure_blocks_solving_until_its_steps_are_ticked(signed_i
     ticket = make_ticket(tags=["damaged"])
     client = signed_in("agent")
     page = client.get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
-    assert "Item arrived damaged" in page and "Solving needs every step ticked" in page
+    assert (
+        "Item arrived damaged" in page
+        and "Solving needs every step ticked: steps 1, 2, 3 and 4 are not ticked yet." in page
+    )
     response = client.post(reverse("tickets:status", args=[ticket.pk]), {"status": "solved"}, follow=True)
     text = response.content.decode()
-    assert "cannot solve yet" in text and "Apologise and ask for one photo" in text
+    assert "cannot solve yet: tick the required steps 1, 2, 3 and 4 of “Item arrived damaged” (" in text
+    assert "Apologise and ask for one photo" in text and ".;" not in text and " | " not in text
     ticket.refresh_from_db()
     assert ticket.status != "solved"
     for step in range(4):
@@ -353,7 +357,7 @@ def test_bulk_changes_report_each_refusal(signed_in, make_ticket):
         follow=True,
     )
     text = response.content.decode()
-    assert f"1 ticket(s) set to solved: #{plain.pk}" in text
+    assert f"1 ticket set to solved: #{plain.pk}" in text
     assert f"Not changed: #{damaged.pk}: cannot solve yet" in text
     plain.refresh_from_db()
     damaged.refresh_from_db()
@@ -492,3 +496,36 @@ def test_the_ticket_form_saves_priority_group_and_tags_together_or_not_at_all(si
     )
     ticket.refresh_from_db()
     assert (ticket.priority, ticket.group, ticket.tags) == ("urgent", "escalations", ["vip"])
+
+
+def test_the_unticked_steps_read_as_one_sentence():
+    """Hand-checked: step numbers, the procedure's title and its steps without doubled stops."""
+    from charterdesk.tickets.actions import unticked_words
+
+    assert unticked_words([("Damaged", [(2, "Ask for a photo.")])]) == (
+        "tick the required step 2 of “Damaged” (Ask for a photo) first"
+    )
+    assert unticked_words([("A", [(1, "x."), (3, "y")]), ("B", [(2, "z")])]) == (
+        "tick the required steps 1 and 3 of “A” (x; y) and step 2 of “B” (z) first"
+    )
+
+
+def test_the_customer_card_says_statuses_in_words_and_breaks_addresses_only_at_their_parts(
+    signed_in, demo, make_ticket
+):
+    """The customer's other tickets show "On hold", not the stored on_hold; the address may break
+    after its @ and before its dots, never in the middle of a word."""
+    from charterdesk.tickets.actions import do_set_status
+
+    ticket = make_ticket()
+    other = make_ticket(subject="Same customer again")
+    do_set_status(other, "on_hold", actor=demo["lead"])
+    page = signed_in("lead").get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
+    assert "on_hold" not in page.split("<h3>Other tickets</h3>")[1].split("</ul>")[0]
+    assert "On hold" in page
+    email = ticket.customer.email
+    local, domain = email.split("@")
+    assert (
+        f'<span class="email">{local.replace(".", "<wbr>.")}@<wbr>{domain.replace(".", "<wbr>.")}</span>'
+        in page
+    )
