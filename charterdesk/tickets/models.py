@@ -298,3 +298,16 @@ class Lease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder or 'nobody'} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WorkspacePreference(models.Model):
+    """How one person likes the workspace drawn (the queue's row density), kept across devices."""
+
+    COMFORTABLE, COMPACT = "comfortable", "compact"
+    DENSITIES = [(COMFORTABLE, "Comfortable"), (COMPACT, "Compact")]
+
+    person = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    queue_density = models.CharField(max_length=16, choices=DENSITIES, default=COMFORTABLE)
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.queue_density}"

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("badges/", views.queue_badges, name="badges"),
     path("bulk/", views.bulk, name="bulk"),
+    path("density/", views.set_density, name="density"),
     path("new/", views.new_ticket, name="new"),
     path("macros/", views.macro_list, name="macros"),
     path("macros/<int:macro_id>/", views.macro_list, name="macro-edit"),

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -55,6 +55,7 @@ from .lifecycle import all_answers, hooks
 from .macros import PLACEHOLDERS, MacroError, do_delete_macro, do_save_macro, macros_for, unknown_placeholders
 from .macros import render as render_macro
 from .models import ProcedureStep, Ticket
+from .preferences import queue_density, set_queue_density
 from .queues import (
     COUNTS_FOR,
     PAGE_SIZE,
@@ -116,8 +117,25 @@ def queue(request):
             "statuses": statuses,
             "can_bulk": rights["assign"] or rights["edit"] or bool(statuses),
             "groups": groups,
+            "density": queue_density(request.user),
         },
     )
+
+
+@login_required
+@require_POST
+def set_density(request):
+    """The queue's row density for the signed-in person (Comfortable, or Compact for 15+ rows on
+    a laptop screen), remembered for them on every device."""
+    require(request, "ticket.view")
+    try:
+        set_queue_density(request.user, request.POST.get("density", ""))
+    except ValueError as error:
+        return HttpResponseBadRequest(str(error))
+    back = request.POST.get("next") or ""
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("tickets:queue")
+    return redirect(back)
 
 
 @login_required

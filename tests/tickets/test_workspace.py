@@ -529,3 +529,19 @@ def test_the_customer_card_says_statuses_in_words_and_breaks_addresses_only_at_t
         f'<span class="email">{local.replace(".", "<wbr>.")}@<wbr>{domain.replace(".", "<wbr>.")}</span>'
         in page
     )
+
+
+def test_the_queue_density_is_each_persons_own_and_kept(signed_in, demo, make_ticket):
+    """Choosing Compact draws the queue compact for that person on every later visit (and device),
+    and not for anyone else; an unknown density is refused."""
+    make_ticket()
+    lead = signed_in("lead")
+    assert 'class="ws-queue density-comfortable"' in lead.get(reverse("tickets:queue")).content.decode()
+    response = lead.post(reverse("tickets:density"), {"density": "compact", "next": "/tickets/?view=open"})
+    assert response.status_code == 302 and response.url == "/tickets/?view=open"
+    assert 'class="ws-queue density-compact"' in lead.get(reverse("tickets:queue")).content.decode()
+    assert lead.post(reverse("tickets:density"), {"density": "tiny"}).status_code == 400
+    outside = lead.post(reverse("tickets:density"), {"density": "compact", "next": "//elsewhere.example/"})
+    assert outside.url == reverse("tickets:queue")
+    manager = signed_in("manager")
+    assert "density-comfortable" in manager.get(reverse("tickets:queue")).content.decode()
