@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:ticket_id>/", views.ticket_page, name="ticket"),
     path("<int:ticket_id>/badges/", views.ticket_badges, name="ticket-badges"),
     path("<int:ticket_id>/reply/", views.reply, name="reply"),
+    path("<int:ticket_id>/presence/", views.presence, name="presence"),
     path("<int:ticket_id>/status/", views.set_status, name="status"),
     path("<int:ticket_id>/properties/", views.set_properties, name="properties"),
     path("<int:ticket_id>/assignee/", views.set_assignee, name="assignee"),

@@ -56,6 +56,7 @@ from .macros import PLACEHOLDERS, MacroError, do_delete_macro, do_save_macro, ma
 from .macros import render as render_macro
 from .models import ProcedureStep, Ticket
 from .preferences import queue_density, set_queue_density
+from .presence import PRESENCE_EVERY, changes_since, mark_present, others_present, page_version
 from .queues import (
     COUNTS_FOR,
     PAGE_SIZE,
@@ -357,6 +358,9 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
         "max_attachment": max_attachment_bytes(),
     }
     context["panels"] = _panels(request, ticket, context)
+    context["page_version"] = page_version(ticket)
+    context["presence_every"] = PRESENCE_EVERY
+    context["others"] = others_present(ticket, request.user, timezone.now())
     return render(request, "tickets/ticket.html", context, status=status)
 
 
@@ -412,6 +416,18 @@ def reply(request, ticket_id: int):
         form.add_error(None, f"kind: '{kind}' is neither reply nor note.")
     if not form.is_valid():
         return _ticket_page(request, ticket, composer=form, status=400)
+    loaded = request.POST.get("loaded_version", "")
+    if loaded and loaded != page_version(ticket):
+        # Someone else changed the ticket since this page was drawn: show what, keep the text, and
+        # let the second Send (from the fresh page) go through.
+        changed = changes_since(ticket, loaded)
+        what = f": {'; '.join(changed)}" if changed else ""
+        form.add_error(
+            None,
+            f"Not sent yet: this ticket changed since you opened it{what}. Read what is new above, "
+            "then press Send again to send your text as it is.",
+        )
+        return _ticket_page(request, ticket, composer=form, status=409)
     files = form.cleaned_data["files"]
     try:
         do_reply_with_files(
@@ -432,6 +448,23 @@ def reply(request, ticket_id: int):
         words += f" with {len(files)} file{'s' if len(files) != 1 else ''}"
     messages.success(request, words + (f"; the ticket is now {next_status}." if next_status else "."))
     return _back(ticket)
+
+
+@login_required
+@require_POST
+def presence(request, ticket_id: int):
+    """htmx, every few seconds from an open ticket page: this person is here (viewing or typing);
+    the answer says who else is, and whether the ticket changed since the page was drawn."""
+    ticket = access_ticket(request, ticket_id)
+    now = timezone.now()
+    mark_present(ticket, request.user, request.POST.get("state", ""), now)
+    loaded = request.POST.get("version", "")
+    changed = changes_since(ticket, loaded) if loaded and loaded != page_version(ticket) else []
+    return render(
+        request,
+        "tickets/_presence.html",
+        {"ticket": ticket, "others": others_present(ticket, request.user, now), "changed": changed},
+    )
 
 
 @login_required
