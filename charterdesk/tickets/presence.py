@@ -60,21 +60,27 @@ def page_version(ticket: Ticket) -> str:
     return f"{last_message}.{last_event}"
 
 
-def changes_since(ticket: Ticket, version: str) -> list[str]:
-    """What happened on the ticket after a page drawn at ``version``, in a few words each."""
+def changes_since(ticket: Ticket, version: str, *, reader=None) -> list[str]:
+    """What others did on the ticket after a page drawn at ``version``, in a few words each: their
+    messages and changes of status, priority, tags, group or assignee. The reader's own changes
+    (a step they ticked on the same page) and the desk's clocks do not count."""
     try:
         message_id, event_id = (int(part) for part in version.split("."))
     except ValueError:
         return []
     words = []
-    for message in Message.objects.filter(ticket=ticket, id__gt=message_id).select_related(
-        "author_person", "author_customer"
-    ):
+    messages = Message.objects.filter(ticket=ticket, id__gt=message_id)
+    events = TicketEvent.objects.filter(
+        ticket=ticket, id__gt=event_id, kind__in=("status", "priority", "tags", "group", "assignee")
+    )
+    if reader is not None:
+        messages = messages.exclude(author_person=reader)
+        events = events.exclude(actor=reader)
+    for message in messages.select_related("author_person", "author_customer"):
         who = message.author_person or message.author_customer
         name = who.name if who else "The desk"
         kind = {"note": "added an internal note", "reply": "replied"}.get(message.kind, "wrote")
         words.append(f"{name} {kind}")
-    for event in TicketEvent.objects.filter(ticket=ticket, id__gt=event_id).exclude(kind="reply"):
-        if event.kind in ("status", "priority", "tags", "group", "assignee"):
-            words.append(f"the {event.kind} changed")
+    for event in events:
+        words.append(f"the {event.kind} changed")
     return list(dict.fromkeys(words))

@@ -417,15 +417,14 @@ def reply(request, ticket_id: int):
     if not form.is_valid():
         return _ticket_page(request, ticket, composer=form, status=400)
     loaded = request.POST.get("loaded_version", "")
-    if loaded and loaded != page_version(ticket):
-        # Someone else changed the ticket since this page was drawn: show what, keep the text, and
+    changed = changes_since(ticket, loaded, reader=request.user) if loaded else []
+    if changed:
+        # Someone else changed the ticket since this page was drawn: say what, keep the text, and
         # let the second Send (from the fresh page) go through.
-        changed = changes_since(ticket, loaded)
-        what = f": {'; '.join(changed)}" if changed else ""
         form.add_error(
             None,
-            f"Not sent yet: this ticket changed since you opened it{what}. Read what is new above, "
-            "then press Send again to send your text as it is.",
+            f"Not sent yet: this ticket changed since you opened it: {'; '.join(changed)}. Read what is "
+            "new above, then press Send again to send your text as it is.",
         )
         return _ticket_page(request, ticket, composer=form, status=409)
     files = form.cleaned_data["files"]
@@ -459,7 +458,7 @@ def presence(request, ticket_id: int):
     now = timezone.now()
     mark_present(ticket, request.user, request.POST.get("state", ""), now)
     loaded = request.POST.get("version", "")
-    changed = changes_since(ticket, loaded) if loaded and loaded != page_version(ticket) else []
+    changed = changes_since(ticket, loaded, reader=request.user) if loaded else []
     return render(
         request,
         "tickets/_presence.html",

@@ -86,3 +86,17 @@ def test_the_ticket_page_carries_its_version_for_the_composer(signed_in, ticket)
     page = signed_in("lead").get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
     assert f'name="loaded_version" value="{page_version(ticket)}" form="composer"' in page
     assert 'id="presence-ping"' in page
+
+
+def test_ones_own_changes_on_the_page_do_not_hold_a_reply(signed_in, demo, ticket):
+    """Ravi changes the priority from the page he is replying on: his reply is not held for it."""
+    from charterdesk.tickets.actions import do_set_priority
+
+    ravi = signed_in("lead")
+    loaded = page_version(ticket)
+    do_set_priority(ticket, "high", actor=demo["lead"])
+    response = ravi.post(
+        reverse("tickets:reply", args=[ticket.pk]),
+        {"body": "Hi Jo, on it.", "kind": "reply", "loaded_version": loaded},
+    )
+    assert response.status_code == 302

@@ -425,8 +425,8 @@ def test_new_ticket_errors_name_the_field(signed_in):
         },
     )
     assert (
-        "&#x27;bad tag!&#x27; is not a tag: a tag is one word of at most 64 characters, without spaces or commas"
-        in response.content.decode()
+        "&#x27;bad tag!&#x27; is not a tag: a tag is one word of at most 64 characters, "
+        "without spaces or commas" in response.content.decode()
     )
     assert not Ticket.objects.exists()
 
