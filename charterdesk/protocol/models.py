@@ -672,6 +672,9 @@ class TroubleNode(Section):
 class TroubleTree(TroubleNode):
     id: Identifier
     title: Text | None = None
+    # The tickets the tree is shown on, as a procedure's match; without one, agents pick the tree
+    # from the ticket page's menu of troubleshooting guides.
+    match: Match | None = None
 
 
 class FollowUp(Prose):

@@ -306,6 +306,21 @@ def _trees(ticket: Ticket):
     return list(protocol.resolution.troubleshooting) if protocol.resolution else []
 
 
+def _fitting_trees(ticket: Ticket) -> tuple[list, list]:
+    """The troubleshooting trees whose ``match`` fits the ticket (shown on the page), and the others
+    (offered from a menu): a tree without a ``match`` fits no ticket by itself."""
+    fitting, others = [], []
+    for tree in _trees(ticket):
+        fits = tree.match is not None and tree.match.fits(
+            priority=ticket.priority,
+            channel=ticket.channel,
+            group=ticket.group or None,
+            tags=set(ticket.tags),
+        )
+        (fitting if fits else others).append(tree)
+    return fitting, others
+
+
 def _composer(request, ticket: Ticket, data=None, initial=None, files=None) -> ComposerForm:
     kinds = []
     if can(request, "ticket.reply"):
@@ -330,7 +345,8 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
         "composer": composer or _composer(request, ticket),
         "macros": list(macros_for(request.user)) if rights["macros"] else [],
         "procedures": _procedures(ticket),
-        "trees": _trees(ticket),
+        "trees": _fitting_trees(ticket)[0],
+        "other_trees": _fitting_trees(ticket)[1],
         "properties": PropertiesForm(
             initial={"priority": ticket.priority, "group": ticket.group, "tags": ", ".join(ticket.tags)},
             protocol=protocol,

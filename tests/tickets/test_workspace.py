@@ -546,3 +546,20 @@ def test_the_queue_density_is_each_persons_own_and_kept(signed_in, demo, make_ti
     assert outside.url == reverse("tickets:queue")
     manager = signed_in("manager")
     assert "density-comfortable" in manager.get(reverse("tickets:queue")).content.decode()
+
+
+def test_a_troubleshooting_tree_shows_where_it_fits_and_is_offered_from_a_menu_elsewhere(
+    signed_in, make_ticket
+):
+    """The app tree (match: tags_any [app]) is on an app ticket; on a tent ticket it is not shown,
+    only offered in the menu, and can still be walked from there."""
+    tent = make_ticket()
+    app = make_ticket(subject="App will not sync", tags=["app"])
+    client = signed_in("agent")
+    on_app = client.get(reverse("tickets:ticket", args=[app.pk])).content.decode()
+    assert "Does the Acme app show an error code?" in on_app and "data-tree-menu" not in on_app
+    on_tent = client.get(reverse("tickets:ticket", args=[tent.pk])).content.decode()
+    assert "Does the Acme app show an error code?" not in on_tent.split("data-tree-menu")[0]
+    assert "Open a troubleshooting guide (1)" in on_tent
+    url = reverse("tickets:troubleshooting", args=[tent.pk, "app-wont-sync"])
+    assert client.get(url + "?path=1", HTTP_HX_REQUEST="true").status_code == 200

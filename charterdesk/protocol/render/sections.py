@@ -364,6 +364,11 @@ def _resolution(p: Protocol, w: SectionWriter) -> bool:
         w.add("Follow the questions down to a resolution.")
         for tree in resolution.troubleshooting:
             w.item(tree.title or tree.question, f"troubleshooting-{tree.id}")
+            if tree.match is not None:
+                shown = match_words(tree.match, p, empty="every ticket")
+                w.add(f"Shown on {esc(shown[0].lower() + shown[1:])}.")
+            else:
+                w.add("Offered from the ticket page's menu of troubleshooting guides.")
             w.add(_tree(tree, ask=tree.title is not None), "tree")
     if resolution.escalation_criteria:
         w.subsection("Escalation criteria")
