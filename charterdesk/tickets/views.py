@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from charterdesk.accounts.models import Person
-from charterdesk.core.permissions import can, require
+from charterdesk.core.permissions import can, require, sees_customer_contact
 from charterdesk.protocol.vocabulary import METRIC_LABELS, METRIC_WORDS, STATUS_SHORT
 
 from . import actions
@@ -119,6 +119,7 @@ def queue(request):
             "can_bulk": rights["assign"] or rights["edit"] or bool(statuses),
             "groups": groups,
             "density": queue_density(request.user),
+            "customer_contact": sees_customer_contact(request.user, request.protocol),
         },
     )
 
@@ -375,6 +376,7 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
     }
     context["panels"] = _panels(request, ticket, context)
     context["page_version"] = page_version(ticket)
+    context["customer_contact"] = sees_customer_contact(request.user, request.protocol)
     context["presence_every"] = PRESENCE_EVERY
     context["others"] = others_present(ticket, request.user, timezone.now())
     return render(request, "tickets/ticket.html", context, status=status)

@@ -6,6 +6,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from charterdesk.core.permissions import masked_name
 from charterdesk.protocol.vocabulary import STATUS_SHORT
 
 register = template.Library()
@@ -25,3 +26,9 @@ def email_breaks(value: str | None) -> str:
         return ""
     text = escape(value).replace("@", "@<wbr>").replace(".", "<wbr>.")
     return mark_safe(f'<span class="email">{text}</span>')
+
+
+@register.filter
+def customer_name(name: str, contact: bool) -> str:
+    """A customer's name as the reader may see it: whole with access to customer data, else masked."""
+    return name if contact else masked_name(name)
