@@ -86,7 +86,7 @@ def carry_out_escalations(ticket, result: TicketSla, now: dt.datetime) -> list[s
         for action in escalation.actions:
             if action.kind == "notify":
                 people, addresses = resolve_recipients(action.value, ticket=ticket, protocol=protocol)
-                text = f"Escalation '{escalation.rule}': {metric} on {ticket.reference} ({ticket.subject})"
+                text = escalation_words(protocol, escalation.rule, metric, ticket, action.value)
                 notify(
                     people,
                     text,
@@ -125,3 +125,28 @@ def carry_out_escalations(ticket, result: TicketSla, now: dt.datetime) -> list[s
                 summary=f"Assigned to {new_assignee or 'nobody'} in group {group_after}",
             )
     return fired
+
+
+def escalation_words(protocol, rule_id: str, metric: str, ticket, audience: str) -> str:
+    """The notification of an escalation in plain words ("#292 missed its resolution time; you are
+    told as the team lead"), the rule's name and clause being in the notification's reason."""
+    rule = next((r for r in protocol.escalation if r.id == rule_id), None)
+    when = rule.when if rule else None
+    subject = f"{ticket.reference} “{ticket.subject}”"
+    if when is not None and when.before_breach is not None:
+        what = f"{subject} must have its {metric} within {when.before_breach.in_words()}"
+    elif when is not None and when.after_breach is not None:
+        what = f"{subject} is {when.after_breach.in_words()} past its {metric} time"
+    else:
+        what = f"{subject} missed its {metric} time"
+    kind, _, name = audience.partition(":")
+    if kind == "role":
+        role = next((r for r in protocol.team.roles if r.id == name), None)
+        why = f"you are told as {(role.title if role else name).lower()}"
+    elif kind == "group":
+        why = "you are in its group"
+    elif audience == "assignee":
+        why = "it is assigned to you"
+    else:
+        why = ""
+    return f"{what}; {why}" if why else what

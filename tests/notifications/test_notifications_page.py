@@ -96,3 +96,22 @@ def test_the_context_processor_is_lazy_and_counts_unread(rf, demo, notes):
 
 def test_signed_out_pages_show_no_bell(client, demo):
     assert 'class="bell' not in client.get(reverse("accounts:sign-in")).content.decode()
+
+
+def test_notifications_are_grouped_per_ticket(signed_in, demo):
+    """Three notifications about one ticket are one card with three lines, and a notification
+    about another ticket is a card of its own."""
+    from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer
+
+    jo = do_find_or_create_customer(email="jo@example.com", name="Jo Walker")
+    tent = do_create_ticket(customer=jo, subject="Tent pole snapped", body="x", channel="email")
+    boots = do_create_ticket(customer=jo, subject="Boots too small", body="y", channel="email")
+    with transaction.atomic():
+        for n in range(3):
+            notify([demo["agent"]], f"Tent line {n}", ticket=tent)
+        notify([demo["agent"]], "Boots line", ticket=boots)
+    page = signed_in("agent").get(reverse("notifications:list")).content.decode()
+    assert page.count('class="card notification-group') == 2
+    tent_card = page.split(f'data-ticket="{tent.pk}"')[1].split("</li>\n  \n")[0]
+    assert all(f"Tent line {n}" in tent_card for n in range(3)) and "3 new" in tent_card
+    assert "Boots line" not in tent_card
