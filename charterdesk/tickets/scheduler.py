@@ -33,6 +33,8 @@ from django.db.utils import IntegrityError, OperationalError
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from charterdesk.notifications.actions import send_digests
+
 from . import jobs
 from .history import whole_second
 from .lifecycle import all_answers, hooks
@@ -74,6 +76,12 @@ TICKET_JOBS: tuple[PeriodicJob, ...] = (
         dt.timedelta(minutes=1),
         jobs.close_solved_tickets,
         "closes solved tickets once resolution.handling.auto_close_solved_after has passed",
+    ),
+    PeriodicJob(
+        "notification-digests",
+        dt.timedelta(minutes=1),
+        send_digests,
+        "mails each person the notifications that waited for their digest (docs/workspace.md)",
     ),
     PeriodicJob(
         "prune-task-results",

@@ -115,3 +115,30 @@ def test_notifications_are_grouped_per_ticket(signed_in, demo):
     tent_card = page.split(f'data-ticket="{tent.pk}"')[1].split("</li>\n  \n")[0]
     assert all(f"Tent line {n}" in tent_card for n in range(3)) and "3 new" in tent_card
     assert "Boots line" not in tent_card
+
+
+def test_a_burst_of_notifications_is_one_mail_then_one_digest(
+    demo, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The first notification after a quiet spell is mailed at once; the next two, within 15 minutes,
+    wait and go out together in one digest once the window has passed (the worker's job)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from charterdesk.notifications.actions import DIGEST_WINDOW, send_digests
+
+    start = timezone.now().replace(microsecond=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            with transaction.atomic():
+                notify([demo["agent"]], f"Event {n}", at=start + dt.timedelta(minutes=n))
+    assert [m.subject for m in mailoutbox] == ["[Charterdesk] Event 0"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_digests(start + dt.timedelta(minutes=5)) == 0  # the window is still open
+        assert send_digests(start + DIGEST_WINDOW) == 1
+        assert send_digests(start + DIGEST_WINDOW + dt.timedelta(minutes=1)) == 0  # nothing twice
+    assert len(mailoutbox) == 2
+    digest = mailoutbox[1]
+    assert digest.subject == "[Charterdesk] 2 notifications since the last mail"
+    assert "- Event 1" in digest.body and "- Event 2" in digest.body and "Event 0" not in digest.body
