@@ -308,16 +308,18 @@ def _trees(ticket: Ticket):
 
 
 def _fitting_trees(ticket: Ticket) -> tuple[list, list]:
-    """The troubleshooting trees whose ``match`` fits the ticket (shown on the page), and the others
-    (offered from a menu): a tree without a ``match`` fits no ticket by itself."""
+    """The troubleshooting trees that fit the ticket (shown on the page), and the others (offered
+    from a menu). A tree with a ``match`` fits where the match does; one without fits a ticket
+    carrying a tag that is a word of the tree's id (``app-wont-sync`` on a ticket tagged ``app``)."""
     fitting, others = [], []
+    tags = set(ticket.tags)
     for tree in _trees(ticket):
-        fits = tree.match is not None and tree.match.fits(
-            priority=ticket.priority,
-            channel=ticket.channel,
-            group=ticket.group or None,
-            tags=set(ticket.tags),
-        )
+        if tree.match is not None:
+            fits = tree.match.fits(
+                priority=ticket.priority, channel=ticket.channel, group=ticket.group or None, tags=tags
+            )
+        else:
+            fits = bool(tags & set(tree.id.split("-")))
         (fitting if fits else others).append(tree)
     return fitting, others
 

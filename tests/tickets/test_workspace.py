@@ -551,8 +551,8 @@ def test_the_queue_density_is_each_persons_own_and_kept(signed_in, demo, make_ti
 def test_a_troubleshooting_tree_shows_where_it_fits_and_is_offered_from_a_menu_elsewhere(
     signed_in, make_ticket
 ):
-    """The app tree (match: tags_any [app]) is on an app ticket; on a tent ticket it is not shown,
-    only offered in the menu, and can still be walked from there."""
+    """The app tree (no match; its id app-wont-sync has the word app) is on a ticket tagged app; on
+    a tent ticket it is not shown, only offered in the menu, and can still be walked from there."""
     tent = make_ticket()
     app = make_ticket(subject="App will not sync", tags=["app"])
     client = signed_in("agent")

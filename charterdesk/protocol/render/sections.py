@@ -368,7 +368,8 @@ def _resolution(p: Protocol, w: SectionWriter) -> bool:
                 shown = match_words(tree.match, p, empty="every ticket")
                 w.add(f"Shown on {esc(shown[0].lower() + shown[1:])}.")
             else:
-                w.add("Offered from the ticket page's menu of troubleshooting guides.")
+                words = join_words([code(word) for word in tree.id.split("-")], "or")
+                w.add(f"Shown on tickets tagged {words}; on others, offered from the ticket page's menu.")
             w.add(_tree(tree, ask=tree.title is not None), "tree")
     if resolution.escalation_criteria:
         w.subsection("Escalation criteria")
