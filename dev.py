@@ -51,6 +51,51 @@ def must(*args: str | Path, env: dict[str, str] | None = None) -> None:
         sys.exit(code)
 
 
+def locked_count() -> int:
+    return sum(1 for line in LOCK.read_text().splitlines() if "==" in line and not line.startswith("#"))
+
+
+def pip_progress(line: str, seen: int, total: int) -> tuple[str | None, int]:
+    """What to show for one line of pip's output, and how many packages pip has now reached.
+
+    pip works for a minute or more on a first install; its own output is pages long, so
+    ``dev.py`` shows one short line per package it reaches and one per phase instead."""
+    words = line.strip().split()
+    if not words:
+        return None, seen
+    if words[0] in ("Collecting", "Processing", "Obtaining") and len(words) > 1:
+        seen += 1
+        name = words[1].rsplit("/", 1)[-1]
+        return f"    [{seen}/{total}] {name}", seen
+    if line.startswith("Requirement already satisfied:") and len(words) > 3:
+        seen += 1
+        return f"    [{seen}/{total}] {words[3]} (already there)", seen
+    if line.startswith("Installing collected packages"):
+        count = len(line.split(":", 1)[-1].split(","))
+        return f"    unpacking {count} package{'s' if count != 1 else ''} into .venv (the longest step)", seen
+    if line.startswith("Successfully installed"):
+        return "    installed", seen
+    return None, seen
+
+
+def pip_install(*args: str | Path, total: int) -> None:
+    """pip install, showing its progress a line per package; its whole output only if it fails."""
+    command = [str(PYTHON), "-m", "pip", "install", "--progress-bar", "off", "--disable-pip-version-check"]
+    process = subprocess.Popen(
+        [*command, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    kept, seen = [], 0
+    for line in process.stdout:
+        kept.append(line)
+        shown, seen = pip_progress(line, seen, total)
+        if shown:
+            print(shown, flush=True)
+    if process.wait():
+        sys.stdout.write("".join(kept))
+        sys.exit(process.returncode)
+
+
 def install() -> None:
     """Create .venv and install the locked dependencies; skipped when nothing changed."""
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under whatever python3 is on the machine
@@ -61,33 +106,25 @@ def install() -> None:
     fingerprint = hashlib.sha256(LOCK.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == fingerprint and (BIN / "charterdesk").exists():
         return
-    say("Installing the locked dependencies")
-    must(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", LOCK)
+    total = locked_count()
+    say(f"Installing the {total} locked dependencies (a minute or two the first time)")
+    pip_install("-r", LOCK, total=total)
+    say("Installing Charterdesk itself into .venv")
     # compat mode puts the checkout on sys.path with a .pth file: no import hook to pay for at start-up.
-    must(
-        PYTHON,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-deps",
-        "-e",
-        ".",
-        "--config-settings",
-        "editable_mode=compat",
-    )
+    pip_install("--no-deps", "-e", ".", "--config-settings", "editable_mode=compat", total=1)
     STAMP.write_text(fingerprint)
 
 
 def build_engine() -> None:
     """Compile the engine with mypyc when the sources changed (plain Python where it cannot)."""
+    say("Checking the compiled SLA engine (compiling it with mypyc takes a minute when its sources changed)")
     run(PYTHON, "-m", "charterdesk.native")
 
 
 def up(argv: list[str]) -> None:
     install()
     build_engine()
+    say("Starting the demo: database, protocol, people and tickets, then the desk and its worker")
     os.execv(str(BIN / "charterdesk"), [str(BIN / "charterdesk"), "demo", *argv])
 
 

@@ -43,3 +43,21 @@ def require(request, permission: str) -> None:
     """Raise 403 unless the signed-in person's roles grant ``permission``."""
     if not can(request, permission):
         raise PermissionDenied(f"Your roles do not grant {permission}.")
+
+
+def sees_customer_contact(person, protocol: Protocol | None) -> bool:
+    """The one rule for a customer's contact details (email, phone, full name) on pages, the API and
+    exports: a role of the person grants ``customer.view``, and, when the protocol's
+    ``privacy.access.customer_data`` lists roles, one of the person's roles is listed."""
+    if "customer.view" not in permissions_of(person, protocol):
+        return False
+    listed = protocol.privacy.access.customer_data if protocol and protocol.privacy else []
+    return not listed or bool(set(listed) & set(person.role_ids))
+
+
+def masked_name(name: str) -> str:
+    """What someone without access to customer data sees of a name: 'Jo Walker' -> 'Jo W.'."""
+    words = (name or "").split()
+    if not words:
+        return "Customer"
+    return words[0] if len(words) == 1 else f"{words[0]} {words[-1][0]}."

@@ -96,6 +96,7 @@ TEMPLATES = [
                 "charterdesk.notifications.context.unread_notifications",
                 "charterdesk.accounts.context.desk_permissions",
                 "charterdesk.tickets.context.family_navigation",
+                "charterdesk.core.limits.post_limits",
             ],
         },
     }

@@ -21,3 +21,4 @@ urlpatterns = [
 ]
 
 handler404 = "charterdesk.desk.errors.not_found"
+handler400 = "charterdesk.desk.errors.bad_request"

@@ -8,12 +8,13 @@ changes, and a draft's key changes whenever it is saved.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from functools import lru_cache
 
 from django.utils import timezone
 
-from charterdesk.protocol.load import LoadResult, load_protocol
+from charterdesk.protocol.load import LoadResult, Problem, load_protocol
 from charterdesk.protocol.models import Protocol
 
 from .models import ProtocolVersion, VersionStatus
@@ -63,3 +64,61 @@ def protocol_of(version: ProtocolVersion) -> Protocol | None:
 @lru_cache(maxsize=64)
 def _load(pk: int, stamp: str, source: str) -> LoadResult:
     return load_protocol(source, filename=f"version-{pk}.yaml")
+
+
+# --------------------------------------------------------------------------- version numbers
+
+_LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+_VERSION_LINE = re.compile(r"""^(version:[ \t]*)(["']?)([^"'\n#]*?)\2([ \t]*(?:#.*)?)$""", re.M)
+
+
+def next_version(number: str, taken: set[str]) -> str:
+    """The number a copy of ``number`` proposes: its last figure raised until no published version
+    has it ('3.2' -> '3.3', or '3.4' when 3.3 is published; 'v9' -> 'v10'; '2026' -> '2027')."""
+    match = _LAST_NUMBER.search(number)
+    if match is None:
+        candidate, n = f"{number}.1", 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{number}.{n}"
+        return candidate
+    start, end = match.span()
+    value = int(match.group(1))
+    while True:
+        value += 1
+        candidate = f"{number[:start]}{value}{number[end:]}"
+        if candidate not in taken:
+            return candidate
+
+
+def with_version(source: str, number: str) -> str:
+    """``source`` with its top-level ``version:`` set to ``number`` (quoted, so 3.10 stays 3.10)."""
+    return _VERSION_LINE.sub(lambda m: f'{m.group(1)}"{number}"{m.group(4)}', source, count=1)
+
+
+def published_numbers() -> set[str]:
+    return set(published().values_list("version", flat=True))
+
+
+def editor_problems(source: str) -> list[Problem]:
+    """The editor's problems: the file's own, and a version number already published, at its line
+    (publishing would refuse it; the editor says so while the number can still be changed)."""
+    result = load_protocol(source, filename="draft.yaml")
+    problems = list(result.problems)
+    if result.protocol is not None and result.source is not None:
+        number = result.protocol.version
+        if number in published_numbers():
+            where = result.source.position(("version",))
+            free = next_version(number, published_numbers())
+            problems.append(
+                Problem(
+                    "draft.yaml",
+                    where.line,
+                    where.column,
+                    "version",
+                    f"version {number} is already published; raise the version number (the next free "
+                    f"one is {free})",
+                )
+            )
+            problems.sort(key=lambda p: (p.line, p.column))
+    return problems

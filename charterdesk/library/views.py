@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from charterdesk.core.permissions import can, require
-from charterdesk.protocol.load import load_protocol
 
 from .actions import (
     PublishRefused,
@@ -25,9 +24,20 @@ from .actions import (
     do_withdraw,
 )
 from .models import ProtocolVersion, VersionStatus
-from .versions import load_version, start_of_day, team_zone, version_in_force
+from .versions import (
+    editor_problems,
+    load_version,
+    next_version,
+    published_numbers,
+    start_of_day,
+    team_zone,
+    version_in_force,
+    with_version,
+)
 
 MAX_UPLOAD_BYTES = 1_000_000
+# What a version downloads as; any other ending is a page that does not exist.
+DOWNLOAD_FORMATS = ("yaml", "md", "pdf")
 
 
 def _version(request, version_id: int) -> ProtocolVersion:
@@ -88,7 +98,11 @@ def new_draft(request):
                     error = "The file is not UTF-8 text. Save it as UTF-8 and upload it again."
         elif request.POST.get("start") == "copy":
             base = get_object_or_404(ProtocolVersion, pk=request.POST.get("from"))
+            # A copy is the start of the next version: it proposes the next free number, so it is
+            # not a second "3.3" that only Publish would refuse.
             source = base.source
+            if base.version:
+                source = with_version(source, next_version(base.version, published_numbers()))
         else:
             source = request.POST.get("source", "")
         if error is None:
@@ -103,7 +117,8 @@ def new_draft(request):
                 draft = do_create_draft(source, actor=request.user, note=request.POST.get("note", ""))
                 return redirect("library:edit", draft.pk)
     in_force = version_in_force()
-    return render(request, "library/new.html", {"error": error, "in_force": in_force})
+    proposed = next_version(in_force.version, published_numbers()) if in_force and in_force.version else ""
+    return render(request, "library/new.html", {"error": error, "in_force": in_force, "proposed": proposed})
 
 
 @login_required
@@ -112,20 +127,25 @@ def edit_draft(request, version_id: int):
     require(request, "protocol.edit")
     draft = get_object_or_404(ProtocolVersion, pk=version_id, status=VersionStatus.DRAFT)
     if request.method == "POST":
-        problems = do_update_draft(
+        do_update_draft(
             draft, request.POST.get("source", ""), actor=request.user, note=request.POST.get("note")
         )
         draft.refresh_from_db()
+        problems = [p for p in editor_problems(draft.source) if p.severity == "error"]
         if problems:
-            messages.error(request, f"Saved, with {len(problems)} error(s) to fix before publishing.")
+            count = f"{len(problems)} error{'s' if len(problems) != 1 else ''}"
+            messages.error(request, f"Saved, with {count} to fix before publishing.")
         else:
             messages.success(request, "Saved. The file is valid.")
         return redirect("library:edit", draft.pk)
-    result = load_version(draft)
     return render(
         request,
         "library/edit.html",
-        {"draft": draft, "problems": result.problems, "line_count": draft.source.count("\n") + 1},
+        {
+            "draft": draft,
+            "problems": editor_problems(draft.source),
+            "line_count": draft.source.count("\n") + 1,
+        },
     )
 
 
@@ -134,8 +154,9 @@ def edit_draft(request, version_id: int):
 def validate_draft(request):
     """htmx: the problems of the editor's text as the person types, without saving."""
     require(request, "protocol.edit")
-    result = load_protocol(request.POST.get("source", ""), filename="draft.yaml")
-    return render(request, "library/_problems.html", {"problems": result.problems})
+    return render(
+        request, "library/_problems.html", {"problems": editor_problems(request.POST.get("source", ""))}
+    )
 
 
 @login_required
@@ -253,6 +274,8 @@ def diff(request):
             if not ProtocolVersion.objects.filter(pk=_int(asked) or 0).exists():
                 raise Http404(f"There is no protocol version #{asked}; choose one from the lists.")
             raise PermissionDenied("You may compare published versions only.")
+    if not request.GET.get("old"):
+        new, old = _default_comparison(versions, new)
     changes = None
     problems = []
     if old and new:
@@ -265,8 +288,49 @@ def diff(request):
     return render(
         request,
         "library/diff.html",
-        {"versions": versions, "old": old, "new": new, "changes": changes, "problems": problems},
+        {
+            "versions": versions,
+            "old": old,
+            "new": new,
+            "changes": changes,
+            "sections": _by_section(changes or []),
+            "problems": problems,
+        },
     )
+
+
+def _by_section(changes) -> list[dict]:
+    """The changes grouped by the handbook section they belong to, in file order, each under the
+    section's title as the handbook names it."""
+    from charterdesk.protocol.render.sections import SECTION_TITLES
+
+    groups: dict[str, list] = {}
+    for change in changes:
+        groups.setdefault(change.section, []).append(change)
+    titles = SECTION_TITLES | {"version": "Version", "effective": "Effective date", "company": "Company"}
+    return [
+        {"key": key, "title": titles.get(key, key.replace("_", " ").capitalize()), "changes": items}
+        for key, items in groups.items()
+    ]
+
+
+def _default_comparison(versions: list[ProtocolVersion], new: ProtocolVersion | None):
+    """What the compare page opens with when it is not told where from: the selected version (else the
+    version in force, else the newest published one) against the version published before it (for a
+    draft, the version in force), so the page shows what that publish changed or would change."""
+    published = sorted(
+        (v for v in versions if not v.is_draft and v.status != VersionStatus.WITHDRAWN),
+        key=lambda v: (v.effective_at, v.pk),
+    )
+    in_force = version_in_force()
+    if new is None:
+        if not published:
+            return None, None
+        new = next((v for v in published if in_force and v.pk == in_force.pk), published[-1])
+    if new.is_draft:
+        return new, in_force or (published[-1] if published else None)
+    earlier = [v for v in published if (v.effective_at, v.pk) < (new.effective_at, new.pk)]
+    return new, (earlier[-1] if earlier else None)
 
 
 def _int(value) -> int | None:
@@ -278,6 +342,8 @@ def _int(value) -> int | None:
 
 @login_required
 def download(request, version_id: int, fmt: str):
+    if fmt not in DOWNLOAD_FORMATS:
+        raise Http404(f"There is no '.{fmt}' download; the formats are {', '.join(DOWNLOAD_FORMATS)}.")
     version = _version(request, version_id)
     company = (version.company or "protocol").lower().replace(" ", "-")
     stem = f"{company}-protocol-{version.version or version.pk}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -38,22 +39,44 @@ def resolve_recipients(target: str, *, ticket=None, protocol=None) -> tuple[list
     return [], []
 
 
+# The digest rule: a person's first notification after a quiet spell is mailed at once; those that
+# follow within DIGEST_WINDOW of that mail wait, and go together in one digest mail once the window
+# has passed (the worker's notification-digests job). Addresses that are not people (a protocol's
+# notify: ops@...) are mailed each time.
+DIGEST_WINDOW = dt.timedelta(minutes=15)
+
+
 def notify(people, text: str, *, ticket=None, reason: str = "", addresses=(), at=None) -> list[Notification]:
-    """Notify people in the desk and by email (after commit, so a rolled-back change sends nothing).
+    """Notify people in the desk and by email (after commit, so a rolled-back change sends nothing),
+    under the digest rule above.
 
     A step of the action that decides to tell them (an escalation, an assignment, a failed
     delivery), whose audit entry says why; not an audited action of its own."""
     at = at or timezone.now()
     created = []
     seen = set()
+    mail_now: set[str] = set(addresses)
     for person in people:
         if person is None or person.pk in seen:
             continue
         seen.add(person.pk)
+        recent = Notification.objects.filter(person=person, emailed_at__gt=at - DIGEST_WINDOW).exists()
+        waiting = Notification.objects.filter(person=person, emailed_at__isnull=True, read_at__isnull=True)
+        # Mailed at once after a quiet spell; otherwise it waits for the digest.
+        now = not recent and not waiting.filter(created_at__gt=at - DIGEST_WINDOW).exists()
         created.append(
-            Notification.objects.create(person=person, ticket=ticket, text=text, reason=reason, created_at=at)
+            Notification.objects.create(
+                person=person,
+                ticket=ticket,
+                text=text,
+                reason=reason,
+                created_at=at,
+                emailed_at=at if now and person.email else None,
+            )
         )
-    recipients = sorted({p.email for p in people if p is not None} | set(addresses))
+        if now and person.email:
+            mail_now.add(person.email)
+    recipients = sorted(mail_now)
     if recipients:
         link = f"{settings.SITE_URL}/tickets/{ticket.pk}/" if ticket is not None else settings.SITE_URL
         body = f"{text}\n\n{link}\n" + (f"\n({reason})\n" if reason else "")
@@ -66,6 +89,53 @@ def notify(people, text: str, *, ticket=None, reason: str = "", addresses=(), at
 
         transaction.on_commit(send)
     return created
+
+
+def send_digests(now: dt.datetime) -> int:
+    """The worker's job: for each person whose waiting notifications' window has passed (their last
+    mail, or their first waiting notification, is DIGEST_WINDOW old), one mail listing them all.
+    Read ones are not mailed. Returns how many digests went out."""
+    from django.db.models import Max, Min
+
+    waiting = Notification.objects.filter(emailed_at__isnull=True).exclude(person__email="")
+    sent = 0
+    for row in waiting.values("person").annotate(first=Min("created_at"), count=Max("id")):
+        person_id = row["person"]
+        last_mail = Notification.objects.filter(person_id=person_id, emailed_at__isnull=False).aggregate(
+            last=Max("emailed_at")
+        )["last"]
+        opened = last_mail or row["first"]
+        if opened > now - DIGEST_WINDOW:
+            continue
+        with transaction.atomic():
+            items = list(
+                Notification.objects.select_for_update()
+                .filter(person_id=person_id, emailed_at__isnull=True)
+                .select_related("person")
+                .order_by("created_at", "id")
+            )
+            unread = [n for n in items if n.read_at is None]
+            Notification.objects.filter(pk__in=[n.pk for n in items]).update(emailed_at=now)
+            if not unread:
+                continue
+            person = unread[0].person
+            lines = []
+            for n in unread:
+                link = f"{settings.SITE_URL}/tickets/{n.ticket_id}/" if n.ticket_id else ""
+                lines.append(f"- {n.text}" + (f"\n  {link}" if link else ""))
+            count = len(unread)
+            subject = f"[Charterdesk] {count} notification{'s' if count != 1 else ''} since the last mail"
+            body = "\n".join(lines) + f"\n\nAll of them: {settings.SITE_URL}/notifications/\n"
+
+            def send(subject=subject, body=body, to=person.email):
+                try:
+                    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+                except Exception:
+                    log.exception("could not email a notification digest to %s", to)
+
+            transaction.on_commit(send)
+            sent += 1
+    return sent
 
 
 def mark_read(person, notification_ids=None) -> int:

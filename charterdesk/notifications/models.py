@@ -15,6 +15,8 @@ class Notification(models.Model):
     reason = models.CharField(max_length=200, blank=True, help_text="the rule or clause that sent it")
     created_at = models.DateTimeField(db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # When it went out by email, alone or in a digest; null while it waits for the digest.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

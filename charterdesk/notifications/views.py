@@ -31,7 +31,18 @@ def inbox(request):
     if show == "unread":
         notifications = notifications.filter(read_at__isnull=True)
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "notifications/list.html", {"page": page, "show": show})
+    return render(request, "notifications/list.html", {"page": page, "show": show, "groups": _grouped(page)})
+
+
+def _grouped(page) -> list[dict]:
+    """The page's notifications, one group per ticket (in the order of each ticket's latest), so ten
+    escalations on one ticket are one card with ten short lines; those about no ticket group alone."""
+    groups: dict[int | None, dict] = {}
+    for n in page.object_list:
+        group = groups.setdefault(n.ticket_id, {"ticket": n.ticket, "items": [], "unread": 0})
+        group["items"].append(n)
+        group["unread"] += n.read_at is None
+    return list(groups.values())
 
 
 @login_required
@@ -45,7 +56,7 @@ def read_one(request, notification_id: int):
 @require_POST
 def read_all(request):
     count = mark_read(request.user)
-    messages.success(request, f"Marked {count} notification(s) read.")
+    messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
     return redirect("notifications:list")
 
 

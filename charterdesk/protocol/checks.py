@@ -586,6 +586,9 @@ class _Checker:
         self.unique(("resolution", "troubleshooting"), resolution.troubleshooting, "troubleshooting tree")
         for index, procedure in enumerate(resolution.procedures):
             self.match_refs(("resolution", "procedures", index, "match"), procedure.match)
+        for index, tree in enumerate(resolution.troubleshooting):
+            if tree.match is not None:
+                self.match_refs(("resolution", "troubleshooting", index, "match"), tree.match)
 
     def check_contingencies(self) -> None:
         self.unique(("contingencies",), self.p.contingencies, "contingency")

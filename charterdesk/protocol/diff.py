@@ -44,6 +44,11 @@ class Change:
     clause: str
     text: str
     kind: Kind
+    # For a value that went from one thing to another: what it is, and its two values as words
+    # (the compare page shows them side by side); empty for changes said in one sentence.
+    what: str = ""
+    before: str = ""
+    after: str = ""
 
     def __str__(self) -> str:
         return self.text
@@ -569,18 +574,23 @@ class _Differ:
     def say(self, where: _Where, text: str, kind: Kind = "changed") -> None:
         self.emit(where.section, where.clause, text, kind)
 
+    def went(self, where: _Where, what: str, before: str, after: str, kind: Kind = "changed") -> None:
+        """``what`` went from ``before`` to ``after``: the sentence "what before -> after" and its parts."""
+        text = f"{what} {before} -> {after}"
+        self.changes.append(Change(where.section, where.clause, text, kind, what, before, after))
+
     # ---- top level
 
     def section(self, name: str, a: Any, b: Any) -> None:
         where = _Where(name, name, (name,), _SECTION_LABELS.get(name, name), "")
         if name == "version":
-            return self.say(where, f"Version {a} -> {b}")
+            return self.went(where, "Version", str(a), str(b))
         if name == "effective":
             if a is None:
                 return self.say(where, f"Effective date set to {b} (no longer a draft)", "added")
             if b is None:
                 return self.say(where, f"Effective date {a} removed (now a draft)", "removed")
-            return self.say(where, f"Effective date {a} -> {b}")
+            return self.went(where, "Effective date", str(a), str(b))
         if isinstance(a, BaseModel) or isinstance(b, BaseModel):
             if a is None:
                 return self.say(where, f"New section: {where.label}", "added")
@@ -618,16 +628,16 @@ class _Differ:
             return self.say(where, where.lead() + (switch[0] if b else switch[1]))
         if _is_long(a) or _is_long(b):
             return self.say(where, f"{where.prefix()} text changed")
-        self.say(where, f"{where.prefix()} {_words(where.name, a)} -> {_words(where.name, b)}")
+        self.went(where, where.prefix(), _words(where.name, a), _words(where.name, b))
 
     def _set_or_unset(self, a: Any, b: Any, where: _Where) -> None:
         if a is None:
             if isinstance(b, BaseModel) or _is_long(b):
                 return self.say(where, f"{where.prefix()} added", "added")
-            return self.say(where, f"{where.prefix()} none -> {_words(where.name, b)}", "added")
+            return self.went(where, where.prefix(), "none", _words(where.name, b), "added")
         if isinstance(a, BaseModel) or _is_long(a):
             return self.say(where, f"{where.prefix()} removed", "removed")
-        self.say(where, f"{where.prefix()} {_words(where.name, a)} -> none", "removed")
+        self.went(where, where.prefix(), _words(where.name, a), "none", "removed")
 
     def _kpis(self, a: list | None, b: list | None, where: _Where) -> None:
         """``reporting.kpis``: without the key every KPI is reported, with ``[]`` none."""
@@ -691,7 +701,7 @@ class _Differ:
                     "removed",
                 )
         if not gained and not lost:
-            self.say(where, f"{where.prefix()} reordered: {', '.join(shown_a)} -> {', '.join(shown_b)}")
+            self.went(where, f"{where.prefix()} reordered:", ", ".join(shown_a), ", ".join(shown_b))
 
     def _positions(self, a: list, b: list, where: _Where) -> None:
         """Items without ids (approval rules, questions, examples): compared place by place."""
@@ -757,17 +767,15 @@ class _Differ:
                 where, f"{where.label} no longer has a {metric} target (was {_target_text(a)})", "removed"
             )
         if a.uniform and b.uniform:
-            return self.say(where, f"{where.label}: {metric} {_target_text(a)} -> {_target_text(b)}")
+            return self.went(where, f"{where.label}: {metric}", _target_text(a), _target_text(b))
         for priority in reversed(PRIORITIES):
             before, after = a.for_priority(priority), b.for_priority(priority)
             if (before and before.seconds) == (after and after.seconds):
                 continue
             clause = where.key(priority)
             kind: Kind = "added" if before is None else "removed" if after is None else "changed"
-            self.say(
-                clause,
-                f"{where.label}: {metric} for {priority} priority {_show(before)} -> {_show(after)}",
-                kind,
+            self.went(
+                clause, f"{where.label}: {metric} for {priority} priority", _show(before), _show(after), kind
             )
 
     def _match(self, a: Match, b: Match, where: _Where) -> None:
@@ -777,7 +785,7 @@ class _Differ:
 
     def _hours(self, a: WeeklyHours | str, b: WeeklyHours | str, where: _Where) -> None:
         if not isinstance(a, WeeklyHours) or not isinstance(b, WeeklyHours):
-            return self.say(where, f"{where.label}: hours {_hours_text(a)} -> {_hours_text(b)}")
+            return self.went(where, f"{where.label}: hours", _hours_text(a), _hours_text(b))
         for day, name in enumerate(DAY_WORDS):
             before: tuple[tuple[int, int], ...] | None = a.days.get(day)
             after: tuple[tuple[int, int], ...] | None = b.days.get(day)
@@ -795,7 +803,7 @@ class _Differ:
                 )
             else:
                 was, now = format_ranges(list(before)), format_ranges(list(after))
-                self.say(clause, f"{where.label}: {name} hours {was} -> {now}")
+                self.went(clause, f"{where.label}: {name} hours", was, now)
 
     def _steps(self, a: list[str], b: list[str], where: _Where) -> None:
         matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
@@ -805,7 +813,9 @@ class _Differ:
             pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
             for k in range(pairs):
                 clause = where.position(j1 + k)
-                self.say(clause, f"{where.label}: step {j1 + k + 1} changed: '{a[i1 + k]}' -> '{b[j1 + k]}'")
+                self.went(
+                    clause, f"{where.label}: step {j1 + k + 1} changed:", f"'{a[i1 + k]}'", f"'{b[j1 + k]}'"
+                )
             for k in range(i1 + pairs, i2):
                 self.say(where.position(k), f"{where.label} loses step {k + 1}: {a[k]}", "removed")
             for k in range(j1 + pairs, j2):
@@ -824,7 +834,7 @@ class _Differ:
                 self.say(clause, f"{where.label}: open on {day} {format_ranges(list(b[day]))}", "added")
             elif a[day] != b[day]:
                 was, now = format_ranges(list(a[day])), format_ranges(list(b[day]))
-                self.say(clause, f"{where.label}: hours on {day} {was} -> {now}")
+                self.went(clause, f"{where.label}: hours on {day}", was, now)
 
     def _objective_target(self, a: dict, b: dict, where: _Where) -> None:
         for key in [*a, *(key for key in b if key not in a)]:
@@ -837,7 +847,7 @@ class _Differ:
             elif key not in a:
                 self.say(clause, f"{where.label} gains a {name} target: {_show(b[key])}", "added")
             elif _norm(a[key]) != _norm(b[key]):
-                self.say(clause, f"{where.label}: {name} target {_show(a[key])} -> {_show(b[key])}")
+                self.went(clause, f"{where.label}: {name} target", _show(a[key]), _show(b[key]))
 
     def _glossary(self, a: dict[str, str], b: dict[str, str], where: _Where) -> None:
         for term in a:

@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from .durations import Duration, DurationError, parse_duration
 from .hours import HoursError, TimeRange, parse_days, parse_ranges
+from .tags import normal_tag, tag_problem
 
 STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -538,6 +539,10 @@ def _action(value: Any) -> Action:
     if kind == "set_priority" and argument not in PRIORITIES:
         hint = did_you_mean(argument, PRIORITIES) or "; use low, normal, high or urgent"
         raise _fail(f"'{argument}' is not a priority{hint}", at=str(kind))
+    if kind == "add_tag":
+        problem = tag_problem(normal_tag(argument))
+        if problem:
+            raise _fail(problem, at=str(kind))
     return Action(kind=kind, value=argument)
 
 
@@ -667,6 +672,9 @@ class TroubleNode(Section):
 class TroubleTree(TroubleNode):
     id: Identifier
     title: Text | None = None
+    # The tickets the tree is shown on, as a procedure's match; without one, agents pick the tree
+    # from the ticket page's menu of troubleshooting guides.
+    match: Match | None = None
 
 
 class FollowUp(Prose):

@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 
-from charterdesk.core.permissions import can, request_permissions, require
+from charterdesk.core.permissions import can, request_permissions, require, sees_customer_contact
 
 from .choices import Status
 from .models import Attachment, Customer, Macro, Ticket
@@ -79,7 +79,11 @@ def access_tickets(request, ids) -> list[Ticket]:
 
 
 def access_customer_for_edit(request, ticket: Ticket) -> Customer:
+    """Editing a customer shows and changes their contact details: ticket.edit and access to
+    customer data (sees_customer_contact), else 403."""
     require(request, "ticket.edit")
+    if not sees_customer_contact(request.user, request.protocol):
+        raise PermissionDenied("Your roles do not give access to customer data.")
     return ticket.customer
 
 

@@ -18,6 +18,7 @@ from charterdesk.audit.actions import action, nothing_to_record, record
 from charterdesk.core.permissions import permissions_of
 from charterdesk.engine.assignment import route_group
 from charterdesk.library.versions import protocol_of, version_in_force
+from charterdesk.protocol.tags import normal_tag
 from charterdesk.protocol.vocabulary import PRIORITY_RANK
 
 from .assignment import auto_assignee
@@ -533,14 +534,17 @@ def do_customer_message(
     return message
 
 
-def unticked_required_steps(ticket: Ticket) -> list[tuple[str, list[str]]]:
-    """Required procedures that fit the ticket and still have unticked steps: [(title, [steps])]."""
+def unticked_required_steps(ticket: Ticket) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Required procedures that fit the ticket and still have unticked steps:
+    [(title, [(step number from 1, step)])]."""
     missing = []
     ticked = set(ProcedureStep.objects.filter(ticket=ticket).values_list("procedure", "step"))
     for procedure in procedures_for(ticket):
         if not procedure.required:
             continue
-        open_steps = [step for n, step in enumerate(procedure.steps) if (procedure.id, n) not in ticked]
+        open_steps = [
+            (n + 1, step) for n, step in enumerate(procedure.steps) if (procedure.id, n) not in ticked
+        ]
         if open_steps:
             missing.append((procedure.title, open_steps))
     return missing
@@ -562,6 +566,23 @@ def procedures_for(ticket: Ticket):
     ]
 
 
+def unticked_words(missing: list[tuple[str, list[tuple[int, str]]]]) -> str:
+    """One sentence a person reads: 'tick step 2 of “Damaged item” (Ask for a photo) first', and
+    for several steps and procedures: '... steps 1 and 3 of “A” (x; y) and step 2 of “B” (z) first'."""
+    parts = []
+    for title, steps in missing:
+        numbers = [str(n) for n, _ in steps]
+        label = (
+            f"step {numbers[0]}"
+            if len(numbers) == 1
+            else f"steps {', '.join(numbers[:-1])} and {numbers[-1]}"
+        )
+        texts = "; ".join(text.strip().rstrip(".") for _, text in steps)
+        parts.append(f"{label} of “{title}” ({texts})")
+    joined = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"tick the required {joined} first"
+
+
 def _change_status(ticket: Ticket, status: str, *, actor, at: dt.datetime) -> None:
     if status not in Status.values:
         raise TicketError(f"status: '{status}' is not one of {', '.join(Status.values)}")
@@ -570,10 +591,7 @@ def _change_status(ticket: Ticket, status: str, *, actor, at: dt.datetime) -> No
     if status == Status.SOLVED:
         missing = unticked_required_steps(ticket)
         if missing:
-            parts = [f"'{title}': {'; '.join(steps)}" for title, steps in missing]
-            raise TicketError(
-                "cannot solve yet; required procedure steps are not ticked: " + " | ".join(parts)
-            )
+            raise TicketError(f"cannot solve yet: {unticked_words(missing)}")
     before = ticket.status
     ticket.status = status
     ticket.updated_at = at
@@ -666,8 +684,9 @@ def do_change_tags(
     at: dt.datetime | None = None,
 ) -> Ticket:
     at = whole_second(at)
-    add = sorted({t.strip().lower() for t in add if t.strip()})
-    remove = sorted({t.strip().lower() for t in remove if t.strip()})
+    add = clean_tags(add)
+    # Removing is never refused: it is how a tag that breaks the rule is taken off.
+    remove = sorted({normal_tag(t) for t in remove if t.strip()})
     with transaction.atomic():
         ticket = lock(ticket)
         require_open(ticket)

@@ -28,16 +28,16 @@ def firing_key(rule: str, metric: str, cycle_start: int) -> str:
     return f"{rule}/{metric}/{cycle_start}"
 
 
-def notify_and_note(
-    ticket, actions, *, protocol, text: str, reason: str, signed: str, at: dt.datetime
-) -> None:
-    """The actions the engine cannot apply to the ticket's state: ``notify`` (``text``, with
-    ``reason`` naming the protocol version and clause) and ``add_note`` (an internal note ending
-    with ``(signed)``). Escalation rules and contingencies (the checks family) both use it."""
+def notify_and_note(ticket, actions, *, protocol, text, reason: str, signed: str, at: dt.datetime) -> None:
+    """The actions the engine cannot apply to the ticket's state: ``notify`` (``text``, or
+    ``text(who)`` for words that name who is told and why, with ``reason`` naming the protocol
+    version and clause) and ``add_note`` (an internal note ending with ``(signed)``). Escalation
+    rules and contingencies (the checks family) both use it."""
     for action in actions:
         if action.kind == "notify":
             people, addresses = resolve_recipients(action.value, ticket=ticket, protocol=protocol)
-            notify(people, text, ticket=ticket, reason=reason, addresses=addresses, at=at)
+            words = text(action.value) if callable(text) else text
+            notify(people, words, ticket=ticket, reason=reason, addresses=addresses, at=at)
         elif action.kind == "add_note":
             Message.objects.create(
                 ticket=ticket, kind=MessageKind.NOTE, body_text=f"{action.value}\n\n({signed})", created_at=at
@@ -103,7 +103,9 @@ def carry_out_escalations(ticket, result: TicketSla, now: dt.datetime) -> list[s
             ticket,
             escalation.actions,
             protocol=protocol,
-            text=f"Escalation '{escalation.rule}': {metric} on {ticket.reference} ({ticket.subject})",
+            text=lambda told, rule=escalation.rule, metric=metric: escalation_words(
+                protocol, rule, metric, ticket, told
+            ),
             reason=f"protocol {version}, {clause}",
             signed=f"added by escalation rule '{escalation.rule}'",
             at=at,
@@ -131,3 +133,28 @@ def carry_out_escalations(ticket, result: TicketSla, now: dt.datetime) -> list[s
                 summary=f"Assigned to {new_assignee or 'nobody'} in group {group_after}",
             )
     return fired
+
+
+def escalation_words(protocol, rule_id: str, metric: str, ticket, audience: str) -> str:
+    """The notification of an escalation in plain words ("#292 missed its resolution time; you are
+    told as the team lead"), the rule's name and clause being in the notification's reason."""
+    rule = next((r for r in protocol.escalation if r.id == rule_id), None)
+    when = rule.when if rule else None
+    subject = f"{ticket.reference} “{ticket.subject}”"
+    if when is not None and when.before_breach is not None:
+        what = f"{subject} must have its {metric} within {when.before_breach.in_words()}"
+    elif when is not None and when.after_breach is not None:
+        what = f"{subject} is {when.after_breach.in_words()} past its {metric} time"
+    else:
+        what = f"{subject} missed its {metric} time"
+    kind, _, name = audience.partition(":")
+    if kind == "role":
+        role = next((r for r in protocol.team.roles if r.id == name), None)
+        why = f"you are told as {(role.title if role else name).lower()}"
+    elif kind == "group":
+        why = "you are in its group"
+    elif audience == "assignee":
+        why = "it is assigned to you"
+    else:
+        why = ""
+    return f"{what}; {why}" if why else what

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.text import Truncator
 
 from charterdesk.accounts.models import Person, validate_timezone
+from charterdesk.protocol.tags import normal_tag, tag_problem
 
 from .attachments import IncomingFile, check_files
 from .choices import Priority, Status
@@ -122,11 +123,12 @@ class ComposerForm(forms.Form):
 
 
 def parse_tags(text: str) -> list[str]:
-    """Comma-separated tags, as every form of the desk takes them: at most 64 characters, no spaces."""
-    tags = [t.strip().lower() for t in (text or "").split(",") if t.strip()]
+    """Comma-separated tags, as every form of the desk takes them, under the one tag rule."""
+    tags = [normal_tag(t) for t in (text or "").split(",") if t.strip()]
     for tag in tags:
-        if len(tag) > 64 or any(ch.isspace() for ch in tag):
-            raise forms.ValidationError(f"'{tag}' is not a tag: at most 64 characters and no spaces")
+        problem = tag_problem(tag)
+        if problem:
+            raise forms.ValidationError(problem)
     return tags
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from charterdesk.audit.actions import record
 from charterdesk.library.versions import protocol_of
 from charterdesk.protocol.models import Protocol
+from charterdesk.protocol.tags import normal_tag, tag_problem
 
 from .choices import Status
 from .models import Ticket, TicketEvent, TicketTag
@@ -102,7 +103,15 @@ MAX_TAGS = 50
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:
-    return sorted({t.strip().lower() for t in tags if t and t.strip()})
+    """The tags as stored (trimmed, lower case, sorted, once each); a TicketError names the first that
+    breaks the one tag rule (charterdesk.protocol.tags), whoever wrote it: a page, the API, an email,
+    an escalation's add_tag."""
+    wanted = sorted({normal_tag(t) for t in tags if t and t.strip()})
+    for tag in wanted:
+        problem = tag_problem(tag)
+        if problem:
+            raise TicketError(f"tags: {problem}")
+    return wanted
 
 
 def check_tag_count(tags: Iterable[str]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from charterdesk.notifications.actions import send_digests
+
 from . import jobs
 from .lifecycle import PeriodicJob, hookimpl
 
@@ -23,6 +25,12 @@ def periodic_jobs():
             dt.timedelta(minutes=1),
             jobs.close_solved_tickets,
             "closes solved tickets once resolution.handling.auto_close_solved_after has passed",
+        ),
+        PeriodicJob(
+            "notification-digests",
+            dt.timedelta(minutes=1),
+            send_digests,
+            "mails each person the notifications that waited for their digest (docs/workspace.md)",
         ),
         PeriodicJob(
             "prune-task-results",

@@ -302,3 +302,35 @@ class Lease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} held by {self.holder or 'nobody'} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WorkspacePreference(models.Model):
+    """How one person likes the workspace drawn (the queue's row density), kept across devices."""
+
+    COMFORTABLE, COMPACT = "comfortable", "compact"
+    DENSITIES = [(COMFORTABLE, "Comfortable"), (COMPACT, "Compact")]
+
+    person = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    queue_density = models.CharField(max_length=16, choices=DENSITIES, default=COMFORTABLE)
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.queue_density}"
+
+
+class TicketPresence(models.Model):
+    """Who has a ticket open right now, and whether they are typing: one row per person and ticket,
+    refreshed by the page every few seconds. In the database so that every worker process of
+    `charterdesk serve` sees the same presence (a later step may move it to Redis)."""
+
+    VIEWING, TYPING = "viewing", "typing"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+", db_index=False)
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=10, choices=[(VIEWING, "Viewing"), (TYPING, "Typing")])
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "person"], name="presence_once_per_person")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.state} #{self.ticket_id}"

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from charterdesk.accounts.models import Person
-from charterdesk.core.permissions import can, require
+from charterdesk.core.permissions import can, require, sees_customer_contact
 from charterdesk.protocol.vocabulary import METRIC_LABELS, METRIC_WORDS, STATUS_SHORT
 
 from . import actions
@@ -57,6 +57,8 @@ from .lifecycle import all_answers, hooks
 from .macros import PLACEHOLDERS, MacroError, do_delete_macro, do_save_macro, macros_for, unknown_placeholders
 from .macros import render as render_macro
 from .models import ProcedureStep, Ticket
+from .preferences import queue_density, set_queue_density
+from .presence import PRESENCE_EVERY, changes_since, mark_present, others_present, page_version
 from .queues import (
     COUNTS_FOR,
     PAGE_SIZE,
@@ -118,8 +120,26 @@ def queue(request):
             "statuses": statuses,
             "can_bulk": rights["assign"] or rights["edit"] or bool(statuses),
             "groups": groups,
+            "density": queue_density(request.user),
+            "customer_contact": sees_customer_contact(request.user, request.protocol),
         },
     )
+
+
+@login_required
+@require_POST
+def set_density(request):
+    """The queue's row density for the signed-in person (Comfortable, or Compact for 15+ rows on
+    a laptop screen), remembered for them on every device."""
+    require(request, "ticket.view")
+    try:
+        set_queue_density(request.user, request.POST.get("density", ""))
+    except ValueError as error:
+        return HttpResponseBadRequest(str(error))
+    back = request.POST.get("next") or ""
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("tickets:queue")
+    return redirect(back)
 
 
 @login_required
@@ -196,7 +216,8 @@ def bulk(request):
         except TicketError as error:
             refused.append(f"{ticket.reference}: {error}")
     if done:
-        messages.success(request, f"{len(done)} ticket(s) {done_words}: {', '.join(done)}.")
+        count = f"{len(done)} ticket{'s' if len(done) != 1 else ''}"
+        messages.success(request, f"{count} {done_words}: {', '.join(done)}.")
     for line in refused:
         messages.error(request, f"Not changed: {line}")
     return redirect(back)
@@ -268,14 +289,41 @@ def _procedures(ticket: Ticket) -> list[dict]:
                 "procedure": procedure,
                 "steps": steps,
                 "open": [s["text"] for s in steps if not s["ticked"]],
+                "open_words": _steps_left([s["number"] + 1 for s in steps if not s["ticked"]]),
             }
         )
     return found
 
 
+def _steps_left(numbers: list[int]) -> str:
+    """[2] -> 'step 2 is not ticked yet'; [1, 3, 4] -> 'steps 1, 3 and 4 are not ticked yet'."""
+    if not numbers:
+        return ""
+    if len(numbers) == 1:
+        return f"step {numbers[0]} is not ticked yet"
+    return f"steps {', '.join(map(str, numbers[:-1]))} and {numbers[-1]} are not ticked yet"
+
+
 def _trees(ticket: Ticket):
     protocol = actions.protocol_for(ticket)
     return list(protocol.resolution.troubleshooting) if protocol.resolution else []
+
+
+def _fitting_trees(ticket: Ticket) -> tuple[list, list]:
+    """The troubleshooting trees that fit the ticket (shown on the page), and the others (offered
+    from a menu). A tree with a ``match`` fits where the match does; one without fits a ticket
+    carrying a tag that is a word of the tree's id (``app-wont-sync`` on a ticket tagged ``app``)."""
+    fitting, others = [], []
+    tags = set(ticket.tags)
+    for tree in _trees(ticket):
+        if tree.match is not None:
+            fits = tree.match.fits(
+                priority=ticket.priority, channel=ticket.channel, group=ticket.group or None, tags=tags
+            )
+        else:
+            fits = bool(tags & set(tree.id.split("-")))
+        (fitting if fits else others).append(tree)
+    return fitting, others
 
 
 def _composer(request, ticket: Ticket, data=None, initial=None, files=None) -> ComposerForm:
@@ -302,7 +350,8 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
         "composer": composer or _composer(request, ticket),
         "macros": list(macros_for(request.user)) if rights["macros"] else [],
         "procedures": _procedures(ticket),
-        "trees": _trees(ticket),
+        "trees": _fitting_trees(ticket)[0],
+        "other_trees": _fitting_trees(ticket)[1],
         "properties": PropertiesForm(
             initial={"priority": ticket.priority, "group": ticket.group, "tags": ", ".join(ticket.tags)},
             protocol=protocol,
@@ -332,6 +381,10 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
         "idempotency_key": uuid.uuid4().hex,
     }
     context["panels"] = _panels(request, ticket, context)
+    context["page_version"] = page_version(ticket)
+    context["customer_contact"] = sees_customer_contact(request.user, request.protocol)
+    context["presence_every"] = PRESENCE_EVERY
+    context["others"] = others_present(ticket, request.user, timezone.now())
     return render(request, "tickets/ticket.html", context, status=status)
 
 
@@ -453,6 +506,17 @@ def _send(request, ticket: Ticket, kind: str) -> HttpResponse:
         form.add_error(None, f"kind: '{kind}' is neither reply nor note.")
     if not form.is_valid():
         return _ticket_page(request, ticket, composer=form, status=400)
+    loaded = request.POST.get("loaded_version", "")
+    changed = changes_since(ticket, loaded, reader=request.user) if loaded else []
+    if changed:
+        # Someone else changed the ticket since this page was drawn: say what, keep the text, and
+        # let the second Send (from the fresh page) go through.
+        form.add_error(
+            None,
+            f"Not sent yet: this ticket changed since you opened it: {'; '.join(changed)}. Read what is "
+            "new above, then press Send again to send your text as it is.",
+        )
+        return _ticket_page(request, ticket, composer=form, status=409)
     files = form.cleaned_data["files"]
     try:
         do_reply_with_files(
@@ -494,6 +558,23 @@ def _send(request, ticket: Ticket, kind: str) -> HttpResponse:
         words += f" with {len(files)} file{'s' if len(files) != 1 else ''}"
     messages.success(request, words + (f"; the ticket is now {next_status}." if next_status else "."))
     return _back(ticket)
+
+
+@login_required
+@require_POST
+def presence(request, ticket_id: int):
+    """htmx, every few seconds from an open ticket page: this person is here (viewing or typing);
+    the answer says who else is, and whether the ticket changed since the page was drawn."""
+    ticket = access_ticket(request, ticket_id)
+    now = timezone.now()
+    mark_present(ticket, request.user, request.POST.get("state", ""), now)
+    loaded = request.POST.get("version", "")
+    changed = changes_since(ticket, loaded, reader=request.user) if loaded else []
+    return render(
+        request,
+        "tickets/_presence.html",
+        {"ticket": ticket, "others": others_present(ticket, request.user, now), "changed": changed},
+    )
 
 
 @login_required

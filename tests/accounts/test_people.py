@@ -62,6 +62,9 @@ def test_manager_invites_and_the_invitee_joins(signed_in, demo, client, mailoutb
     assert response.status_code == 200
     link = response.context["link"]
     assert link in mailoutbox[0].body
+    # The link has a button that copies it, beside the field that shows it.
+    assert 'id="invitation-link"' in response.content.decode()
+    assert 'data-copy="#invitation-link"' in response.content.decode()
     client.logout()
     path = link.split("testserver")[1]
     form = client.get(path).content.decode()

@@ -429,6 +429,11 @@ def test_patch_is_all_or_nothing(api, demo, customer):
         ({"assignee": "someone"}, "assignee", "'someone' is not a person id, 'me' or null"),
         ({"tags": {"add": ["x"], "drop": ["y"]}}, "tags.drop", "is not a field of this request"),
         ({"priority": "asap"}, "priority", "'asap' is not one of low, normal, high, urgent"),
+        (
+            {"tags": {"add": ["bad tag"]}},
+            "tags",
+            "'bad tag' is not a tag: a tag is one word of at most 64 characters, without spaces or commas",
+        ),
     ],
 )
 def test_patch_errors_name_the_field(api, demo, customer, payload, field, message):

@@ -42,9 +42,11 @@ def test_lead_sees_the_breach_notification_and_the_escalation_on_the_timeline(pa
     page.wait_for_url(f"{demo_live}/notifications/")
     notification = page.locator("li.notification", has_text="lead-on-breach").first
     assert "Tent collapsed in the storm" in notification.inner_text()
+    assert "missed its resolution time; you are told as team lead" in notification.inner_text()
     assert "escalation.lead-on-breach" in notification.inner_text()  # the reason names the clause
     page.screenshot(path="/tmp/ws/notifications-1280.png", full_page=True)
-    notification.locator("button", has_text=f"Open #{ticket.pk}").click()
+    card = page.locator(f".notification-group[data-ticket='{ticket.pk}']")
+    card.locator("button", has_text=f"Open #{ticket.pk}").click()
     page.wait_for_url(f"{demo_live}/tickets/{ticket.pk}/")
 
     escalation = page.locator(".timeline .ev-escalation", has_text="lead-on-breach").first

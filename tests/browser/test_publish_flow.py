@@ -56,8 +56,10 @@ def test_manager_fixes_an_error_publishes_and_reads_the_new_clause(page, demo_li
     page.select_option("#old", label="3.2")
     page.select_option("#new", label="3.3")
     page.click("button:has-text('Compare')")
-    changes = page.locator(".diff").inner_text()
-    assert "30" in changes and "45" in changes
+    refunds_changes = page.locator("#changes-refunds")
+    assert "Returns and refunds" in refunds_changes.locator("h3").inner_text()
+    assert refunds_changes.locator("td.before").first.inner_text() == "30 days"
+    assert refunds_changes.locator("td.after").first.inner_text() == "45 days"
 
 
 def test_agent_gets_403_on_the_publish_page(page, demo_live):

@@ -299,6 +299,7 @@ PAGES: dict[str, list[Check]] = {
     # the workspace
     "tickets:queue": [desk(VIEW)],
     "tickets:badges": [desk(VIEW, query=lambda w: f"?ids={w.ticket_a.pk}")],
+    "tickets:density": [desk(VIEW, "POST", ok=(302,), data=lambda w: {"density": "compact"})],
     "tickets:bulk": [
         desk(
             all_of("ticket.view", "ticket.assign"),
@@ -342,6 +343,7 @@ PAGES: dict[str, list[Check]] = {
     ],
     "tickets:ticket": [on_ticket(VIEW)],
     "tickets:ticket-badges": [on_ticket(VIEW)],
+    "tickets:presence": [on_ticket(VIEW, "POST", ok=(200,), data=lambda w: {"state": "viewing"})],
     "tickets:reply": [
         on_ticket(
             all_of("ticket.view", "ticket.reply"), "POST", data=lambda w: {"kind": "reply", "body": "Hi"}

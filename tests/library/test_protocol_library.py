@@ -342,3 +342,97 @@ def test_effective_dates_mean_the_start_of_the_day_in_the_teams_zone(demo, tmp_p
     assert (local.date(), local.hour, local.minute) == (day, 0, 0)
     entry = AuditEntry.objects.get(action="protocol.publish", protocol_version="3.6")
     assert f"{version.effective_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" in entry.summary
+
+
+def test_a_download_in_an_unknown_format_is_not_found(signed_in, demo):
+    """/protocols/N/download.exe is a page that does not exist, not a PDF under another name."""
+    client = signed_in("agent")
+    version = version_in_force()
+    for fmt in ("exe", "html", "PDF"):
+        response = client.get(reverse("library:download", args=[version.pk, fmt]))
+        assert response.status_code == 404
+        assert response.get("Content-Type", "").startswith("text/html")
+
+
+def test_compare_opens_on_the_previous_published_version_to_the_selected_one(signed_in, demo, example_source):
+    """The compare page, opened without a choice, shows what the last publish changed (3.2 -> 3.3),
+    never a version against itself; opened on a draft, it compares the version in force to it."""
+    manager = demo["manager"]
+    first = version_in_force()
+    newer = do_create_draft(
+        _bump(example_source, "3.3").replace("window_days: 30", "window_days: 45"), actor=manager
+    )
+    do_publish(newer, actor=manager, effective_at=timezone.now() - dt.timedelta(seconds=1))
+    client = signed_in("manager")
+    response = client.get(reverse("library:diff"))
+    assert response.context["old"].pk == first.pk and response.context["new"].pk == newer.pk
+    page = response.content.decode()
+    assert "From 3.2 to 3.3" in page and "No differences" not in page
+    draft = do_create_draft(_bump(example_source, "3.4"), actor=manager)
+    chosen = client.get(reverse("library:diff"), {"new": draft.pk})
+    assert chosen.context["old"].pk == newer.pk and chosen.context["new"].pk == draft.pk
+    assert client.get(reverse("library:diff"), {"new": first.pk}).context["old"] is None
+
+
+def test_the_handbook_page_words_each_promise_from_the_registry(signed_in, demo):
+    """The web handbook words each promise from the registry of what the desk enforces: reply checks
+    and escalations are enforced, so the page promises them and never says they are not."""
+    page = signed_in("agent").get(reverse("handbook:index")).content.decode()
+    assert "The desk checks every written public reply" in page
+    assert "The desk does not check replies against these rules yet" not in page
+    assert "The desk watches every response-time target" in page
+
+
+def test_a_copy_proposes_the_next_free_number_and_the_editor_flags_a_taken_one(signed_in, demo):
+    """Copying 3.2 makes a draft numbered 3.3, not a second 3.2 the editor calls valid; a draft set
+    back to 3.2 is flagged in the editor at the version's line, and saving it does not say valid."""
+    client = signed_in("manager")
+    response = client.post(reverse("library:new"), {"start": "copy", "from": version_in_force().pk})
+    draft = ProtocolVersion.objects.get(status="draft")
+    assert response.url == reverse("library:edit", args=[draft.pk])
+    assert draft.version == "3.3"
+    page = client.get(reverse("library:edit", args=[draft.pk])).content.decode()
+    assert "The file is valid" in page
+    taken = draft.source.replace('version: "3.3"', 'version: "3.2"', 1)
+    line = next(n for n, text in enumerate(taken.splitlines(), start=1) if text.startswith("version:"))
+    checked = client.post(reverse("library:validate"), {"source": taken}).content.decode()
+    assert f'data-line="{line}"' in checked
+    assert "version 3.2 is already published; raise the version number (the next free one is 3.3)" in checked
+    saved = client.post(reverse("library:edit", args=[draft.pk]), {"source": taken}, follow=True)
+    text = saved.content.decode()
+    assert "Saved, with 1 error to fix before publishing." in text and "The file is valid" not in text
+
+
+def test_next_version_by_hand():
+    """Hand-checked proposals: the last figure goes up past every published number."""
+    from charterdesk.library.versions import next_version, with_version
+
+    assert next_version("3.2", {"3.2"}) == "3.3"
+    assert next_version("3.2", {"3.2", "3.3"}) == "3.4"
+    assert next_version("3.9", set()) == "3.10"
+    assert next_version("v9", set()) == "v10"
+    assert next_version("draft", {"draft.1"}) == "draft.2"
+    assert with_version('format: 1\nversion: "3.2"  # ours\n', "3.3") == 'format: 1\nversion: "3.3"  # ours\n'
+    assert with_version("format: 1\nversion: 3.2\n", "3.10") == 'format: 1\nversion: "3.10"\n'
+
+
+def test_the_compare_page_groups_changes_by_section_old_beside_new(signed_in, demo, example_source):
+    """The compare page is not a bare list: each handbook section that changed is a heading, and
+    each change shows its clause with the old value beside the new one."""
+    manager = demo["manager"]
+    draft = do_create_draft(
+        _bump(example_source, "3.3")
+        .replace("window_days: 30", "window_days: 45")
+        .replace("first_response: 30m", "first_response: 20m"),
+        actor=manager,
+    )
+    response = signed_in("manager").get(
+        reverse("library:diff"), {"old": version_in_force().pk, "new": draft.pk}
+    )
+    titles = [s["title"] for s in response.context["sections"]]
+    assert "Returns and refunds" in titles and "Response times and SLAs" in titles
+    page = response.content.decode()
+    assert "<h3>Returns and refunds" in page
+    assert '<td class="before">30 days</td><td class="after">45 days</td>' in page
+    assert "refunds.window_days" in page
+    assert '<ul class="diff">' not in page

@@ -58,7 +58,7 @@ def test_mark_one_read_then_all(signed_in, notes):
     unread_only = client.get(reverse("notifications:list") + "?show=unread").content.decode()
     assert "Ravi assigned" in unread_only and "lead-on-breach" not in unread_only
     response = client.post(reverse("notifications:read-all"), follow=True)
-    assert "Marked 1 notification(s) read." in response.content.decode()
+    assert "Marked 1 notification read." in response.content.decode()
     assert not Notification.objects.filter(person__email="alex@acme.example", read_at__isnull=True).exists()
     assert 'class="bell"' in client.get(reverse("notifications:list")).content.decode()
 
@@ -105,3 +105,49 @@ def test_the_context_processor_is_lazy_and_counts_unread(rf, demo, notes):
 def test_signed_out_pages_show_no_bell(client, demo):
     """The sign-in page shows no notification bell."""
     assert 'class="bell' not in client.get(reverse("accounts:sign-in")).content.decode()
+
+
+def test_notifications_are_grouped_per_ticket(signed_in, demo):
+    """Three notifications about one ticket are one card with three lines, and a notification
+    about another ticket is a card of its own."""
+    from charterdesk.tickets.actions import do_create_ticket, do_find_or_create_customer
+
+    jo = do_find_or_create_customer(email="jo@example.com", name="Jo Walker")
+    tent = do_create_ticket(customer=jo, subject="Tent pole snapped", body="x", channel="email")
+    boots = do_create_ticket(customer=jo, subject="Boots too small", body="y", channel="email")
+    with transaction.atomic():
+        for n in range(3):
+            notify([demo["agent"]], f"Tent line {n}", ticket=tent)
+        notify([demo["agent"]], "Boots line", ticket=boots)
+    page = signed_in("agent").get(reverse("notifications:list")).content.decode()
+    assert page.count('class="card notification-group') == 2
+    tent_card = page.split(f'data-ticket="{tent.pk}"')[1].split("</li>\n  \n")[0]
+    assert all(f"Tent line {n}" in tent_card for n in range(3)) and "3 new" in tent_card
+    assert "Boots line" not in tent_card
+
+
+def test_a_burst_of_notifications_is_one_mail_then_one_digest(
+    demo, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The first notification after a quiet spell is mailed at once; the next two, within 15 minutes,
+    wait and go out together in one digest once the window has passed (the worker's job)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from charterdesk.notifications.actions import DIGEST_WINDOW, send_digests
+
+    start = timezone.now().replace(microsecond=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            with transaction.atomic():
+                notify([demo["agent"]], f"Event {n}", at=start + dt.timedelta(minutes=n))
+    assert [m.subject for m in mailoutbox] == ["[Charterdesk] Event 0"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_digests(start + dt.timedelta(minutes=5)) == 0  # the window is still open
+        assert send_digests(start + DIGEST_WINDOW) == 1
+        assert send_digests(start + DIGEST_WINDOW + dt.timedelta(minutes=1)) == 0  # nothing twice
+    assert len(mailoutbox) == 2
+    digest = mailoutbox[1]
+    assert digest.subject == "[Charterdesk] 2 notifications since the last mail"
+    assert "- Event 1" in digest.body and "- Event 2" in digest.body and "Event 0" not in digest.body

@@ -130,7 +130,13 @@ def test_escalations_fire_once_notify_the_lead_and_name_the_rule(demo, customer,
     assert breach.protocol_version == "3.2"
     lead_notes = Notification.objects.filter(person=demo["lead"], ticket=ticket)
     assert lead_notes.count() == 1
-    assert "lead-on-breach" in lead_notes.get().text
+    note = lead_notes.get()
+    assert "lead-on-breach" in note.reason
+    # In plain words: which ticket, what it missed, why this person is told.
+    assert (
+        note.text
+        == f"{ticket.reference} “{ticket.subject}” missed its first response time; you are told as team lead"
+    )
 
     replayed = _replay(tmp_path, at(7, 17, 10))
     assert [(e["rule"], e["at"]) for e in replayed[0]["escalations"]] == [
@@ -346,7 +352,7 @@ def test_a_rule_made_untrue_by_an_earlier_rule_at_the_same_instant_does_not_fire
     ticket.refresh_from_db()
     assert ticket.priority == "high" and "sla-breached" not in ticket.tags
     lead_notes = Notification.objects.filter(ticket=ticket, person=demo["lead"])
-    assert [n.text.split(":")[0] for n in lead_notes] == ["Escalation 'calm-down'"]
+    assert [n.reason.rsplit(".", 1)[-1] for n in lead_notes] == ["calm-down"]
 
 
 def test_after_a_rule_fires_checking_starts_again_from_the_first_rule(demo, triggers, customer, tmp_path):
@@ -367,9 +373,9 @@ def test_after_a_rule_fires_checking_starts_again_from_the_first_rule(demo, trig
     ticket.refresh_from_db()
     assert ticket.group == "escalations" and ticket.priority == "urgent"
     manager_notes = Notification.objects.filter(ticket=ticket, person=demo["manager"])
-    assert sorted(n.text.split(":")[0] for n in manager_notes) == [
-        "Escalation 'escalations-watch'",
-        "Escalation 'hand-to-escalations'",
+    assert sorted(n.reason.split("escalation.", 1)[-1] for n in manager_notes) == [
+        "escalations-watch",
+        "hand-to-escalations",
     ]
 
 

@@ -191,10 +191,14 @@ def test_a_required_procedure_blocks_solving_until_its_steps_are_ticked(signed_i
     ticket = make_ticket(tags=["damaged"])
     client = signed_in("agent")
     page = client.get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
-    assert "Item arrived damaged" in page and "Solving needs every step ticked" in page
+    assert (
+        "Item arrived damaged" in page
+        and "Solving needs every step ticked: steps 1, 2, 3 and 4 are not ticked yet." in page
+    )
     response = client.post(reverse("tickets:status", args=[ticket.pk]), {"status": "solved"}, follow=True)
     text = response.content.decode()
-    assert "cannot solve yet" in text and "Apologise and ask for one photo" in text
+    assert "cannot solve yet: tick the required steps 1, 2, 3 and 4 of “Item arrived damaged” (" in text
+    assert "Apologise and ask for one photo" in text and ".;" not in text and " | " not in text
     ticket.refresh_from_db()
     assert ticket.status != "solved"
     for step in range(4):
@@ -359,7 +363,7 @@ def test_bulk_changes_report_each_refusal(signed_in, make_ticket):
         follow=True,
     )
     text = response.content.decode()
-    assert f"1 ticket(s) set to solved: #{plain.pk}" in text
+    assert f"1 ticket set to solved: #{plain.pk}" in text
     assert f"Not changed: #{damaged.pk}: cannot solve yet" in text
     plain.refresh_from_db()
     damaged.refresh_from_db()
@@ -429,7 +433,8 @@ def test_new_ticket_errors_name_the_field(signed_in):
         },
     )
     assert (
-        "&#x27;bad tag!&#x27; is not a tag: at most 64 characters and no spaces" in response.content.decode()
+        "&#x27;bad tag!&#x27; is not a tag: a tag is one word of at most 64 characters, "
+        "without spaces or commas" in response.content.decode()
     )
     assert not Ticket.objects.exists()
 
@@ -502,3 +507,69 @@ def test_the_ticket_form_saves_priority_group_and_tags_together_or_not_at_all(si
     )
     ticket.refresh_from_db()
     assert (ticket.priority, ticket.group, ticket.tags) == ("urgent", "escalations", ["vip"])
+
+
+def test_the_unticked_steps_read_as_one_sentence():
+    """Hand-checked: step numbers, the procedure's title and its steps without doubled stops."""
+    from charterdesk.tickets.actions import unticked_words
+
+    assert unticked_words([("Damaged", [(2, "Ask for a photo.")])]) == (
+        "tick the required step 2 of “Damaged” (Ask for a photo) first"
+    )
+    assert unticked_words([("A", [(1, "x."), (3, "y")]), ("B", [(2, "z")])]) == (
+        "tick the required steps 1 and 3 of “A” (x; y) and step 2 of “B” (z) first"
+    )
+
+
+def test_the_customer_card_says_statuses_in_words_and_breaks_addresses_only_at_their_parts(
+    signed_in, demo, make_ticket
+):
+    """The customer's other tickets show "On hold", not the stored on_hold; the address may break
+    after its @ and before its dots, never in the middle of a word."""
+    from charterdesk.tickets.actions import do_set_status
+
+    ticket = make_ticket()
+    other = make_ticket(subject="Same customer again")
+    do_set_status(other, "on_hold", actor=demo["lead"])
+    page = signed_in("lead").get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
+    assert "on_hold" not in page.split("<h3>Other tickets</h3>")[1].split("</ul>")[0]
+    assert "On hold" in page
+    email = ticket.customer.email
+    local, domain = email.split("@")
+    assert (
+        f'<span class="email">{local.replace(".", "<wbr>.")}@<wbr>{domain.replace(".", "<wbr>.")}</span>'
+        in page
+    )
+
+
+def test_the_queue_density_is_each_persons_own_and_kept(signed_in, demo, make_ticket):
+    """Choosing Compact draws the queue compact for that person on every later visit (and device),
+    and not for anyone else; an unknown density is refused."""
+    make_ticket()
+    lead = signed_in("lead")
+    assert 'class="ws-queue density-comfortable"' in lead.get(reverse("tickets:queue")).content.decode()
+    response = lead.post(reverse("tickets:density"), {"density": "compact", "next": "/tickets/?view=open"})
+    assert response.status_code == 302 and response.url == "/tickets/?view=open"
+    assert 'class="ws-queue density-compact"' in lead.get(reverse("tickets:queue")).content.decode()
+    assert lead.post(reverse("tickets:density"), {"density": "tiny"}).status_code == 400
+    outside = lead.post(reverse("tickets:density"), {"density": "compact", "next": "//elsewhere.example/"})
+    assert outside.url == reverse("tickets:queue")
+    manager = signed_in("manager")
+    assert "density-comfortable" in manager.get(reverse("tickets:queue")).content.decode()
+
+
+def test_a_troubleshooting_tree_shows_where_it_fits_and_is_offered_from_a_menu_elsewhere(
+    signed_in, make_ticket
+):
+    """The app tree (no match; its id app-wont-sync has the word app) is on a ticket tagged app; on
+    a tent ticket it is not shown, only offered in the menu, and can still be walked from there."""
+    tent = make_ticket()
+    app = make_ticket(subject="App will not sync", tags=["app"])
+    client = signed_in("agent")
+    on_app = client.get(reverse("tickets:ticket", args=[app.pk])).content.decode()
+    assert "Does the Acme app show an error code?" in on_app and "data-tree-menu" not in on_app
+    on_tent = client.get(reverse("tickets:ticket", args=[tent.pk])).content.decode()
+    assert "Does the Acme app show an error code?" not in on_tent.split("data-tree-menu")[0]
+    assert "Open a troubleshooting guide (1)" in on_tent
+    url = reverse("tickets:troubleshooting", args=[tent.pk, "app-wont-sync"])
+    assert client.get(url + "?path=1", HTTP_HX_REQUEST="true").status_code == 200

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+from ..enforcement import words as promise
 from ..models import KPI_NAMES, METRICS, Calendar, Module, Protocol, Role, Targets, TroubleNode
 from .document import (
     SectionWriter,
@@ -121,10 +122,7 @@ def _objectives(p: Protocol, w: SectionWriter) -> bool:
         )
         for o in p.objectives
     ]
-    w.add(
-        "We measure ourselves against these goals; the reports in *Reporting and KPIs* track each one, "
-        "and the desk's reports page marks each as met or missed for the period shown."
-    )
+    w.add(promise("objectives.tracked"))
     w.add(table(["Objective", "KPI", "Target"], rows))
     return True
 
@@ -226,10 +224,7 @@ def _channels(p: Protocol, w: SectionWriter) -> bool:
         )
     w.add(table(["Channel", "Kind", "Address", "Staffed", "Automatic receipt"], rows))
     if any(c.acknowledge for c in channels.customer):
-        w.add(
-            "Where *Automatic receipt* is *Yes*, the customer gets an acknowledgement at once, "
-            "with the response time we promise for the ticket."
-        )
+        w.add(promise("channels.acknowledge"))
     _item_notes(w, [(c.id, c.notes) for c in channels.customer])
     if channels.internal:
         w.subsection("Internal communication")
@@ -266,7 +261,7 @@ def _sla(p: Protocol, w: SectionWriter) -> bool:
         pause = "No clock ever stops: resolution time counts in every status."
     w.add(
         "Each ticket gets the first policy below that fits it. Times count in the business hours of "
-        f"the policy's calendar. {pause} A dash means no target."
+        f"the policy's calendar. {pause} A dash means no target. {promise('sla.clocks')}"
     )
     for policy in sla.policies:
         w.item(f"Policy “{policy.id}”", f"policy-{policy.id}")
@@ -322,10 +317,7 @@ def _targets_table(targets: Targets, priorities: list[str]) -> str:
 def _escalation(p: Protocol, w: SectionWriter) -> bool:
     if not p.escalation:
         return False
-    w.add(
-        "The desk watches every response-time target and acts on its own by these rules. Each rule "
-        "fires at most once per target cycle; times count in the policy's business hours."
-    )
+    w.add(promise("escalation.rules"))
     for rule in p.escalation:
         w.add(f"**{esc(rule.id)}** — {esc(rule_words(rule, p))}.", "rule")
         w.author(rule.notes, "notes")
@@ -348,17 +340,15 @@ def _resolution(p: Protocol, w: SectionWriter) -> bool:
         return False
     w.author(resolution.notes, "notes")
     w.subsection("Ticket handling", "handling")
-    handling = [_ASSIGNMENT[resolution.handling.assignment]]
+    handling = [esc(_ASSIGNMENT[resolution.handling.assignment])]
     if resolution.handling.auto_close_solved_after:
-        handling.append(
-            f"A solved ticket closes by itself {resolution.handling.auto_close_solved_after.in_words()} "
-            "after it was solved; once closed it is final."
-        )
-    w.add(" ".join(esc(text) for text in handling))
+        after = esc(resolution.handling.auto_close_solved_after.in_words())
+        handling.append(promise("resolution.auto_close", after=after))
+    w.add(" ".join(handling))
     w.author(resolution.handling.notes, "notes")
     if resolution.procedures:
         w.subsection("Procedures")
-        w.add("Procedures are step-by-step guides; the desk shows them on the tickets they fit.")
+        w.add(promise("resolution.procedures"))
         for procedure in resolution.procedures:
             w.item(procedure.title, f"procedure-{procedure.id}")
             shown = match_words(procedure.match, p, empty="every ticket")
@@ -374,6 +364,12 @@ def _resolution(p: Protocol, w: SectionWriter) -> bool:
         w.add("Follow the questions down to a resolution.")
         for tree in resolution.troubleshooting:
             w.item(tree.title or tree.question, f"troubleshooting-{tree.id}")
+            if tree.match is not None:
+                shown = match_words(tree.match, p, empty="every ticket")
+                w.add(f"Shown on {esc(shown[0].lower() + shown[1:])}.")
+            else:
+                words = join_words([code(word) for word in tree.id.split("-")], "or")
+                w.add(f"Shown on tickets tagged {words}; on others, offered from the ticket page's menu.")
             w.add(_tree(tree, ask=tree.title is not None), "tree")
     if resolution.escalation_criteria:
         w.subsection("Escalation criteria")
@@ -381,9 +377,7 @@ def _resolution(p: Protocol, w: SectionWriter) -> bool:
     if resolution.follow_up:
         follow = resolution.follow_up
         w.subsection("Customer follow-up", "follow-up")
-        w.add(
-            f"{esc(follow.after_solved.in_words())} after a ticket is solved, the customer gets this message:"
-        )
+        w.add(_capital(promise("resolution.follow_up", after=esc(follow.after_solved.in_words()))))
         w.add("> " + inline(follow.message), "quote")
         w.author(follow.notes, "notes")
     return True
@@ -406,10 +400,7 @@ def _tree(node: TroubleNode, *, ask: bool = True) -> str:
 def _contingencies(p: Protocol, w: SectionWriter) -> bool:
     if not p.contingencies:
         return False
-    w.add(
-        "When what a customer writes in a message (not the history it quotes) matches a plan, "
-        "the desk shows the plan on the ticket and acts once per ticket."
-    )
+    w.add(promise("contingencies.detect"))
     for plan in p.contingencies:
         w.item(plan.title, f"plan-{plan.id}")
         signs = []
@@ -480,12 +471,7 @@ def _privacy(p: Protocol, w: SectionWriter) -> bool:
     w.subsection("Data handling")
     w.author(privacy.data_handling)
     if privacy.redact:
-        w.add(
-            "The desk masks "
-            + join_words([_REDACT_WORDS[r] for r in privacy.redact])
-            + " in every message, inbound and outbound, before it is stored: in its text, its "
-            "subject and its attachments' names, and in the email as received once it is processed."
-        )
+        w.add(promise("privacy.redact", what=join_words([_REDACT_WORDS[r] for r in privacy.redact])))
     retention = privacy.retention
     kept = []
     if retention.closed_tickets:
@@ -632,11 +618,7 @@ def _surveys(p: Protocol, w: SectionWriter) -> bool:
         lead = next((role.title for role in p.team.roles if role.id == "lead"), None)
         fallback = f" (the {esc(str(lead))} role when nobody is assigned)" if lead else ""
         w.subsection("Survey analysis", "analysis")
-        w.add(
-            "Every answer shows on its ticket and on the page of the agent assigned to it. A low rating "
-            f"({', '.join(low)}) notifies the ticket's assignee and everyone holding the role the "
-            f"assignee reports to{fallback}. Survey answers feed the KPIs in *Reporting and KPIs*."
-        )
+        w.add(promise("surveys.sent", low=", ".join(low), fallback=fallback))
     return True
 
 
@@ -649,6 +631,7 @@ def _reporting(p: Protocol, w: SectionWriter) -> bool:
     kpis = reporting.kpis if reporting.kpis is not None else KPI_NAMES
     if kpis:
         w.subsection("Key performance indicators", "kpis")
+        w.add(promise("reporting.kpis"))
         rows = [(f"**{esc(kpi_words(k))}**", esc(KPI_WORDS.get(k, ("", ""))[1])) for k in kpis]
         w.add(table(["KPI", "Definition"], rows))
         w.add(
@@ -726,11 +709,7 @@ def _etiquette(p: Protocol, w: SectionWriter) -> bool:
     if etiquette is None:
         return False
     w.author(etiquette.notes, "notes")
-    w.add(
-        "The desk checks every written public reply against the rules a reply must follow, "
-        "as it is written and again when it is sent. A reply that breaks one is sent only by "
-        "someone whose role may override the checks, with a reason that the audit log keeps."
-    )
+    w.add(promise("etiquette.reply_checks"))
     w.subsection("Professionalism")
     if etiquette.greeting:
         must = "must" if etiquette.greeting.required else "should"

@@ -43,7 +43,10 @@ class Command(BaseCommand):
     def handle(
         self, *args, load_only, host, port, tickets=None, messages_per_ticket=5.0, seed=2026, **options
     ):
+        # dev.py up's first run is otherwise silent here for a while: say each step as it starts.
+        self.stdout.write("Setting up the database (migrations)...")
         call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Loading the Acme Outdoor Gear protocol and one person per role...")
         people = load_demo()
         if tickets is None:
             # The README's first command should open on a desk with work in it, once; --load-only
@@ -52,8 +55,10 @@ class Command(BaseCommand):
 
             tickets = 0 if load_only or Ticket.objects.exists() else STARTER_TICKETS
         if tickets:
+            self.stdout.write(f"Adding {tickets:,} demo tickets with their conversations and SLA clocks...")
             self.load_tickets(tickets, messages_per_ticket, seed)
         if not load_only:
+            self.stdout.write("Adding the shared saved replies...")
             load_demo_saved_replies()
         self.stdout.write(
             self.style.SUCCESS("The demo is loaded: the Acme Outdoor Gear protocol is in force.")
@@ -92,6 +97,9 @@ class Command(BaseCommand):
         if "SITE_URL" not in os.environ:
             env["SITE_URL"] = demo_site_url(host, port)
         charterdesk = [sys.executable, "-m", "charterdesk"]
+        self.stdout.write(
+            f"Starting the worker and the web server on {demo_site_url(host, port)} (Ctrl-C stops both)..."
+        )
         worker = subprocess.Popen([*charterdesk, "worker"], env=env)
         server = None
 

@@ -1,0 +1,82 @@
+// The ticket page's layout: sidebar cards that fold, and a composer that stays in reach.
+(() => {
+  // Every sidebar card with a heading folds: the desk's own cards and the families' panels
+  // (ticket_panels) alike, since they are all cards with an h2. What is folded is remembered in
+  // this browser, by the card's id (else its heading), for every ticket.
+  const KEY = "charterdesk.folded-panels";
+  const folded = new Set(JSON.parse(localStorage.getItem(KEY) || "[]"));
+  const save = () => localStorage.setItem(KEY, JSON.stringify([...folded]));
+  document.querySelectorAll(".ticket-side .card").forEach((card) => {
+    const heading = card.querySelector(":scope > h2");
+    if (!heading) return;
+    const name = card.id || heading.textContent.trim();
+    card.dataset.panel = name;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "panel-toggle";
+    button.textContent = heading.textContent;
+    heading.textContent = "";
+    heading.append(button);
+    const show = (open) => {
+      card.classList.toggle("folded", !open);
+      button.setAttribute("aria-expanded", String(open));
+    };
+    show(!folded.has(name));
+    button.addEventListener("click", () => {
+      const open = card.classList.contains("folded");
+      show(open);
+      if (open) folded.delete(name); else folded.add(name);
+      save();
+    });
+  });
+
+  // The composer docks at the bottom of the window when the conversation is longer than the
+  // window: folded to its first line until it is clicked or focused (or `r`), unfolded at once
+  // when it holds text or errors, so a long thread never hides it.
+  const dock = document.querySelector(".composer-dock");
+  if (!dock) return;
+  const composer = dock.querySelector("form");
+  const long = dock.getBoundingClientRect().top + window.scrollY > window.innerHeight * 1.2;
+  const busy = () => {
+    const body = composer && composer.querySelector("textarea");
+    // Errors the page was drawn with (the macro warning is an empty list until it warns).
+    const errors = [...dock.querySelectorAll(".problems, .errorlist")].some((el) => el.children.length);
+    return (body && body.value.trim()) || errors;
+  };
+  if (!long) return;
+  dock.classList.add("docked");
+  const fold = (yes) => {
+    dock.classList.toggle("folded", yes);
+    handle.setAttribute("aria-expanded", String(!yes));
+    handle.textContent = yes ? "Write a reply ▴" : "Fold ▾";
+  };
+  const handle = document.createElement("button");
+  handle.type = "button";
+  handle.className = "dock-handle";
+  handle.addEventListener("click", () => {
+    const opening = dock.classList.contains("folded");
+    fold(!opening);
+    if (opening) composer.querySelector("textarea")?.focus();
+  });
+  dock.prepend(handle);
+  fold(!busy());
+  dock.addEventListener("focusin", () => fold(false));
+})();
+
+// Presence: the page says "viewing" every few seconds (htmx, #presence-ping); while the person
+// has text in the composer and is in it, it says "typing" (at once when that starts or stops).
+(() => {
+  const ping = document.getElementById("presence-ping");
+  const state = ping && ping.querySelector("[data-presence-state]");
+  const body = document.querySelector("#composer textarea");
+  if (!ping || !state || !body || !window.htmx) return;
+  const update = () => {
+    const now = document.activeElement === body && body.value.trim() ? "typing" : "viewing";
+    if (now !== state.value) {
+      state.value = now;
+      htmx.trigger(ping, "presence-now");
+    }
+  };
+  ["input", "focus", "blur"].forEach((name) => body.addEventListener(name, update));
+  htmx.trigger(ping, "presence-now");
+})();
