@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import sign_in
+from .conftest import WAIT_MS, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.message_checks]
 
@@ -26,7 +26,7 @@ def test_an_agent_sees_three_problems_fixes_two_is_refused_and_a_lead_overrides(
     url = f"{demo_live}/tickets/{ticket.pk}/"
 
     agent = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    agent.set_default_timeout(15_000)
+    agent.set_default_timeout(WAIT_MS)
     sign_in(agent, demo_live, "alex@acme.example", "demo-agent-1")
     agent.goto(url)
     _write(agent, "Maria, calm down, your stove ships today.")
@@ -49,7 +49,7 @@ def test_an_agent_sees_three_problems_fixes_two_is_refused_and_a_lead_overrides(
     agent.context.close()
 
     lead = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    lead.set_default_timeout(15_000)
+    lead.set_default_timeout(WAIT_MS)
     sign_in(lead, demo_live, "ravi@acme.example", "demo-lead-1")
     lead.goto(url)
     _write(lead, fixed)
@@ -61,7 +61,7 @@ def test_an_agent_sees_three_problems_fixes_two_is_refused_and_a_lead_overrides(
     lead.context.close()
 
     manager = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    manager.set_default_timeout(15_000)
+    manager.set_default_timeout(WAIT_MS)
     sign_in(manager, demo_live, "dana@acme.example", "demo-manager-1")
     manager.goto(f"{demo_live}/audit/?action=ticket.reply")
     row = manager.locator("tr", has_text="despite").first

@@ -136,14 +136,14 @@ def test_a_different_mail_reusing_a_message_id_is_stored_not_dropped(listener):
     first = _mail()
     other = _mail(subject="Something else entirely", sender="someone@example.net", body="Other text.")
     other.replace_header("Message-ID", first["Message-ID"])
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+    with smtplib.SMTP("127.0.0.1", port, timeout=CLIENT_TIMEOUT) as client:
         client.ehlo()
         answers = []
         for msg in (first, other, first):
             client.mail("jo@example.com")
             client.rcpt("support@acme.example")
             answers.append(client.data(msg.as_bytes())[1].decode())
-    handler.drain()
+    handler.drain(CLIENT_TIMEOUT)
     assert [a.split(" (")[0].split(" as ")[0] for a in answers] == [
         "2.0.0 Stored",
         "2.0.0 Stored",
