@@ -22,11 +22,12 @@ import re
 import sys
 from datetime import date
 
+from charterdesk.command_files import read_all, write_atomically
 from charterdesk.engine.kpis import KpiEngine
 from charterdesk.engine.replay import ReplayError
 from charterdesk.protocol.load import load_protocol_file
 from charterdesk.protocol.models import Protocol, explain_date
-from charterdesk.replay_command import EXIT_BAD_EVENTS, EXIT_BAD_PROTOCOL, _read_all, _write_atomically
+from charterdesk.replay_command import EXIT_BAD_EVENTS, EXIT_BAD_PROTOCOL
 
 PROG = "charterdesk kpi"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 def _compute(args: argparse.Namespace, protocol: Protocol, first: date, last: date) -> int:
     name = "<stdin>" if args.events == "-" else args.events
     try:
-        data = _read_all(args.events)
+        data = read_all(args.events)
     except OSError as error:
         print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_EVENTS
@@ -115,7 +116,7 @@ def _compute(args: argparse.Namespace, protocol: Protocol, first: date, last: da
         sys.stdout.flush()
         return 0
     try:
-        _write_atomically(args.output, [text])
+        write_atomically(args.output, [text])
     except OSError as error:
         print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_EVENTS

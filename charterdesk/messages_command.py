@@ -17,15 +17,13 @@ renamed into place at the end, so a failure leaves no partial output.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
+from charterdesk.command_files import write_atomically, write_lines
 from charterdesk.engine.messages import CustomerMessageCheck, MessageChecks, ReplyCheck
 from charterdesk.protocol.load import load_protocol_file
 
@@ -234,11 +232,11 @@ def main(argv: list[str] | None = None) -> int:
     lines = output_lines(MessageChecks(loaded.protocol), messages)
     if args.output is None or args.output == "-":
         sys.stdout.flush()
-        _write(sys.stdout.buffer, lines)
+        write_lines(sys.stdout.buffer, lines)
         sys.stdout.buffer.flush()
         return 0
     try:
-        _write_atomically(args.output, lines)
+        write_atomically(args.output, lines)
     except OSError as error:
         print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_MESSAGES
@@ -248,28 +246,6 @@ def main(argv: list[str] | None = None) -> int:
 def _read(path: str) -> bytes:
     with open(path, "rb") as stream:
         return stream.read()
-
-
-def _write(out: IO[bytes], lines: list[bytes]) -> None:
-    for start in range(0, len(lines), 1024):
-        out.write(b"".join(lines[start : start + 1024]))
-
-
-def _write_atomically(path: str, lines: list[bytes]) -> None:
-    """Write to a temporary file in the target's folder, then rename it into place."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            _write(out, lines)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 if __name__ == "__main__":

@@ -17,13 +17,10 @@ place only when every ticket has been written.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
-import os
 import sys
-import tempfile
-from typing import IO
 
+from charterdesk.command_files import read_all, write_atomically, write_lines
 from charterdesk.engine.replay import ReplayError, _Bad, parse_time, replay_data
 from charterdesk.engine.sla import SlaEngine
 from charterdesk.protocol.load import load_protocol_file
@@ -31,7 +28,6 @@ from charterdesk.protocol.models import Protocol
 
 EXIT_BAD_EVENTS = 1
 EXIT_BAD_PROTOCOL = 2
-_FLUSH_EVERY = 1024
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 def _replay(args: argparse.Namespace, protocol: Protocol, now: int | None) -> int:
     name = "<stdin>" if args.events == "-" else args.events
     try:
-        data = _read_all(args.events)
+        data = read_all(args.events)
     except OSError as error:
         print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_EVENTS
@@ -100,45 +96,15 @@ def _replay(args: argparse.Namespace, protocol: Protocol, now: int | None) -> in
         return EXIT_BAD_EVENTS
     del data
     if args.output is None or args.output == "-":
-        _write(sys.stdout, lines)
+        write_lines(sys.stdout, lines)
         sys.stdout.flush()
         return 0
     try:
-        _write_atomically(args.output, lines)
+        write_atomically(args.output, lines)
     except OSError as error:
         print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_EVENTS
     return 0
-
-
-def _read_all(path: str) -> bytes:
-    """The whole events file (or standard input) as bytes."""
-    if path == "-":
-        return sys.stdin.buffer.read()
-    with open(path, "rb") as stream:
-        return stream.read()
-
-
-def _write(out: IO[str], lines: list[str]) -> None:
-    for start in range(0, len(lines), _FLUSH_EVERY):
-        out.write("".join(lines[start : start + _FLUSH_EVERY]))
-
-
-def _write_atomically(path: str, lines: list[str]) -> None:
-    """Write to a temporary file in the target's folder, then rename it into place."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            _write(out, lines)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 if __name__ == "__main__":

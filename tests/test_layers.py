@@ -78,6 +78,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "demo",
         "worker",
         "native",
+        "command_files",
         "replay_command",
         "messages_command",
         "kpi_command",

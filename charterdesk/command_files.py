@@ -1,0 +1,51 @@
+"""Reading and writing the files of the file-only commands (`sla replay`, `kpi`, `messages check`,
+`protocol whatif --events`): the whole input at once, and output that appears whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+
+# Lines written per call: one write per line costs more than the lines.
+FLUSH_EVERY = 1024
+
+
+def read_all(path: str) -> bytes:
+    """The whole file (or standard input, for ``-``) as bytes."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as stream:
+        return stream.read()
+
+
+def write_lines(out, lines: Sequence[str] | Sequence[bytes]) -> None:
+    """Write ``lines`` to an open stream (standard output), a chunk at a time: text to a text
+    stream, bytes to a binary one."""
+    for start in range(0, len(lines), FLUSH_EVERY):
+        chunk = lines[start : start + FLUSH_EVERY]
+        out.write(b"".join(chunk) if isinstance(chunk[0], bytes) else "".join(chunk))
+
+
+def write_atomically(path: str, lines: Sequence[str] | Sequence[bytes]) -> None:
+    """Write ``lines`` (text as UTF-8, or bytes) to a temporary file in the target's folder, then
+    rename it into place: a failure part-way leaves no partial output behind."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for start in range(0, len(lines), FLUSH_EVERY):
+                chunk = lines[start : start + FLUSH_EVERY]
+                out.write(
+                    b"".join(chunk) if chunk and isinstance(chunk[0], bytes) else "".join(chunk).encode()
+                )
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
