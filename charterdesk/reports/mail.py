@@ -64,19 +64,7 @@ def context(page: PageReport, title: str, note: str = "") -> dict[str, Any]:
         "title": title,
         "note": note,
         "page": page,
-        "kpi_rows": [
-            {"kpi": row["kpi"], "label": tables.label(row["kpi"]), "shown": tables.shown_row(row)}
-            for row in tables.kpi_rows(page)
-        ],
-        "objectives": [
-            {
-                **o,
-                "kpi_label": tables.label(o["kpi"]),
-                "target_shown": tables.shown(o["kpi"], o["measure"], o["target"]),
-                "actual_shown": tables.shown(o["kpi"], o["measure"], o["actual"]),
-            }
-            for o in tables.objective_rows(page)
-        ],
+        **tables.shown_tables(page),
         "charts": [
             line_chart(
                 tables.label(kpi),

@@ -104,3 +104,21 @@ def shown(kpi: str, key: str, value: Any) -> str:
 def shown_row(row: dict[str, Any]) -> dict[str, str]:
     kpi = row["kpi"]
     return {key: (label(kpi) if key == "kpi" else shown(kpi, key, value)) for key, value in row.items()}
+
+
+def shown_tables(page) -> dict:
+    """The KPI and objective rows as the page and the mailed report both show them."""
+    return {
+        "kpi_rows": [
+            {"kpi": row["kpi"], "label": label(row["kpi"]), "shown": shown_row(row)} for row in kpi_rows(page)
+        ],
+        "objectives": [
+            {
+                **o,
+                "kpi_label": label(o["kpi"]),
+                "target_shown": shown(o["kpi"], o["measure"], o["target"]),
+                "actual_shown": shown(o["kpi"], o["measure"], o["actual"]),
+            }
+            for o in objective_rows(page)
+        ],
+    }

@@ -96,19 +96,7 @@ def index(request):
         "presets": PRESETS,
         "asked": asked,
         "own": page.scope.kind == OWN,
-        "kpi_rows": [
-            {"kpi": row["kpi"], "label": tables.label(row["kpi"]), "shown": tables.shown_row(row)}
-            for row in tables.kpi_rows(page)
-        ],
-        "objectives": [
-            {
-                **o,
-                "kpi_label": tables.label(o["kpi"]),
-                "target_shown": tables.shown(o["kpi"], o["measure"], o["target"]),
-                "actual_shown": tables.shown(o["kpi"], o["measure"], o["actual"]),
-            }
-            for o in tables.objective_rows(page)
-        ],
+        **tables.shown_tables(page),
         "charts": charts,
         "breakdowns": [
             (
