@@ -238,6 +238,13 @@ class TicketCreate(Input):
     priority: PriorityValue = "normal"
     tags: list[Tag] = []
     group: str | None = None
+    override_reason: str = Field(
+        "",
+        max_length=500,
+        description="open it despite objections to the first message (it is a public reply, "
+        "checked as any reply is), with this reason; only for people whose roles grant every "
+        "objection's override permission (etiquette.override)",
+    )
 
 
 class TagChange(Input):

@@ -203,22 +203,27 @@ def _check_against_protocol(payload: TicketCreate, protocol) -> None:
 
 @router.post("", response={201: TicketDetail, **ERRORS}, summary="Open a ticket on a customer's behalf")
 def create_ticket(request, payload: TicketCreate):
-    """Opens the ticket as the token's person: the body is their first public reply."""
+    """Opens the ticket as the token's person: the body is their first public reply, checked as
+    any reply is (422 listing every problem; `override_reason` as for a reply)."""
     caller = caller_of(request)
     caller.require("ticket.view", "ticket.create")
     _check_against_protocol(payload, request.protocol)
-    with transaction.atomic():
-        customer = _customer_for(payload, caller)
-        ticket = do_create_ticket(
-            customer=customer,
-            subject=payload.subject,
-            body=payload.body,
-            channel=payload.channel,
-            priority=payload.priority,
-            tags=payload.tags,
-            group=payload.group,
-            by_agent=caller.person,
-        )
+    try:
+        with transaction.atomic():
+            customer = _customer_for(payload, caller)
+            ticket = do_create_ticket(
+                customer=customer,
+                subject=payload.subject,
+                body=payload.body,
+                channel=payload.channel,
+                priority=payload.priority,
+                tags=payload.tags,
+                group=payload.group,
+                by_agent=caller.person,
+                override_reason=payload.override_reason,
+            )
+    except ReplyRefused as refused:  # nothing was stored, not even a new customer
+        raise refusal(refused, payload.override_reason) from None
     return HttpStatus(201, ticket_detail(access_ticket(caller, ticket.pk)))
 
 

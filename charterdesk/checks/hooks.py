@@ -58,6 +58,8 @@ def written_by_customer(text: str) -> str:
 
 
 def _last_customer_words(ticket) -> str | None:
+    if ticket.pk is None:  # a ticket an agent is opening: the customer has written nothing yet
+        return None
     body = (
         Message.objects.filter(ticket=ticket, kind=MessageKind.CUSTOMER)
         .order_by("-created_at", "-id")

@@ -140,6 +140,36 @@ class Limit:
         return f"Limit({self.scope}: {self.count} per {self.period} s)"
 
 
+@dataclass(frozen=True)
+class Once:
+    """Keys of ``scope`` that may each be claimed once in ``period`` seconds: a form's idempotency
+    key, so that a resubmitted form (a double click, the browser's "resend") acts only once.
+
+    Claimed with the same atomic count as the limits (one upsert, or Redis's atomic ``add``), so
+    two web workers given the same key at the same instant cannot both win it."""
+
+    scope: str
+    period: int
+
+    def _key(self, who: str) -> str:
+        digest = hashlib.sha256(who.encode()).hexdigest()[:32]
+        return f"{self.scope}:once:{digest}"
+
+    def claim(self, who: str, now: float | None = None) -> bool:
+        """Whether this is the first claim of ``who`` (True exactly once, however many race)."""
+        now = now if now is not None else _now()
+        if uses_cache():
+            return bool(caches["default"].add(self._key(who), 1, timeout=self.period))
+        return _increment(self._key(who), now + self.period, now, by=1) == 1
+
+    def release(self, who: str) -> None:
+        """Hand the key back: what it guarded did not happen, so the same form may try again."""
+        _forget(self._key(who))
+
+    def __repr__(self) -> str:
+        return f"Once({self.scope}: {self.period} s)"
+
+
 def minutes_to_next_window(now: float | None = None, period: int = WINDOW) -> int:
     now = now if now is not None else _now()
     return max(1, math.ceil((period - now % period) / 60))

@@ -96,6 +96,13 @@ def _overridden(objections: list[Objection], author, reason: str) -> dict | None
     }
 
 
+def _override_clauses(override: dict | None) -> str:
+    """The protocol clauses an audited override went against (none when nothing was overridden)."""
+    if not override:
+        return ""
+    return ", ".join(dict.fromkeys(o["clause"] for o in override["objections"] if o["clause"]))[:200]
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -286,16 +293,21 @@ def do_create_ticket(
     assign: bool = True,
     version=None,
     send_email: bool = True,
+    override_reason: str = "",
 ) -> Ticket:
     """Open a ticket with its first message. ``by_agent`` (a person) opens it on the customer's
     behalf: no first_response clock, and the creation counts as the agent's first public reply,
     emailed to the customer like any reply (on email-like channels; ``send_email=False`` not).
+    So that first message is checked as any public reply is (``check_public_reply``): with
+    objections it raises ReplyRefused, unless ``by_agent`` may override them all and gives
+    ``override_reason`` (audited on the ticket's creation).
 
     ``version``: the protocol version in force at ``at``, when the caller has just looked it up
     (inbound mail looks it up once for a batch of messages). The first message is ``ticket.first_message``.
     """
     at = whole_second(at)
     subject = stored_text((subject or "").strip()[:300], "subject") or "(no subject)"
+    written = body
     body, body_html = stored_text(body, "body"), stored_text(body_html, "html")
     with transaction.atomic():
         version = version or version_in_force(at)
@@ -327,6 +339,13 @@ def do_create_ticket(
             created_at=at,
             updated_at=at,
             search_text=search_words(subject, customer.name, customer.email or "", body),
+        )
+        # The agent's first message is their public reply: checked as any reply is, on the words
+        # as written (before masking), and not when it was given another way (a phone call).
+        override = (
+            _overridden(reply_objections(ticket, by_agent, written), by_agent, override_reason)
+            if by_agent is not None and send_email
+            else None
         )
         assignee = auto_assignee(protocol, ticket.group or None) if assign else None
         ticket.assignee = assignee
@@ -387,9 +406,17 @@ def do_create_ticket(
             ticket,
             "ticket.create",
             f"Ticket {ticket.reference} opened on {channel} for {customer}"
-            + (f" by {by_agent.name}" if by_agent is not None else ""),
+            + (f" by {by_agent.name}" if by_agent is not None else "")
+            + (
+                f", its first message sent despite: {'; '.join(o['message'] for o in override['objections'])}"
+                f" (reason: {override['reason']})"
+                if override
+                else ""
+            ),
             actor=by_agent,
             at=at,
+            clause=_override_clauses(override),
+            data={"override": override} if override else None,
         )
         if not settled:
             # A rule fired at once: carried out (and stored) the usual way, once the ticket exists.
@@ -465,9 +492,7 @@ def do_reply(
             ),
             actor=author,
             at=at,
-            clause=", ".join(dict.fromkeys(o["clause"] for o in override["objections"] if o["clause"]))[:200]
-            if override
-            else "",
+            clause=_override_clauses(override),
             data={"override": override} if override else None,
         )
         if next_status and next_status != ticket.status:

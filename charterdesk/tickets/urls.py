@@ -9,6 +9,7 @@ urlpatterns = [
     path("bulk/", views.bulk, name="bulk"),
     path("density/", views.set_density, name="density"),
     path("new/", views.new_ticket, name="new"),
+    path("new/check/", views.check_new_ticket, name="check-new"),
     path("macros/", views.macro_list, name="macros"),
     path("macros/<int:macro_id>/", views.macro_list, name="macro-edit"),
     path("macros/<int:macro_id>/delete/", views.macro_delete, name="macro-delete"),

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from charterdesk.accounts.models import Person
 from charterdesk.core.permissions import can, require, sees_customer_contact
+from charterdesk.core.ratelimit import Once
 from charterdesk.protocol.vocabulary import METRIC_LABELS, METRIC_WORDS, STATUS_SHORT
 
 from . import actions
@@ -56,7 +56,7 @@ from .forms import (
 from .lifecycle import all_answers, hooks
 from .macros import PLACEHOLDERS, MacroError, do_delete_macro, do_save_macro, macros_for, unknown_placeholders
 from .macros import render as render_macro
-from .models import ProcedureStep, Ticket
+from .models import Customer, ProcedureStep, Ticket
 from .preferences import queue_density, set_queue_density
 from .presence import PRESENCE_EVERY, changes_since, mark_present, others_present, page_version
 from .queues import (
@@ -467,8 +467,8 @@ def check_reply(request, ticket_id: int):
     )
 
 
-SENT_KEYS = "tickets.reply-sent:{person}:{key}"
-SENT_KEYS_FOR = 24 * 3600
+# A composer's key is claimed once per day: long enough for any "resend" of the same page.
+SENT_KEYS = Once("tickets.reply-sent", 24 * 3600)
 
 
 @login_required
@@ -483,13 +483,18 @@ def reply(request, ticket_id: int):
     kind = request.POST.get("kind", "reply")
     require(request, "ticket.reply" if kind == "reply" else "ticket.note")
     key = request.POST.get("idempotency_key", "").strip()[:64]
-    sent_key = SENT_KEYS.format(person=request.user.pk, key=key) if key else ""
-    if sent_key and not cache.add(sent_key, ticket.pk, SENT_KEYS_FOR):
+    sent_key = f"{request.user.pk}:{key}" if key else ""
+    if sent_key and not SENT_KEYS.claim(sent_key):
         messages.info(request, "That message was already sent; it was not sent again.")
         return _back(ticket)
-    response = _send(request, ticket, kind)
+    try:
+        response = _send(request, ticket, kind)
+    except BaseException:
+        if sent_key:
+            SENT_KEYS.release(sent_key)  # nothing was sent: the same form may be sent again
+        raise
     if sent_key and response.status_code != 302:
-        cache.delete(sent_key)  # nothing was sent: the same form may be sent again
+        SENT_KEYS.release(sent_key)  # nothing was sent: the same form may be sent again
     return response
 
 
@@ -874,6 +879,8 @@ def new_ticket(request):
     if request.protocol is None:
         raise PermissionDenied("No protocol version is in force yet.")
     form = NewTicketForm(request.POST or None, protocol=request.protocol)
+    reply_check = None
+    reason = request.POST.get("override_reason", "")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -889,10 +896,47 @@ def new_ticket(request):
                     priority=data["priority"],
                     tags=form.tag_list(),
                     by_agent=request.user,
+                    override_reason=reason,
                 )
+        except ReplyRefused as refused:
+            # Nothing was stored (not even a new customer): the problems show by the message.
+            form.add_error(
+                None,
+                "Not opened: the first message is a reply to the customer; "
+                + ("give a reason to send it anyway." if refused.may_override else "fix it first."),
+            )
+            reply_check = {"objections": refused.objections, "may_override": refused.may_override}
         except TicketError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"Opened {ticket.reference} for {customer.name}.")
             return redirect("tickets:ticket", ticket.pk)
-    return render(request, "tickets/new.html", {"form": form, "rights": workspace_rights(request)})
+    return render(
+        request,
+        "tickets/new.html",
+        {
+            "form": form,
+            "rights": workspace_rights(request),
+            "reply_check": reply_check,
+            "reason": reason,
+        },
+    )
+
+
+@login_required
+@require_POST
+def check_new_ticket(request):
+    """The new-ticket form's first message checked as the agent types (htmx, debounced), as the
+    composer checks a reply: the customer's name is the one typed in the form, when one is."""
+    require(request, "ticket.create")
+    body = request.POST.get("body", "")
+    name = request.POST.get("name", "").strip()
+    draft = Ticket(customer=Customer(name=name, name_known=bool(name)))
+    with transaction.atomic():
+        objections = actions.reply_objections(draft, request.user, body) if body.strip() else []
+        masked = _draft_masks(body) if body.strip() else []
+    return render(
+        request,
+        "tickets/_reply_check.html",
+        {"objections": objections, "may_override": _may_override(request, objections), "masked": masked},
+    )

@@ -70,3 +70,27 @@ def test_an_agent_sees_three_problems_fixes_two_is_refused_and_a_lead_overrides(
     assert "reason: Maria asked us to quote her own words back" in text
     assert "etiquette.banned_phrases[0]" in text and "3.2" in text
     manager.context.close()
+
+
+def test_a_lead_opening_a_ticket_sees_its_first_message_checked_and_opens_it_with_a_reason(
+    browser, demo_live
+):
+    """Ravi opens a ticket for Sam whose first message says 'calm down': the form lists the
+    problem as he types and offers a reason; with the reason the ticket opens with that message."""
+    lead = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    lead.set_default_timeout(WAIT_MS)
+    sign_in(lead, demo_live, "ravi@acme.example", "demo-lead-1")
+    lead.goto(f"{demo_live}/tickets/new/")
+    lead.fill("#id_email", "sam@example.com")
+    lead.fill("#id_name", "Sam Reed")
+    lead.fill("#id_subject", "Your stove")
+    text = "Hi Sam, calm down, your stove ships today.\n\nKind regards"
+    _write(lead, text)
+    lead.wait_for_selector("#reply-check [data-reply-problems] li")
+    assert "'calm down' is on the banned list" in lead.locator("#reply-check").inner_text()
+    lead.wait_for_selector("[data-override]:not([hidden])")
+    lead.fill("#id_override_reason", "Sam used these words himself")
+    lead.click("button.primary")
+    lead.wait_for_selector("ol.timeline")
+    assert "Opened" in lead.content() and "ships today" in lead.locator("ol.timeline").inner_text()
+    lead.context.close()

@@ -208,6 +208,83 @@ def test_the_api_lists_every_problem_with_422_and_overrides_only_for_those_who_m
     assert lead.status_code == 201
 
 
+# --------------------------------------------------------------------------- a ticket an agent opens
+
+NEW_TICKET = {
+    "email": "sam@example.com",
+    "name": "Sam Reed",
+    "subject": "Your stove",
+    "channel": "email",
+    "priority": "normal",
+}
+
+
+def test_the_first_message_of_a_new_ticket_is_checked_as_a_reply(signed_in):
+    """A lead opening a ticket whose first message says 'calm down' and greets no one sees both
+    problems by the message, with everything typed kept; nothing is stored, not even the
+    customer; with a reason the ticket opens, and its creation's audit entry says why."""
+    client = signed_in("lead")
+    data = {**NEW_TICKET, "body": "Sam, calm down. Regards"}
+    refused = client.post(reverse("tickets:new"), data)
+    page = refused.content.decode()
+    assert "Not opened: the first message is a reply to the customer; give a reason" in page
+    assert "No greeting" in page and "&#x27;calm down&#x27; is on the banned list" in page
+    assert "Sam, calm down. Regards</textarea>" in page and 'value="Your stove"' in page
+    assert "data-override hidden" not in page  # the reason box is offered
+    assert not Ticket.objects.exists() and not Customer.objects.filter(email="sam@example.com").exists()
+    opened = client.post(reverse("tickets:new"), {**data, "override_reason": "he asked for it plainly"})
+    assert opened.status_code == 302
+    entry = AuditEntry.objects.get(action="ticket.create")
+    override = entry.data["override"]
+    assert override["reason"] == "he asked for it plainly"
+    assert [o["code"] for o in override["objections"]] == ["etiquette.greeting", "etiquette.banned_phrase"]
+    assert entry.clause == "etiquette.greeting, etiquette.banned_phrases[0]"
+
+
+def test_a_new_tickets_unfilled_placeholder_is_refused_even_to_a_lead(signed_in):
+    """An unfilled {placeholder} in the first message has no override: the lead is told to fill
+    it in, and no reason opens the ticket."""
+    client = signed_in("lead")
+    body = "Hi Sam,\n\nYour order {order.number} ships today.\n\nKind regards"
+    response = client.post(reverse("tickets:new"), {**NEW_TICKET, "body": body, "override_reason": "x"})
+    page = response.content.decode()
+    assert "Not opened: the first message is a reply to the customer; fix it first." in page
+    assert "The placeholder {order.number} is not filled in" in page
+    assert not Ticket.objects.exists()
+
+
+def test_the_new_ticket_form_checks_the_message_as_the_agent_types(signed_in):
+    """The live check uses the name typed in the form: 'Hi there' is fine for an unnamed
+    customer and asks for Sam's name once a name is typed."""
+    client = signed_in("lead")
+    url = reverse("tickets:check-new")
+    body = "Hi there,\n\nIt ships today.\n\nThanks"
+    assert "problems" not in client.post(url, {"body": body, "name": ""}).content.decode()
+    named = client.post(url, {"body": body, "name": "Sam Reed"}).content.decode()
+    assert 'data-code="etiquette.customer_name"' in named
+    assert signed_in("agent").post(url, {"body": body}).status_code == 403  # no ticket.create
+
+
+def test_the_api_refuses_a_new_ticket_whose_first_message_has_problems(demo):
+    """POST /api/v1/tickets answers 422 with every problem and stores nothing; the lead's
+    override_reason opens it."""
+    payload = {
+        "customer": {"email": "sam@example.com", "name": "Sam Reed"},
+        "subject": "Your stove",
+        "body": "Sam, calm down. Regards",
+        "channel": "email",
+    }
+    lead = _api(demo, "lead")
+    refused = lead.post("/api/v1/tickets", payload, content_type="application/json")
+    assert refused.status_code == 422
+    errors = refused.json()["errors"]
+    assert [e.get("code") for e in errors[:2]] == ["etiquette.greeting", "etiquette.banned_phrase"]
+    assert errors[-1]["field"] == "override_reason"
+    assert not Ticket.objects.exists() and not Customer.objects.filter(email="sam@example.com").exists()
+    payload["override_reason"] = "he asked for it plainly"
+    assert lead.post("/api/v1/tickets", payload, content_type="application/json").status_code == 201
+
+
 # --------------------------------------------------------------------------- contingencies
 
 

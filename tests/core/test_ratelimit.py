@@ -12,6 +12,31 @@ from charterdesk.core.ratelimit import Limit
 T0 = 1_800_000_000.0  # a whole hour in POSIX seconds (1_800_000_000 / 3600 = 500_000)
 
 
+def _at_once(count: int, attempt) -> list:
+    """``attempt()`` in ``count`` threads released together by a barrier (no time-out: a loaded
+    machine only makes it slower); every answer, after asserting none raised."""
+    start = threading.Barrier(count)
+    answers: list = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            answers.append(attempt())
+        except BaseException as error:  # pragma: no cover - shown by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    return answers
+
+
 @pytest.mark.django_db
 def test_a_limit_lets_exactly_its_count_through_per_window():
     """Three an hour: the 1st to 3rd attempts pass, the 4th is refused until the next hour, which
@@ -54,24 +79,28 @@ def test_sixteen_requests_at_once_never_pass_a_limit_of_five(transactional_db):
     """Sixteen threads, released together by a barrier, each take one attempt against a limit of
     five: exactly five are allowed, on SQLite and on PostgreSQL alike (one atomic upsert each)."""
     limit = Limit("tickets-per-ip", 5)
-    start = threading.Barrier(16)
-    answers: list[bool] = []
-    errors: list[BaseException] = []
-
-    def request() -> None:
-        try:
-            start.wait()
-            answers.append(limit.take("203.0.113.9", T0).allowed)
-        except BaseException as error:  # pragma: no cover - shown by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=request) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    answers = _at_once(16, lambda: limit.take("203.0.113.9", T0).allowed)
     assert sorted(answers) == [False] * 11 + [True] * 5
     assert limit.usage("203.0.113.9", T0).used == 16
+
+
+@pytest.mark.django_db
+def test_a_key_is_claimed_once_until_handed_back():
+    """A form's idempotency key wins once; handed back (nothing was sent) it wins again; another
+    key is its own."""
+    from charterdesk.core.ratelimit import Once
+
+    once = Once("test-form", 3600)
+    assert [once.claim("7:abc", T0), once.claim("7:abc", T0 + 1)] == [True, False]
+    once.release("7:abc")
+    assert once.claim("7:abc", T0 + 2) and once.claim("7:other", T0 + 2)
+
+
+def test_sixteen_resubmissions_at_once_claim_a_key_exactly_once(transactional_db):
+    """Sixteen threads, released together by a barrier, claim the same idempotency key: exactly
+    one wins, on SQLite and on PostgreSQL alike (the claim is one atomic upsert)."""
+    from charterdesk.core.ratelimit import Once
+
+    once = Once("tickets.reply-sent", 24 * 3600)
+    answers = _at_once(16, lambda: once.claim("7:same-form", T0))
+    assert sorted(answers) == [False] * 15 + [True]

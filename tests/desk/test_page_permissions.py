@@ -327,6 +327,9 @@ PAGES: dict[str, list[Check]] = {
             },
         ),
     ],
+    "tickets:check-new": [
+        desk(all_of("ticket.create"), "POST", (200,), data=lambda w: {"body": "Hi", "name": "Sam"}),
+    ],
     "tickets:macros": [
         desk(MACROS),
         desk(MACROS, "POST", data=lambda w: {"title": "Mine", "body": "Hello", "next_status": ""}),

@@ -52,6 +52,15 @@
   }
   document.addEventListener("change", function (e) { if (e.target.name === "ids") updateCount(); });
 
+  // --- the checks of a reply (the composer, the new-ticket form) ---------------------------
+  // The reason to send despite problems is asked for only when the checks say it may be given.
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    if (e.target.id !== "reply-check") return;
+    var form = e.target.closest("form");
+    var overrideBox = form ? form.querySelector("[data-override]") : null;
+    if (overrideBox) overrideBox.hidden = !e.target.querySelector("[data-may-override]");
+  });
+
   // --- the composer ----------------------------------------------------------------------
   var composer = document.getElementById("composer");
   var body = composer ? composer.querySelector("textarea[name=body]") : null;
@@ -74,12 +83,6 @@
     if (checked) composer.classList.toggle("note-mode", checked.value === "note");
     composer.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) composer.requestSubmit();
-    });
-    // The reason to send despite problems is asked for only when the checks say it may be given.
-    var overrideBox = composer.querySelector("[data-override]");
-    document.body.addEventListener("htmx:afterSwap", function (e) {
-      if (!overrideBox || e.target.id !== "reply-check") return;
-      overrideBox.hidden = !e.target.querySelector("[data-may-override]");
     });
     // A refused send: the problems are at the composer, so bring it into view with the text kept.
     if (composer.querySelector("[data-refused], .problems[role=alert]")) {
