@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from charterdesk.audit.actions import action, nothing_to_record, record
+from charterdesk.audit.refs import ref
 from charterdesk.core.permissions import permissions_of
 from charterdesk.engine.assignment import route_group
 from charterdesk.library.versions import protocol_of, version_in_force
@@ -26,7 +27,6 @@ from .choices import EventKind, MessageKind, Status
 from .escalation_effects import carry_out_escalations
 from .history import (
     TicketError,
-    actor_name,
     add_event,
     audit_ticket,
     check_tag_count,
@@ -156,7 +156,7 @@ def _add_customer(customer: Customer, *, actor, how: str) -> Customer:
     customer.save(force_insert=True)
     record(
         "customer.create",
-        f"{actor_name(actor)} added customer #{customer.pk} ({how})",
+        f"{ref(actor)} added customer #{customer.pk} ({how})",
         actor=actor if getattr(actor, "pk", None) else None,
         target=f"customer:{customer.pk}",
     )
@@ -258,7 +258,7 @@ def do_update_customer(customer: Customer, *, actor, **fields) -> Customer:
         customer.save()
         record(
             "customer.update",
-            f"{actor_name(actor)} changed {', '.join(sorted(fields))} of customer #{customer.pk}",
+            f"{ref(actor)} changed {', '.join(sorted(fields))} of customer #{customer.pk}",
             actor=actor,
             target=f"customer:{customer.pk}",
             data={"before": _audited_values(before), "after": _audited_values(fields)},
@@ -386,8 +386,8 @@ def do_create_ticket(
         audit_ticket(
             ticket,
             "ticket.create",
-            f"Ticket {ticket.reference} opened on {channel} for {customer}"
-            + (f" by {by_agent.name}" if by_agent is not None else ""),
+            f"Ticket {ticket.reference} opened on {channel} for {ref(customer)}"
+            + (f" by {ref(by_agent)}" if by_agent is not None else ""),
             actor=by_agent,
             at=at,
         )
@@ -456,7 +456,7 @@ def do_reply(
         audit_ticket(
             ticket,
             "ticket.reply" if public else "ticket.note",
-            f"{actor_name(author)} {'replied on' if public else 'added a note to'} {ticket.reference}"
+            f"{ref(author)} {'replied on' if public else 'added a note to'} {ticket.reference}"
             + (
                 f", sending it despite: {'; '.join(o['message'] for o in override['objections'])}"
                 f" (reason: {override['reason']})"
@@ -527,7 +527,7 @@ def do_customer_message(
             status=ticket.status, solved_at=ticket.solved_at, updated_at=at, search_text=ticket.search_text
         )
         audit_ticket(
-            ticket, "ticket.customer_message", f"{ticket.customer} wrote on {ticket.reference}", at=at
+            ticket, "ticket.customer_message", f"{ref(ticket.customer)} wrote on {ticket.reference}", at=at
         )
         refresh_sla(ticket, at)
         hooks.customer_message_stored(ticket=ticket, message=message, reopened=reopened)
@@ -606,7 +606,7 @@ def _change_status(ticket: Ticket, status: str, *, actor, at: dt.datetime) -> No
     audit_ticket(
         ticket,
         "ticket.status",
-        f"{actor_name(actor)} set {ticket.reference} {before} -> {status}",
+        f"{ref(actor)} set {ticket.reference} {before} -> {status}",
         actor=actor,
         at=at,
     )
@@ -666,7 +666,7 @@ def do_set_priority(ticket: Ticket, priority: str, *, actor, at: dt.datetime | N
         audit_ticket(
             ticket,
             "ticket.priority",
-            f"{actor_name(actor)} set {ticket.reference} priority {before} -> {priority}",
+            f"{ref(actor)} set {ticket.reference} priority {before} -> {priority}",
             actor=actor,
             at=at,
         )
@@ -706,7 +706,7 @@ def do_change_tags(
         audit_ticket(
             ticket,
             "ticket.tags",
-            f"{actor_name(actor)} changed tags of {ticket.reference}: {words}",
+            f"{ref(actor)} changed tags of {ticket.reference}: {words}",
             actor=actor,
             at=at,
         )
@@ -743,7 +743,7 @@ def do_set_group(ticket: Ticket, group: str | None, *, actor, at: dt.datetime | 
         audit_ticket(
             ticket,
             "ticket.group",
-            f"{actor_name(actor)} moved {ticket.reference} to group {group or '(none)'}",
+            f"{ref(actor)} moved {ticket.reference} to group {group or '(none)'}",
             actor=actor,
             at=at,
         )
@@ -791,12 +791,10 @@ def do_set_incident(
         named = f" '{incident}'" if incident else ""
         if policy is not None:
             summary = f"Linked to incident{named}: SLA policy '{policy}' applies while it lasts"
-            audit = (
-                f"{actor_name(actor)} linked {ticket.reference} to incident{named} (SLA policy '{policy}')"
-            )
+            audit = f"{ref(actor)} linked {ticket.reference} to incident{named} (SLA policy '{policy}')"
         else:
             summary = f"Unlinked from incident{named}: the SLA policy is chosen by its match again"
-            audit = f"{actor_name(actor)} unlinked {ticket.reference} from incident{named}"
+            audit = f"{ref(actor)} unlinked {ticket.reference} from incident{named}"
         ticket.updated_at = at
         clause = "emergency.critical_incident.sla_policy"
         add_event(
@@ -848,7 +846,7 @@ def do_assign(ticket: Ticket, assignee, *, actor, at: dt.datetime | None = None)
         audit_ticket(
             ticket,
             "ticket.assign",
-            f"{actor_name(actor)} assigned {ticket.reference} to {name}",
+            f"{ref(actor)} assigned {ticket.reference} to {ref(assignee) if assignee else 'nobody'}",
             actor=actor,
             at=at,
         )
@@ -901,7 +899,7 @@ def do_tick_step(
         audit_ticket(
             ticket,
             "ticket.procedure",
-            f"{actor_name(actor)} {text} on {ticket.reference}",
+            f"{ref(actor)} {text} on {ticket.reference}",
             actor=actor,
             clause=f"resolution.procedures.{procedure_id}",
             at=at,
@@ -994,7 +992,7 @@ def do_merge(source: Ticket, target: Ticket, *, actor, at: dt.datetime | None = 
         audit_ticket(
             target,
             "ticket.merge",
-            f"{actor_name(actor)} merged {source.reference} into {target.reference}",
+            f"{ref(actor)} merged {source.reference} into {target.reference}",
             actor=actor,
             at=at,
         )
@@ -1071,7 +1069,7 @@ def do_link(ticket: Ticket, other: Ticket, *, actor, at: dt.datetime | None = No
         audit_ticket(
             ticket,
             "ticket.link",
-            f"{actor_name(actor)} linked {ticket.reference} and {other.reference}",
+            f"{ref(actor)} linked {ticket.reference} and {other.reference}",
             actor=actor,
             at=at,
         )
