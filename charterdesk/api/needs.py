@@ -87,6 +87,7 @@ def guard(router, prefix: str, *, root: str = "/api") -> None:
     router, and keeps an operation's own auth instead of the API's default."""
     for path, view in router.path_operations.items():
         for operation in view.operations:
+            needs = set()
             for method in operation.methods:
                 key = (method, root + prefix + path)
                 need = NEEDS.get(key)
@@ -97,12 +98,16 @@ def guard(router, prefix: str, *, root: str = "/api") -> None:
                 unknown = [p for p in (*need.all, *need.any) if p not in PERMISSIONS]
                 if unknown:
                     raise UndeclaredOperation(f"{method} {key[1]} needs unknown permissions {unknown}")
-                auth = TokenAuth(need)
-                operation.auth_param = auth
-                operation._set_auth(auth)
-                extra = operation.openapi_extra or {}
-                operation.openapi_extra = {**extra, "x-permissions": need.as_openapi()}
+                needs.add(need)
                 _guarded.add(key)
+            if len(needs) != 1:
+                # One view function answering several methods has one auth: one need for all.
+                raise UndeclaredOperation(f"{root + prefix + path}: its methods need different permissions")
+            auth = TokenAuth(needs.pop())
+            operation.auth_param = auth
+            operation._set_auth(auth)
+            extra = operation.openapi_extra or {}
+            operation.openapi_extra = {**extra, "x-permissions": auth.need.as_openapi()}
 
 
 _guarded: set[tuple[str, str]] = set()
