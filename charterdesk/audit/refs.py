@@ -84,3 +84,13 @@ _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+\.[A-Za-z]{2,}"
 def without_addresses(text: str) -> str:
     """``text`` with every email address replaced by ``[address]``."""
     return _ADDRESS.sub("[address]", text or "")
+
+
+def without_names(text: str, *names: str) -> str:
+    """``text`` without the words of ``names`` (a customer's name quoted in a reply check's
+    objection, or in the reason an agent gave) nor any email address."""
+    for name in names:
+        for word in sorted(set((name or "").split()), key=len, reverse=True):
+            if len(word) > 1:
+                text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", "[name]", text, flags=re.IGNORECASE)
+    return without_addresses(text)

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from charterdesk.audit.actions import action, nothing_to_record, record
-from charterdesk.audit.refs import ref
+from charterdesk.audit.refs import ref, without_names
 from charterdesk.core.permissions import permissions_of
 from charterdesk.engine.assignment import route_group
 from charterdesk.library.versions import protocol_of, version_in_force
@@ -79,9 +79,12 @@ def reply_objections(ticket: Ticket, author, body: str) -> list[Objection]:
     return all_answers(hooks.check_public_reply(ticket=ticket, author=author, body=body))
 
 
-def _overridden(objections: list[Objection], author, reason: str) -> dict | None:
+def _overridden(objections: list[Objection], author, reason: str, customer=None) -> dict | None:
     """The audit record of sending despite ``objections``; raises ReplyRefused unless the author's
-    roles grant every objection's override and a reason is given."""
+    roles grant every objection's override and a reason is given.
+
+    An objection may quote the customer's name ("the reply never says Maria"), and so may the
+    reason; the record keeps their words without the customer's or the author's name."""
     if not objections:
         return None
     version = version_in_force()
@@ -89,9 +92,13 @@ def _overridden(objections: list[Objection], author, reason: str) -> dict | None
     may = all(o.override and o.override in held for o in objections)
     if not may or not reason.strip():
         raise ReplyRefused(objections, may_override=may, reason_missing=may and not reason.strip())
+    names = (getattr(customer, "name", ""), getattr(customer, "email", ""), getattr(author, "name", ""))
+    objections_said = [o.as_dict() for o in objections]
+    for said in objections_said:
+        said["message"] = without_names(said["message"], *names)
     return {
-        "reason": reason.strip(),
-        "objections": [o.as_dict() for o in objections],
+        "reason": without_names(reason.strip(), *names),
+        "objections": objections_said,
         "protocol_version": version.version if version else None,
     }
 
@@ -430,7 +437,7 @@ def do_reply(
         # A reply given another way (a phone call's record, send_email=False) was spoken, not
         # written: the families' objections concern the words the customer will read.
         override = (
-            _overridden(reply_objections(ticket, author, body), author, override_reason)
+            _overridden(reply_objections(ticket, author, body), author, override_reason, ticket.customer)
             if public and send_email
             else None
         )

@@ -40,6 +40,7 @@ from charterdesk.library.versions import protocol_of, version_in_force
 from charterdesk.portal.actions import do_request_link, do_set_timezone
 from charterdesk.reports.actions import do_mark_sent
 from charterdesk.surveys.actions import do_opt_out
+from charterdesk.tickets import lifecycle
 from charterdesk.tickets.actions import (
     do_assign,
     do_change_tags,
@@ -55,6 +56,7 @@ from charterdesk.tickets.actions import (
     do_update_customer,
 )
 from charterdesk.tickets.attachments import IncomingFile, do_reply_with_files
+from charterdesk.tickets.lifecycle import Objection, hookimpl
 from charterdesk.tickets.macros import do_delete_macro, do_save_macro
 from tests.channels.email_corpus import email_env, plain  # noqa: F401  (a fixture)
 
@@ -64,7 +66,7 @@ ASSIGNEE = ("Philippa Gnarlbottom", "philippa@gnarlbottom.example")
 CUSTOMER = ("Ottoline Brackenfudge", "ottoline@brackenfudge.example")
 STRANGER = "ignatius@wobblethorpe.example"
 LEAKS = ("Quaxworth", "quaxworth", "Gnarlbottom", "gnarlbottom", "Brackenfudge", "brackenfudge")
-LEAKS += ("wobblethorpe",)
+LEAKS += ("wobblethorpe", "Ottoline")
 
 
 def _stored(entry: AuditEntry) -> str:
@@ -246,6 +248,45 @@ def test_customer_names_need_the_customer_rule(cast, person):
     )
     request.user, request.protocol = staff, protocol_of(version_in_force())
     assert CUSTOMER[0] in with_names(text, names_for(request, [text]))
+
+
+class NameCheck:
+    """A reply check that, like the etiquette's use_customer_name, quotes the customer's name."""
+
+    @hookimpl
+    def check_public_reply(self, ticket, author, body):
+        first = ticket.customer.name.split()[0]
+        if first not in body:
+            return [
+                Objection(
+                    "customer_name",
+                    f"Address the customer by name: the reply never says {first}.",
+                    "etiquette.use_customer_name",
+                    "etiquette.override",
+                )
+            ]
+        return []
+
+
+def test_sending_despite_a_check_that_quotes_the_customers_name_keeps_the_name_out(cast):
+    """A manager sends a reply despite an objection that quotes the customer's first name, with a
+    reason naming them: the audit entry keeps the objection and the reason, with "[name]" where
+    the customer's name was."""
+    staff, _assignee, customer = cast
+    ticket = do_create_ticket(customer=customer, subject="Tent", body="Hi", channel="email")
+    check = NameCheck()
+    lifecycle.register(check)
+    try:
+        reason = f"{CUSTOMER[0]} asked for it"
+        do_reply(ticket, author=staff, body="Hello, on its way.", override_reason=reason)
+    finally:
+        lifecycle.unregister(check)
+    entry = AuditEntry.objects.filter(action="ticket.reply").latest("pk")
+    override = entry.data["override"]
+    assert override["reason"] == "[name] [name] asked for it"
+    said = override["objections"][0]["message"]
+    assert said == "Address the customer by name: the reply never says [name]."
+    assert _leaks() == [] and "Ottoline" not in _stored(entry)
 
 
 def test_addresses_are_taken_out_of_free_text():
