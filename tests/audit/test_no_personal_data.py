@@ -21,11 +21,15 @@ from charterdesk.audit.refs import names_for, ref, with_names, without_addresses
 from charterdesk.channels.actions import (
     do_approve_held,
     do_delete_mailbox,
+    do_held_to_new_ticket,
     do_log_call,
     do_quarantine,
     do_record_bounce,
     do_reject_held,
+    do_requeue,
     do_save_mailbox,
+    do_submit_web_form,
+    do_ticket_from_quarantine,
     store_inbound,
 )
 from charterdesk.channels.inbound import receive
@@ -51,6 +55,7 @@ from charterdesk.tickets.actions import (
     do_merge,
     do_reply,
     do_set_group,
+    do_set_incident,
     do_set_priority,
     do_set_status,
     do_update_customer,
@@ -98,8 +103,9 @@ def test_no_audit_entry_stores_a_name_or_an_address(cast, settings):
     reply titled with the customer's name, creates and revokes API tokens named after them,
     adds and removes a mailbox signing in with their own address, works a ticket end to end
     (replies, notes, a file named after the customer, status, priority, tags, group, assignment,
-    merge, link), approves and rejects held mail from a stranger, quarantines a message, logs a
-    call; the customer writes, asks for a portal link, changes their time zone, opts out of
+    merge, link, an incident), approves, rejects and opens a ticket from held mail from a stranger,
+    quarantines, re-processes and opens a ticket from a message, logs a call; the stranger uses
+    the contact form; the customer writes, asks for a portal link, changes their time zone, opts out of
     surveys; a bounce and a report mailing are recorded. No audit entry holds any of their names
     or addresses, and the signed chain still verifies."""
     staff, assignee, customer = cast
@@ -161,12 +167,24 @@ def test_no_audit_entry_stores_a_name_or_an_address(cast, settings):
     held, _ = receive(plain("ig1", "Spam", sender=sender, subject=reply)[0], source="import")
     assert held.state == "held"
     do_reject_held(held, actor=staff, note=f"{STRANGER} sends spam")
+    held, _ = receive(plain("ig4", "Other thing", sender=sender, subject=reply)[0], source="import")
+    do_held_to_new_ticket(held, actor=staff)
     held, _ = receive(plain("ig2", "Me too", sender=sender, subject=reply)[0], source="import")
     assert held.state == "held"
     do_approve_held(held, actor=staff)
     raw = plain("ig3", "Odd", sender=sender)[0]
     row, _ = store_inbound(raw, source="import")
     do_quarantine(row, f"the sender {STRANGER} could not be read", actor=staff)
+    do_requeue(row, actor=staff)
+    row, _ = store_inbound(plain("ig5", "Odd again", sender=sender)[0], source="import")
+    do_quarantine(row, "unreadable", actor=staff)
+    do_ticket_from_quarantine(
+        row, actor=staff, email=STRANGER, name="Ignatius W", subject="Odd", body="Odd", channel="email"
+    )
+    do_submit_web_form(
+        channel="web", name="Ignatius Wobblethorpe", email=STRANGER, subject="Form", message="From the site"
+    )
+    do_set_incident(ticket, "vip-urgent", incident="Warehouse outage", actor=staff)
     do_record_bounce(
         row,
         ticket,
@@ -209,6 +227,11 @@ def test_no_audit_entry_stores_a_name_or_an_address(cast, settings):
         "ticket.assign",
         "ticket.customer_message",
         "channels.approve",
+        "channels.held_to_ticket",
+        "channels.reprocess",
+        "channels.quarantine_to_ticket",
+        "customer.create",
+        "ticket.incident",
         "channels.reject",
         "channels.quarantine",
         "channels.bounce",
