@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import action, nothing_to_record, record
+from charterdesk.notifications.actions import notify
 
 from .models import ApiToken
 
@@ -51,13 +52,14 @@ def do_create_token(person, name: str, *, actor, at: dt.datetime | None = None) 
             prefix=secret[:PREFIX_LENGTH],
             created_at=at,
         )
-        by = "" if actor is None or getattr(actor, "pk", None) == person.pk else f" (by {actor})"
+        # By ids only: the token's name is the owner's own words and may hold anyone's name.
+        by = "" if actor is None or getattr(actor, "pk", None) == person.pk else f" by person #{actor.pk}"
         record(
             "api_token.create",
-            f"API token '{name}' ({token.prefix}…) created for {person.name}{by}",
+            f"API token #{token.pk} ({token.prefix}…) created for person #{person.pk}{by}",
             actor=actor,
             target=f"person:{person.pk}",
-            data={"token": token.pk, "name": name, "prefix": token.prefix},
+            data={"token": token.pk, "owner": person.pk, "prefix": token.prefix},
             at=at,
         )
     return token, secret
@@ -65,7 +67,10 @@ def do_create_token(person, name: str, *, actor, at: dt.datetime | None = None) 
 
 @action
 def do_revoke_token(token: ApiToken, *, actor, at: dt.datetime | None = None) -> ApiToken:
-    """Revoke a token: from this instant every request bearing it gets 401. Revoking twice is a no-op."""
+    """Revoke a token: from this instant every request bearing it gets 401. Revoking twice is a no-op.
+
+    The owner revokes their own tokens; a person who may manage people (``people.manage``, checked
+    by the caller) revokes anyone's, and the owner is then told in the desk who did it and when."""
     at = at or timezone.now()
     with transaction.atomic():
         token = ApiToken.objects.select_for_update(of=("self",)).select_related("person").get(pk=token.pk)
@@ -74,14 +79,25 @@ def do_revoke_token(token: ApiToken, *, actor, at: dt.datetime | None = None) ->
             return token
         token.revoked_at = at
         token.save(update_fields=["revoked_at"])
+        actor_id = getattr(actor, "pk", None)
+        by = "" if actor_id is None or actor_id == token.person_id else f" by person #{actor_id}"
         record(
             "api_token.revoke",
-            f"API token '{token.name}' ({token.prefix}…) of {token.person.name} revoked",
+            f"API token #{token.pk} ({token.prefix}…) of person #{token.person_id} revoked{by}",
             actor=actor,
             target=f"person:{token.person_id}",
-            data={"token": token.pk, "name": token.name, "prefix": token.prefix},
+            data={"token": token.pk, "owner": token.person_id, "actor": actor_id, "prefix": token.prefix},
             at=at,
         )
+        if actor_id is not None and actor_id != token.person_id:
+            notify(
+                [token.person],
+                f"{actor.name} revoked your API token “{token.name}” ({token.prefix}…); "
+                "requests bearing it are now refused. Create a new one on your API tokens page if you "
+                "still need it.",
+                reason="a person who manages people revoked it",
+                at=at,
+            )
     return token
 
 

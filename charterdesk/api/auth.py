@@ -82,7 +82,15 @@ def _refuse(request, message: str) -> ApiError:
 
 
 class TokenAuth(HttpBearer):
-    """``Authorization: Bearer <token>``; every failure is a 401 that says what is wrong."""
+    """``Authorization: Bearer <token>``; every failure is a 401 that says what is wrong.
+
+    With a ``need`` (``charterdesk.api.needs``: the operation's permission), a valid token whose
+    person's roles do not meet it is refused with 403 here, before ninja reads the request's
+    parameters or body."""
+
+    def __init__(self, need=None) -> None:
+        super().__init__()
+        self.need = need
 
     def __call__(self, request):
         header = request.headers.get(self.header, "")
@@ -108,4 +116,7 @@ class TokenAuth(HttpBearer):
         request.user = person
         # request.protocol is a lazy object, never None itself: "or None" unwraps "no version in force".
         protocol = request.protocol or None
-        return Caller(person=person, token=row, permissions=permissions_of(person, protocol))
+        caller = Caller(person=person, token=row, permissions=permissions_of(person, protocol))
+        if self.need is not None:
+            self.need.check(caller)
+        return caller

@@ -1,12 +1,16 @@
-"""/tokens/: a signed-in person's personal API tokens. Thin: parse, check, act, render."""
+"""/tokens/: a signed-in person's personal API tokens; /tokens/people/: everyone's, for those who
+may manage people (``people.manage``), who may revoke any of them. Thin: parse, check, act, render."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+
+from charterdesk.core.permissions import can, require
 
 from .actions import TokenError, do_create_token, do_revoke_token
 from .models import ApiToken
@@ -48,10 +52,27 @@ def tokens(request):
 
 
 @login_required
+def people_tokens(request):
+    """Every person's tokens (never a secret: only its first characters are kept anyway), active
+    first, for those who may manage people; each active one with a button to revoke it."""
+    require(request, "people.manage")
+    tokens = ApiToken.objects.select_related("person").order_by(
+        "revoked_at", "person__name", "-created_at", "-id"
+    )
+    return render(request, "api/people_tokens.html", {"tokens": tokens})
+
+
+@login_required
 @require_POST
 def revoke(request, token_id: int):
-    token = get_object_or_404(ApiToken, pk=token_id, person=request.user)
+    """The owner revokes their own token; a person who may manage people revokes anyone's (and
+    comes back to everyone's tokens). For anyone else another person's token does not exist (404)."""
+    token = ApiToken.objects.select_related("person").filter(pk=token_id).first()
+    own = token is not None and token.person_id == request.user.pk
+    if token is None or not (own or can(request, "people.manage")):
+        raise Http404("no such token")
     if token.revoked_at is None:
         do_revoke_token(token, actor=request.user)
-        messages.success(request, f"Token '{token.name}' is revoked; requests bearing it now get 401.")
-    return redirect("api:tokens")
+        whose = "" if own else f" of {token.person.name}"
+        messages.success(request, f"Token '{token.name}'{whose} is revoked; requests bearing it now get 401.")
+    return redirect("api:tokens" if own else "api:people-tokens")

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from . import keys
 from .models import AuditEntry, AuditHead
+from .refs import ref
 
 
 def record(
@@ -202,9 +203,10 @@ def rotate() -> AuditEntry | None:
 
 
 def _label(actor) -> str:
+    # By id (refs.ref), never str(actor): a row's str() is often its name and address.
     if actor is None:
         return "system"
-    return getattr(actor, "audit_label", None) or str(actor)
+    return getattr(actor, "audit_label", None) or ref(actor)
 
 
 def _normalise(data: dict) -> dict:

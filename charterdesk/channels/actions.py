@@ -9,6 +9,7 @@ actions it calls.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ from django.db import InterfaceError, OperationalError, connections, router, tra
 from django.utils import timezone
 
 from charterdesk.audit.actions import action, record
+from charterdesk.audit.refs import ref, without_addresses
 from charterdesk.tickets.actions import (
     TicketError,
     do_create_ticket,
@@ -300,10 +302,10 @@ def do_quarantine(inbound: InboundMessage, reason: str, *, actor=None, read_head
         row.save()
         record(
             "channels.quarantine",
-            f"Message {row.pk} from {row.from_address or 'an unknown sender'} quarantined: {reason[:200]}",
+            f"Message {row.pk} quarantined: {without_addresses(reason)[:200]}",
             actor=actor,
             target=f"inbound:{row.pk}",
-            data={"reason": reason[:1000], "source": row.source},
+            data={"reason": without_addresses(reason[:1000]), "source": row.source},
         )
     inbound.state = InboundState.QUARANTINED
 
@@ -326,9 +328,9 @@ def do_hold(inbound: InboundMessage, ticket: Ticket, reason: str) -> None:
     inbound.save(update_fields=["state", "ticket", "reason", "processed_at", *_HEADERS])
     record(
         "channels.hold",
-        f"Mail from {inbound.from_address} held for approval on {ticket.reference}",
+        f"Message {inbound.pk}, from someone not on the ticket, held for approval on {ticket.reference}",
         target=f"ticket:{ticket.pk}",
-        data={"inbound": inbound.pk, "reason": reason},
+        data={"inbound": inbound.pk, "reason": without_addresses(reason)},
     )
 
 
@@ -389,7 +391,7 @@ def do_record_bounce(inbound: InboundMessage, ticket: Ticket, details: dict) -> 
     mails.update(state=OutboundState.BOUNCED, error=why[:2000])
     record(
         "channels.bounce",
-        f"Mail to {recipients} on {ticket.reference} bounced: {why[:200]}",
+        f"Mail on {ticket.reference} bounced: {without_addresses(why)[:200]}",
         target=f"ticket:{ticket.pk}",
         data={"inbound": inbound.pk, "original_message_id": original[:300]},
     )
@@ -461,7 +463,7 @@ def do_approve_held(inbound: InboundMessage, *, actor) -> Message:
         mark_processed(row, f"reply on {ticket.reference} (approved by {actor_name(actor)})", ticket, message)
         record(
             "channels.approve",
-            f"{actor_name(actor)} attached mail from {parsed.from_address} to {ticket.reference}",
+            f"{ref(actor)} attached held message {row.pk} to {ticket.reference}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"inbound": row.pk},
@@ -487,7 +489,7 @@ def do_held_to_new_ticket(inbound: InboundMessage, *, actor) -> Ticket:
         mark_processed(row, f"new ticket {ticket.reference} (by {actor_name(actor)})", ticket, first)
         record(
             "channels.held_to_ticket",
-            f"{actor_name(actor)} opened {ticket.reference} from held mail by {parsed.from_address}",
+            f"{ref(actor)} opened {ticket.reference} from held message {row.pk}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"inbound": row.pk},
@@ -521,10 +523,10 @@ def do_reject_held(inbound: InboundMessage, *, actor, note: str = "") -> None:
         row.save(update_fields=["state", "decided_by", "outcome"])
         record(
             "channels.reject",
-            f"{actor_name(actor)} rejected held mail {row.pk} from {row.from_address}",
+            f"{ref(actor)} rejected held message {row.pk}",
             actor=actor,
             target=f"inbound:{row.pk}",
-            data={"note": note},
+            data={"note": without_addresses(note)},
         )
 
 
@@ -537,10 +539,10 @@ def do_requeue(inbound: InboundMessage, *, actor) -> None:
         row.save(update_fields=["state"])
         record(
             "channels.reprocess",
-            f"{actor_name(actor)} re-processed quarantined message {row.pk}",
+            f"{ref(actor)} re-processed quarantined message {row.pk}",
             actor=actor,
             target=f"inbound:{row.pk}",
-            data={"previous_reason": row.reason[:1000]},
+            data={"previous_reason": without_addresses(row.reason[:1000])},
         )
 
 
@@ -583,7 +585,7 @@ def do_ticket_from_quarantine(
         )
         record(
             "channels.quarantine_to_ticket",
-            f"{actor_name(actor)} turned quarantined message {row.pk} into {ticket.reference}",
+            f"{ref(actor)} turned quarantined message {row.pk} into {ticket.reference}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"inbound": row.pk},
@@ -619,13 +621,27 @@ def do_save_mailbox(mailbox: Mailbox | None, *, actor, password: str = "", **fie
         changed = sorted(fields) + (["password"] if password else [])
         record(
             "channels.mailbox.create" if creating else "channels.mailbox.update",
-            f"{actor_name(actor)} {'added' if creating else 'changed'} mailbox {mailbox.name} "
-            f"({', '.join(changed)})",
+            f"{ref(actor)} {'added' if creating else 'changed'} mailbox #{mailbox.pk} ({', '.join(changed)})",
             actor=actor,
             target=f"mailbox:{mailbox.pk}",
-            data={k: v for k, v in fields.items() if k != "password"},
+            data=_audited_mailbox_fields(fields),
         )
     return mailbox
+
+
+# A mailbox's sign-in name is often a person's address, and its name may be one; the log keeps
+# their SHA-256 (which still tells whether they changed), like a customer's details.
+PERSONAL_MAILBOX_FIELDS = frozenset({"name", "username"})
+
+
+def _audited_mailbox_fields(fields: dict) -> dict:
+    return {
+        key: ("sha256:" + hashlib.sha256(str(value).encode()).hexdigest())
+        if key in PERSONAL_MAILBOX_FIELDS
+        else value
+        for key, value in fields.items()
+        if key != "password"
+    }
 
 
 @action
@@ -633,7 +649,7 @@ def do_delete_mailbox(mailbox: Mailbox, *, actor) -> None:
     with transaction.atomic():
         record(
             "channels.mailbox.delete",
-            f"{actor_name(actor)} removed mailbox {mailbox.name}",
+            f"{ref(actor)} removed mailbox #{mailbox.pk}",
             actor=actor,
             target=f"mailbox:{mailbox.pk}",
         )
@@ -661,7 +677,7 @@ def do_save_embed_form(
         form.save()
         record(
             "channels.embed.update",
-            f"{actor_name(actor)} set the contact form of {channel}: "
+            f"{ref(actor)} set the contact form of {channel}: "
             f"{'on' if enabled else 'off'}, origins {', '.join(allowed_origins) or '(none)'}",
             actor=actor,
             target=f"channel:{channel}",
@@ -756,7 +772,7 @@ def do_log_call(
         )
         record(
             "channels.call",
-            f"{actor_name(actor)} logged a {direction} call of {minutes} min on {ticket.reference}",
+            f"{ref(actor)} logged a {direction} call of {minutes} min on {ticket.reference}",
             actor=actor,
             target=f"ticket:{ticket.pk}",
             data={"direction": direction, "duration_seconds": duration_seconds},

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from charterdesk.accounts.models import Person, PersonRole
 from charterdesk.audit.actions import action, nothing_to_record, record
+from charterdesk.audit.refs import ref
 from charterdesk.protocol.load import Problem, load_protocol
 
 from .models import ProtocolVersion, VersionStatus
@@ -63,7 +64,7 @@ def do_create_draft(source: str, *, actor: Person, note: str = "") -> ProtocolVe
         draft.save()
         record(
             "protocol.draft.create",
-            f"{actor.name} created a draft of version {draft.version or '?'}"
+            f"{ref(actor)} created a draft of version {draft.version or '?'}"
             + (f" ({len(errors)} error(s) to fix)" if errors else ""),
             actor=actor,
             target=draft.audit_ref,
@@ -91,7 +92,7 @@ def do_update_draft(
         draft.save()
         record(
             "protocol.draft.update",
-            f"{actor.name} edited the draft of version {draft.version or '?'}",
+            f"{ref(actor)} edited the draft of version {draft.version or '?'}",
             actor=actor,
             target=draft.audit_ref,
             protocol_version=draft.version,
@@ -106,7 +107,7 @@ def do_delete_draft(draft: ProtocolVersion, *, actor: Person) -> None:
             raise PublishRefused([f"version {draft.version} is published and cannot be deleted"])
         record(
             "protocol.draft.delete",
-            f"{actor.name} deleted the draft of version {draft.version or '?'}",
+            f"{ref(actor)} deleted the draft of version {draft.version or '?'}",
             actor=actor,
             target=draft.audit_ref,
             protocol_version=draft.version,
@@ -221,7 +222,7 @@ def do_publish(
         when = "now" if effective_at <= now else f"from {effective_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
         record(
             "protocol.publish",
-            f"{actor.name} published version {draft.version}, in force {when}"
+            f"{ref(actor)} published version {draft.version}, in force {when}"
             + (f" (replacing {previous.version})" if previous and effective_at <= now else ""),
             actor=actor,
             target=draft.audit_ref,
@@ -268,7 +269,7 @@ def do_withdraw(
         version.status = VersionStatus.WITHDRAWN
         record(
             "protocol.withdraw",
-            f"{actor.name} withdrew version {version.version}, which was to take over on "
+            f"{ref(actor)} withdrew version {version.version}, which was to take over on "
             f"{version.effective_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC",
             actor=actor,
             target=version.audit_ref,

@@ -14,6 +14,7 @@ import secrets
 from django.db import transaction
 
 from charterdesk.audit.actions import action, nothing_to_record, record
+from charterdesk.audit.refs import ref
 from charterdesk.channels.acknowledge import acknowledges
 from charterdesk.channels.actions import record_outbound
 from charterdesk.channels.choices import OutboundKind, OutboundState
@@ -76,7 +77,7 @@ def _set_timezone(customer: Customer, zone: str, *, why: str) -> None:
     customer.timezone = zone
     record(
         "portal.customer_timezone",
-        f"{customer} set their time zone to {zone} ({why})",
+        f"{ref(customer)} set their time zone to {zone} ({why})",
         target=f"customer:{customer.pk}",
         data={"before": before, "after": zone},
     )
@@ -176,7 +177,7 @@ def do_request_link(*, email: str, ip: str, company: str, at: dt.datetime | None
         token = _issue_link(customer, at=at) if customer is not None else None
         record(
             "portal.link_request",
-            f"a portal sign-in link was emailed to {customer}"
+            f"a portal sign-in link was emailed to {ref(customer)}"
             if customer is not None
             else "a portal sign-in link was asked for an address that is not a customer's; nothing was sent",
             target=f"customer:{customer.pk}" if customer is not None else "",
@@ -218,7 +219,7 @@ def do_sign_in_with_link(request, token: str, *, at: dt.datetime | None = None) 
         request.session[SESSION_KEY] = link.customer_id
         record(
             "portal.sign_in",
-            f"{link.customer} signed in to the customer portal with an emailed link",
+            f"customer #{link.customer_id} signed in to the customer portal with an emailed link",
             target=f"customer:{link.customer_id}",
             data={"ip": client_ip(request), "link": link.pk},
             at=at,
@@ -233,7 +234,7 @@ def do_sign_out(request, customer: Customer) -> None:
         request.session.cycle_key()
         record(
             "portal.sign_out",
-            f"{customer} signed out of the customer portal",
+            f"{ref(customer)} signed out of the customer portal",
             target=f"customer:{customer.pk}",
             data={"ip": client_ip(request)},
         )

@@ -72,7 +72,8 @@ def do_mark_sent(row: ReportSend, *, recipients: list[str], now: dt.datetime) ->
         target=f"report-send:{row.pk}",
         protocol_version=row.protocol_version,
         clause="reporting.schedule",
-        data={"recipients": recipients},
+        # How many, not who: the addresses stay on the report's own row (ReportSend.recipients).
+        data={"recipients": len(recipients)},
         at=now,
     )
     return row

@@ -8,6 +8,7 @@ import logging
 from django.db import transaction
 
 from charterdesk.audit.actions import action, nothing_to_record, record
+from charterdesk.audit.refs import ref
 from charterdesk.library.versions import protocol_of
 from charterdesk.notifications.actions import notify, resolve_recipients
 from charterdesk.tickets.choices import Status
@@ -239,7 +240,7 @@ def do_send_survey(invitation: SurveyInvitation, *, at: dt.datetime) -> bool:
     )
     _audit(
         "surveys.sent",
-        f"{invitation.kind} survey on {ticket.reference} sent to {address}",
+        f"{invitation.kind} survey on {ticket.reference} sent to {ref(ticket.customer)}",
         ticket=ticket,
         at=at,
     )
@@ -304,7 +305,7 @@ def do_answer(
         answer.score, answer.changed_at, answer.via = score, at, via
         answer.save(update_fields=["score", "changed_at", "via"])
         summary = (
-            f"{ticket.customer} changed their {invitation.kind} rating on {ticket.reference} "
+            f"{ref(ticket.customer)} changed their {invitation.kind} rating on {ticket.reference} "
             f"from {before} to {score}"
         )
     else:
@@ -318,7 +319,9 @@ def do_answer(
             answered_at=at,
             changed_at=at,
         )
-        summary = f"{ticket.customer} rated {ticket.reference} {score} ({invitation.kind}, {low} to {high})"
+        summary = (
+            f"{ref(ticket.customer)} rated {ticket.reference} {score} ({invitation.kind}, {low} to {high})"
+        )
     _audit("surveys.answer", summary, ticket=ticket, at=at, data={"kind": invitation.kind, "score": score})
     if rules.is_low(protocol, invitation.kind, score):
         people = ([ticket.assignee] if ticket.assignee_id else []) + lead_people(ticket, protocol)
@@ -351,7 +354,7 @@ def do_comment(answer: SurveyAnswer, comment: str, *, at: dt.datetime | None = N
     answer.save(update_fields=["comment", "changed_at"])
     _audit(
         "surveys.comment",
-        f"{answer.ticket.customer} commented on their {answer.kind} rating of {answer.ticket.reference}",
+        f"{ref(answer.ticket.customer)} commented on their {answer.kind} rating of {answer.ticket.reference}",
         ticket=answer.ticket,
         at=at,
     )
@@ -371,7 +374,7 @@ def do_opt_out(customer: Customer, *, at: dt.datetime | None = None) -> bool:
         return False
     record(
         "surveys.opt_out",
-        f"{customer} opted out of surveys ({cancelled} waiting survey(s) cancelled)",
+        f"{ref(customer)} opted out of surveys ({cancelled} waiting survey(s) cancelled)",
         target=f"customer:{customer.pk}",
         clause=CLAUSE,
         at=at,

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from charterdesk.audit.actions import action, nothing_to_record, record
+from charterdesk.audit.refs import ref, without_names
 from charterdesk.core.permissions import permissions_of
 from charterdesk.engine.assignment import route_group
 from charterdesk.library.versions import protocol_of, version_in_force
@@ -26,7 +27,6 @@ from .choices import EventKind, MessageKind, Status
 from .escalation_effects import carry_out_escalations
 from .history import (
     TicketError,
-    actor_name,
     add_event,
     audit_ticket,
     check_tag_count,
@@ -79,9 +79,12 @@ def reply_objections(ticket: Ticket, author, body: str) -> list[Objection]:
     return all_answers(hooks.check_public_reply(ticket=ticket, author=author, body=body))
 
 
-def _overridden(objections: list[Objection], author, reason: str) -> dict | None:
+def _overridden(objections: list[Objection], author, reason: str, customer=None) -> dict | None:
     """The audit record of sending despite ``objections``; raises ReplyRefused unless the author's
-    roles grant every objection's override and a reason is given."""
+    roles grant every objection's override and a reason is given.
+
+    An objection may quote the customer's name ("the reply never says Maria"), and so may the
+    reason; the record keeps their words without the customer's or the author's name."""
     if not objections:
         return None
     version = version_in_force()
@@ -89,9 +92,13 @@ def _overridden(objections: list[Objection], author, reason: str) -> dict | None
     may = all(o.override and o.override in held for o in objections)
     if not may or not reason.strip():
         raise ReplyRefused(objections, may_override=may, reason_missing=may and not reason.strip())
+    names = (getattr(customer, "name", ""), getattr(customer, "email", ""), getattr(author, "name", ""))
+    objections_said = [o.as_dict() for o in objections]
+    for said in objections_said:
+        said["message"] = without_names(said["message"], *names)
     return {
-        "reason": reason.strip(),
-        "objections": [o.as_dict() for o in objections],
+        "reason": without_names(reason.strip(), *names),
+        "objections": objections_said,
         "protocol_version": version.version if version else None,
     }
 
@@ -163,7 +170,7 @@ def _add_customer(customer: Customer, *, actor, how: str) -> Customer:
     customer.save(force_insert=True)
     record(
         "customer.create",
-        f"{actor_name(actor)} added customer #{customer.pk} ({how})",
+        f"{ref(actor)} added customer #{customer.pk} ({how})",
         actor=actor if getattr(actor, "pk", None) else None,
         target=f"customer:{customer.pk}",
     )
@@ -265,7 +272,7 @@ def do_update_customer(customer: Customer, *, actor, **fields) -> Customer:
         customer.save()
         record(
             "customer.update",
-            f"{actor_name(actor)} changed {', '.join(sorted(fields))} of customer #{customer.pk}",
+            f"{ref(actor)} changed {', '.join(sorted(fields))} of customer #{customer.pk}",
             actor=actor,
             target=f"customer:{customer.pk}",
             data={"before": _audited_values(before), "after": _audited_values(fields)},
@@ -343,7 +350,7 @@ def do_create_ticket(
         # The agent's first message is their public reply: checked as any reply is, on the words
         # as written (before masking), and not when it was given another way (a phone call).
         override = (
-            _overridden(reply_objections(ticket, by_agent, written), by_agent, override_reason)
+            _overridden(reply_objections(ticket, by_agent, written), by_agent, override_reason, customer)
             if by_agent is not None and send_email
             else None
         )
@@ -405,8 +412,8 @@ def do_create_ticket(
         audit_ticket(
             ticket,
             "ticket.create",
-            f"Ticket {ticket.reference} opened on {channel} for {customer}"
-            + (f" by {by_agent.name}" if by_agent is not None else "")
+            f"Ticket {ticket.reference} opened on {channel} for {ref(customer)}"
+            + (f" by {ref(by_agent)}" if by_agent is not None else "")
             + (
                 f", its first message sent despite: {'; '.join(o['message'] for o in override['objections'])}"
                 f" (reason: {override['reason']})"
@@ -457,7 +464,7 @@ def do_reply(
         # A reply given another way (a phone call's record, send_email=False) was spoken, not
         # written: the families' objections concern the words the customer will read.
         override = (
-            _overridden(reply_objections(ticket, author, body), author, override_reason)
+            _overridden(reply_objections(ticket, author, body), author, override_reason, ticket.customer)
             if public and send_email
             else None
         )
@@ -483,7 +490,7 @@ def do_reply(
         audit_ticket(
             ticket,
             "ticket.reply" if public else "ticket.note",
-            f"{actor_name(author)} {'replied on' if public else 'added a note to'} {ticket.reference}"
+            f"{ref(author)} {'replied on' if public else 'added a note to'} {ticket.reference}"
             + (
                 f", sending it despite: {'; '.join(o['message'] for o in override['objections'])}"
                 f" (reason: {override['reason']})"
@@ -552,7 +559,7 @@ def do_customer_message(
             status=ticket.status, solved_at=ticket.solved_at, updated_at=at, search_text=ticket.search_text
         )
         audit_ticket(
-            ticket, "ticket.customer_message", f"{ticket.customer} wrote on {ticket.reference}", at=at
+            ticket, "ticket.customer_message", f"{ref(ticket.customer)} wrote on {ticket.reference}", at=at
         )
         refresh_sla(ticket, at)
         hooks.customer_message_stored(ticket=ticket, message=message, reopened=reopened)
@@ -631,7 +638,7 @@ def _change_status(ticket: Ticket, status: str, *, actor, at: dt.datetime) -> No
     audit_ticket(
         ticket,
         "ticket.status",
-        f"{actor_name(actor)} set {ticket.reference} {before} -> {status}",
+        f"{ref(actor)} set {ticket.reference} {before} -> {status}",
         actor=actor,
         at=at,
     )
@@ -691,7 +698,7 @@ def do_set_priority(ticket: Ticket, priority: str, *, actor, at: dt.datetime | N
         audit_ticket(
             ticket,
             "ticket.priority",
-            f"{actor_name(actor)} set {ticket.reference} priority {before} -> {priority}",
+            f"{ref(actor)} set {ticket.reference} priority {before} -> {priority}",
             actor=actor,
             at=at,
         )
@@ -731,7 +738,7 @@ def do_change_tags(
         audit_ticket(
             ticket,
             "ticket.tags",
-            f"{actor_name(actor)} changed tags of {ticket.reference}: {words}",
+            f"{ref(actor)} changed tags of {ticket.reference}: {words}",
             actor=actor,
             at=at,
         )
@@ -768,7 +775,7 @@ def do_set_group(ticket: Ticket, group: str | None, *, actor, at: dt.datetime | 
         audit_ticket(
             ticket,
             "ticket.group",
-            f"{actor_name(actor)} moved {ticket.reference} to group {group or '(none)'}",
+            f"{ref(actor)} moved {ticket.reference} to group {group or '(none)'}",
             actor=actor,
             at=at,
         )
@@ -816,12 +823,10 @@ def do_set_incident(
         named = f" '{incident}'" if incident else ""
         if policy is not None:
             summary = f"Linked to incident{named}: SLA policy '{policy}' applies while it lasts"
-            audit = (
-                f"{actor_name(actor)} linked {ticket.reference} to incident{named} (SLA policy '{policy}')"
-            )
+            audit = f"{ref(actor)} linked {ticket.reference} to incident{named} (SLA policy '{policy}')"
         else:
             summary = f"Unlinked from incident{named}: the SLA policy is chosen by its match again"
-            audit = f"{actor_name(actor)} unlinked {ticket.reference} from incident{named}"
+            audit = f"{ref(actor)} unlinked {ticket.reference} from incident{named}"
         ticket.updated_at = at
         clause = "emergency.critical_incident.sla_policy"
         add_event(
@@ -873,7 +878,7 @@ def do_assign(ticket: Ticket, assignee, *, actor, at: dt.datetime | None = None)
         audit_ticket(
             ticket,
             "ticket.assign",
-            f"{actor_name(actor)} assigned {ticket.reference} to {name}",
+            f"{ref(actor)} assigned {ticket.reference} to {ref(assignee) if assignee else 'nobody'}",
             actor=actor,
             at=at,
         )
@@ -926,7 +931,7 @@ def do_tick_step(
         audit_ticket(
             ticket,
             "ticket.procedure",
-            f"{actor_name(actor)} {text} on {ticket.reference}",
+            f"{ref(actor)} {text} on {ticket.reference}",
             actor=actor,
             clause=f"resolution.procedures.{procedure_id}",
             at=at,
@@ -1019,7 +1024,7 @@ def do_merge(source: Ticket, target: Ticket, *, actor, at: dt.datetime | None = 
         audit_ticket(
             target,
             "ticket.merge",
-            f"{actor_name(actor)} merged {source.reference} into {target.reference}",
+            f"{ref(actor)} merged {source.reference} into {target.reference}",
             actor=actor,
             at=at,
         )
@@ -1096,7 +1101,7 @@ def do_link(ticket: Ticket, other: Ticket, *, actor, at: dt.datetime | None = No
         audit_ticket(
             ticket,
             "ticket.link",
-            f"{actor_name(actor)} linked {ticket.reference} and {other.reference}",
+            f"{ref(actor)} linked {ticket.reference} and {other.reference}",
             actor=actor,
             at=at,
         )

@@ -12,6 +12,17 @@ def _ensure_search_index(sender, using="default", **kwargs):
     ensure_search_index(connections[using])
 
 
+def _customer_names(request, ids: set[int]) -> dict[int, str]:
+    """Customers' names on the audit log page, for readers who may see customers' details."""
+    from charterdesk.core.permissions import sees_customer_contact
+
+    from .models import Customer
+
+    if not sees_customer_contact(request.user, getattr(request, "protocol", None) or None):
+        return {}
+    return dict(Customer.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
 class TicketsConfig(AppConfig):
     name = "charterdesk.tickets"
     label = "tickets"
@@ -24,3 +35,7 @@ class TicketsConfig(AppConfig):
         from .lifecycle import register
 
         register(hooks)
+        # The audit log names customers by id; its page asks this app for their names.
+        from charterdesk.audit.refs import register_names
+
+        register_names("customer", _customer_names)

@@ -26,10 +26,11 @@ from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
 
 from charterdesk.audit.actions import action, nothing_to_record
+from charterdesk.audit.refs import ref
 from charterdesk.core.settings import int_setting
 
 from .actions import do_reply, stored_text
-from .history import TicketError, actor_name, audit_ticket, whole_second
+from .history import TicketError, audit_ticket, whole_second
 from .models import Attachment, Message, Ticket
 
 DEFAULT_MAX_BYTES = 15 * 1024 * 1024
@@ -161,15 +162,13 @@ def do_attach_files(
             audit_ticket(
                 ticket,
                 "ticket.attach",
-                f"{actor_name(actor)} attached {', '.join(a.filename for a in created)} to "
+                # By id: a file's name is its sender's words and often names a person.
+                f"{ref(actor)} attached {len(created)} file(s) to "
                 f"{'a message' if message.is_public else 'an internal note'} on {ticket.reference}",
                 actor=actor,
                 data={
                     "message": message.pk,
-                    "files": [
-                        {"id": a.pk, "filename": a.filename, "size": a.size, "content_type": a.content_type}
-                        for a in created
-                    ],
+                    "files": [{"id": a.pk, "size": a.size, "content_type": a.content_type} for a in created],
                 },
                 at=at,
             )

@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.db.utils import OperationalError
 
 from charterdesk.audit.actions import action, nothing_to_record
+from charterdesk.audit.refs import ref, without_addresses
 from charterdesk.library.versions import protocol_of
 
 from .actions import do_auto_close, refresh_sla
@@ -201,7 +202,7 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
         audit_ticket(
             ticket,
             "ticket.follow_up",
-            f"Follow-up sent on {ticket.reference} to {ticket.customer.email}",
+            f"Follow-up sent on {ticket.reference} to {ref(ticket.customer)}",
             clause=FOLLOW_UP_CLAUSE,
             data={"message": message.pk},
             at=at,
@@ -262,8 +263,8 @@ def do_record_delivery_failure(message: Message, *, answer: str, attempts: int, 
         audit_ticket(
             ticket,
             "ticket.delivery_failed",
-            f"Message {message.pk} on {ticket.reference} could not be emailed to {address} after {tries}",
-            data={"message": message.pk, "answer": answer},
+            f"Message {message.pk} on {ticket.reference} could not be emailed after {tries}",
+            data={"message": message.pk, "answer": without_addresses(answer)},
             at=at,
         )
         person = message.author_person or ticket.assignee

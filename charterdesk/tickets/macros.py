@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from charterdesk.audit.actions import action, record
+from charterdesk.audit.refs import ref
 
 from .choices import Status
 from .models import Macro
@@ -106,8 +107,9 @@ def do_save_macro(
         macro.save()
         record(
             "macro.create" if created else "macro.update",
-            f"{actor.name} {'created' if created else 'changed'} the "
-            f"{'shared' if shared else 'personal'} saved reply '{macro.title}'",
+            # By id: a saved reply's title is its author's words and may name a customer.
+            f"{ref(actor)} {'created' if created else 'changed'} the "
+            f"{'shared' if shared else 'personal'} saved reply #{macro.pk}",
             actor=actor,
             target=f"macro:{macro.pk}",
         )
@@ -119,7 +121,7 @@ def do_delete_macro(macro: Macro, *, actor) -> None:
     with transaction.atomic():
         record(
             "macro.delete",
-            f"{actor.name} deleted the saved reply '{macro.title}'",
+            f"{ref(actor)} deleted the saved reply #{macro.pk}",
             actor=actor,
             target=f"macro:{macro.pk}",
         )

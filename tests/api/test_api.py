@@ -106,12 +106,15 @@ def test_a_wrong_token_or_scheme_is_401(demo):
 
 
 def test_only_the_hash_of_a_token_is_stored_and_its_creation_is_audited(demo):
-    """The secret is nowhere in the database; the audit log names the token by its prefix."""
+    """The secret is nowhere in the database; the audit log names the token by its id and prefix,
+    and its owner by id (a token's name is its owner's words, kept out of the log)."""
     token, secret = do_create_token(demo["agent"], "report script", actor=demo["agent"])
     assert token.token_hash == hash_secret(secret) and secret not in token.token_hash
     assert secret.startswith(token.prefix)
     entry = AuditEntry.objects.get(action="api_token.create")
-    assert f"'report script' ({token.prefix}…)" in entry.summary
+    assert f"API token #{token.pk} ({token.prefix}…) created for person #{demo['agent'].pk}" == entry.summary
+    assert entry.data == {"token": token.pk, "owner": demo["agent"].pk, "prefix": token.prefix}
+    assert "report script" not in entry.summary + str(entry.data)
     assert secret not in str(entry.data) and secret not in entry.summary
 
 

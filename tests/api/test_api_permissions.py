@@ -9,6 +9,7 @@ a denied call is a 403 naming a permission the caller lacks, and changes nothing
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -289,3 +290,121 @@ def test_without_a_valid_token_every_endpoint_is_401(demo, who):
     codes = {endpoint.name: _call(client, endpoint, ids).status_code for endpoint in ENDPOINTS}
     assert codes == dict.fromkeys(codes, 401)
     assert AuditEntry.objects.count() == audit_before
+
+
+# --------------------------------------------------------------------------- permission first
+
+# Bodies and parameters that ninja itself would refuse (400 or 422) if it read them before the
+# permission: not JSON at all, and JSON of the wrong shape.
+BAD_BODIES = ('{"subject": ', '["not", "an", "object"]')
+BAD_PATH_VALUE = "not-a-number"
+BAD_QUERY = "?limit=0&cursor=%%%&sort=sideways&include_inactive=perhaps"
+
+
+def _operations():
+    """(method, path, operation) for every operation of the OpenAPI document the desk serves."""
+    from charterdesk.api.main import api
+
+    document = api.get_openapi_schema()
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            yield method.upper(), path, operation
+
+
+def _bad_request(client: Client, method: str, path: str, body: str | None):
+    url = re.sub(r"\{[a-z_]+\}", BAD_PATH_VALUE, path) + BAD_QUERY
+    if body is None:
+        return client.generic(method, url)
+    return client.generic(method, url, body, content_type="application/json")
+
+
+def _subjects(demo, person):
+    """The demo protocol's roles, and a person who holds no role at all."""
+    return {**{role: demo[role] for role in ROLES}, "no role": person("nobody@example.com", [])}
+
+
+@pytest.fixture
+def no_rate_limit(settings):
+    """The rate limits are not what these walks are about: they make many calls in a minute."""
+    settings.CHARTERDESK_API_RATE = settings.CHARTERDESK_API_ANON_RATE = "100000/minute"
+
+
+def test_every_operation_checks_its_permission_before_reading_the_request(demo, person, no_rate_limit):
+    """A caller whose roles lack an operation's permission gets 403 whatever they send: a body
+    that is not JSON, a body of the wrong shape, parameters of the wrong type, a required
+    parameter left out. Nothing of the request is read or judged before the permission, so a
+    refused caller learns nothing about the endpoint. Walks every operation of the OpenAPI
+    document, each with every role of the example protocol and a person with no role."""
+    protocol = protocol_of(version_in_force())
+    subjects = _subjects(demo, person)
+    held = {name: permissions_of(who, protocol) for name, who in subjects.items()}
+    clients = {
+        name: Client(headers={"Authorization": f"Bearer {do_create_token(who, 'p', actor=None)[1]}"})
+        for name, who in subjects.items()
+    }
+    wrong, refused = [], 0
+    for method, path, operation in _operations():
+        need = operation.get("x-permissions")
+        if need is None:
+            wrong.append(f"{method} {path} declares no x-permissions")
+            continue
+        if not need["all"] and not need["any"]:
+            continue  # any valid token (/me): nobody with a token lacks it
+        has_body = "requestBody" in operation
+        for name, permissions in held.items():
+            met = all(p in permissions for p in need["all"]) and (
+                not need["any"] or any(p in permissions for p in need["any"])
+            )
+            if met:
+                continue
+            audit_before = AuditEntry.objects.count()
+            for body in BAD_BODIES if has_body else (None,):
+                response = _bad_request(clients[name], method, path, body)
+                refused += 1
+                if response.status_code != 403:
+                    got = f"{response.status_code} {response.content[:120]!r}"
+                    wrong.append(f"{name}: {method} {path} with {body!r}: {got}")
+                elif not response.json()["errors"][0].get("permission"):
+                    wrong.append(f"{name}: {method} {path}: the 403 names no permission")
+            if AuditEntry.objects.count() != audit_before:
+                wrong.append(f"{name}: {method} {path}: a refused call wrote to the audit log")
+    assert not wrong, "\n".join(wrong)
+    # The walk really refused something on every kind of operation (a no-role person lacks all).
+    assert refused >= 15
+
+
+def test_without_a_token_every_operation_is_401_whatever_the_body(demo, no_rate_limit):
+    """No token (or a wrong one) is 401 on every operation of the OpenAPI document, even with a
+    body that is not JSON and parameters of the wrong type: who is calling comes first."""
+    wrong = []
+    for headers in ({}, {"Authorization": "Bearer cdk_not-a-token"}):
+        client = Client(headers=headers)
+        for method, path, operation in _operations():
+            for body in BAD_BODIES if "requestBody" in operation else (None,):
+                code = _bad_request(client, method, path, body).status_code
+                if code != 401:
+                    wrong.append(f"{headers or 'no token'}: {method} {path} with {body!r}: {code}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_operation_declares_its_permission_or_the_api_does_not_start():
+    """An endpoint added without saying what it needs stops the desk at start-up instead of
+    answering callers unchecked, and so does an entry for an endpoint that is not there."""
+    from ninja import Router
+
+    from charterdesk.api import needs
+
+    router = Router()
+
+    @router.get("/unlisted")
+    def unlisted(request):
+        return {}
+
+    with pytest.raises(needs.UndeclaredOperation, match="GET /api/v1/nowhere/unlisted"):
+        needs.guard(router, "/v1/nowhere")
+    needs.NEEDS[("GET", "/api/v1/gone")] = needs.all_of("ticket.view")
+    try:
+        with pytest.raises(needs.UndeclaredOperation, match="/api/v1/gone"):
+            needs.check_every_need_is_used()
+    finally:
+        del needs.NEEDS[("GET", "/api/v1/gone")]

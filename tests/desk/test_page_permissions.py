@@ -495,6 +495,8 @@ PAGES: dict[str, list[Check]] = {
     # personal API tokens: everyone signed in keeps their own
     "api:tokens": [desk(signed_in), desk(signed_in, "POST", ok=(200,), data=lambda w: {"name": "mine"})],
     "api:revoke": [Check("own", "POST", kwargs=lambda w: {"token_id": w.manager_token})],
+    # Everyone's tokens; revoking another person's token there is tests/api/test_people_tokens.py.
+    "api:people-tokens": [desk(all_of("people.manage"))],
     # the API: documentation is public, every endpoint needs a token
     "api-v1:api-root": [public()],
     "api-v1:openapi-json": [public()],

@@ -82,7 +82,10 @@ def test_an_agent_sends_a_reply_with_two_files_and_sees_them_on_the_timeline(sig
     assert set(files) == {"receipt.pdf", "label.png"}
     assert files["label.png"].size == len(PNG) and files["label.png"].content_type == "image/png"
     entry = AuditEntry.objects.filter(action="ticket.attach").get()
-    assert "receipt.pdf" in entry.summary and entry.target == f"ticket:{ticket.pk}"
+    # The files by id (a file's name may name a person), never by name.
+    assert "2 file(s)" in entry.summary and entry.target == f"ticket:{ticket.pk}"
+    assert sorted(f["id"] for f in entry.data["files"]) == sorted(a.pk for a in files.values())
+    assert "receipt.pdf" not in entry.summary + str(entry.data)
     page = client.get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
     for attachment in files.values():
         assert f'href="{reverse("tickets:attachment", args=[attachment.pk])}"' in page

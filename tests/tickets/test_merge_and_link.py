@@ -86,14 +86,14 @@ def test_a_merged_ticket_closes_says_where_it_went_and_its_messages_join_the_oth
 
 
 def test_the_audit_log_names_who_merged_which_ticket_into_which(signed_in, demo, jo, start):
-    """The merge's audit entry reads "<lead> merged #A into #B", under protocol 3.2."""
+    """The merge's audit entry reads "person #<lead> merged #A into #B", under protocol 3.2."""
     target = _open(jo, "Order 1042 has not arrived", "Where is order 1042?", start)
     source = _open(jo, "Pole snapped", "The middle pole snapped.", start + dt.timedelta(hours=1))
 
     signed_in("lead").post(reverse("tickets:merge", args=[source.pk]), {"other": f"#{target.pk}"})
 
     entry = AuditEntry.objects.get(action="ticket.merge")
-    assert entry.summary == f"{demo['lead'].name} merged #{source.pk} into #{target.pk}"
+    assert entry.summary == f"person #{demo['lead'].pk} merged #{source.pk} into #{target.pk}"
     assert entry.protocol_version == "3.2" and entry.actor == demo["lead"]
 
 
@@ -165,7 +165,7 @@ def test_linking_the_same_tickets_twice_records_the_link_once(signed_in, demo, j
     assert TicketEvent.objects.filter(ticket=pole, kind="link").count() == 1
     assert TicketEvent.objects.filter(ticket=order, kind="link").count() == 1
     [entry] = AuditEntry.objects.filter(action="ticket.link")
-    assert entry.summary == f"{demo['lead'].name} linked #{pole.pk} and #{order.pk}"
+    assert entry.summary == f"person #{demo['lead'].pk} linked #{pole.pk} and #{order.pk}"
     assert _related(_page(client, pole)).count(f'href="/tickets/{order.pk}/"') == 1
 
 
