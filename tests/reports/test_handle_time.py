@@ -54,7 +54,7 @@ def worked(week, demo):
 def test_the_reports_page_shows_handle_time_from_the_time_worked(signed_in, handle_time_listed, worked):
     """The manager's page for 2-8 March lists handle time: 2 tickets solved with time measured
     (420 s and 660 s): mean 540 s shown as 9 min, p50 7 min, p90 11 min; the words say what it
-    measures; Monday's trend point has A's 420 s."""
+    measures; Monday's trend point has A's 420 s, charted in minutes."""
     response = signed_in("manager").get("/reports/", CUSTOM)
     assert response.status_code == 200
     page = response.context["page"]
@@ -72,6 +72,7 @@ def test_the_reports_page_shows_handle_time_from_the_time_worked(signed_in, hand
     assert 'data-kpi="handle_time"' in html
     assert "its page open, visible and in use" in html and "not measured" not in html
     assert dict(page.trend)["2026-03-02"]["handle_time"]["p90"] == 420
+    assert "minutes (p90)" in html  # its chart plots minutes of work
 
 
 def test_each_agent_s_row_has_their_own_time_on_the_tickets(signed_in, handle_time_listed, worked, demo):
