@@ -60,6 +60,19 @@ def add_work(ticket_id: int, person_id: int, day: dt.date, kind: str, seconds: i
         cursor.execute(sql, [ticket_id, person_id, connection.ops.adapt_datefield_value(day), kind, seconds])
 
 
+def move_work(source: Ticket, target: Ticket) -> int:
+    """A step of merging ``source`` into ``target``: the time worked on the duplicate was spent on
+    the customer's one request, so it moves with the messages (added to the target's rows of the
+    same person, day and kind). Returns the seconds moved."""
+    rows = WorkTime.objects.filter(ticket=source)
+    moved = 0
+    for person_id, day, kind, seconds in rows.values_list("person_id", "day", "kind", "seconds"):
+        add_work(target.pk, person_id, day, kind, seconds)
+        moved += seconds
+    rows.delete()
+    return moved
+
+
 def credit_page_time(ticket: Ticket, person, active: int, now: dt.datetime, day: dt.date) -> int:
     """Credit a sign of life from the ticket page that says the page was worked on for ``active``
     of the seconds since its previous one; returns the seconds credited.

@@ -194,3 +194,19 @@ def test_concurrent_writes_to_one_day_add_up(transactional_db, demo):
         thread.join()
     assert not errors
     assert WorkTime.objects.get(ticket=ticket, person=person).seconds == 2 * 25 * 7
+
+
+def test_merging_a_duplicate_moves_its_time_to_the_ticket_kept(demo, ticket):
+    """Alex spent 2 minutes on a duplicate and 3 on the ticket kept, the same day: merged, the kept
+    ticket has his 5 minutes and the duplicate none."""
+    from charterdesk.tickets.actions import do_merge
+
+    duplicate = do_create_ticket(
+        customer=ticket.customer, subject="Tent again", body="Still broken", channel="email", at=T0
+    )
+    day = dt.date(2026, 3, 4)
+    add_work(duplicate.pk, demo["agent"].pk, day, WorkTime.PAGE, 120)
+    add_work(ticket.pk, demo["agent"].pk, day, WorkTime.PAGE, 180)
+    do_merge(duplicate, ticket, actor=demo["agent"], at=T0 + dt.timedelta(hours=1))
+    assert seconds_of(demo["agent"], ticket) == 300
+    assert not WorkTime.objects.filter(ticket=duplicate).exists()
