@@ -712,6 +712,8 @@ def do_log_call(
     """Log a call as a new ticket or on an existing one. Only an outbound call (we called the customer)
     counts as a public reply for the SLA; an inbound call is the customer getting in touch."""
     from charterdesk.library.versions import protocol_of, version_in_force
+    from charterdesk.tickets.models import WorkTime
+    from charterdesk.tickets.worktime import add_work, team_day
 
     from .choices import CallDirection
     from .models import PhoneCall
@@ -770,6 +772,9 @@ def do_log_call(
             agent=actor,
             at=at,
         )
+        if actor is not None:
+            # A call is working time on the ticket (the handle_time KPI), on the day it was made.
+            add_work(ticket.pk, actor.pk, team_day(protocol_of(version), at), WorkTime.CALL, duration_seconds)
         record(
             "channels.call",
             f"{ref(actor)} logged a {direction} call of {minutes} min on {ticket.reference}",

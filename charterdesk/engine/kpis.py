@@ -55,6 +55,7 @@ __all__ = [
     "Report",
     "Survey",
     "TicketHistory",
+    "Work",
     "objective_status",
     "percentile",
     "read_histories",
@@ -92,6 +93,17 @@ class Survey:
 
 
 @dataclass(slots=True)
+class Work:
+    """Time an agent worked on a ticket, as the desk measured it: ``seconds`` of it, done on the day
+    (or at the instant) that begins at ``at`` (POSIX seconds), by ``agent`` (as in
+    ``TicketHistory.agents``)."""
+
+    at: int
+    agent: str
+    seconds: int
+
+
+@dataclass(slots=True)
 class TicketHistory:
     """One ticket as the KPI engine reads it.
 
@@ -99,14 +111,14 @@ class TicketHistory:
     answers about the ticket, in time order (they may come after ``closed``). ``agents``: who
     wrote each agent reply, by the reply's index in ``events`` (index 0 for the agent who opened
     an agent-opened ticket); the desk fills it for the reports' "by agent", the command line
-    leaves it empty. ``handle_time``: the seconds agents worked on the ticket as the desk
-    measures it (None: not measured; the command line never has it).
+    leaves it empty. ``work``: the time agents worked on the ticket as the desk measures it
+    (``handle_time``), in time order; the command line never has any.
     """
 
     events: list[Event]
     surveys: list[Survey] = field(default_factory=list)
     agents: dict[int, str] = field(default_factory=dict)
-    handle_time: int | None = None
+    work: list[Work] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -567,15 +579,17 @@ class _Run:
         self.split: dict[str, dict[str | None, _Tally]] = {dimension: {} for dimension in by}
         self.timeline: _Timeline | None = None
 
-    def tallies(self, t: int) -> list[_Tally]:
+    def tallies(self, t: int, skip: str = "") -> list[_Tally]:
         """The tallies a count made at instant ``t`` goes to: the report's, and with breakdowns the
-        slices of the ticket's group, channel, priority and agent at ``t``."""
+        slices of the ticket's group, channel, priority and agent at ``t`` (but ``skip``'s)."""
         timeline = self.timeline
         if timeline is None:
             return self.only
         keys = timeline.keys_at(t)
         out = [self.total]
         for dimension in self.by:
+            if dimension == skip:
+                continue
             key = keys[dimension]
             tally = self.split[dimension].get(key)
             if tally is None:
@@ -656,8 +670,8 @@ class _Run:
             tally.solved += 1
             if replies == 1 and not set_back:
                 tally.fcr += 1
-            if history.handle_time is not None:
-                tally.times["handle_time"].append(history.handle_time)
+        if history.work:
+            self.handle_time(history.work, last_at)
         # A reopening goes with the solve that did not hold: the first in the period.
         reopened = bool(set_back) and set_back[-1] > first[0]
         for tally in self.tallies(first[1]):
@@ -677,6 +691,29 @@ class _Run:
             counted = cycle.counted(cycle.calendar, last_at)
             for tally in self.tallies(last_at):
                 tally.times["resolution_time"].append(counted)
+
+    def handle_time(self, work: list[Work], solved_at: int) -> None:
+        """The agents' time on a ticket up to its last solve in the period (work begun before that
+        instant), counted at that solve: the ticket's total for the report and for its group,
+        channel and priority then; each agent's own time for that agent's slice. A ticket with no
+        time measured is not counted (solved before the desk measured, or without its page)."""
+        total = 0
+        own: dict[str, int] = {}
+        for item in work:
+            if item.at < solved_at and item.seconds > 0:
+                total += item.seconds
+                own[item.agent] = own.get(item.agent, 0) + item.seconds
+        if not total:
+            return
+        for tally in self.tallies(solved_at, skip="agent"):
+            tally.times["handle_time"].append(total)
+        if "agent" in self.by:
+            agents = self.split["agent"]
+            for agent, seconds in own.items():
+                slice_ = agents.get(agent)
+                if slice_ is None:
+                    slice_ = agents[agent] = _Tally(len(self.ends))
+                slice_.times["handle_time"].append(seconds)
 
     def backlog(self, walk: _Walk) -> None:
         """Each day on whose end the ticket was created and neither solved nor closed."""

@@ -97,6 +97,13 @@ PROMISES: dict[str, Promise] = {
         "The desk does not compute these KPIs yet: team leads work them out from the tickets for each "
         "report.",
     ),
+    "reporting.handle_time": Promise(
+        "reporting",
+        "Handle time is measured by the desk: the time agents have a ticket's page open, visible and in "
+        "use (a key, a click or a scroll within the last minute), and the calls they log on it, up to "
+        "its solve. A page left open stops counting after a minute.",
+        "Handle time is not measured by the desk yet, so its figures stay empty.",
+    ),
     "etiquette.reply_checks": Promise(
         "etiquette",
         "The desk checks every written public reply against the rules a reply must follow, as it is "
@@ -111,6 +118,7 @@ PROMISES: dict[str, Promise] = {
 ENFORCED: dict[str, str] = {
     "objectives.tracked": "tests/reports/test_page.py::test_the_managers_page_shows_what_charterdesk_kpi_computes_from_the_exported_events",  # noqa: E501 - one line per entry
     "reporting.kpis": "tests/reports/test_page.py::test_the_managers_page_shows_what_charterdesk_kpi_computes_from_the_exported_events",  # noqa: E501 - one line per entry
+    "reporting.handle_time": "tests/reports/test_handle_time.py::test_the_reports_page_shows_handle_time_from_the_time_worked",  # noqa: E501 - one line per entry
     "contingencies.detect": "tests/checks/test_desk_checks.py::test_a_customer_message_puts_the_ticket_under_a_contingency_once",  # noqa: E501 - one line per entry
     "privacy.redact": "tests/checks/test_desk_checks.py::test_a_card_number_by_email_is_stored_nowhere_and_the_agent_sees_the_mask",  # noqa: E501 - one line per entry
     "surveys.sent": "tests/surveys/test_surveys.py::test_csat_is_sent_an_hour_after_the_solve_by_the_worker",

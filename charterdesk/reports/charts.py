@@ -19,6 +19,8 @@ TEXT = "#222"
 
 
 def unit_of(kpi: str) -> str:
+    if kpi == "handle_time":  # minutes of work: in hours the line would hug the axis
+        return "minutes (p90)"
     if kpi.endswith("_time"):
         return "hours (p90)"
     if kpi == "nps":
@@ -31,9 +33,12 @@ def unit_of(kpi: str) -> str:
 
 
 def scaled(kpi: str, value: float | int | None) -> float | None:
-    """The plotted number in the chart's unit: hours for times, percent for ratios."""
+    """The plotted number in the chart's unit: hours for times (minutes for handle time), percent
+    for ratios."""
     if value is None:
         return None
+    if kpi == "handle_time":
+        return value / 60
     if kpi.endswith("_time"):
         return value / 3600
     if kpi in ("nps", "ces", "backlog"):

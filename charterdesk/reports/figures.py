@@ -24,12 +24,14 @@ from charterdesk.engine.kpis import (
     Report,
     Survey,
     TicketHistory,
+    Work,
     objective_status,
 )
 from charterdesk.tickets.choices import EventKind, Status
 from charterdesk.tickets.lifecycle import hooks
 from charterdesk.tickets.live_sla import engine_event
 from charterdesk.tickets.models import Ticket, TicketEvent
+from charterdesk.tickets.worktime import work_of
 
 from .access import ALL, OWN, TEAM, Scope
 
@@ -125,13 +127,13 @@ def _tickets_in(scope: Scope, period: Period):
 
 def load_histories(scope: Scope, period: Period) -> list[TicketHistory]:
     """Every ticket the scope's report counts, as the engine reads it (events, survey answers, who
-    sent each public agent reply)."""
+    sent each public agent reply, the agents' measured work for handle_time)."""
     ids = list(_tickets_in(scope, period).values_list("pk", flat=True))
     answers = _survey_answers(ids, period, scope)
     extra = set(answers) - set(ids)
     if extra:
         ids.extend(sorted(extra))
-    return histories_of(ids, answers)
+    return histories_of(ids, answers, work_of(ids, period.timezone))
 
 
 def _survey_answers(ids: list[int], period: Period, scope: Scope) -> dict[int, list[Survey]]:
@@ -161,9 +163,15 @@ def _survey_answers(ids: list[int], period: Period, scope: Scope) -> dict[int, l
     return out
 
 
-def histories_of(ids: Iterable[int], answers: dict[int, list[Survey]] | None = None) -> list[TicketHistory]:
-    """The engine's histories of these tickets, in ticket order."""
+def histories_of(
+    ids: Iterable[int],
+    answers: dict[int, list[Survey]] | None = None,
+    work: dict[int, list[Work]] | None = None,
+) -> list[TicketHistory]:
+    """The engine's histories of these tickets, in ticket order, with their survey answers and
+    measured work (``worktime.work_of``) when given."""
     answers = answers or {}
+    work = work or {}
     out: list[TicketHistory] = []
     current: int | None = None
     history: TicketHistory | None = None
@@ -175,7 +183,7 @@ def histories_of(ids: Iterable[int], answers: dict[int, list[Survey]] | None = N
     for ticket_id, kind, at, data, actor_id in rows.iterator(chunk_size=5000):
         if ticket_id != current:
             current = ticket_id
-            history = TicketHistory([], answers.get(ticket_id, []))
+            history = TicketHistory([], answers.get(ticket_id, []), work=work.get(ticket_id, []))
             out.append(history)
         assert history is not None
         index = len(history.events)

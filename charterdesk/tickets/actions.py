@@ -51,6 +51,7 @@ from .models import (
     TicketEvent,
     TicketLink,
 )
+from .worktime import move_work
 
 
 class ReplyRefused(TicketError):
@@ -992,6 +993,7 @@ def do_merge(source: Ticket, target: Ticket, *, actor, at: dt.datetime | None = 
         require_open(source)
         require_open(target)
         moved = Message.objects.filter(ticket=source).update(ticket=target)
+        move_work(source, target)
         add_event(
             target,
             EventKind.MERGE,

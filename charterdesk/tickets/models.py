@@ -328,9 +328,36 @@ class TicketPresence(models.Model):
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     state = models.CharField(max_length=10, choices=[(VIEWING, "Viewing"), (TYPING, "Typing")])
     seen_at = models.DateTimeField()
+    # The last sign of life that was credited as working time (``worktime.credit_page_time``): a
+    # second window of the same person on the ticket credits only the time since, never twice.
+    worked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ticket", "person"], name="presence_once_per_person")]
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.state} #{self.ticket_id}"
+
+
+class WorkTime(models.Model):
+    """The seconds one person worked on one ticket on one day (the team's day), by kind: time
+    active on the ticket page (visible, and used within the last minute), or a phone call logged
+    on the ticket. The ``handle_time`` KPI sums them per ticket (``worktime.py``). Added to with one
+    ``INSERT ... ON CONFLICT DO UPDATE SET seconds = seconds + ...``, so concurrent workers add up."""
+
+    PAGE, CALL = "page", "call"
+    KINDS = [(PAGE, "On the ticket page"), (CALL, "Phone call")]
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+", db_index=False)
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    kind = models.CharField(max_length=8, choices=KINDS)
+    seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "person", "day", "kind"], name="worktime_once_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.seconds} s ({self.kind}) on #{self.ticket_id}, {self.day}"

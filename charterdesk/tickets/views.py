@@ -74,6 +74,7 @@ from .queues import (
     view_counts,
 )
 from .rendering import render_message
+from .worktime import ACTIVE_WITHIN, credit_page_time, team_day
 
 # --------------------------------------------------------------------------- the queue
 
@@ -384,6 +385,7 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
     context["page_version"] = page_version(ticket)
     context["customer_contact"] = sees_customer_contact(request.user, request.protocol)
     context["presence_every"] = PRESENCE_EVERY
+    context["active_within"] = ACTIVE_WITHIN
     context["others"] = others_present(ticket, request.user, timezone.now())
     return render(request, "tickets/ticket.html", context, status=status)
 
@@ -568,11 +570,20 @@ def _send(request, ticket: Ticket, kind: str) -> HttpResponse:
 @login_required
 @require_POST
 def presence(request, ticket_id: int):
-    """htmx, every few seconds from an open ticket page: this person is here (viewing or typing);
-    the answer says who else is, and whether the ticket changed since the page was drawn."""
+    """htmx, every few seconds from an open ticket page: this person is here (viewing or typing),
+    and worked on the page for ``active`` of the seconds since the page's previous sign of life
+    (``worktime``: the handle_time KPI); the answer says who else is here, and whether the ticket
+    changed since the page was drawn."""
     ticket = access_ticket(request, ticket_id)
+    text = request.POST.get("active", "0").strip() or "0"
+    if not text.isdigit():
+        return HttpResponseBadRequest(
+            f"active: '{text[:20]}' is not a whole number of seconds",
+            content_type="text/plain; charset=utf-8",
+        )
     now = timezone.now()
     mark_present(ticket, request.user, request.POST.get("state", ""), now)
+    credit_page_time(ticket, request.user, int(text[:6]), now, team_day(request.protocol, now))
     loaded = request.POST.get("version", "")
     changed = changes_since(ticket, loaded, reader=request.user) if loaded else []
     return render(

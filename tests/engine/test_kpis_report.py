@@ -17,7 +17,14 @@ import pytest
 import yaml
 
 from charterdesk.cli import main as cli_main
-from charterdesk.engine.kpis import KpiEngine, TicketHistory, make_period, read_histories, team_timezone
+from charterdesk.engine.kpis import (
+    KpiEngine,
+    TicketHistory,
+    Work,
+    make_period,
+    read_histories,
+    team_timezone,
+)
 from charterdesk.engine.replay import ReplayError
 from charterdesk.engine.sla import Created, Reply, StatusChange
 from tests.engine.kpi_support import (
@@ -156,14 +163,14 @@ def test_reporting_kpis_choose_the_list():
 
 
 def test_handle_time_is_the_desk_s_measure():
-    """The desk gives each ticket's handle time; the KPI counts tickets solved in the period."""
+    """The desk gives each ticket's measured work; the KPI counts tickets solved in the period."""
     engine = KpiEngine(desk())
     start = utc("2027-01-04T08:00:00")
     solved = TicketHistory(
         [Created(start, "normal", "email"), Reply(start + 600, True), StatusChange(start + 900, "solved")],
-        handle_time=420,
+        work=[Work(start, "7", 300), Work(start + 600, "8", 120)],
     )
-    open_ticket = TicketHistory([Created(start, "normal", "email")], handle_time=900)
+    open_ticket = TicketHistory([Created(start, "normal", "email")], work=[Work(start, "7", 900)])
     result = engine.compute(
         [solved, open_ticket], engine.period(day("01-04"), day("01-04")), kpis=["handle_time"]
     )

@@ -105,3 +105,20 @@ def test_an_unknown_promise_is_an_error():
     """A section asking for a promise the registry does not have fails loudly, not silently false."""
     with pytest.raises(KeyError, match="not a promise"):
         enforcement.enforced("nothing.like.this")
+
+
+def test_the_handbook_says_what_handle_time_measures_when_the_desk_measures_it(example_source, monkeypatch):
+    """A protocol listing handle_time: its reporting section says the desk measures the time a
+    ticket's page is open and in use and the calls logged, up to the solve; without the registry's
+    entry it would say plainly that handle time is not measured."""
+    from charterdesk.protocol.load import load_protocol_or_raise
+
+    kpis = "kpis: [first_response_time,"
+    assert kpis in example_source
+    protocol = load_protocol_or_raise(
+        example_source.replace(kpis, "kpis: [handle_time, first_response_time,"), "p.yaml"
+    )
+    assert "Handle time is measured by the desk" in _section(protocol, "reporting")
+    assert "A page left open stops counting after a minute." in _section(protocol, "reporting")
+    monkeypatch.delitem(ENFORCED, "reporting.handle_time")
+    assert "Handle time is not measured by the desk yet" in _section(protocol, "reporting")

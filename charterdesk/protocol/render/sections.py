@@ -642,7 +642,7 @@ def _reporting(p: Protocol, w: SectionWriter) -> bool:
             "see their groups' tickets, and with people.manage too, every ticket."
         )
         if "handle_time" in kpis:
-            w.add("Handle time is not measured by the desk yet, so its figures stay empty.")
+            w.add(promise("reporting.handle_time"))
     if reporting.schedule:
         w.subsection("Reporting frequency", "schedule")
         w.add(bullets(esc(schedule_words(s, p)) for s in reporting.schedule))

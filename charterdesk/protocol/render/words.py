@@ -76,7 +76,7 @@ KPI_WORDS: dict[str, tuple[str, str]] = {
     "reopen_rate": ("Reopen rate", "Solved tickets set back to an open status ÷ tickets solved."),
     "handle_time": (
         "Handle time",
-        "Time agents spend working on a ticket, summed over its replies and notes.",
+        "Agents' active time on a ticket (its page open and in use, calls logged on it), up to its solve.",
     ),
 }
 

@@ -80,3 +80,42 @@
   ["input", "focus", "blur"].forEach((name) => body.addEventListener(name, update));
   htmx.trigger(ping, "presence-now");
 })();
+
+// Working time (the handle_time KPI, docs/reports.md): each sign of life the page sends says how
+// many of the seconds since the previous one the page was worked on: visible, with a key press,
+// click, scroll or touch within the last minute (data-active-within). Opening the page and coming
+// back to its tab count as using it. The desk caps what one sign of life credits
+// (tickets/worktime.py), so a tab left open counts a minute at most.
+(() => {
+  const ping = document.getElementById("presence-ping");
+  if (!ping) return;
+  const within = Number(ping.dataset.activeWithin || 60) * 1000;
+  let visible = document.visibilityState === "visible";
+  let usedAt = Date.now();
+  let countedTo = usedAt; // worked time is added up to this instant
+  let worked = 0; // milliseconds worked since the previous sign of life
+  const addUp = () => {
+    const now = Date.now();
+    if (visible) worked += Math.max(0, Math.min(now, usedAt + within) - Math.max(countedTo, usedAt));
+    countedTo = now;
+    return now;
+  };
+  const used = () => {
+    usedAt = addUp();
+  };
+  const options = { capture: true, passive: true };
+  ["keydown", "pointerdown", "wheel", "touchstart", "scroll"].forEach((name) =>
+    document.addEventListener(name, used, options)
+  );
+  document.addEventListener("visibilitychange", () => {
+    addUp();
+    visible = document.visibilityState === "visible";
+    if (visible) used();
+  });
+  ping.addEventListener("htmx:configRequest", (event) => {
+    addUp();
+    const seconds = Math.floor(worked / 1000);
+    worked -= seconds * 1000;
+    event.detail.parameters.active = String(seconds);
+  });
+})();
