@@ -136,3 +136,35 @@ def test_hsts_and_the_proxy_setting_come_from_the_environment():
         _settings_from({"SITE_URL": "https://help.example.com", "SECURE_COOKIES": "0"})[2]
         == "None False False\n"
     )
+
+
+@pytest.mark.django_db
+def test_a_form_sent_over_https_through_the_trusted_proxy_passes_the_csrf_origin_check(settings):
+    """Behind the trusted proxy, signing in from https://desk.example.com is not refused as a
+    cross-site request (no CSRF_TRUSTED_ORIGINS needed); the same request from another address,
+    whose HTTPS header is not believed, is refused with 403."""
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = ["desk.example.com"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.CHARTERDESK_TRUSTED_PROXIES = ["10.0.0.2"]
+
+    def sign_in_from(remote: str) -> int:
+        client = Client(
+            enforce_csrf_checks=True,
+            REMOTE_ADDR=remote,
+            HTTP_HOST="desk.example.com",
+            HTTP_X_FORWARDED_PROTO="https",
+        )
+        client.get(reverse("accounts:sign-in"))
+        token = client.cookies["csrftoken"].value
+        response = client.post(
+            reverse("accounts:sign-in"),
+            {"csrfmiddlewaretoken": token, "email": "jo@example.com", "password": "wrong-password"},
+            HTTP_ORIGIN="https://desk.example.com",
+            HTTP_REFERER="https://desk.example.com/sign-in/",
+        )
+        return response.status_code
+
+    assert sign_in_from("10.0.0.2") == 200  # the form again, saying the password is wrong
+    assert sign_in_from("203.0.113.7") == 403
