@@ -68,8 +68,39 @@ def security_report() -> list[str]:
     return lines
 
 
+def protocol_in_force_problem() -> str | None:
+    """Why the published version in force does not load, or None (it loads, or none is in force).
+
+    A version published under an older release can break a rule added since (a line break in its
+    `company`, say): the desk then runs as if nothing were in force until a corrected version is
+    published.
+    """
+    from django.db import DatabaseError
+
+    from charterdesk.library.versions import load_version, version_in_force
+
+    try:
+        version = version_in_force()
+    except DatabaseError:  # not migrated yet: `charterdesk migrate` says so
+        return None
+    if version is None:
+        return None
+    result = load_version(version)
+    if result.protocol is not None:
+        return None
+    first = result.errors[0] if result.errors else None
+    return (
+        f"the protocol in force (version {version.version}) does not load under this release's rules"
+        + (f" ({first})" if first else "")
+        + "; publish a corrected version from the protocol library"
+    )
+
+
 def production_advice() -> list[str]:
     advice = []
+    problem = protocol_in_force_problem()
+    if problem:
+        advice.append(f"Protocol: {problem}")
     if settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY or len(settings.SECRET_KEY) < 40:
         advice.append(
             "SECRET_KEY: set a long random value"

@@ -7,6 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+# The check reads the version in force from the database.
+pytestmark = pytest.mark.django_db
+
 STRONG_KEY = "k" * 50
 
 
@@ -97,3 +100,20 @@ def test_the_check_reports_the_secret_key(capsys, settings):
     settings.SECRET_KEY = STRONG_KEY
     security, advice = _check(capsys)
     assert "SECRET_KEY: set" in security and not _advice_about(advice, "SECRET_KEY")
+
+
+def test_the_check_names_a_version_in_force_that_no_longer_loads(capsys, demo):
+    """A version published before one-line fields were checked, with "Acme\\nGear" as its company,
+    no longer loads: the check says so with the problem's line and asks for a corrected version."""
+    from charterdesk.library.models import ProtocolVersion
+    from charterdesk.library.versions import version_in_force
+
+    assert not _advice_about(_check(capsys)[1], "Protocol:")
+    version = version_in_force()
+    broken = version.source.replace("company: Acme Outdoor Gear", 'company: "Acme\\nGear"', 1)
+    ProtocolVersion.objects.filter(pk=version.pk).update(source=broken)
+    assert _advice_about(_check(capsys)[1], "Protocol:") == [
+        f"Protocol: the protocol in force (version 3.2) does not load under this release's rules "
+        f"(version-{version.pk}.yaml:2:10: company: 'Acme\\nGear' must be on one line, but it holds a "
+        "line break after 'Acme'; write it without); publish a corrected version from the protocol library"
+    ]
