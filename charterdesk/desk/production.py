@@ -148,6 +148,6 @@ def production_advice() -> list[str]:
     if not (getattr(settings, "CHARTERDESK_AUDIT_KEY", None) or os.environ.get("CHARTERDESK_AUDIT_KEY")):
         advice.append(
             "CHARTERDESK_AUDIT_KEY: a long random value of its own, kept outside the database and its "
-            "backups, that signs the audit log (see 'Security' in docs/operating.md for rotating it)"
+            "backups, that signs the audit log (see 'The audit log' in docs/operating.md for rotating it)"
         )
     return advice
