@@ -4,7 +4,8 @@
 that is the proxy, for every visitor alike, so the limits would count a whole website as one
 visitor. The proxy's own address can be listed in ``CHARTERDESK_TRUSTED_PROXIES``: a request
 that comes from one of them is counted by the address the proxies wrote in ``X-Forwarded-For``.
-From anyone else the header is ignored, because any client can write it.
+From anyone else the header is ignored, because any client can write it. The same proxies, and
+only they, may say that a request came over HTTPS (``X-Forwarded-Proto``, ``security.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ def _trusted(address: str, networks) -> bool:
     except ValueError:
         return False
     return any(ip in network for network in networks)
+
+
+def from_trusted_proxy(request) -> bool:
+    """Whether the request came from one of ``CHARTERDESK_TRUSTED_PROXIES`` (none listed: never)."""
+    networks = _networks(tuple(getattr(settings, "CHARTERDESK_TRUSTED_PROXIES", ())))
+    return bool(networks) and _trusted(request.META.get("REMOTE_ADDR", ""), networks)
 
 
 def client_ip(request) -> str:

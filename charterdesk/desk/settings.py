@@ -66,7 +66,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: drops an X-Forwarded-Proto that no trusted proxy wrote, before anything reads it.
+    "charterdesk.core.security.ProxyHttpsHeader",
     "django.middleware.security.SecurityMiddleware",
+    "charterdesk.core.security.ContentSecurityPolicy",
     "charterdesk.api.middleware.ApiErrorsAsJson",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -97,6 +100,7 @@ TEMPLATES = [
                 "charterdesk.accounts.context.desk_permissions",
                 "charterdesk.tickets.context.family_navigation",
                 "charterdesk.core.limits.post_limits",
+                "charterdesk.core.security.csp_nonce",
             ],
         },
     }
@@ -146,7 +150,25 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(float(os.environ.get("CHARTERDESK_SESSION_MAX_HOURS", "336")) * 3600)
 # Emailed password-reset and unlock links work for this long (and once).
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("CHARTERDESK_LINK_SECONDS", "3600"))
-SESSION_COOKIE_SECURE = os.environ.get("SECURE_COOKIES", "0") == "1"
+
+# HTTPS (docs/operating.md, "Security"). Behind a proxy that ends TLS, the desk hears plain HTTP:
+# CHARTERDESK_TRUST_PROXY_HTTPS=1 believes the proxy's X-Forwarded-Proto: https, and only from the
+# addresses in CHARTERDESK_TRUSTED_PROXIES (charterdesk.core.security.ProxyHttpsHeader).
+CHARTERDESK_TRUST_PROXY_HTTPS = os.environ.get("CHARTERDESK_TRUST_PROXY_HTTPS", "0").lower() in (
+    "1",
+    "true",
+    "yes",
+)
+if CHARTERDESK_TRUST_PROXY_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Strict-Transport-Security on HTTPS responses: off (0) until the operator is sure the desk stays on
+# HTTPS, since browsers then refuse plain HTTP for this long.
+SECURE_HSTS_SECONDS = int(os.environ.get("CHARTERDESK_HSTS_SECONDS", "0") or "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("CHARTERDESK_HSTS_INCLUDE_SUBDOMAINS", "0") == "1"
+# Cookies over HTTPS only: SECURE_COOKIES=1 or 0 says so; unset, they are when the desk is on HTTPS
+# (an https:// SITE_URL, HSTS, or a trusted proxy's word).
+_ON_HTTPS = SITE_URL.startswith("https://") or SECURE_HSTS_SECONDS > 0 or CHARTERDESK_TRUST_PROXY_HTTPS
+SESSION_COOKIE_SECURE = os.environ.get("SECURE_COOKIES", "1" if _ON_HTTPS else "0") == "1"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 LANGUAGE_CODE = "en"

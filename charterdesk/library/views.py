@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -340,21 +341,35 @@ def _int(value) -> int | None:
         return None
 
 
+def _file_stem(text: str) -> str:
+    """A download's file name without its extension: the text in lower case with every space,
+    control character and character a file name or the header cannot carry made a hyphen (a
+    line break in a header would fail the whole response)."""
+    kept = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in text.lower())
+    return re.sub(r"-{2,}", "-", kept).strip("-.") or "protocol"
+
+
 @login_required
 def download(request, version_id: int, fmt: str):
     if fmt not in DOWNLOAD_FORMATS:
         raise Http404(f"There is no '.{fmt}' download; the formats are {', '.join(DOWNLOAD_FORMATS)}.")
     version = _version(request, version_id)
-    company = (version.company or "protocol").lower().replace(" ", "-")
-    stem = f"{company}-protocol-{version.version or version.pk}"
+    stem = _file_stem(f"{version.company or 'protocol'}-protocol-{version.version or version.pk}")
     if fmt == "yaml":
         response = HttpResponse(version.source, content_type="application/yaml; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{stem}.yaml"'
         return response
     result = load_version(version)
     if result.protocol is None:
-        messages.error(request, "This draft has errors; fix them before downloading the handbook.")
-        return redirect("library:edit", version.pk)
+        if version.is_draft:
+            messages.error(request, "This draft has errors; fix them before downloading the handbook.")
+            return redirect("library:edit", version.pk)
+        # A version published before a rule it breaks was added (a line break in its company, say):
+        # its preview lists the problems; the file itself still downloads as YAML.
+        messages.error(
+            request, "This version has errors under the current rules; its handbook cannot be made."
+        )
+        return redirect("library:preview", version.pk)
     from charterdesk.protocol.render import render as render_handbook
 
     if fmt == "md":

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from .models import Protocol, did_you_mean, explain_date
+from .models import Protocol, did_you_mean, explain_date, shown_on_one_line
 from .source import Path, Position, Source, SourceError, read_source
 
 
@@ -64,7 +64,9 @@ def format_path(path: Path) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            # A key holding a line break would split the problem's one line in two.
+            name = shown_on_one_line(str(part))
+            out += f".{name}" if out else name
     return out
 
 

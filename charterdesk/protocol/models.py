@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -184,6 +186,65 @@ def _text(value: Any) -> str:
 Text = Annotated[str, BeforeValidator(_text)]
 
 
+# Characters that end a line where a one-line value is written out: in a download's file name (an
+# HTTP header), a Markdown heading, an email's subject. Tabs and other control characters are
+# never meant in a name either; they come from a paste or a YAML escape such as "Acme\nGear".
+_LINE_ENDS = {
+    "\n": "a line break",
+    "\r": "a carriage return",
+    "\u2028": "a line separator",
+    "\u2029": "a paragraph separator",
+}
+
+
+def _control_character(char: str) -> str | None:
+    """What ``char`` is, in words, when a one-line value may not hold it; else None."""
+    if char in _LINE_ENDS:
+        return _LINE_ENDS[char]
+    if char == "\t":
+        return "a tab"
+    if unicodedata.category(char) == "Cc":
+        return f"the control character U+{ord(char):04X}"
+    return None
+
+
+def shown_on_one_line(text: str) -> str:
+    """``text`` with its control characters written as escapes (``Acme\\nGear``), for a message."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii") if _control_character(char) else char for char in text
+    )
+
+
+def _refuse_control_characters(value: str, *, key: bool) -> str:
+    for index, char in enumerate(value):
+        what = _control_character(char)
+        if what is not None:
+            where = f"after '{shown_on_one_line(value[:index][-20:])}'" if index else "at its start"
+            raise _fail(
+                f"'{shown_on_one_line(value)}' must be on one line, but it holds {what} {where}; "
+                "write it without",
+                key=key,
+            )
+    return value
+
+
+def _one_line(value: str) -> str:
+    return _refuse_control_characters(value, key=False)
+
+
+def _one_line_key(value: str) -> str:
+    return _refuse_control_characters(value, key=True)
+
+
+# A name, title, label, address or reference: text that is always shown on one line, so it may
+# hold no line break, tab or other control character (descriptions and steps, `Text`, may).
+OneLine = Annotated[str, AfterValidator(_one_line)]
+# The same, taking numbers and dates as text as `Text` does.
+OneLineText = Annotated[str, BeforeValidator(_text), AfterValidator(_one_line)]
+# A key of a mapping (a glossary's term): the error stands on the key.
+OneLineKey = Annotated[str, AfterValidator(_one_line_key)]
+
+
 def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -235,7 +296,7 @@ class Introduction(Prose):
 class Objective(Section):
     id: Identifier
     text: Text | None = None
-    kpi: str
+    kpi: OneLine
     target: dict[Literal["p50", "p90", "p95", "min", "max"], DurationValue | float]
 
     @field_validator("target", mode="before")
@@ -261,18 +322,18 @@ class Objective(Section):
 
 class Role(Prose):
     id: Identifier
-    title: Text
+    title: OneLineText
     tier: int | None = None
-    reports_to: str | None = None
+    reports_to: OneLine | None = None
     responsibilities: list[Text] = []
-    permissions: list[str] = []
+    permissions: list[OneLine] = []
 
 
 class Group(Prose):
     id: Identifier
-    name: Text
-    roles: list[str] = []
-    channels: list[str] = []
+    name: OneLineText
+    roles: list[OneLine] = []
+    channels: list[OneLine] = []
 
 
 class Team(Prose):
@@ -352,15 +413,15 @@ def _open_hours(value: Any) -> Any:
 
 
 class Holidays(Section):
-    country: str | None = None
-    subdivision: str | None = None
+    country: OneLine | None = None
+    subdivision: OneLine | None = None
     closed: list[dt.date] = []
     open: Annotated[dict[dt.date, tuple[tuple[int, int], ...]], BeforeValidator(_open_hours)] = {}
 
 
 class Calendar(Prose):
     id: Identifier
-    timezone: str | None = None
+    timezone: OneLine | None = None
     hours: Annotated[Literal["24x7"] | WeeklyHours, BeforeValidator(_hours)]
     holidays: Holidays | None = None
 
@@ -377,8 +438,8 @@ class Calendar(Prose):
 class Channel(Prose):
     id: Identifier
     kind: Literal["email", "web", "chat", "phone", "api", "social"]
-    address: str | None = None
-    calendar: str | None = None
+    address: OneLine | None = None
+    calendar: OneLine | None = None
     acknowledge: bool = False
 
 
@@ -401,11 +462,11 @@ class Match(Section):
     """Which tickets a policy, procedure or rule applies to. Empty: every ticket."""
 
     priority: Annotated[list[Priority], OneOrMany] | None = None
-    channel: Annotated[list[str], OneOrMany] | None = None
-    group: Annotated[list[str], OneOrMany] | None = None
-    tags_any: list[str] | None = None
-    tags_all: list[str] | None = None
-    tags_none: list[str] | None = None
+    channel: Annotated[list[OneLine], OneOrMany] | None = None
+    group: Annotated[list[OneLine], OneOrMany] | None = None
+    tags_any: list[OneLine] | None = None
+    tags_all: list[OneLine] | None = None
+    tags_none: list[OneLine] | None = None
 
     @property
     def is_catch_all(self) -> bool:
@@ -480,7 +541,7 @@ class Targets(Section):
 class Policy(Prose):
     id: Identifier
     match: Match = Field(default_factory=Match)
-    calendar: str
+    calendar: OneLine
     targets: Targets
 
 
@@ -567,11 +628,11 @@ class When(Section):
     breached: Annotated[Literal[True] | None, BeforeValidator(_breached)] = None
     after_breach: DurationValue | None = None
     priority: Annotated[list[Priority], OneOrMany] | None = None
-    channel: Annotated[list[str], OneOrMany] | None = None
-    group: Annotated[list[str], OneOrMany] | None = None
-    tags_any: list[str] | None = None
-    tags_all: list[str] | None = None
-    tags_none: list[str] | None = None
+    channel: Annotated[list[OneLine], OneOrMany] | None = None
+    group: Annotated[list[OneLine], OneOrMany] | None = None
+    tags_any: list[OneLine] | None = None
+    tags_all: list[OneLine] | None = None
+    tags_none: list[OneLine] | None = None
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -640,15 +701,15 @@ class Handling(Prose):
 
 class Procedure(Prose):
     id: Identifier
-    title: Text
+    title: OneLineText
     match: Match = Field(default_factory=Match)
     steps: list[Text] = Field(min_length=1)
     required: bool = False
-    illustrations: list[str] = []
+    illustrations: list[OneLine] = []
 
 
 class TroubleAnswer(Section):
-    label: Text
+    label: OneLineText
     next: TroubleNode | None = None
     resolution: Text | None = None
 
@@ -671,7 +732,7 @@ class TroubleNode(Section):
 
 class TroubleTree(TroubleNode):
     id: Identifier
-    title: Text | None = None
+    title: OneLineText | None = None
     # The tickets the tree is shown on, as a procedure's match; without one, agents pick the tree
     # from the ticket page's menu of troubleshooting guides.
     match: Match | None = None
@@ -702,7 +763,7 @@ class Detect(Section):
 
 class Contingency(Prose):
     id: Identifier
-    title: Text
+    title: OneLineText
     detect: Detect
     steps: list[Text] = Field(min_length=1)
     do: list[ActionValue] = []
@@ -716,7 +777,7 @@ class Contingency(Prose):
 class ApprovalRule(Section):
     up_to: float | None = Field(default=None, ge=0)
     above: float | None = Field(default=None, ge=0)
-    approve: str
+    approve: OneLine
 
     @model_validator(mode="after")
     def _one_bound(self) -> ApprovalRule:
@@ -763,13 +824,13 @@ class Retention(Section):
 
 
 class Access(Section):
-    customer_data: list[str] = []
-    exports: list[str] = []
+    customer_data: list[OneLine] = []
+    exports: list[OneLine] = []
 
 
 class Privacy(Prose):
     data_handling: Text | None = None
-    policy_url: str | None = None
+    policy_url: OneLine | None = None
     redact: list[
         Literal["payment_card", "iban", "national_id", "password", "email_address", "phone_number"]
     ] = []
@@ -808,12 +869,12 @@ def _recertify(value: Any) -> Any:
 
 class Module(Prose):
     id: Identifier
-    title: Text
-    covers: list[str] = []
+    title: OneLineText
+    covers: list[OneLine] = []
     material: Text
     examples: list[Example] = []
     quiz: Quiz | None = None
-    required_for: list[str] = []
+    required_for: list[OneLine] = []
     recertify: Annotated[Literal["on_change", "never"] | Duration, BeforeValidator(_recertify)] = "never"
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -829,7 +890,7 @@ class Training(Prose):
 
 class KnowledgeBase(Prose):
     review_every: DurationValue | None = None
-    owners: str | None = None
+    owners: OneLine | None = None
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -878,13 +939,13 @@ def _schedule_every(value: Any) -> str:
 class ReportSchedule(Section):
     report: Literal["daily", "weekly", "monthly"]
     every: Annotated[str, BeforeValidator(_schedule_every)]
-    calendar: str | None = None
-    to: list[str] = Field(min_length=1)
+    calendar: OneLine | None = None
+    to: list[OneLine] = Field(min_length=1)
 
 
 class Reporting(Prose):
     # None (no `kpis` key) and [] differ: with no list every KPI is reported, with [] none is.
-    kpis: list[str] | None = None
+    kpis: list[OneLine] | None = None
     schedule: list[ReportSchedule] = []
 
 
@@ -892,11 +953,11 @@ class Reporting(Prose):
 
 
 class CriticalIncident(Section):
-    declare: list[str] = Field(min_length=1)
+    declare: list[OneLine] = Field(min_length=1)
     banner: Text | None = None
     auto_reply: Text | None = None
     update_every: DurationValue | None = None
-    sla_policy: str | None = None
+    sla_policy: OneLine | None = None
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -939,10 +1000,10 @@ class Etiquette(Prose):
 
 
 class Contact(Section):
-    name: Text
-    role: Text | None = None
-    email: str | None = None
-    phone: Text | None = None
+    name: OneLineText
+    role: OneLineText | None = None
+    email: OneLine | None = None
+    phone: OneLineText | None = None
 
 
 # --------------------------------------------------------------------------- the protocol
@@ -958,9 +1019,9 @@ def _version(value: Any) -> str:
 
 class Protocol(Section):
     format: Literal[1]
-    company: Text
-    title: Text
-    version: Annotated[str, BeforeValidator(_version)]
+    company: OneLineText
+    title: OneLineText
+    version: Annotated[str, BeforeValidator(_version), AfterValidator(_one_line)]
     effective: dt.date | None = None
     introduction: Introduction
     objectives: list[Objective] = []
@@ -979,7 +1040,7 @@ class Protocol(Section):
     reporting: Reporting | None = None
     emergency: Emergency | None = None
     etiquette: Etiquette | None = None
-    glossary: dict[str, Text] = {}
+    glossary: dict[OneLineKey, Text] = {}
     contacts: list[Contact] = []
 
     # ---- look-ups the desk and the engines use

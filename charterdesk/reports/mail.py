@@ -89,8 +89,10 @@ def context(page: PageReport, title: str, note: str = "") -> dict[str, Any]:
     }
 
 
-def render_html(page: PageReport, title: str, note: str = "") -> str:
-    return render_to_string("reports/mail.html", context(page, title, note))
+def render_html(page: PageReport, title: str, note: str = "", style_nonce: str = "") -> str:
+    """The report as a self-contained page; ``style_nonce`` lets its one ``<style>`` apply when the
+    desk shows it under its Content-Security-Policy (the preview), and mail carries none."""
+    return render_to_string("reports/mail.html", {**context(page, title, note), "style_nonce": style_nonce})
 
 
 def render_pdf(html: str) -> bytes:

@@ -188,7 +188,11 @@ def preview(request, index: int):
     now = timezone.now()
     first, last = _latest_days(engine, entry, now)
     page = report_for(engine, first, last, now)
-    html = render_html(page, title_of(entry.schedule.report, first, last, request.protocol.company))
+    html = render_html(
+        page,
+        title_of(entry.schedule.report, first, last, request.protocol.company),
+        style_nonce=request.csp_nonce,
+    )
     return HttpResponse(html)
 
 

@@ -40,7 +40,11 @@ def test_an_agent_sees_three_problems_fixes_two_is_refused_and_a_lead_overrides(
 
     fixed = "Hi Maria, calm down, your stove ships today.\n\nKind regards"
     _write(agent, fixed)
-    agent.wait_for_function("document.querySelectorAll('#reply-check [data-reply-problems] li').length === 1")
+    # A function, not an expression: Playwright evaluates an expression with eval, which the page's
+    # Content-Security-Policy refuses.
+    agent.wait_for_function(
+        "() => document.querySelectorAll('#reply-check [data-reply-problems] li').length === 1"
+    )
     agent.click("[data-send]")
     agent.wait_for_selector("#composer .problems[role=alert]")
     assert "Not sent: fix these first." in agent.locator("#composer").inner_text()

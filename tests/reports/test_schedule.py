@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.core import mail
@@ -187,3 +188,15 @@ def test_the_handbook_says_what_the_scheduled_reports_do(example_protocol):
     assert "a weekly report the Monday-to-Sunday week before" in html
     assert "sent when it is back, marked late" in html
     assert "Everyone who works tickets sees their own numbers" in html
+
+
+@pytest.mark.django_db
+def test_the_report_preview_keeps_its_look_under_the_pages_policy(signed_in, week):
+    """The weekly report's preview is styled in the browser as in the mail: its one <style> carries
+    the nonce that the response's Content-Security-Policy allows; the mailed copy carries none."""
+    client = signed_in("manager")
+    preview = client.get("/reports/schedule/0/preview/")
+    nonce = re.search(r"style-src 'self' 'nonce-([\w-]+)'", preview["Content-Security-Policy"]).group(1)
+    assert f'<style nonce="{nonce}">' in preview.content.decode()
+    client.post("/reports/schedule/0/send/")
+    assert "nonce=" not in mail.outbox[0].alternatives[0][0]

@@ -1,7 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from charterdesk.desk.production import production_advice
+from charterdesk.desk.production import production_advice, security_report
 
 
 class Command(BaseCommand):
@@ -9,6 +9,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("check")
+        self.stdout.write("Security:")
+        for line in security_report():
+            self.stdout.write(f"  {line}")
         advice = production_advice()
         if not advice:
             self.stdout.write(self.style.SUCCESS("Ready for production: nothing is missing."))
