@@ -71,7 +71,7 @@ def test_an_agent_sees_three_problems_fixes_two_is_refused_and_a_lead_overrides(
     row = manager.locator("tr", has_text="despite").first
     text = row.inner_text()
     assert "Ravi Menon" in text and "'calm down' is on the banned list" in text
-    assert "reason: Maria asked us to quote her own words back" in text
+    assert "reason: [name] asked us to quote her own words back" in text  # no name in the log
     assert "etiquette.banned_phrases[0]" in text and "3.2" in text
     manager.context.close()
 
