@@ -347,6 +347,12 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
         "rights": rights,
         "badges": badges(ticket, now, include_done=True),
         "timeline": _timeline(ticket, now),
+        # Customer messages whose sender could not be verified and has not confirmed (channels/senders.py).
+        "unverified": list(
+            ticket.messages.exclude(unverified_sender="")
+            .filter(sender_confirmed_at__isnull=True)
+            .order_by("created_at", "id")
+        ),
         "composer": composer or _composer(request, ticket),
         "macros": list(macros_for(request.user)) if rights["macros"] else [],
         "procedures": _procedures(ticket),
