@@ -60,7 +60,9 @@ class MailboxForm(forms.Form):
         value = self.cleaned_data["trusted_authserv_id"].strip()
         # An authserv-id is a host name or similar token (RFC 8601): no spaces, semicolons or controls.
         if value and not re.fullmatch(r"[A-Za-z0-9._-]+", value):
-            raise forms.ValidationError("enter the server's authserv-id as it writes it, such as mx.acme.example")
+            raise forms.ValidationError(
+                "enter the server's authserv-id as it writes it, such as mx.acme.example"
+            )
         return value
 
     def clean(self):

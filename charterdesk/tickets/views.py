@@ -621,6 +621,24 @@ def set_status(request, ticket_id: int):
 
 @login_required
 @require_POST
+def confirm_sender(request, ticket_id: int, message_id: int):
+    """An agent who checked with the customer another way (a call to their known number, say)
+    confirms the sender of a message marked "unverified sender" (``ticket.edit``); audited."""
+    ticket = access_ticket(request, ticket_id, "ticket.edit")
+    message = ticket.messages.filter(pk=message_id).first()
+    if message is None:
+        raise Http404("There is no such message on this ticket.")
+    if actions.do_confirm_sender(message, how="agent", actor=request.user):
+        messages.success(
+            request, f"The sender of the message of {message.created_at:%d %b %H:%M} is confirmed."
+        )
+    else:
+        messages.info(request, "That message's sender needed no confirmation.")
+    return _back(ticket)
+
+
+@login_required
+@require_POST
 def set_properties(request, ticket_id: int):
     """Priority, group and tags (``ticket.edit``), together: all of them are saved, or none."""
     ticket = access_ticket(request, ticket_id, "ticket.edit")

@@ -310,7 +310,7 @@ def test_an_automatic_mail_in_a_customers_name_gets_no_confirmation_request(emai
 
 def test_the_ticket_page_and_the_api_show_the_unverified_sender(email_env, client, settings):
     """The agent sees a badge with the reason and a warning on the composer; the API's message has
-    the reason in ``unverified_sender``."""
+    the reason in ``unverified_sender``. A lead who checked with the customer confirms it by hand."""
     from charterdesk.api.actions import do_create_token
 
     _first_ticket()
@@ -326,6 +326,21 @@ def test_the_ticket_page_and_the_api_show_the_unverified_sender(email_env, clien
     body = client.get(f"/api/v1/tickets/{ticket.pk}", HTTP_AUTHORIZATION=f"Bearer {token}").json()
     assert body["messages"][0]["unverified_sender"].startswith("email not authenticated")
     assert body["messages"][0]["sender_confirmed_at"] is None
+
+    # An agent without ticket.edit cannot confirm; a lead who called the customer can.
+    opening = ticket.messages.get()
+    assert client.post(f"/tickets/{ticket.pk}/confirm-sender/{opening.pk}/").status_code == 403
+    lead = email_env["lead"]
+    client.force_login(lead)
+    client.post(f"/tickets/{ticket.pk}/confirm-sender/{opening.pk}/")
+    ticket.refresh_from_db()
+    assert not ticket.unverified_sender
+    entry = AuditEntry.objects.get(action="ticket.confirm_sender")
+    assert entry.actor_id == lead.pk and entry.data["how"] == "agent"
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert 'id="unverified-sender"' not in page and "sender confirmed" in page
+    body = client.get(f"/api/v1/tickets/{ticket.pk}", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert body["messages"][0]["sender_confirmed_at"] is not None
 
 
 # --------------------------------------------------------------------------- over the real listener
