@@ -242,7 +242,9 @@ def process_all(pks: list[int]) -> dict[int, str]:
     states: dict[int, str] = {}
     with batch():
         for start in range(0, len(pks), PROCESS_BATCH):
-            states.update(process_many(pks[start : start + PROCESS_BATCH]))
+            chunk = pks[start : start + PROCESS_BATCH]
+            senders.check_ahead(chunk)  # DNS outside the batch's transaction
+            states.update(process_many(chunk))
     return states
 
 
@@ -285,6 +287,8 @@ def process(inbound: InboundMessage, *, retries: int = 8) -> str:
     A database that is busy or gone is not the message's fault: the message stays pending (tried
     again here, then by ``process_pending``) instead of going to the quarantine.
     """
+    with contextlib.suppress(OperationalError, InterfaceError):  # a busy database: checked in processing
+        senders.check_ahead([inbound.pk])  # DNS outside the processing transaction
     for attempt in range(retries):
         try:
             return _process_once(inbound)

@@ -25,6 +25,7 @@ to an address an hour; it replaces the receipt of a ticket it concerns. Each dec
 
 from __future__ import annotations
 
+import email.parser
 import logging
 
 from django.conf import settings
@@ -117,6 +118,40 @@ def check_sender(inbound: InboundMessage, from_address: str) -> sender_auth.Send
     inbound.sender_auth = result.as_dict()
     InboundMessage.objects.filter(pk=inbound.pk).update(sender_auth=inbound.sender_auth)
     return result
+
+
+def check_ahead(pks: list[int]) -> None:
+    """Make the sender checks the messages ``pks`` will need, before they are processed: their DNS
+    lookups (seconds, when a server is slow) then happen outside the processing transaction, which
+    on SQLite would hold the desk's one writer meanwhile. Only where ``email_reason`` will ask: a
+    pending message, not imported, from an address with history, not a reply through our signed
+    reply address or Message-IDs. Any error here is left for processing to meet again."""
+    from .addressing import ticket_from_address, ticket_from_message_id
+    from .choices import InboundState
+    from .parse import addresses, message_ids
+
+    rows = InboundMessage.objects.select_related("mailbox").filter(pk__in=pks, state=InboundState.PENDING)
+    for row in rows.exclude(source="import"):
+        if row.sender_auth:
+            continue
+        try:
+            head = row.raw_bytes.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+            message = email.parser.BytesHeaderParser().parsebytes(head + b"\n\n")
+            found = addresses(message.get_all("From") or []) or addresses(message.get_all("Sender") or [])
+            recipients = [
+                a for _, a in addresses([*(message.get_all("To") or []), *(message.get_all("Cc") or [])])
+            ]
+            referenced = [
+                *message_ids(message.get("In-Reply-To")),
+                *message_ids(message.get("References")),
+            ]
+            ours = any(ticket_from_address(a) for a in recipients) or any(
+                ticket_from_message_id(m) for m in referenced
+            )
+            if found and not ours and has_history(found[0][1]):
+                check_sender(row, found[0][1])
+        except Exception:  # processing meets it again, in its own error handling
+            log.warning("could not check the sender of message %s ahead", row.pk, exc_info=True)
 
 
 # The lookups ``check_sender`` uses: None for the real ones (dnspython). Tests put fakes here.

@@ -399,3 +399,26 @@ def test_a_manager_names_the_trusted_mail_server_on_the_mailbox_form(email_env, 
     assert "enter the server&#x27;s authserv-id" in refused and "mx; dmarc=pass" in refused
     box.refresh_from_db()
     assert box.trusted_authserv_id == "mx.acme.example"
+
+
+def test_the_dns_lookups_happen_outside_the_processing_transaction(live_email_env, key):
+    """Stored mail is checked before its batch's transaction opens: a slow DNS server never holds
+    the database (on SQLite, the desk's one writer) while it answers; the verdict is kept."""
+    from django.db import connection
+
+    from charterdesk.channels.inbound import process_pending
+
+    _first_ticket()
+    in_transaction = []
+    lookup = fake_dns(key, "example.com")
+
+    def watching(name, timeout=5):
+        in_transaction.append(connection.in_atomic_block)
+        return lookup(name, timeout=timeout)
+
+    senders.DNS_TXT = watching
+    raw = signed(key, message(subject="Checked ahead"), "example.com")
+    receive(raw, source="smtp", source_ref="192.0.2.5", process_now=False)
+    process_pending()
+    assert in_transaction == [False]
+    assert not Ticket.objects.get(subject="Checked ahead").unverified_sender
