@@ -8,7 +8,7 @@ environment, read at call time), with defaults that suit one machine.
 | CHARTERDESK_SMTP_TLS_CERT / _KEY | (none) | PEM files; when both are set the listener offers STARTTLS |
 | CHARTERDESK_SMTP_REQUIRE_TLS | 0 | refuse mail before STARTTLS |
 | CHARTERDESK_MAX_ATTACHMENT_BYTES | 15728640 (15 MB) | larger files are not kept (any channel) |
-| CHARTERDESK_AUTOMAIL_PER_HOUR | 5 | automatic mails (receipts, surveys, confirmations) to one address an hour |
+| CHARTERDESK_AUTOMAIL_PER_HOUR | 5 | automatic mails (receipts, surveys, ...) to one address an hour |
 | CHARTERDESK_IMAP_TIMEOUT | 60 | seconds before an IMAP server is given up on |
 | CHARTERDESK_IMAP_BATCH | 500 | messages fetched from one mailbox per poll |
 | CHARTERDESK_INGEST_WORKERS | auto | processes ticketing stored mail (SQLite 1; else cores, at most 4) |
