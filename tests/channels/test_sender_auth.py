@@ -321,6 +321,8 @@ def test_the_ticket_page_and_the_api_show_the_unverified_sender(email_env, clien
     page = client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert 'id="unverified-sender"' in page and "data-unverified-warning" in page
     assert "unverified sender: email not authenticated" in page
+    queue = client.get("/tickets/").content.decode()
+    assert queue.count("data-unverified-sender") == 1  # the new ticket's row, not Jo's first one
 
     token = do_create_token(agent, "script", actor=agent)[1]
     body = client.get(f"/api/v1/tickets/{ticket.pk}", HTTP_AUTHORIZATION=f"Bearer {token}").json()
