@@ -206,8 +206,9 @@ def confirm_url(message: Message) -> str:
 
 
 def build_confirmation(message: Message) -> EmailMultiAlternatives:
-    """The mail asking the customer whether they wrote ``message``; what was written is not in it, so
-    the desk cannot be used to carry a stranger's words to anyone's inbox."""
+    """The mail asking the customer whether they wrote ``message``. Nothing the sender wrote is in
+    it, not even the subject, so the desk cannot be used to carry a stranger's words (a link to a
+    fake site, say) to anyone's inbox; the page behind the link shows the subject, on the desk's own site."""
     from charterdesk.library.versions import protocol_of
 
     ticket = message.ticket
@@ -216,13 +217,13 @@ def build_confirmation(message: Message) -> EmailMultiAlternatives:
     company = protocol.company if protocol else "our team"
     name = customer.first_name
     opened = not Message.objects.filter(ticket=ticket, pk__lt=message.pk).exists()
-    what = "a request" if opened else f"a message on your request {ticket.reference}"
+    what = f"a request ({ticket.reference})" if opened else f"a message on your request {ticket.reference}"
     text = (
         f"Hello{' ' + name if name else ''},\n\n"
         f"{company} received {what} that uses your address, {customer.email}, "
-        f"on {message.created_at:%d %B %Y at %H:%M} UTC, subject: {ticket.subject}\n\n"
-        "We could not verify that it came from you. If you wrote it, please confirm with this link, "
-        "and it will show among your tickets:\n"
+        f"on {message.created_at:%d %B %Y at %H:%M} UTC.\n\n"
+        "We could not verify that it came from you. If you wrote it, please confirm with this link "
+        "(it shows what it is about first), and it will show among your tickets:\n"
         f"{confirm_url(message)}\n\n"
         "If you did not write it, you need do nothing: it stays out of your account, and our team "
         "sees that its sender was not verified.\n\n"
