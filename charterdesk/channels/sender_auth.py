@@ -31,6 +31,7 @@ import email.parser
 import email.policy
 import functools
 import logging
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -120,6 +121,39 @@ def authenticate(
     ``client_ip``, ``mail_from`` and ``helo``: the SMTP session's, when the desk received the message
     itself (SPF is checked only then). ``trusted_authserv_id``: read that server's
     Authentication-Results instead of checking here."""
+    verdict = _authenticate(
+        raw,
+        from_address,
+        client_ip=client_ip,
+        mail_from=mail_from,
+        helo=helo,
+        trusted_authserv_id=trusted_authserv_id,
+        dns_txt=dns_txt,
+        spf_check=spf_check,
+        timeout=timeout,
+    )
+    # The reason quotes what the sender wrote (a d= domain, a malformed tag): no control characters
+    # (PostgreSQL stores no NUL, in text or JSON), and short enough for the ticket's badge.
+    reason = _CONTROL.sub("?", verdict.reason)
+    return SenderAuth(verdict.verified, verdict.method, reason[:REASON_LENGTH])
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+REASON_LENGTH = 260
+
+
+def _authenticate(
+    raw: bytes,
+    from_address: str,
+    *,
+    client_ip: str,
+    mail_from: str,
+    helo: str,
+    trusted_authserv_id: str,
+    dns_txt: DnsTxt | None,
+    spf_check: SpfCheck | None,
+    timeout: float,
+) -> SenderAuth:
     from_domain = domain_of(from_address)
     if not from_domain:
         return SenderAuth(False, "", "the From address has no domain")

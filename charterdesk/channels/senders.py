@@ -31,7 +31,7 @@ import logging
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.urls import reverse
 
 from charterdesk.tickets.models import Customer, Message, Ticket
@@ -156,8 +156,15 @@ def check_ahead(pks: list[int]) -> None:
         except Exception:  # processing meets it again, in its own error handling
             log.warning("could not check the sender of message %s ahead", row.pk, exc_info=True)
     if checked:
-        # One statement for the chunk's verdicts, committed before processing reads them.
-        InboundMessage.objects.bulk_update(checked, ["sender_auth"])
+        # One statement for the chunk's verdicts, committed before processing reads them. Should
+        # the database refuse it, processing checks each message again in its own error handling.
+        try:
+            with transaction.atomic():
+                InboundMessage.objects.bulk_update(checked, ["sender_auth"])
+        except DatabaseError:
+            log.warning(
+                "could not keep the sender checks of messages %s", [r.pk for r in checked], exc_info=True
+            )
 
 
 # The lookups ``check_sender`` uses: None for the real ones (dnspython). Tests put fakes here.

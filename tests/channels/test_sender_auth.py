@@ -425,3 +425,19 @@ def test_the_dns_lookups_happen_outside_the_processing_transaction(live_email_en
     process_pending()
     assert in_transaction == [False]
     assert not Ticket.objects.get(subject="Checked ahead").unverified_sender
+
+
+def test_control_characters_a_sender_puts_in_a_signature_never_reach_the_database(email_env):
+    """A signature whose d= holds a NUL and an escape is unverified, its reason shown without them,
+    and the message is filed (PostgreSQL refuses NUL in text and JSON)."""
+    _first_ticket()
+    forged = (
+        b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=ex\x00am\x1bple.com; s=s1;\r\n"
+        b" h=from:to; bh=abc=; b=def=\r\n"
+    )
+    receive(forged + message(subject="Odd signature"), source="smtp", source_ref="192.0.2.3")
+    ticket = Ticket.objects.get(subject="Odd signature")
+    reason = ticket.messages.get().unverified_sender
+    assert ticket.unverified_sender and "ex?am?ple.com" in reason
+    assert not any(ord(c) < 32 for c in reason)
+    assert "\x00" not in str(InboundMessage.objects.get(ticket=ticket).sender_auth)
