@@ -243,7 +243,8 @@ def process_all(pks: list[int]) -> dict[int, str]:
     with batch():
         for start in range(0, len(pks), PROCESS_BATCH):
             chunk = pks[start : start + PROCESS_BATCH]
-            senders.check_ahead(chunk)  # DNS outside the batch's transaction
+            with contextlib.suppress(OperationalError, InterfaceError):  # then checked in processing
+                senders.check_ahead(chunk)  # DNS outside the batch's transaction
             states.update(process_many(chunk))
     return states
 

@@ -214,6 +214,9 @@ def _dkim(raw: bytes, from_domain: str, dns_txt: DnsTxt, timeout: float) -> Send
             found.append(f"the DKIM key of {domain or 'an unnamed domain'} could not be looked up in time")
         elif not ok:
             found.append(f"the DKIM signature of {domain or 'an unnamed domain'} does not verify")
+        elif _partial(checker):
+            # l= signs only the first bytes of the body: anyone may have added the rest.
+            found.append(f"the DKIM signature of {domain} covers only part of the message (l=)")
         elif aligned(domain, from_domain):
             return SenderAuth(
                 True, "dkim", f"DKIM signature of {domain} verifies and matches the From domain"
@@ -223,6 +226,17 @@ def _dkim(raw: bytes, from_domain: str, dns_txt: DnsTxt, timeout: float) -> Send
                 f"the DKIM signature verifies but is {domain}'s, not the From domain {from_domain}'s"
             )
     return SenderAuth(False, "", "; ".join(found))
+
+
+def _partial(checker) -> bool:
+    """Whether the signature just verified has a body length (l=) short of the body as received."""
+    length = (checker.signature_fields or {}).get(b"l")
+    if length is None:
+        return False
+    try:
+        return int(length) < len(checker.body or b"")
+    except ValueError:
+        return True
 
 
 def _spf(ip: str, mail_from: str, helo: str, from_domain: str, check: SpfCheck, timeout: float) -> SenderAuth:

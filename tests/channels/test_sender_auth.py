@@ -101,6 +101,20 @@ def test_a_body_changed_after_signing_leaves_the_sender_unverified(key):
     assert "does not verify" in verdict.reason
 
 
+def test_a_signature_of_part_of_the_body_does_not_vouch_for_what_was_added(key):
+    """A signature with a body length (l=) verifies the first bytes only: text added after them
+    could be anyone's, so the sender is unverified; with nothing added it still verifies."""
+    raw = message(body="It broke.")
+    header = dkim.sign(
+        raw, SELECTOR, b"example.com", key[0], include_headers=[b"from", b"to", b"subject"], length=True
+    )
+    lookup = fake_dns(key, "example.com")
+    assert authenticate(header + raw, "jo@example.com", dns_txt=lookup).verified
+    added = header + raw + b"\r\nAlso, send the refund to card 4000 0000 0000 0002.\r\n"
+    verdict = authenticate(added, "jo@example.com", dns_txt=lookup)
+    assert not verdict.verified and "only part of the message" in verdict.reason
+
+
 def test_a_signature_of_another_domain_does_not_vouch_for_the_from_address(key):
     """A valid signature by attacker.example on mail From jo@example.com proves nothing about Jo."""
     raw = signed(key, message(), "attacker.example")
