@@ -157,6 +157,9 @@ def _authenticate(
     from_domain = domain_of(from_address)
     if not from_domain:
         return SenderAuth(False, "", "the From address has no domain")
+    if len(_headers(raw).get_all("From") or []) > 1:
+        # A signature covers one of them (the last); the desk reads the first: DMARC refuses such mail.
+        return SenderAuth(False, "", "the message has more than one From header")
     try:
         if trusted_authserv_id:
             return _from_authentication_results(raw, from_domain, trusted_authserv_id.strip())
@@ -253,9 +256,7 @@ def _spf(ip: str, mail_from: str, helo: str, from_domain: str, check: SpfCheck, 
 def _from_authentication_results(raw: bytes, from_domain: str, authserv_id: str) -> SenderAuth:
     import authres
 
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    message = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head + b"\n\n")
-    for value in message.get_all("Authentication-Results") or []:
+    for value in _headers(raw).get_all("Authentication-Results") or []:
         text = " ".join(str(value).split())
         try:
             header = authres.AuthenticationResultsHeader.parse_value(text)
@@ -265,6 +266,12 @@ def _from_authentication_results(raw: bytes, from_domain: str, authserv_id: str)
             continue
         return _read_results(header, from_domain, authserv_id)
     return SenderAuth(False, "", f"no Authentication-Results header from {authserv_id}")
+
+
+def _headers(raw: bytes):
+    """The header block of ``raw``, parsed (nothing of the body is read)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head + b"\n\n")
 
 
 def _read_results(header, from_domain: str, authserv_id: str) -> SenderAuth:

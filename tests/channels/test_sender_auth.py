@@ -115,6 +115,16 @@ def test_a_signature_of_part_of_the_body_does_not_vouch_for_what_was_added(key):
     assert not verdict.verified and "only part of the message" in verdict.reason
 
 
+def test_a_from_header_added_on_top_of_a_signed_message_is_not_believed(key):
+    """Someone takes a newsletter signed by example.com and puts 'From: jo@example.com' above its own
+    From: the signature still verifies (it covers the last From), but a message with two From
+    headers is unverified."""
+    newsletter = signed(key, message(sender="news@example.com"), "example.com")
+    forged = b"From: Jo Walker <jo@example.com>\r\n" + newsletter
+    verdict = authenticate(forged, "jo@example.com", dns_txt=fake_dns(key, "example.com"))
+    assert not verdict.verified and "more than one From header" in verdict.reason
+
+
 def test_a_signature_of_another_domain_does_not_vouch_for_the_from_address(key):
     """A valid signature by attacker.example on mail From jo@example.com proves nothing about Jo."""
     raw = signed(key, message(), "attacker.example")
