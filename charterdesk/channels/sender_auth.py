@@ -217,6 +217,9 @@ def _dkim(raw: bytes, from_domain: str, dns_txt: DnsTxt, timeout: float) -> Send
             found.append(f"the DKIM key of {domain or 'an unnamed domain'} could not be looked up in time")
         elif not ok:
             found.append(f"the DKIM signature of {domain or 'an unnamed domain'} does not verify")
+        elif b"from" not in (checker.include_headers or ()):
+            # RFC 6376 requires it, but dkimpy verifies such a signature: it vouches for no sender.
+            found.append(f"the DKIM signature of {domain} does not cover the From header")
         elif _partial(checker):
             # l= signs only the first bytes of the body: anyone may have added the rest.
             found.append(f"the DKIM signature of {domain} covers only part of the message (l=)")

@@ -115,6 +115,24 @@ def test_a_signature_of_part_of_the_body_does_not_vouch_for_what_was_added(key):
     assert not verdict.verified and "only part of the message" in verdict.reason
 
 
+def test_a_signature_that_leaves_the_from_header_out_vouches_for_no_sender(key, monkeypatch):
+    """dkimpy verifies a signature whose h= omits From (RFC 6376 requires it); the desk does not
+    take it as proof of the sender."""
+
+    class PretendsToHoldFrom(tuple):
+        # dkimpy refuses to sign without From: this list of headers passes its check, signs without it.
+        def __contains__(self, item):
+            return item == b"from" or super().__contains__(item)
+
+    monkeypatch.setattr(dkim, "tuple", PretendsToHoldFrom, raising=False)
+    raw = message()
+    header = dkim.sign(raw, SELECTOR, b"example.com", key[0], include_headers=[b"to", b"subject"])
+    monkeypatch.undo()
+    assert b"from" not in header.split(b"h=")[1].split(b";")[0]
+    verdict = authenticate(header + raw, "jo@example.com", dns_txt=fake_dns(key, "example.com"))
+    assert not verdict.verified and "does not cover the From header" in verdict.reason
+
+
 def test_a_from_header_added_on_top_of_a_signed_message_is_not_believed(key):
     """Someone takes a newsletter signed by example.com and puts 'From: jo@example.com' above its own
     From: the signature still verifies (it covers the last From), but a message with two From
