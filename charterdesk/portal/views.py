@@ -284,6 +284,8 @@ def ticket(request, ticket_id: int):
             "zone": customer.timezone,
             "zone_label": zone_label(customer.timezone),
             "surveys": portal_surveys(found),
+            # Messages on this ticket that used the customer's address unverified: theirs to confirm.
+            "awaiting": list(awaiting_confirmation(customer).filter(ticket=found)),
         },
         status=400 if request.method == "POST" else 200,
         customer=customer,

@@ -315,6 +315,22 @@ def test_an_unsigned_reply_by_subject_reference_is_hidden_but_one_to_the_signed_
     assert answered.pk in shown and guessed.pk not in shown
 
 
+def test_the_customer_confirms_a_hidden_reply_on_their_own_ticket_page(email_env, client):
+    """On Jo's ticket page the portal says a message used Jo's address unverified (without its
+    text) and offers to confirm it; once confirmed, the message shows in the conversation."""
+    ticket = _first_ticket()
+    receive(message(subject=f"Re: [{ticket.reference}] tent", body="Send it to my new flat."), source="smtp")
+    guessed = Message.objects.get(body_text__startswith="Send it to")
+    session = client.session
+    session[SESSION_KEY] = ticket.customer_id
+    session.save()
+    page = client.get(f"/portal/tickets/{ticket.pk}/").content.decode()
+    assert 'id="awaiting-confirmation"' in page and "Send it to my new flat" not in page
+    client.post(f"/portal/confirm/{guessed.pk}/")
+    page = client.get(f"/portal/tickets/{ticket.pk}/").content.decode()
+    assert 'id="awaiting-confirmation"' not in page and "Send it to my new flat" in page
+
+
 def test_imap_mail_believes_authentication_results_only_when_the_mailbox_says_so(email_env):
     """A mailbox with no trusted server: its Authentication-Results header is not read. Once the
     manager names mx.acme.example as trusted, that server's DMARC pass verifies the sender."""
