@@ -287,7 +287,9 @@ def _read_results(header, from_domain: str, authserv_id: str) -> SenderAuth:
         properties = {f"{p.type}.{p.name}".lower(): (p.value or "") for p in result.properties}
         if method == "dmarc" and aligned(properties.get("header.from", from_domain), from_domain):
             return SenderAuth(True, "authentication-results", f"{authserv_id} reported DMARC pass")
-        if method == "dkim" and aligned(properties.get("header.d", ""), from_domain):
+        # Some servers name the signing domain only by the identity (header.i=@acme.example).
+        signer = properties.get("header.d") or domain_of(properties.get("header.i", ""))
+        if method == "dkim" and aligned(signer, from_domain):
             return SenderAuth(True, "authentication-results", f"{authserv_id} reported an aligned DKIM pass")
         if method == "spf" and aligned(domain_of(properties.get("smtp.mailfrom", "")), from_domain):
             return SenderAuth(True, "authentication-results", f"{authserv_id} reported an aligned SPF pass")

@@ -180,6 +180,11 @@ def test_authentication_results_are_believed_only_from_the_configured_server():
     assert authenticate(raw, "jo@example.com", trusted_authserv_id="mx.acme.example").verified
     assert not authenticate(raw, "jo@example.com", trusted_authserv_id="mx.other.example").verified
 
+    by_identity = "Authentication-Results: mx.acme.example; dkim=pass header.i=@mail.example.com\r\n"
+    assert authenticate(
+        message(extra=by_identity), "jo@example.com", trusted_authserv_id="mx.acme.example"
+    ).verified
+
     forged = (
         "Authentication-Results: mx.acme.example;"
         " dkim=fail header.d=example.com; dmarc=fail header.from=example.com\r\n" + said
