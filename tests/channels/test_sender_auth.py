@@ -409,6 +409,32 @@ def test_the_ticket_page_and_the_api_show_the_unverified_sender(email_env, clien
     assert body["messages"][0]["sender_confirmed_at"] is not None
 
 
+def test_the_api_confirms_an_unverified_sender_with_ticket_edit(email_env, client):
+    """POST .../messages/<id>/confirm-sender: 403 without ticket.edit (before anything else), 404
+    for a message of another ticket, else the message comes back confirmed and it is audited."""
+    from charterdesk.api.actions import do_create_token
+
+    first = _first_ticket()
+    receive(message(subject="Reset my login"), source="smtp")
+    ticket = Ticket.objects.get(subject="Reset my login")
+    opening = ticket.messages.get()
+    url = f"/api/v1/tickets/{ticket.pk}/messages/{opening.pk}/confirm-sender"
+
+    def bearer(role):
+        person = email_env[role]
+        return {"HTTP_AUTHORIZATION": f"Bearer {do_create_token(person, 'script', actor=person)[1]}"}
+
+    assert client.post(url, **bearer("agent")).status_code == 403
+    lead = bearer("lead")
+    wrong = client.post(f"/api/v1/tickets/{first.pk}/messages/{opening.pk}/confirm-sender", **lead)
+    assert wrong.status_code == 404 and wrong.json()["errors"][0]["field"] == "message_id"
+    done = client.post(url, **lead)
+    assert done.status_code == 200 and done.json()["sender_confirmed_at"] is not None
+    ticket.refresh_from_db()
+    assert not ticket.unverified_sender
+    assert AuditEntry.objects.get(action="ticket.confirm_sender").actor_id == email_env["lead"].pk
+
+
 # --------------------------------------------------------------------------- over the real listener
 
 
