@@ -32,6 +32,8 @@ import email.policy
 import functools
 import logging
 import re
+import threading
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -87,11 +89,38 @@ def domain_of(address: str) -> str:
     return address.rpartition("@")[2].strip().strip(">").rstrip(".").lower() if "@" in address else ""
 
 
-def default_dns_txt(name: bytes, timeout: float = 5) -> bytes | None:
-    """dkimpy's own TXT lookup (dnspython, ``lifetime=timeout``)."""
+def _dkimpy_txt(name: bytes, timeout: float = 5) -> bytes | None:
     from dkim.dnsplug import get_txt
 
     return get_txt(name, timeout=timeout)
+
+
+class CachedTxt:
+    """A TXT lookup that remembers answers (a key, or none) for ``ttl`` seconds, at most ``size``
+    names: a batch of mail from one provider asks DNS for its key once, not once a message.
+    dnspython's default resolver keeps no cache. A failed lookup is not remembered."""
+
+    def __init__(self, lookup: DnsTxt, *, ttl: float = 300, size: int = 2000, clock=time.monotonic):
+        self.lookup, self.ttl, self.size, self.clock = lookup, ttl, size, clock
+        self.answers: dict[bytes, tuple[float, bytes | None]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, name: bytes, timeout: float = 5) -> bytes | None:
+        now = self.clock()
+        with self.lock:
+            kept = self.answers.get(name)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        answer = self.lookup(name, timeout=timeout)
+        with self.lock:
+            if len(self.answers) >= self.size:
+                self.answers.clear()  # simplest bound; a full cache refills within one batch
+            self.answers[name] = (now + self.ttl, answer)
+        return answer
+
+
+# dkimpy's own lookup (dnspython, ``lifetime=timeout``), answers kept five minutes in this process.
+default_dns_txt = CachedTxt(_dkimpy_txt)
 
 
 def default_spf_check(ip: str, mail_from: str, helo: str, timeout: float) -> tuple[str, str]:

@@ -168,6 +168,31 @@ def test_a_dns_timeout_or_a_broken_lookup_counts_as_unverified_never_as_an_error
         assert "could not be looked up in time" in verdict.reason
 
 
+def test_dkim_keys_are_looked_up_once_for_a_batch_and_again_after_five_minutes():
+    """Mail from one provider asks DNS for its key once; after five minutes (an injected clock)
+    it asks again; a lookup that failed is asked again at once."""
+    from charterdesk.channels.sender_auth import CachedTxt
+
+    asked, now, fail = [], [0.0], [False]
+
+    def lookup(name, timeout=5):
+        asked.append(name)
+        if fail[0]:
+            raise OSError("no answer")
+        return b"v=DKIM1; p=key"
+
+    cached = CachedTxt(lookup, ttl=300, clock=lambda: now[0])
+    assert cached(b"s._domainkey.example.com.") == cached(b"s._domainkey.example.com.") == b"v=DKIM1; p=key"
+    assert len(asked) == 1
+    now[0] = 301.0
+    fail[0] = True
+    with pytest.raises(OSError):
+        cached(b"s._domainkey.example.com.")
+    fail[0] = False
+    assert cached(b"s._domainkey.example.com.") == b"v=DKIM1; p=key"
+    assert len(asked) == 3
+
+
 def test_authentication_results_are_believed_only_from_the_configured_server():
     """The receiving server's header counts only when its authserv-id is the trusted one, and only
     its topmost header: a forged 'pass' the sender put lower down is not read."""
