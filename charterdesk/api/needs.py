@@ -65,6 +65,9 @@ NEEDS: dict[tuple[str, str], Need] = {
     ("PATCH", "/api/v1/tickets/{ticket_id}"): Need(all=("ticket.view",), any=TICKET_CHANGES),
     ("POST", "/api/v1/tickets/{ticket_id}/reply"): all_of("ticket.view", "ticket.reply"),
     ("POST", "/api/v1/tickets/{ticket_id}/notes"): all_of("ticket.view", "ticket.note"),
+    ("POST", "/api/v1/tickets/{ticket_id}/messages/{message_id}/confirm-sender"): all_of(
+        "ticket.view", "ticket.edit"
+    ),
     ("GET", "/api/v1/tickets/{ticket_id}/sla"): all_of("ticket.view"),
     ("GET", "/api/v1/customers"): all_of("customer.view"),
     ("POST", "/api/v1/customers"): all_of("customer.view", "ticket.create"),

@@ -87,6 +87,8 @@ def message_out(message: Message) -> dict:
         "body_html": message.body_html,
         "channel": message.channel,
         "created_at": message.created_at,
+        "unverified_sender": message.unverified_sender or None,
+        "sender_confirmed_at": message.sender_confirmed_at,
         "attachments": [
             {"id": a.pk, "filename": a.filename, "content_type": a.content_type, "size": a.size}
             for a in message.attachments.all()

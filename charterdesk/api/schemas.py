@@ -342,6 +342,14 @@ class MessageOut(Schema):
     body_html: str
     channel: str
     created_at: UtcTime
+    unverified_sender: str | None = Field(
+        description="why the sender could not be verified, when the message used the address of a "
+        "customer with earlier tickets without proof (no aligned DKIM/SPF pass, a web form not signed "
+        "in as them); null when there was nothing to verify or it was verified"
+    )
+    sender_confirmed_at: UtcTime | None = Field(
+        description="when the customer confirmed they sent a message with an unverified sender"
+    )
     attachments: list[AttachmentOut]
 
 

@@ -13,6 +13,7 @@ from charterdesk.tickets.actions import (
     UNCHANGED,
     ReplyRefused,
     TicketError,
+    do_confirm_sender,
     do_create_ticket,
     do_find_or_create_customer,
     do_reply,
@@ -21,13 +22,13 @@ from charterdesk.tickets.actions import (
 from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import EventKind
 from charterdesk.tickets.live_sla import evaluate
-from charterdesk.tickets.models import Customer, Ticket, TicketEvent
+from charterdesk.tickets.models import Customer, Message, Ticket, TicketEvent
 from charterdesk.tickets.search import search as search_tickets
 
 from . import cursor
 from .access import access_attachment, access_ticket
 from .auth import caller_of
-from .errors import ApiError, from_ticket_error, invalid
+from .errors import ApiError, from_ticket_error, invalid, not_found
 from .present import extensions_of, message_out, sla_out, ticket_detail, ticket_summary
 from .schemas import (
     ERRORS,
@@ -362,6 +363,25 @@ def note(request, ticket_id: int, payload: NoteIn):
     ticket = access_ticket(caller, ticket_id, "ticket.note")
     message = _act(lambda: do_reply(ticket, author=caller.person, body=payload.body, public=False), "body")
     return HttpStatus(201, message_out(message))
+
+
+@router.post(
+    "/{ticket_id}/messages/{message_id}/confirm-sender",
+    response={200: MessageOut, **ERRORS_WITH_404},
+    summary="Confirm an unverified sender",
+)
+def confirm_sender(request, ticket_id: int, message_id: int):
+    """Confirm the sender of a message marked `unverified_sender`, after checking with the customer
+    another way (a call to their known number): it then shows in their portal. Needs ticket.edit;
+    audited with the caller as actor. A message with nothing to confirm is returned unchanged."""
+    caller = caller_of(request)
+    ticket = access_ticket(caller, ticket_id, "ticket.edit")
+    message = Message.objects.filter(ticket=ticket, pk=message_id).first()
+    if message is None:
+        raise not_found("message_id", f"There is no message {message_id} on ticket #{ticket.pk}.")
+    do_confirm_sender(message, how="agent", actor=caller.person)
+    message.refresh_from_db()
+    return message_out(message)
 
 
 @router.get("/{ticket_id}/sla", response={200: SlaOut, **ERRORS_WITH_404}, summary="SLA clocks")

@@ -65,7 +65,7 @@ def store_inbound(raw: bytes, **fields) -> tuple[InboundMessage, bool]:
     the message arrived; what the desk does with it (a ticket, a reply, quarantine) is audited when
     it is processed.
 
-    ``fields``: source (required), source_ref, envelope_from, envelope_to, channel, mailbox, at."""
+    ``fields``: source (required), source_ref, envelope_from, envelope_to, channel, mailbox, at, helo."""
     inbound = _inbound_row(raw, **fields)
     with transaction.atomic():
         if _insert_new([inbound]):
@@ -244,6 +244,7 @@ def _inbound_row(
     channel: str = "",
     mailbox: Mailbox | None = None,
     at: dt.datetime | None = None,
+    helo: str = "",
 ) -> InboundMessage:
     key, message_id, digest = dedupe_key(raw)
     return InboundMessage(
@@ -255,6 +256,7 @@ def _inbound_row(
         source=source,
         source_ref=source_ref[:300],
         envelope_from=envelope_from[:320],
+        helo=helo[:255],
         envelope_to=[a[:320] for a in (envelope_to or [])][:100],
         channel=channel,
         mailbox=mailbox,
@@ -801,15 +803,27 @@ def _public_reply_without_mail(ticket: Ticket, *, actor, body: str, at: dt.datet
 
 @action
 def do_submit_web_form(*, channel: str, name: str, email: str, subject: str, message: str) -> Ticket:
-    """A contact-form submission from a company's own site: a ticket on the `web` channel."""
+    """A contact-form submission from a company's own site: a ticket on the `web` channel. Nobody
+    signs in there, so one that uses the address of a customer with tickets is marked "unverified
+    sender" and the customer is asked to confirm it instead of sent a receipt (senders.py)."""
+    from .senders import queue_confirmation, web_form_reason
+
+    unverified = web_form_reason(email, None, contact_form=True)
     customer = do_find_or_create_customer(email=email, name=name)
     first_line = message.strip().splitlines()[0][:80] if message.strip() else "Contact form"
     with transaction.atomic():
         try:
             ticket = do_create_ticket(
-                customer=customer, subject=subject or first_line, body=message, channel=channel
+                customer=customer,
+                subject=subject or first_line,
+                body=message,
+                channel=channel,
+                unverified_sender=unverified,
             )
         except TicketError as exc:
             raise ChannelError(str(exc)) from exc
-        acknowledge_new_ticket(ticket)
+        if unverified:
+            queue_confirmation(ticket.first_message)
+        else:
+            acknowledge_new_ticket(ticket)
     return ticket

@@ -21,6 +21,7 @@ class OutboundKind(models.TextChoices):
     REPLY = "reply", "Agent reply"
     RECEIPT = "receipt", "Automatic receipt"
     SURVEY = "survey", "Survey"
+    CONFIRM = "confirm", "Sender confirmation request"
 
 
 class OutboundState(models.TextChoices):

@@ -8,11 +8,13 @@ environment, read at call time), with defaults that suit one machine.
 | CHARTERDESK_SMTP_TLS_CERT / _KEY | (none) | PEM files; when both are set the listener offers STARTTLS |
 | CHARTERDESK_SMTP_REQUIRE_TLS | 0 | refuse mail before STARTTLS |
 | CHARTERDESK_MAX_ATTACHMENT_BYTES | 15728640 (15 MB) | larger files are not kept (any channel) |
-| CHARTERDESK_AUTOMAIL_PER_HOUR | 5 | automatic mails (receipts) to one address per hour |
+| CHARTERDESK_AUTOMAIL_PER_HOUR | 5 | automatic mails (receipts, surveys, ...) to one address an hour |
 | CHARTERDESK_IMAP_TIMEOUT | 60 | seconds before an IMAP server is given up on |
 | CHARTERDESK_IMAP_BATCH | 500 | messages fetched from one mailbox per poll |
 | CHARTERDESK_INGEST_WORKERS | auto | processes ticketing stored mail (SQLite 1; else cores, at most 4) |
 | CHARTERDESK_POLL_PROCESSES | auto | processes polling the IMAP mailboxes (SQLite 1; else cores, at most 4) |
+| CHARTERDESK_SENDER_DNS_TIMEOUT | 5 | seconds per DNS lookup of the sender check (DKIM keys, SPF) |
+| CHARTERDESK_SMTP_TRUSTED_AUTHSERV_ID | (none) | the listener's relay, whose Authentication-Results count |
 """
 
 from __future__ import annotations
@@ -87,3 +89,17 @@ def poll_processes() -> int:
     if value.isdigit() and int(value) > 0:
         return min(int(value), 16)
     return 1 if connection.vendor == "sqlite" else max(1, min(os.cpu_count() or 1, 4))
+
+
+def sender_dns_timeout() -> float:
+    """Seconds a DNS lookup of the sender check may take; then the sender counts as unverified."""
+    from charterdesk.core.settings import float_setting
+
+    return max(0.5, float_setting("CHARTERDESK_SENDER_DNS_TIMEOUT", 5.0))
+
+
+def smtp_trusted_authserv_id() -> str:
+    """When the SMTP listener gets its mail through another mail server (a relay on the same host),
+    that server's authserv-id: its Authentication-Results are believed instead of SPF against the
+    relay's address, which would always fail."""
+    return _get("CHARTERDESK_SMTP_TRUSTED_AUTHSERV_ID", "").strip()

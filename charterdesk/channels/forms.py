@@ -27,6 +27,14 @@ class MailboxForm(forms.Form):
     folder = forms.CharField(max_length=255, initial="INBOX")
     is_active = forms.BooleanField(required=False, initial=True, label="Poll this mailbox")
     verify_certificate = forms.BooleanField(required=False, initial=True)
+    trusted_authserv_id = forms.CharField(
+        required=False,
+        max_length=255,
+        label="Trust the sender checks of",
+        help_text="the authserv-id your mail server writes in the Authentication-Results header of the "
+        "mail it delivers to this mailbox (e.g. mx.acme.example), if it checks DKIM, SPF and DMARC and "
+        "removes such headers that arrive from outside; empty: the desk checks DKIM itself",
+    )
 
     def __init__(self, *args, channels=(), mailbox=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,6 +55,15 @@ class MailboxForm(forms.Form):
         if not re.fullmatch(rf"{label}(\.{label})*", host) or len(host) > 253:
             raise forms.ValidationError("enter a host name such as imap.example.com, or an IP address")
         return host
+
+    def clean_trusted_authserv_id(self):
+        value = self.cleaned_data["trusted_authserv_id"].strip()
+        # An authserv-id is a host name or similar token (RFC 8601): no spaces, semicolons or controls.
+        if value and not re.fullmatch(r"[A-Za-z0-9._-]+", value):
+            raise forms.ValidationError(
+                "enter the server's authserv-id as it writes it, such as mx.acme.example"
+            )
+        return value
 
     def clean(self):
         data = super().clean()

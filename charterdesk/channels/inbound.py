@@ -34,7 +34,7 @@ from charterdesk.tickets.assignment import reusing_lookups
 from charterdesk.tickets.choices import Status
 from charterdesk.tickets.models import Message, Ticket
 
-from . import actions
+from . import actions, senders
 from .acknowledge import acknowledge_new_ticket
 from .addressing import base_address, ticket_from_address, ticket_from_message_id
 from .choices import InboundState
@@ -130,6 +130,7 @@ def receive(
     envelope_to: list[str] | tuple[str, ...] = (),
     channel: str = "",
     mailbox=None,
+    helo: str = "",
     process_now: bool = True,
 ) -> tuple[InboundMessage, bool]:
     """Store ``raw`` durably (committed when this returns), then process it unless told not to.
@@ -146,6 +147,7 @@ def receive(
             envelope_to=list(envelope_to),
             channel=channel,
             mailbox=mailbox,
+            helo=helo,
         )
     )
     if created and process_now:
@@ -240,7 +242,10 @@ def process_all(pks: list[int]) -> dict[int, str]:
     states: dict[int, str] = {}
     with batch():
         for start in range(0, len(pks), PROCESS_BATCH):
-            states.update(process_many(pks[start : start + PROCESS_BATCH]))
+            chunk = pks[start : start + PROCESS_BATCH]
+            with contextlib.suppress(OperationalError, InterfaceError):  # then checked in processing
+                senders.check_ahead(chunk)  # DNS outside the batch's transaction
+            states.update(process_many(chunk))
     return states
 
 
@@ -283,6 +288,8 @@ def process(inbound: InboundMessage, *, retries: int = 8) -> str:
     A database that is busy or gone is not the message's fault: the message stays pending (tried
     again here, then by ``process_pending``) instead of going to the quarantine.
     """
+    with contextlib.suppress(OperationalError, InterfaceError):  # a busy database: checked in processing
+        senders.check_ahead([inbound.pk])  # DNS outside the processing transaction
     for attempt in range(retries):
         try:
             return _process_once(inbound)
@@ -374,14 +381,24 @@ def _route(inbound: InboundMessage) -> None:
             )
             return
         if ticket.status == Status.CLOSED:
-            _new_ticket(inbound, parsed, channel, version, our_addresses, reopened_from=ticket)
+            _new_ticket(
+                inbound, parsed, channel, version, our_addresses, reopened_from=ticket, trusted=thread.trusted
+            )
             return
+        # Checked before anything is stored or masked: on the bytes as they arrived.
+        unverified = senders.email_reason(inbound, parsed.from_address, trusted_thread=thread.trusted)
         message = do_customer_message(
-            ticket, body=parsed.text or "(no text)", body_html=parsed.html, message_id=parsed.message_id
+            ticket,
+            body=parsed.text or "(no text)",
+            body_html=parsed.html,
+            message_id=parsed.message_id,
+            unverified_sender=unverified,
         )
         if message.author_customer_id and message.author_customer.email != parsed.from_address:
             # A participant other than the customer wrote: say who.
             actions.set_author(message, parsed.from_address, parsed.from_name)
+        if unverified:
+            senders.queue_confirmation(message, suppress_reasons=_automatic_mail_refusals(inbound, parsed))
         actions.attach_parts(message, parsed)
         mask_raw(inbound, parsed, message)
         actions.mark_processed(inbound, f"reply on {ticket.reference} (by {thread.how})", ticket, message)
@@ -475,7 +492,11 @@ def is_participant(ticket: Ticket, address: str) -> bool:
     return TicketParticipant.objects.filter(ticket=ticket, email=address).exists()
 
 
-def _new_ticket(inbound, parsed: ParsedEmail, channel, version, our_addresses, reopened_from=None) -> None:
+def _new_ticket(
+    inbound, parsed: ParsedEmail, channel, version, our_addresses, reopened_from=None, trusted=False
+) -> None:
+    # Before the customer row is looked up or made: a first contact has no history to protect.
+    unverified = senders.email_reason(inbound, parsed.from_address, trusted_thread=trusted)
     customer = do_find_or_create_customer(email=parsed.from_address, name=parsed.from_name)
     tags = ["bulk"] if is_bulk(parsed) else []
     ticket = do_create_ticket(
@@ -487,6 +508,7 @@ def _new_ticket(inbound, parsed: ParsedEmail, channel, version, our_addresses, r
         tags=tags,
         message_id=parsed.message_id,
         version=version,
+        unverified_sender=unverified,
     )
     message = ticket.first_message
     actions.attach_parts(message, parsed)
@@ -502,15 +524,25 @@ def _new_ticket(inbound, parsed: ParsedEmail, channel, version, our_addresses, r
         do_link(ticket, reopened_from, actor=None)
         outcome += f" (a reply to closed {reopened_from.reference}, linked)"
     actions.mark_processed(inbound, outcome, ticket, message)
+    reasons = _automatic_mail_refusals(inbound, parsed)
+    if unverified:
+        # The customer is asked whether they wrote it instead of being sent a receipt for it.
+        senders.queue_confirmation(message, suppress_reasons=reasons)
+    else:
+        acknowledge_new_ticket(ticket, suppress_reasons=reasons)
+
+
+def _automatic_mail_refusals(inbound, parsed: ParsedEmail) -> list[str]:
+    """Why no automatic mail (a receipt, a confirmation request) may answer this message."""
     reasons = automatic_reasons(parsed)
     if inbound.source == "import":
         # Mail moved over from another desk or an archive was written long ago, often already
         # answered there: a receipt now would mail every past customer.
         reasons = [
             *reasons,
-            "imported from a file (email import): receipts go only to mail that arrives live",
+            "imported from a file (email import): automatic mail goes only to mail that arrives live",
         ]
-    acknowledge_new_ticket(ticket, suppress_reasons=reasons)
+    return reasons
 
 
 def _auto_reply_note(inbound, parsed: ParsedEmail, ticket: Ticket) -> None:

@@ -76,8 +76,9 @@ def is_bulk(parsed: ParsedEmail) -> bool:
     return parsed.header("precedence").lower() in ("bulk", "list", "junk") or bool(parsed.header("list-id"))
 
 
-# What the desk sends on its own and counts against the hourly limit (surveys too: surveys/).
-AUTOMATIC_KINDS = ("receipt", "survey")
+# What the desk sends on its own and counts against the hourly limit (surveys too: surveys/; the
+# requests to confirm an unverified sender: senders.py).
+AUTOMATIC_KINDS = ("receipt", "survey", "confirm")
 
 
 def may_send_automatic(address: str, *, now: dt.datetime | None = None) -> tuple[bool, str]:

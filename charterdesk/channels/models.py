@@ -29,6 +29,8 @@ class InboundMessage(models.Model):
     source = models.CharField(max_length=20, help_text="smtp, imap, import or embed")
     source_ref = models.CharField(max_length=300, blank=True, help_text="mailbox and UID, file path, peer")
     envelope_from = models.CharField(max_length=320, blank=True)
+    # The name the sending server gave in HELO/EHLO (SMTP listener only): SPF's identity for bounces.
+    helo = models.CharField(max_length=255, blank=True)
     envelope_to = models.JSONField(default=list, blank=True)
     channel = models.CharField(max_length=64, blank=True, help_text="the protocol channel it came in on")
     mailbox = models.ForeignKey("Mailbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -48,6 +50,9 @@ class InboundMessage(models.Model):
         "tickets.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound"
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The sender check (sender_auth.SenderAuth as a dict), made once on the bytes as received,
+    # before redaction rewrites them; empty when it was not needed (see senders.py).
+    sender_auth = models.JSONField(default=dict, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -104,6 +109,9 @@ class Mailbox(models.Model):
     folder = models.CharField(max_length=255, default="INBOX")
     is_active = models.BooleanField(default=True)
     verify_certificate = models.BooleanField(default=True)
+    # The authserv-id of the receiving mail server whose Authentication-Results header the desk
+    # believes for this mailbox's mail (e.g. mx.acme.example); empty: check DKIM itself.
+    trusted_authserv_id = models.CharField(max_length=255, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_count = models.PositiveIntegerField(default=0)

@@ -65,7 +65,7 @@ class DeskHandler:
                 self._addresses_at = time.monotonic()
             return self._addresses
 
-    def _store(self, raw: bytes, envelope_from: str, rcpt_tos: list[str], peer: str):
+    def _store(self, raw: bytes, envelope_from: str, rcpt_tos: list[str], peer: str, helo: str = ""):
         from .inbound import receive
 
         close_old_connections()
@@ -79,6 +79,7 @@ class DeskHandler:
                 envelope_from=envelope_from,
                 envelope_to=rcpt_tos,
                 channel=channel,
+                helo=helo,
                 process_now=False,
             )
             return inbound.pk, created
@@ -145,7 +146,14 @@ class DeskHandler:
         loop = asyncio.get_running_loop()
         try:
             pk, created = await loop.run_in_executor(
-                self.store_pool, self._store, raw, envelope.mail_from or "", list(envelope.rcpt_tos), peer
+                self.store_pool,
+                self._store,
+                raw,
+                envelope.mail_from or "",
+                list(envelope.rcpt_tos),
+                peer,
+                # Kept for the sender check (SPF of a bounce, whose MAIL FROM is empty, is the HELO name's).
+                session.host_name or "",
             )
         except Exception:
             log.exception("could not store a message from %s", peer)

@@ -108,3 +108,11 @@ def send_receipt(ticket_id: int) -> str:
     from .acknowledge import send_receipt_now
 
     return send_receipt_now(ticket_id)
+
+
+@task()
+def send_sender_confirmation(message_id: int) -> str:
+    """Ask a customer to confirm they wrote a message marked "unverified sender" (senders.py)."""
+    from .senders import send_confirmation_now
+
+    return send_confirmation_now(message_id)

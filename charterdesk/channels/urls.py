@@ -23,4 +23,5 @@ urlpatterns = [
     path("embed/", embed.settings_page, name="embed-settings"),
     path("embed/<slug:channel>.js", embed.script, name="embed-script"),
     path("embed/<slug:channel>/submit", embed.submit, name="embed-submit"),
+    path("confirm/<str:token>/", views.confirm_sender, name="confirm-sender"),
 ]

@@ -255,6 +255,7 @@ def mailbox_edit(request, pk: int | None = None):
         "folder",
         "is_active",
         "verify_certificate",
+        "trusted_authserv_id",
     ]
     initial = {f: getattr(mailbox, f) for f in fields} if mailbox else None
     form = MailboxForm(request.POST or None, initial=initial, channels=channels, mailbox=mailbox)
@@ -353,3 +354,37 @@ def log_call(request):
 
 
 # --------------------------------------------------------------------------- attachments
+
+
+# --------------------------------------------------------------------------- confirming a sender
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_sender(request, token: str):
+    """The customer's page behind the confirmation link (senders.py): no sign-in, the signed link is
+    the proof. GET shows what it is about and a button; only the POST confirms, so a mail scanner
+    that opens every link confirms nothing."""
+    from charterdesk.tickets.actions import do_confirm_sender
+
+    from .senders import BadConfirmation, read_confirm_token
+
+    protocol = request.protocol
+    context = {"company": protocol.company if protocol else "Support", "customer": None}
+    try:
+        message = read_confirm_token(token)
+    except BadConfirmation as exc:
+        return render(request, "channels/confirm_invalid.html", {**context, "reason": str(exc)}, status=400)
+    from charterdesk.tickets.models import Message
+
+    context.update(
+        message=message,
+        ticket=message.ticket,
+        confirmed=message.sender_confirmed_at is not None,
+        opened=not Message.objects.filter(ticket=message.ticket_id, pk__lt=message.pk).exists(),
+        portal=protocol is not None and any(c.kind == "web" for c in protocol.channels.customer),
+    )
+    if request.method == "POST" and not context["confirmed"]:
+        do_confirm_sender(message, how="link")
+        context["confirmed"] = True
+        context["just_confirmed"] = True
+    return render(request, "channels/confirm_sender.html", context)

@@ -18,6 +18,7 @@ from charterdesk.audit.refs import ref
 from charterdesk.channels.acknowledge import acknowledges
 from charterdesk.channels.actions import record_outbound
 from charterdesk.channels.choices import OutboundKind, OutboundState
+from charterdesk.channels.senders import queue_confirmation, web_form_reason
 from charterdesk.core.client import client_ip
 from charterdesk.core.ratelimit import minutes_to_next_window
 from charterdesk.protocol.models import Protocol
@@ -93,12 +94,18 @@ def do_open_ticket(
     message: str,
     timezone_name: str,
     ip: str,
+    signed_in: Customer | None = None,
     at: dt.datetime | None = None,
 ) -> tuple[Ticket, Customer]:
     """A customer opens a ticket on the web form: on the protocol's web channel, counted against
     the per-IP limit. When the channel acknowledges tickets (``acknowledge: true``, the rule mail
     and the contact form follow too), an email with the ticket number, the promise and a sign-in
-    link follows, listed on the ticket like every mail the desk sends."""
+    link follows, listed on the ticket like every mail the desk sends.
+
+    ``signed_in``: the customer signed in to the portal in this browser, if any. A ticket opened
+    with the address of a customer who has tickets, by anyone but that customer signed in, is
+    marked "unverified sender" and kept from their portal; instead of the receipt, the address is
+    asked to confirm it (channels/senders.py)."""
     at = whole_second(at)
     channel = web_channel(protocol)
     if channel is None:
@@ -114,20 +121,36 @@ def do_open_ticket(
             "to one of your tickets instead."
         )
     with transaction.atomic():
+        # Decided before the customer row is looked up or made: a first contact has nothing to protect.
+        unverified = web_form_reason(email, signed_in)
         customer = do_find_or_create_customer(email=email, name=name, timezone_name=timezone_name)
-        if timezone_name and customer.timezone != timezone_name:
+        if timezone_name and customer.timezone != timezone_name and not unverified:
+            # An unverified sender does not get to change the customer's settings.
             _set_timezone(customer, timezone_name, why="on the web form")
-        ticket = do_create_ticket(customer=customer, subject=subject, body=message, channel=channel.id, at=at)
-        acknowledged = acknowledges(ticket)
+        ticket = do_create_ticket(
+            customer=customer,
+            subject=subject,
+            body=message,
+            channel=channel.id,
+            at=at,
+            unverified_sender=unverified,
+        )
+        acknowledged = acknowledges(ticket) and not unverified
         token = _issue_link(customer, at=at, ticket=ticket) if acknowledged else ""
+        if unverified:
+            queue_confirmation(ticket.first_message)
+            how = "; the sender is unverified: the address was asked to confirm it"
+        elif acknowledged:
+            how = "; a sign-in link was emailed"
+        else:
+            how = "; no receipt (the channel sends none)"
         record(
             "portal.ticket_open",
-            f"Customer #{customer.pk} opened {ticket.reference} on the portal"
-            + ("; a sign-in link was emailed" if acknowledged else "; no receipt (the channel sends none)"),
+            f"Customer #{customer.pk} opened {ticket.reference} on the portal{how}",
             target=f"ticket:{ticket.pk}",
             protocol_version=ticket.protocol_version.version,
             clause=f"channels.customer.{channel.id}",
-            data={"ip": ip, "customer": customer.pk},
+            data={"ip": ip, "customer": customer.pk, "unverified_sender": bool(unverified)},
             at=at,
         )
     ticket.refresh_from_db()

@@ -14,4 +14,5 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/", views.ticket, name="ticket"),
     path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),
     path("timezone/", views.set_timezone, name="timezone"),
+    path("confirm/<int:message_id>/", views.confirm_sender, name="confirm-sender"),
 ]

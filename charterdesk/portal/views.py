@@ -12,16 +12,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 from charterdesk.channels.acknowledge import acknowledges
 from charterdesk.core.client import client_ip
 from charterdesk.surveys.portal import portal_surveys
-from charterdesk.tickets.actions import TicketError
+from charterdesk.tickets.actions import TicketError, do_confirm_sender
 from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import Status
 from charterdesk.tickets.rendering import render_message
 
 from . import spam
 from .access import (
+    access_awaiting_message,
     access_opened_ticket,
     access_portal_attachment,
     access_portal_ticket,
+    awaiting_confirmation,
     customer_tickets,
     portal_customer,
     public_messages,
@@ -157,6 +159,7 @@ def new_ticket(request):
                     message=data["message"],
                     timezone_name=data["timezone"],
                     ip=client_ip(request),
+                    signed_in=customer,
                 )
             except RateLimited as exc:
                 form.add_error(None, str(exc))
@@ -203,6 +206,9 @@ def sent(request):
             "promise": promise,
             "zone_label": zone_label(zone),
             "emailed": acknowledges(ticket),
+            # The address belongs to a customer with tickets and whoever typed it is not signed in as
+            # them: nothing of that customer's (not even their name) is shown, and they are asked.
+            "unverified": ticket.unverified_sender,
         },
         customer=portal_customer(request),
     )
@@ -229,6 +235,7 @@ def tickets(request):
         "portal/tickets.html",
         {
             "rows": rows,
+            "awaiting": list(awaiting_confirmation(customer)),
             "zone_label": zone_label(customer.timezone),
             "timezone_form": TimezoneForm(initial={"timezone": customer.timezone}),
         },
@@ -277,6 +284,8 @@ def ticket(request, ticket_id: int):
             "zone": customer.timezone,
             "zone_label": zone_label(customer.timezone),
             "surveys": portal_surveys(found),
+            # Messages on this ticket that used the customer's address unverified: theirs to confirm.
+            "awaiting": list(awaiting_confirmation(customer).filter(ticket=found)),
         },
         status=400 if request.method == "POST" else 200,
         customer=customer,
@@ -297,6 +306,24 @@ def attachment(request, attachment_id: int):
     if redirect_to:
         return redirect_to
     return serve(access_portal_attachment(customer, attachment_id))
+
+
+@require_POST
+def confirm_sender(request, message_id: int):
+    """The signed-in customer confirms they wrote a message marked "unverified sender": signing in
+    with the link mailed to their address is the same proof as the confirmation link."""
+    _, refusal = _offered(request)
+    if refusal:
+        return refusal
+    customer, redirect_to = _signed_in_or_redirect(request)
+    if redirect_to:
+        return redirect_to
+    message = access_awaiting_message(customer, message_id)
+    do_confirm_sender(message, how="portal")
+    messages.success(
+        request, f"Thank you: {message.ticket.reference} {message.ticket.subject} is confirmed as yours."
+    )
+    return redirect("portal:ticket", ticket_id=message.ticket_id)
 
 
 @require_POST

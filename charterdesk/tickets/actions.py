@@ -302,6 +302,7 @@ def do_create_ticket(
     version=None,
     send_email: bool = True,
     override_reason: str = "",
+    unverified_sender: str = "",
 ) -> Ticket:
     """Open a ticket with its first message. ``by_agent`` (a person) opens it on the customer's
     behalf: no first_response clock, and the creation counts as the agent's first public reply,
@@ -312,6 +313,9 @@ def do_create_ticket(
 
     ``version``: the protocol version in force at ``at``, when the caller has just looked it up
     (inbound mail looks it up once for a batch of messages). The first message is ``ticket.first_message``.
+
+    ``unverified_sender``: why the sender could not be verified (the channels and the portal decide);
+    the ticket and its first message are marked, and kept from the customer's portal until confirmed.
     """
     at = whole_second(at)
     subject = stored_text((subject or "").strip()[:300], "subject") or "(no subject)"
@@ -344,6 +348,7 @@ def do_create_ticket(
             tags=tags,
             protocol_version=version,
             created_by_agent=by_agent is not None,
+            unverified_sender=bool(unverified_sender),
             created_at=at,
             updated_at=at,
             search_text=search_words(subject, customer.name, customer.email or "", body),
@@ -380,6 +385,7 @@ def do_create_ticket(
             channel=channel,
             created_at=at,
             message_id=message_id,
+            unverified_sender=unverified_sender[:300],
         )
         events = [
             event_row(
@@ -513,9 +519,16 @@ def do_reply(
 
 @action
 def do_customer_message(
-    ticket: Ticket, *, body: str, body_html: str = "", message_id: str = "", at: dt.datetime | None = None
+    ticket: Ticket,
+    *,
+    body: str,
+    body_html: str = "",
+    message_id: str = "",
+    at: dt.datetime | None = None,
+    unverified_sender: str = "",
 ) -> Message:
-    """A message from the customer on an existing ticket; pending or solved tickets open again."""
+    """A message from the customer on an existing ticket; pending or solved tickets open again.
+    ``unverified_sender``: why its sender could not be verified (kept from the portal until confirmed)."""
     at = whole_second(at)
     body, body_html = stored_text(body, "body"), stored_text(body_html, "html")
     reopened = False
@@ -531,6 +544,7 @@ def do_customer_message(
             channel=ticket.channel,
             created_at=at,
             message_id=message_id,
+            unverified_sender=unverified_sender[:300],
         )
         add_event(
             ticket,
@@ -565,6 +579,37 @@ def do_customer_message(
         refresh_sla(ticket, at)
         hooks.customer_message_stored(ticket=ticket, message=message, reopened=reopened)
     return message
+
+
+@action
+def do_confirm_sender(message: Message, *, how: str, actor=None, at: dt.datetime | None = None) -> bool:
+    """The customer confirmed that they sent a message marked "unverified sender" (``how``: "link",
+    the signed link mailed to their address; "portal", signed in there), or an agent did for them
+    (``actor``, "agent"). The message, and its ticket when it opened it, then show in their portal.
+    Audited by ids only. Returns False when there was nothing to confirm."""
+    at = whole_second(at)
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("ticket").get(pk=message.pk)
+        if not message.awaits_sender_confirmation:
+            nothing_to_record("the sender is not awaiting confirmation")
+            return False
+        Message.objects.filter(pk=message.pk).update(sender_confirmed_at=at)
+        message.sender_confirmed_at = at
+        ticket = message.ticket
+        opened_it = not Message.objects.filter(ticket=ticket, pk__lt=message.pk).exists()
+        if ticket.unverified_sender and opened_it:
+            Ticket.objects.filter(pk=ticket.pk).update(unverified_sender=False)
+            ticket.unverified_sender = False
+        who = ref(actor) if actor is not None else f"customer #{message.author_customer_id}"
+        record(
+            "ticket.confirm_sender",
+            f"{who} confirmed the sender of message #{message.pk} on {ticket.reference} ({how})",
+            actor=actor,
+            target=f"ticket:{ticket.pk}",
+            data={"message": message.pk, "customer": message.author_customer_id, "how": how},
+            at=at,
+        )
+    return True
 
 
 def unticked_required_steps(ticket: Ticket) -> list[tuple[str, list[tuple[int, str]]]]:

@@ -88,6 +88,9 @@ class Ticket(models.Model):
         null=True, blank=True, help_text="the next instant the worker must look at this ticket"
     )
     breached = models.BooleanField(default=False)
+    # Opened by a message whose sender could not be verified (see Message.unverified_sender) and
+    # not yet confirmed by the customer: the ticket stays out of the customer's portal until then.
+    unverified_sender = models.BooleanField(default=False)
     # Computed by the database from status and next_due_at (never written by the code), so that every
     # queue view's first page comes straight off an index: the next due time of an unsolved ticket,
     # NO_CLOCK for an unsolved ticket whose clocks are all paused or met, NOT_IN_QUEUE otherwise.
@@ -166,6 +169,12 @@ class Message(models.Model):
     created_at = models.DateTimeField(db_index=True)
     # For email threading (channels) and idempotent ingestion.
     message_id = models.CharField(max_length=300, blank=True, db_index=True)
+    # Why the sender could not be verified, when the message uses the address of a customer with
+    # earlier tickets without proof (no aligned DKIM/SPF pass; a web form not signed in as them).
+    # Empty: nothing to verify, or verified. Such a message is hidden from the customer's portal
+    # until they confirm it (``sender_confirmed_at``) by the link the desk mails them.
+    unverified_sender = models.CharField(max_length=300, blank=True)
+    sender_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -177,6 +186,11 @@ class Message(models.Model):
     @property
     def is_public(self) -> bool:
         return self.kind != MessageKind.NOTE
+
+    @property
+    def awaits_sender_confirmation(self) -> bool:
+        """Marked "unverified sender" and not confirmed yet: kept from the customer's portal."""
+        return bool(self.unverified_sender) and self.sender_confirmed_at is None
 
 
 class Attachment(models.Model):

@@ -55,6 +55,7 @@ LIST_COLUMNS = (
     "updated_at",
     "next_due_at",
     "breached",
+    "unverified_sender",
     "queue_due",
     "sla_state",
     "customer__name",

@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:ticket_id>/reply/check/", views.check_reply, name="check-reply"),
     path("<int:ticket_id>/presence/", views.presence, name="presence"),
     path("<int:ticket_id>/status/", views.set_status, name="status"),
+    path("<int:ticket_id>/confirm-sender/<int:message_id>/", views.confirm_sender, name="confirm-sender"),
     path("<int:ticket_id>/properties/", views.set_properties, name="properties"),
     path("<int:ticket_id>/assignee/", views.set_assignee, name="assignee"),
     path("<int:ticket_id>/link/", views.link_or_merge, {"how": "link"}, name="link"),

@@ -348,6 +348,12 @@ def _ticket_page(request, ticket: Ticket, *, composer=None, status=200, errors=N
         "rights": rights,
         "badges": badges(ticket, now, include_done=True),
         "timeline": _timeline(ticket, now),
+        # Customer messages whose sender could not be verified and has not confirmed (channels/senders.py).
+        "unverified": list(
+            ticket.messages.exclude(unverified_sender="")
+            .filter(sender_confirmed_at__isnull=True)
+            .order_by("created_at", "id")
+        ),
         "composer": composer or _composer(request, ticket),
         "macros": list(macros_for(request.user)) if rights["macros"] else [],
         "procedures": _procedures(ticket),
@@ -626,6 +632,24 @@ def set_status(request, ticket_id: int):
         messages.success(request, f"{ticket.reference} is now {status}.")
     except TicketError as error:
         messages.error(request, str(error))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def confirm_sender(request, ticket_id: int, message_id: int):
+    """An agent who checked with the customer another way (a call to their known number, say)
+    confirms the sender of a message marked "unverified sender" (``ticket.edit``); audited."""
+    ticket = access_ticket(request, ticket_id, "ticket.edit")
+    message = ticket.messages.filter(pk=message_id).first()
+    if message is None:
+        raise Http404("There is no such message on this ticket.")
+    if actions.do_confirm_sender(message, how="agent", actor=request.user):
+        messages.success(
+            request, f"The sender of the message of {message.created_at:%d %b %H:%M} is confirmed."
+        )
+    else:
+        messages.info(request, "That message's sender needed no confirmation.")
     return _back(ticket)
 
 

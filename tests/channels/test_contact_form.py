@@ -174,3 +174,22 @@ def test_one_address_may_send_ten_messages_an_hour(client, contact_form, monkeyp
     assert Ticket.objects.count() == PER_IP_PER_HOUR
     other = client.post(SUBMIT, _typed(message="From the shop"), HTTP_ORIGIN=SITE, REMOTE_ADDR="198.51.100.4")
     assert other.status_code == 201
+
+
+def test_a_second_message_with_a_known_address_asks_the_customer_to_confirm_it(
+    client, contact_form, django_capture_on_commit_callbacks
+):
+    """Nobody signs in on the company's site: Jo's first message gets a receipt, but a second one with
+    Jo's address (which anyone could type) is marked "unverified sender", and Jo is asked to confirm
+    it instead of sent a receipt."""
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(SUBMIT, _typed(), HTTP_ORIGIN=SITE, REMOTE_ADDR="203.0.113.7")
+        client.post(SUBMIT, _typed(message="Cancel my order."), HTTP_ORIGIN=SITE, REMOTE_ADDR="203.0.113.8")
+
+    first, second = Ticket.objects.order_by("pk")
+    assert not first.unverified_sender
+    assert second.unverified_sender
+    assert second.messages.get().unverified_sender.startswith("sent on the contact form")
+    receipt, confirmation = mail.outbox
+    assert f"#{first.pk}" in receipt.subject and "Please confirm you wrote" in confirmation.subject
+    assert confirmation.to == ["jo@example.com"] and "Cancel my order" not in confirmation.body
