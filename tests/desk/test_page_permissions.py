@@ -327,6 +327,13 @@ PAGES: dict[str, list[Check]] = {
             },
         ),
     ],
+    "tickets:confirm-sender": [
+        desk(
+            all_of("ticket.view", "ticket.edit"),
+            "POST",
+            kwargs=lambda w: {"ticket_id": w.ticket_a.pk, "message_id": w.ticket_a.first_message.pk},
+        )
+    ],
     "tickets:check-new": [
         desk(all_of("ticket.create"), "POST", (200,), data=lambda w: {"body": "Hi", "name": "Sam"}),
     ],
@@ -443,6 +450,13 @@ PAGES: dict[str, list[Check]] = {
         Check("portal_b", kwargs=lambda w: {"attachment_id": w.note_file_a}),  # an internal note's file
         Check("portal_b", kwargs=lambda w: {"attachment_id": w.public_file_b}),
     ],
+    "portal:confirm-sender": [
+        Check("portal_b", "POST", kwargs=lambda w: {"message_id": w.ticket_b.first_message.pk})
+    ],
+    "channels:confirm-sender": [
+        public(kwargs=lambda w: {"token": "not-a-token"}),
+        public("POST", kwargs=lambda w: {"token": "x"}),
+    ],
     "portal:timezone": [Check("portal", "POST", ok=(302,), data=lambda w: {"timezone": "Europe/Berlin"})],
     # channels (ids that do not exist: the permission is checked before the lookup)
     "channels:index": [chan(any_of("ticket.create", "ticket.reply", "channels.manage"), pk=False)],
@@ -507,6 +521,9 @@ PAGES: dict[str, list[Check]] = {
     "api-v1:update_ticket": [api("PATCH", kwargs=lambda w: {"ticket_id": w.ticket_a.pk})],
     "api-v1:reply": [api("POST", kwargs=lambda w: {"ticket_id": w.ticket_a.pk})],
     "api-v1:note": [api("POST", kwargs=lambda w: {"ticket_id": w.ticket_a.pk})],
+    "api-v1:confirm_sender": [
+        api("POST", kwargs=lambda w: {"ticket_id": w.ticket_a.pk, "message_id": w.ticket_a.first_message.pk})
+    ],
     "api-v1:sla": [api(kwargs=lambda w: {"ticket_id": w.ticket_a.pk})],
     "api-v1:download_attachment": [api(kwargs=lambda w: {"attachment_id": w.note_file_a})],
     "api-v1:list_customers": [api()],
