@@ -35,6 +35,26 @@ def open_ticket(demo_live):
     return do_create_ticket(customer=jo, subject="Tent pole snapped", body="My pole broke.", channel="email")
 
 
+# Chromium hands a turn of the mouse wheel to the page's script at its next frame, after
+# mouse.wheel has returned, and the scroll it causes later still (scroll events, then
+# "scrollend"). Were the page's clock moved before they arrive, the page would date that use ten
+# seconds late and count ten seconds too many. This arms a promise, before the wheel turns, that
+# holds until the page has had the wheel event and, when the page can still scroll down, the end
+# of that scroll; the listeners are added after the page's own (which listen in the capture
+# phase), so they run after them.
+WATCH_THE_WHEEL = """() => {
+    const root = document.scrollingElement;
+    const scrolls = root.scrollTop + root.clientHeight < root.scrollHeight - 1;
+    const seen = (name) =>
+        new Promise((done) => document.addEventListener(name, () => done(), {once: true, passive: true}));
+    window.wheelHandled = Promise.all([seen("wheel"), scrolls ? seen("scrollend") : null]).then(() => true);
+}"""
+
+
+def is_presence(response) -> bool:
+    return "/presence/" in response.url
+
+
 def recorded(ticket) -> int:
     from charterdesk.tickets.models import WorkTime
 
@@ -53,15 +73,22 @@ def test_time_on_a_ticket_page_grows_while_used_and_stops_when_idle_or_hidden(pa
     url = f"{demo_live}/tickets/{open_ticket.pk}/"
 
     def ten_seconds(scroll: bool) -> None:
-        """Scroll (or not), then let 10 seconds pass on both clocks: the page's sign of life goes."""
+        """Scroll (or not), then let 10 seconds pass on both clocks: the page's sign of life goes,
+        and the desk has answered it before the test goes on."""
         if scroll:
+            page.evaluate(WATCH_THE_WHEEL)
             page.mouse.wheel(0, 120)
+            page.evaluate("() => window.wheelHandled")
         desk_clock.at += dt.timedelta(seconds=10)
-        with page.expect_response(lambda r: "/presence/" in r.url):
+        with page.expect_response(is_presence):
             page.clock.run_for(10_000)
 
     with patch("django.utils.timezone.now", desk_clock):
-        page.goto(url)
+        # The page says it is there as it opens (with nothing worked yet); its answer is awaited
+        # here so that each step below waits for its own sign of life, not this one.
+        with page.expect_response(is_presence) as opened:
+            page.goto(url)
+        assert opened.value.request.post_data_json["active"] == "0"
         page.mouse.move(400, 400)
         for _ in range(3):
             ten_seconds(scroll=True)

@@ -63,8 +63,10 @@
   dock.addEventListener("focusin", () => fold(false));
 })();
 
-// Presence: the page says "viewing" every few seconds (htmx, #presence-ping); while the person
-// has text in the composer and is in it, it says "typing" (at once when that starts or stops).
+// Presence: the page says "viewing" as it opens and every few seconds (htmx, #presence-ping:
+// hx-trigger "load", since htmx only listens on the form once it has set up the page, on
+// DOMContentLoaded, after this deferred script has run); while the person has text in the
+// composer and is in it, it says "typing" (at once when that starts or stops).
 (() => {
   const ping = document.getElementById("presence-ping");
   const state = ping && ping.querySelector("[data-presence-state]");
@@ -78,7 +80,6 @@
     }
   };
   ["input", "focus", "blur"].forEach((name) => body.addEventListener(name, update));
-  htmx.trigger(ping, "presence-now");
 })();
 
 // Working time (the handle_time KPI, docs/reports.md): each sign of life the page sends says how
