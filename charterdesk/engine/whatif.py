@@ -14,8 +14,8 @@ What is counted (docs/whatif.md says it in a manager's words):
   like with like even when a rule raises the priority;
 - escalations: firings per rule; workload: the tickets a rule handed to each group
   (``assign_group``);
-- objectives: the protocol's ``sla_compliance`` objectives judged on the overall compliance
-  (the other KPIs need the KPI engine and are listed as not judged here).
+- objectives: every objective of each version judged by the KPI engine (``kpis.py``) over the
+  same tickets and the period, from the very SLA answers the counts above come from.
 """
 
 from __future__ import annotations
@@ -23,15 +23,26 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import sys
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from charterdesk.protocol.models import Protocol
 
+from .kpis import KpiEngine, Survey, TicketHistory, period_between
 from .replay import workers_for
-from .sla import METRICS, Created, Event, PriorityChange, SlaEngine, TicketSla, format_time
+from .sla import (
+    METRICS,
+    Created,
+    Event,
+    EventError,
+    PriorityChange,
+    SlaEngine,
+    TicketSla,
+    format_time,
+)
 
 __all__ = [
     "Outcome",
@@ -40,6 +51,7 @@ __all__ = [
     "active_in",
     "compare",
     "format_text",
+    "judge",
     "outcome_of",
     "outcome_of_line",
     "period",
@@ -193,27 +205,6 @@ def _workload(outcomes: Iterable[Outcome], assigns: Mapping[str, tuple[str, ...]
     return groups
 
 
-def _objectives(protocol: Protocol, compliance: float | None) -> list[dict]:
-    found = []
-    for objective in protocol.objectives:
-        row: dict[str, object] = {
-            "id": objective.id,
-            "text": objective.text,
-            "kpi": objective.kpi,
-            "value": None,
-            "met": None,
-        }
-        if objective.kpi == "sla_compliance" and compliance is not None:
-            low = objective.target.get("min")
-            high = objective.target.get("max")
-            met = (not isinstance(low, float | int) or compliance >= low) and (
-                not isinstance(high, float | int) or compliance <= high
-            )
-            row.update(value=compliance, met=met)
-        found.append(row)
-    return found
-
-
 def _difference(base: Outcome, draft: Outcome) -> list[str]:
     """What changes for one ticket, in words (empty: the same outcome)."""
     if base.policy == draft.policy and base.cycles == draft.cycles and base.escalations == draft.escalations:
@@ -251,11 +242,13 @@ def compare(
     now: int,
     period_from: int | None = None,
     sample_limit: int = SAMPLE_LIMIT,
+    objectives: tuple[list[dict], list[dict]] = ([], []),
 ) -> Whatif:
     """The report for the same tickets under the version in force (``base``) and the draft.
 
     Tickets present under only one version are left out (both replays read the same tickets,
-    so that happens only to a caller's mistake).
+    so that happens only to a caller's mistake). ``objectives``: each version's objectives as
+    the KPI engine judged them (``Report.objectives``; ``judge`` makes them from histories).
     """
     ids = [ticket for ticket in base if ticket in draft]
     report = Whatif(tickets=len(ids), now=now, period_from=period_from)
@@ -323,16 +316,7 @@ def compare(
         for group in sorted(set(base_groups) | set(draft_groups))
     ]
 
-    judged_before = _objectives(base_protocol, before_all["compliance"])
-    judged_after = {row["id"]: row for row in _objectives(draft_protocol, after_all["compliance"])}
-    seen = set()
-    for row in judged_before:
-        after_row = judged_after.get(row["id"])
-        report.objectives.append(_objective_row(row, after_row))
-        seen.add(row["id"])
-    for key, row in judged_after.items():
-        if key not in seen:
-            report.objectives.append(_objective_row(None, row))
+    report.objectives = _objective_rows(base_protocol, draft_protocol, *objectives)
 
     changes = []
     for ticket in ids:
@@ -361,53 +345,97 @@ def compare(
     return report
 
 
-def _objective_row(before: dict | None, after: dict | None) -> dict:
-    either = before or after
-    assert either is not None
-    return {
-        "id": either["id"],
-        "text": either["text"],
-        "kpi": either["kpi"],
-        "base": None if before is None else before["value"],
-        "draft": None if after is None else after["value"],
-        "base_met": None if before is None else before["met"],
-        "draft_met": None if after is None else after["met"],
-        "judged": either["kpi"] == "sla_compliance",
-    }
+def _objective_rows(
+    base_protocol: Protocol, draft_protocol: Protocol, base: list[dict], draft: list[dict]
+) -> list[dict]:
+    """One row per objective id, those of the version in force first, then the draft's new ones:
+    its words and KPI (the draft's when it states the objective), and under each version the
+    target, the actual figures and whether it is met (all None where that version lacks it)."""
+    texts = {o.id: o.text for o in base_protocol.objectives}
+    texts.update({o.id: o.text for o in draft_protocol.objectives})
+    judged = ({row["id"]: row for row in base}, {row["id"]: row for row in draft})
+    ids = [row["id"] for row in base] + [row["id"] for row in draft if row["id"] not in judged[0]]
+    rows = []
+    for key in ids:
+        before, after = judged[0].get(key), judged[1].get(key)
+        either = after or before
+        assert either is not None
+        row: dict[str, object] = {"id": key, "text": texts.get(key), "kpi": either["kpi"]}
+        for side, found in (("base", before), ("draft", after)):
+            row[f"{side}_kpi"] = None if found is None else found["kpi"]
+            row[f"{side}_target"] = None if found is None else found["target"]
+            row[f"{side}_actual"] = None if found is None else found["actual"]
+            row[f"{side}_met"] = None if found is None else found["met"]
+        row["in_base"], row["in_draft"] = before is not None, after is not None
+        rows.append(row)
+    return rows
 
 
-def _outcomes(
-    base_engine: SlaEngine,
-    draft_engine: SlaEngine,
-    items: list[tuple[str, list[Event]]],
+def judge(
+    kpi: KpiEngine,
+    histories: Iterable[TicketHistory],
+    start: int,
     now: int,
+    results: Iterable[TicketSla] | None = None,
+) -> list[dict]:
+    """The protocol's objectives judged by the KPI engine over these tickets, from ``start`` to
+    ``now`` (POSIX seconds, days cut in the team's time zone), everything judged at ``now``:
+    ``Report.objectives``. ``results``: the SLA answers at ``now`` when the caller has them
+    (``KpiEngine.compute``); the histories' events then end at ``now``, as the what-if read them."""
+    span = period_between(min(start, now - 1), now, kpi.timezone)
+    return kpi.compute(histories, span, kpis=[], results=results).objectives
+
+
+def _version(
+    engine: SlaEngine,
+    items: list[tuple[str, list[Event]]],
+    surveys: Mapping[str, list[Survey]],
+    now: int,
+    start: int,
     progress: Callable[[int], object] | None = None,
-) -> list[tuple[Outcome, Outcome]]:
-    found = []
-    evaluate_base = base_engine.evaluate
-    evaluate_draft = draft_engine.evaluate
-    for done, (ticket, events) in enumerate(items, 1):
-        priority = priority_at(events, now)
-        found.append(
-            (
-                outcome_of(ticket, priority, evaluate_base(events, now)),
-                outcome_of(ticket, priority, evaluate_draft(events, now)),
-            )
-        )
-        if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(done)
-    return found
+) -> tuple[list[Outcome], list[dict]]:
+    """Every ticket under one version: its outcomes, and its objectives judged by the KPI engine
+    from the very same SLA answers (each ticket is evaluated once, and not kept)."""
+    outcomes: list[Outcome] = []
+    append = outcomes.append
+    evaluate = engine.evaluate
+
+    def evaluated() -> Iterator[TicketSla]:
+        for done, (ticket, events) in enumerate(items, 1):
+            result = evaluate(events, now)
+            append(outcome_of(ticket, priority_at(events, now), result))
+            if progress is not None and done % PROGRESS_EVERY == 0:
+                progress(done)
+            yield result
+
+    no_answers: list[Survey] = []
+    histories = (TicketHistory(events, surveys.get(ticket, no_answers)) for ticket, events in items)
+    objectives = judge(KpiEngine(engine.protocol, engine), histories, start, now, evaluated())
+    return outcomes, objectives
 
 
-def _share_worker(connection: Connection, args: tuple) -> None:
+def _version_worker(connection: Connection, args: tuple) -> None:
+    """A forked process: one version over every ticket; the outcomes go back as plain tuples,
+    which pickle several times faster than the dataclass."""
     try:
-        connection.send(_outcomes(*args))
+        outcomes, objectives = _version(*args)
+        connection.send(([_fields(o) for o in outcomes], objectives))
+    except EventError as error:  # raised again in the parent, as one process would
+        connection.send(("event", error.index, error.message))
     except BaseException:  # reported to the parent, which raises it
         import traceback
 
         connection.send(("crash", traceback.format_exc()))
     finally:
         connection.close()
+
+
+def _at(event: Event) -> int:
+    return event.at
+
+
+def _fields(outcome: Outcome) -> tuple:
+    return (outcome.ticket, outcome.priority, outcome.policy, outcome.cycles, outcome.escalations)
 
 
 def run(
@@ -417,33 +445,61 @@ def run(
     now: int,
     *,
     period_from: int | None = None,
+    surveys: Mapping[str, list[Survey]] | None = None,
     sample_limit: int = SAMPLE_LIMIT,
     progress: Callable[[int], object] | None = None,
     workers: int | None = None,
 ) -> Whatif:
-    """Replay every ticket under both versions at ``now`` and compare.
+    """Replay every ticket under both versions at ``now``, judge each version's objectives, and
+    compare.
 
-    Large inputs are shared out in order across one forked process per core, as ``sla replay``
-    does (``replay.workers_for``: ``CHARTERDESK_REPLAY_WORKERS`` or ``workers`` decide); each
-    sends back its tickets' outcomes. ``progress(done)`` is called every ``PROGRESS_EVERY``
-    tickets (the desk's progress bar), estimated from this process's share.
+    ``surveys``: the survey answers per ticket, in time order (for the KPIs that count them).
+    The objectives are judged over the period from ``period_from`` (None: the first event) to
+    ``now``. With two processes or more (``replay.workers_for``: ``CHARTERDESK_REPLAY_WORKERS``
+    or ``workers`` decide, one per core for large inputs), the draft runs in a forked process
+    while this one runs the version in force: the histories are read once and shared by the
+    fork, and each version's KPI engine sees all its tickets in one place. ``progress(done)`` is
+    called every ``PROGRESS_EVERY`` tickets (the desk's progress bar), as tickets of ``tickets``
+    done (estimated from this process's share).
     """
-    items = list(tickets.items())
+    # Events after `now` are not applied by the SLA engine; the KPI engine, given its answers,
+    # must not see them either (a solve after the end is not one of the period's).
+    items = [
+        (
+            ticket,
+            events if not events or events[-1].at <= now else events[: bisect_right(events, now, key=_at)],
+        )
+        for ticket, events in tickets.items()
+    ]
+    answers: Mapping[str, list[Survey]] = surveys if surveys is not None else {}
+    start = period_from
+    if start is None:
+        start = min((events[0].at for _ticket, events in items if events), default=now)
     count = workers_for(sum(len(events) for _ticket, events in items), workers)
-    if count > 1 and len(items) >= count:
-        pairs = _run_parallel(base_engine, draft_engine, items, now, progress, count)
+    if count > 1 and items:
+        base, draft = _run_parallel(base_engine, draft_engine, items, answers, now, start, progress)
     else:
-        pairs = _outcomes(base_engine, draft_engine, items, now, progress)
-    base = {pair[0].ticket: pair[0] for pair in pairs}
-    draft = {pair[1].ticket: pair[1] for pair in pairs}
+        total = len(items)
+
+        def first_half(done: int) -> object:
+            assert progress is not None
+            return progress(done // 2)
+
+        def second_half(done: int) -> object:
+            assert progress is not None
+            return progress((total + done) // 2)
+
+        base = _version(base_engine, items, answers, now, start, first_half if progress else None)
+        draft = _version(draft_engine, items, answers, now, start, second_half if progress else None)
     return compare(
-        base,
-        draft,
+        {outcome.ticket: outcome for outcome in base[0]},
+        {outcome.ticket: outcome for outcome in draft[0]},
         base_engine.protocol,
         draft_engine.protocol,
         now=now,
         period_from=period_from,
         sample_limit=sample_limit,
+        objectives=(base[1], draft[1]),
     )
 
 
@@ -451,45 +507,35 @@ def _run_parallel(
     base_engine: SlaEngine,
     draft_engine: SlaEngine,
     items: list[tuple[str, list[Event]]],
+    surveys: Mapping[str, list[Survey]],
     now: int,
+    start: int,
     progress: Callable[[int], object] | None,
-    count: int,
-) -> list[tuple[Outcome, Outcome]]:
+) -> tuple[tuple[list[Outcome], list[dict]], tuple[list[Outcome], list[dict]]]:
     context = multiprocessing.get_context("fork")
-    bounds = [len(items) * share // count for share in range(count + 1)]
-    connections: list[Connection] = []
-    processes = []
     for stream in (sys.stdout, sys.stderr):  # a forked child flushes what it inherited
         with contextlib.suppress(Exception):
             stream.flush()
+    parent_end, child_end = context.Pipe()
+    args = (draft_engine, items, surveys, now, start)
+    process = context.Process(target=_version_worker, args=(child_end, args), daemon=True)
     try:
-        for share in range(1, count):
-            parent_end, child_end = context.Pipe()
-            args = (base_engine, draft_engine, items[bounds[share] : bounds[share + 1]], now)
-            process = context.Process(target=_share_worker, args=(child_end, args), daemon=True)
-            process.start()
-            child_end.close()
-            connections.append(parent_end)
-            processes.append(process)
-
-        def scaled(done: int) -> object:
-            assert progress is not None
-            return progress(done * count)
-
-        pairs = _outcomes(base_engine, draft_engine, items[: bounds[1]], now, scaled if progress else None)
-        for connection in connections:
-            try:
-                reply = connection.recv()
-            except EOFError:
-                raise RuntimeError("a what-if worker ended without an answer") from None
-            if isinstance(reply, tuple) and reply and reply[0] == "crash":
-                raise RuntimeError(f"a what-if worker failed:\n{reply[1]}")
-            pairs += reply
-        return pairs
+        process.start()
+        child_end.close()
+        base = _version(base_engine, items, surveys, now, start, progress)
+        try:
+            reply = parent_end.recv()
+        except EOFError:
+            raise RuntimeError("a what-if worker ended without an answer") from None
+        if isinstance(reply, tuple) and reply and reply[0] == "event":
+            raise EventError(reply[1], reply[2])
+        if isinstance(reply, tuple) and reply and reply[0] == "crash":
+            raise RuntimeError(f"a what-if worker failed:\n{reply[1]}")
+        fields, objectives = reply
+        return base, ([Outcome(*row) for row in fields], objectives)
     finally:
-        for connection in connections:
-            connection.close()
-        for process in processes:
+        parent_end.close()
+        if process.pid is not None:
             process.join(timeout=5)
             if process.is_alive():  # pragma: no cover - a worker stuck after an error
                 process.kill()
@@ -545,15 +591,9 @@ def format_text(report: dict) -> str:
     lines += [f"  {row['group']}: {row['base']} -> {row['draft']}" for row in report["workload"]] or [
         "  none"
     ]
-    lines += ["", "Objectives (sla_compliance judged on SLA compliance; other KPIs not judged here):"]
+    lines += ["", "Objectives, judged by the KPI engine over these tickets (in force -> draft):"]
     for row in report["objectives"]:
-        if not row["judged"]:
-            lines.append(f"  {row['id']} ({row['kpi']}): not judged here")
-            continue
-        lines.append(
-            f"  {row['id']} ({row['kpi']}): {_percent(row['base'])} {_met(row['base_met'])}"
-            f" -> {_percent(row['draft'])} {_met(row['draft_met'])}"
-        )
+        lines.append(f"  {row['id']} ({row['kpi']}): {_judged(row, 'base')} -> {_judged(row, 'draft')}")
     if not report["objectives"]:
         lines.append("  none in either version")
     lines += ["", "Sample tickets that change outcome:"]
@@ -561,8 +601,46 @@ def format_text(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+RATIO_KPIS = frozenset({"sla_compliance", "csat", "fcr", "reopen_rate"})
+BOUNDS = {"min": "at least", "max": "at most"}
+
+
+def shown_figure(kpi: str, key: str, value: float | None) -> str:
+    """An objective's target or actual figure in words: a percentile as a duration, a ratio in
+    percent, anything else (NPS, CES, backlog) as the number it is."""
+    if value is None:
+        return "-"
+    if key.startswith("p"):
+        minutes, seconds = divmod(int(value), 60)
+        hours, minutes = divmod(minutes, 60)
+        return (
+            "".join(
+                f"{amount}{unit}" for amount, unit in ((hours, "h"), (minutes, "m"), (seconds, "s")) if amount
+            )
+            or "0s"
+        )
+    if kpi in RATIO_KPIS:
+        return _percent(value)
+    return f"{value:g}"
+
+
+def _judged(row: dict, side: str) -> str:
+    """One version's side of an objective row: each target key, the actual figure, met or missed."""
+    if not row[f"in_{side}"]:
+        return "(not an objective here)"
+    kpi = row[f"{side}_kpi"]
+    target, actual = row[f"{side}_target"], row[f"{side}_actual"]
+    parts = [
+        ("" if key in BOUNDS else f"{key} ")
+        + f"{shown_figure(kpi, key, actual[key])} (target {BOUNDS.get(key, 'at most')} "
+        + f"{shown_figure(kpi, key, bound)})"
+        for key, bound in target.items()
+    ]
+    return f"{', '.join(parts)} {_met(row[f'{side}_met'])}"
+
+
 def _met(met: bool | None) -> str:
-    return "(no cycles judged)" if met is None else ("met" if met else "missed")
+    return "nothing to count" if met is None else ("met" if met else "missed")
 
 
 # --------------------------------------------------------------------------- the period

@@ -13,11 +13,14 @@ decoded JSON per row, then the conversion back to seconds) was most of the readi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 import orjson
 from django.db import connection
 
-from charterdesk.tickets.live_sla import engine_event, engine_event_at
+from charterdesk.engine.kpis import Survey
+from charterdesk.tickets.lifecycle import hooks
+from charterdesk.tickets.live_sla import engine_event, engine_event_at, to_seconds
 from charterdesk.tickets.models import TicketEvent
 
 CHUNK = 20_000
@@ -95,3 +98,26 @@ def period_histories(start: dt.datetime | None, end: dt.datetime) -> dict[str, l
                     events = found[str(ticket_id)] = []
                 events.append(make(kind, seconds, loads(data) if type(data) is str else data))
     return found
+
+
+def survey_answers(tickets: Collection[str], end: dt.datetime) -> dict[str, list[Survey]]:
+    """The survey answers about these tickets (ids as ``period_histories`` keys them) given by
+    ``end``, each ticket's in time order: what the KPI engine counts for CSAT, NPS and CES. They
+    come from the families (the ``history_events`` hook), as `tickets export-events` writes them."""
+    found: dict[str, list[Survey]] = {}
+    last = to_seconds(end)
+    for answers in hooks.history_events(ticket_ids=None):
+        for event in answers or ():
+            if event.event != "survey":
+                continue
+            ticket = str(event.ticket_id)
+            at = to_seconds(event.at)
+            if ticket in tickets and at <= last:
+                found.setdefault(ticket, []).append(Survey(at, event.data["kind"], int(event.data["score"])))
+    for answers in found.values():
+        answers.sort(key=_survey_at)
+    return found
+
+
+def _survey_at(survey: Survey) -> int:
+    return survey.at

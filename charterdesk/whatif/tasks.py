@@ -18,7 +18,7 @@ from charterdesk.engine.whatif import run
 from charterdesk.library.versions import load_version
 from charterdesk.tickets.live_sla import to_seconds
 
-from .histories import period_histories
+from .histories import period_histories, survey_answers
 from .models import RunState, WhatifRun
 
 log = logging.getLogger("charterdesk.worker")
@@ -49,6 +49,7 @@ def compute(run_id: int) -> None:
             raise ValueError("the draft does not validate; fix it in the editor and try again")
         started = time.perf_counter()
         tickets = period_histories(job.period_from, job.period_to)
+        surveys = survey_answers(tickets, job.period_to)
         read = time.perf_counter() - started
         _set(run_id, progress=READ_SHARE, tickets=len(tickets))
         total = max(len(tickets), 1)
@@ -63,6 +64,7 @@ def compute(run_id: int) -> None:
             tickets,
             to_seconds(job.period_to),
             period_from=to_seconds(job.period_from),
+            surveys=surveys,
             progress=progress,
         ).as_dict()
         engine = time.perf_counter() - started
