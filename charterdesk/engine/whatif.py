@@ -50,6 +50,7 @@ __all__ = [
     "Whatif",
     "active_in",
     "compare",
+    "count",
     "format_text",
     "judge",
     "outcome_of",
@@ -84,16 +85,26 @@ def _state(fulfilled: object, breached: bool) -> str:
     return OPEN if fulfilled is None else ACHIEVED
 
 
+# One (metric, state) pair object for all tickets: less to allocate, and comparing two
+# tickets' cycles meets the same objects (an identity check) instead of equal strings.
+_PAIRS: dict[str, dict[str, tuple[str, str]]] = {
+    metric: {state: (metric, state) for state in (ACHIEVED, BREACHED, OPEN)} for metric in METRICS
+}
+
+
 def outcome_of(ticket: str, priority: str | None, result: TicketSla) -> Outcome:
     """A ticket's outcome from the engine's answer."""
-    cycles = tuple(
-        (metric, _state(cycle.fulfilled, cycle.breached))
-        for metric in METRICS
-        for cycle in result.metrics[metric]
-    )
+    cycles: list[tuple[str, str]] = []
+    metrics = result.metrics
+    for metric in METRICS:
+        found = metrics[metric]
+        if found:
+            pairs = _PAIRS[metric]
+            for cycle in found:
+                cycles.append(pairs[_state(cycle.fulfilled, cycle.breached)])
     now = result.now
-    escalations = tuple((e.rule, e.metric, e.at) for e in result.escalations if e.at < now)
-    return Outcome(ticket, priority, result.policy, cycles, escalations)
+    escalations = tuple([(e.rule, e.metric, e.at) for e in result.escalations if e.at < now])
+    return Outcome(ticket, priority, result.policy, tuple(cycles), escalations)
 
 
 def outcome_of_line(record: Mapping, priority: str | None) -> Outcome:
@@ -178,31 +189,49 @@ def _assigns(protocol: Protocol) -> dict[str, tuple[str, ...]]:
     }
 
 
-def _tally(outcomes: Iterable[Outcome]) -> tuple[Counter, Counter, Counter, Counter]:
-    """(per (metric, priority, state), per state overall, firings per rule, tickets per rule)."""
+@dataclass(slots=True)
+class Counts:
+    """One version's counts over a set of outcomes (``count``): what the report's tables add up."""
+
+    cells: Counter
+    """Cycles per (metric, priority, achieved | breached | open)."""
+    overall: Counter
+    """Cycles per state, all metrics and priorities."""
+    firings: Counter
+    """Firings per escalation rule."""
+    rule_tickets: Counter
+    """Tickets on which each rule fired."""
+    groups: Counter
+    """Tickets handed to each group by an escalation (``assign_group``; once per group)."""
+
+
+def count(outcomes: Iterable[Outcome], protocol: Protocol) -> Counts:
+    """Add up one version's outcomes. Most tickets share their shape (priority and the states of
+    their cycles; the rules that fired), so each shape is counted once and then multiplied."""
+    shapes: Counter = Counter()
+    fired: Counter = Counter()
+    for outcome in outcomes:
+        shapes[outcome.priority, outcome.cycles] += 1
+        if outcome.escalations:
+            fired[tuple([rule for rule, _metric, _at in outcome.escalations])] += 1
     cells: Counter = Counter()
     overall: Counter = Counter()
+    for (priority, cycles), tickets in shapes.items():
+        for metric, state in cycles:
+            cells[metric, priority, state] += tickets
+            overall[state] += tickets
     firings: Counter = Counter()
     rule_tickets: Counter = Counter()
-    for outcome in outcomes:
-        for metric, state in outcome.cycles:
-            cells[metric, outcome.priority, state] += 1
-            overall[state] += 1
-        for rule, _metric, _at in outcome.escalations:
-            firings[rule] += 1
-        for rule in {rule for rule, _metric, _at in outcome.escalations}:
-            rule_tickets[rule] += 1
-    return cells, overall, firings, rule_tickets
-
-
-def _workload(outcomes: Iterable[Outcome], assigns: Mapping[str, tuple[str, ...]]) -> Counter:
-    """Tickets handed to each group by an escalation (a ticket counts once per group)."""
     groups: Counter = Counter()
-    for outcome in outcomes:
-        handed = {group for rule, _metric, _at in outcome.escalations for group in assigns.get(rule, ())}
-        for group in handed:
-            groups[group] += 1
-    return groups
+    assigns = _assigns(protocol)
+    for rules, tickets in fired.items():
+        for rule in rules:
+            firings[rule] += tickets
+        for rule in set(rules):
+            rule_tickets[rule] += tickets
+        for group in {group for rule in rules for group in assigns.get(rule, ())}:
+            groups[group] += tickets
+    return Counts(cells, overall, firings, rule_tickets, groups)
 
 
 def _difference(base: Outcome, draft: Outcome) -> list[str]:
@@ -243,19 +272,39 @@ def compare(
     period_from: int | None = None,
     sample_limit: int = SAMPLE_LIMIT,
     objectives: tuple[list[dict], list[dict]] = ([], []),
+    counts: tuple[Counts, Counts] | None = None,
 ) -> Whatif:
     """The report for the same tickets under the version in force (``base``) and the draft.
 
     Tickets present under only one version are left out (both replays read the same tickets,
     so that happens only to a caller's mistake). ``objectives``: each version's objectives as
     the KPI engine judged them (``Report.objectives``; ``judge`` makes them from histories).
+    ``counts``: each version's ``count`` of these very outcomes, when the caller made them
+    already (``run`` does, in each version's process).
     """
-    ids = [ticket for ticket in base if ticket in draft]
+    if len(base) == len(draft) and all(ticket in draft for ticket in base):
+        ids = list(base)
+        same = True
+    else:
+        ids = [ticket for ticket in base if ticket in draft]
+        same = False
     report = Whatif(tickets=len(ids), now=now, period_from=period_from)
-    base_cells, base_all, base_firings, base_rule_tickets = _tally(base[t] for t in ids)
-    draft_cells, draft_all, draft_firings, draft_rule_tickets = _tally(draft[t] for t in ids)
+    if counts is None or not same:
+        counts = (
+            count([base[t] for t in ids], base_protocol),
+            count([draft[t] for t in ids], draft_protocol),
+        )
+    before_counts, after_counts = counts
+    base_cells, base_all = before_counts.cells, before_counts.overall
+    draft_cells, draft_all = after_counts.cells, after_counts.overall
+    base_firings, base_rule_tickets = before_counts.firings, before_counts.rule_tickets
+    draft_firings, draft_rule_tickets = after_counts.firings, after_counts.rule_tickets
 
-    priorities = {base[t].priority for t in ids}
+    # The ticket's own priority is the same under both versions; a priority without cycles
+    # under either has no row.
+    priorities = {priority for _metric, priority, _state in base_cells} | {
+        priority for _metric, priority, _state in draft_cells
+    }
     ordered = [p for p in PRIORITY_ORDER if p in priorities] + sorted(
         str(p) for p in priorities if p not in PRIORITY_ORDER
     )
@@ -284,9 +333,23 @@ def compare(
         "change": _change(before_all["compliance"], after_all["compliance"]),
     }
 
-    moves: Counter = Counter(
-        (base[t].policy, draft[t].policy) for t in ids if base[t].policy != draft[t].policy
-    )
+    # One pass over the tickets for what needs both outcomes side by side: policy moves and the
+    # tickets whose outcome changes (most do not: equal tuples, nothing to put in words).
+    moves: Counter = Counter()
+    changes: list[tuple[str, list[str], int]] = []
+    for ticket in ids:
+        before_outcome, after_outcome = base[ticket], draft[ticket]
+        if (
+            before_outcome.policy == after_outcome.policy
+            and before_outcome.cycles == after_outcome.cycles
+            and before_outcome.escalations == after_outcome.escalations
+        ):
+            continue
+        if before_outcome.policy != after_outcome.policy:
+            moves[before_outcome.policy, after_outcome.policy] += 1
+        why = _difference(before_outcome, after_outcome)
+        if why:
+            changes.append((ticket, why, _breaches(after_outcome) - _breaches(before_outcome)))
     report.policy_changes = [
         {"from": old, "to": new, "tickets": count}
         for (old, new), count in sorted(
@@ -309,8 +372,7 @@ def compare(
         for rule in rules
     ]
 
-    base_groups = _workload((base[t] for t in ids), _assigns(base_protocol))
-    draft_groups = _workload((draft[t] for t in ids), _assigns(draft_protocol))
+    base_groups, draft_groups = before_counts.groups, after_counts.groups
     report.workload = [
         {"group": group, "base": base_groups[group], "draft": draft_groups[group]}
         for group in sorted(set(base_groups) | set(draft_groups))
@@ -318,20 +380,10 @@ def compare(
 
     report.objectives = _objective_rows(base_protocol, draft_protocol, *objectives)
 
-    changes = []
-    for ticket in ids:
-        why = _difference(base[ticket], draft[ticket])
-        if why:
-            changes.append((ticket, why))
     report.changed = len(changes)
-    # The most telling first: the largest change in breaches, then the ticket's own order.
-    position = {ticket: index for index, ticket in enumerate(ids)}
-    changes.sort(
-        key=lambda item: (
-            -abs(_breaches(draft[item[0]]) - _breaches(base[item[0]])),
-            position[item[0]],
-        )
-    )
+    # The most telling first: the largest change in breaches, then the tickets' own order (the
+    # sort keeps it among equals).
+    changes.sort(key=_largest_change)
     report.samples = [
         {
             "ticket": ticket,
@@ -340,9 +392,13 @@ def compare(
             "base_breaches": _breaches(base[ticket]),
             "draft_breaches": _breaches(draft[ticket]),
         }
-        for ticket, why in changes[:sample_limit]
+        for ticket, why, _change in changes[:sample_limit]
     ]
     return report
+
+
+def _largest_change(change: tuple[str, list[str], int]) -> int:
+    return -abs(change[2])
 
 
 def _objective_rows(
@@ -393,9 +449,9 @@ def _version(
     now: int,
     start: int,
     progress: Callable[[int], object] | None = None,
-) -> tuple[list[Outcome], list[dict]]:
-    """Every ticket under one version: its outcomes, and its objectives judged by the KPI engine
-    from the very same SLA answers (each ticket is evaluated once, and not kept)."""
+) -> tuple[list[Outcome], list[dict], Counts]:
+    """Every ticket under one version: its outcomes, its objectives judged by the KPI engine from
+    the very same SLA answers (each ticket is evaluated once, and not kept), and its counts."""
     outcomes: list[Outcome] = []
     append = outcomes.append
     evaluate = engine.evaluate
@@ -411,15 +467,15 @@ def _version(
     no_answers: list[Survey] = []
     histories = (TicketHistory(events, surveys.get(ticket, no_answers)) for ticket, events in items)
     objectives = judge(KpiEngine(engine.protocol, engine), histories, start, now, evaluated())
-    return outcomes, objectives
+    return outcomes, objectives, count(outcomes, engine.protocol)
 
 
 def _version_worker(connection: Connection, args: tuple) -> None:
     """A forked process: one version over every ticket; the outcomes go back as plain tuples,
     which pickle several times faster than the dataclass."""
     try:
-        outcomes, objectives = _version(*args)
-        connection.send(([_fields(o) for o in outcomes], objectives))
+        outcomes, objectives, counts = _version(*args)
+        connection.send(([_fields(o) for o in outcomes], objectives, counts))
     except EventError as error:  # raised again in the parent, as one process would
         connection.send(("event", error.index, error.message))
     except BaseException:  # reported to the parent, which raises it
@@ -500,6 +556,7 @@ def run(
         period_from=period_from,
         sample_limit=sample_limit,
         objectives=(base[1], draft[1]),
+        counts=(base[2], draft[2]),
     )
 
 
@@ -511,7 +568,7 @@ def _run_parallel(
     now: int,
     start: int,
     progress: Callable[[int], object] | None,
-) -> tuple[tuple[list[Outcome], list[dict]], tuple[list[Outcome], list[dict]]]:
+) -> tuple[tuple[list[Outcome], list[dict], Counts], tuple[list[Outcome], list[dict], Counts]]:
     context = multiprocessing.get_context("fork")
     for stream in (sys.stdout, sys.stderr):  # a forked child flushes what it inherited
         with contextlib.suppress(Exception):
@@ -531,8 +588,8 @@ def _run_parallel(
             raise EventError(reply[1], reply[2])
         if isinstance(reply, tuple) and reply and reply[0] == "crash":
             raise RuntimeError(f"a what-if worker failed:\n{reply[1]}")
-        fields, objectives = reply
-        return base, ([Outcome(*row) for row in fields], objectives)
+        fields, objectives, counts = reply
+        return base, ([Outcome(*row) for row in fields], objectives, counts)
     finally:
         parent_end.close()
         if process.pid is not None:
