@@ -5,9 +5,10 @@ order), so a what-if in the desk and ``sla replay`` on the export see the same t
 
 ``period_histories`` is the what-if's bulk reader: one SQL statement that picks the tickets
 with activity in the period and returns their events with each time already in POSIX seconds
-(the database converts it), read with a plain cursor. Django's row machinery (a datetime and a
-decoded JSON per row, then the conversion back to seconds) was most of the reading time at
-600,000 events; ``histories`` (a few tickets: a sample page) goes through the ORM.
+(the database converts it), streamed on PostgreSQL, and turned into events by the compiled
+engine (``replay.stored_histories``). Django's row machinery (a datetime and a decoded JSON per
+row, then the conversion back to seconds) was most of the reading time at 600,000 events;
+``histories`` (a few tickets: a sample page) goes through the ORM.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 
-import orjson
 from django.db import connection
 
 from charterdesk.engine.kpis import Survey
-from charterdesk.engine.sla import GroupChange, PriorityChange, Reply, StatusChange
+from charterdesk.engine.replay import stored_histories
 from charterdesk.tickets.lifecycle import hooks
-from charterdesk.tickets.live_sla import engine_event, engine_event_at, to_seconds
+from charterdesk.tickets.live_sla import engine_event, to_seconds
 from charterdesk.tickets.models import TicketEvent
 
 CHUNK = 20_000
@@ -84,55 +84,9 @@ def period_histories(start: dt.datetime | None, end: dt.datetime) -> dict[str, l
         f"WHERE e.sla_input AND e.at <= %s AND e.ticket_id IN ({active}) "
         "ORDER BY e.ticket_id, e.at, e.id"
     )
-    found: dict[str, list] = {}
-    loads = orjson.loads  # the replay's reader too; about twice json's speed on these small objects
-    make = engine_event_at
-    # Most events are replies and status changes whose data repeats word for word: each
-    # distinct (kind, data) is parsed once, and later ones only made again at their own time.
-    again: dict[tuple[str, str], Callable[[int], object] | None] = {}
     with connection.cursor() as cursor:
-        current = None
-        events: list = []
-        for ticket_id, kind, seconds, data in _rows(cursor, sql, [adapt(end), *params]):
-            if ticket_id != current:
-                current = ticket_id
-                events = found[str(ticket_id)] = []
-            if type(data) is not str:  # a driver that decodes JSON itself
-                events.append(make(kind, seconds, data))
-                continue
-            key = (kind, data)
-            remade = again.get(key)
-            if remade is not None:
-                events.append(remade(seconds))
-                continue
-            event = make(kind, seconds, loads(data))
-            events.append(event)
-            if key not in again and len(again) < REMEMBERED:
-                again[key] = _same_at(event)
-    return found
-
-
-REMEMBERED = 10_000
-"""Distinct (kind, data) pairs ``period_histories`` remembers; a desk has a few dozen that repeat."""
-
-
-def _same_at(event: object) -> Callable[[int], object] | None:
-    """For an event that is only its kind, its data and its time (a reply, a status, a priority
-    or group change), a function making the same event at another instant; None for the others,
-    whose data is rarely the same twice (a ticket's creation, tags, an incident)."""
-    if type(event) is Reply:
-        by_agent, public = event.by_agent, event.public
-        return lambda at: Reply(at, by_agent, public)
-    if type(event) is StatusChange:
-        status = event.status
-        return lambda at: StatusChange(at, status)
-    if type(event) is PriorityChange:
-        priority = event.priority
-        return lambda at: PriorityChange(at, priority)
-    if type(event) is GroupChange:
-        group = event.group
-        return lambda at: GroupChange(at, group)
-    return None
+        # The rows become events in the compiled engine (as fast as reading them allows).
+        return stored_histories(_rows(cursor, sql, [adapt(end), *params]))
 
 
 def _rows(cursor, sql: str, params: list) -> Iterator[tuple]:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from charterdesk.demo import EXAMPLE_PROTOCOL
 from charterdesk.engine.kpis import KpiEngine, TicketHistory
-from charterdesk.engine.replay import read_events, replay_lines
-from charterdesk.engine.sla import SlaEngine
+from charterdesk.engine.replay import parse_time, read_events, replay_lines, stored_event, stored_histories
+from charterdesk.engine.sla import Reply, SlaEngine
 from charterdesk.engine.whatif import (
     PeriodError,
     compare,
@@ -408,3 +408,21 @@ def test_objectives_alike_in_one_process_and_two() -> None:
     alone = run(BASE, TIGHT, tickets, BASE_NOW, workers=1).as_dict()
     assert run(BASE, TIGHT, tickets, BASE_NOW, workers=2).as_dict() == alone
     assert alone["objectives"] and all(row["base_met"] is not None for row in alone["objectives"][:2])
+
+
+def test_stored_rows_become_the_events_the_export_gives() -> None:
+    """The desk's stored rows (data as JSON text, or decoded by the driver) become the very
+    events `sla replay` reads from the exported lines, a repeated reply made again at its time."""
+    again = {"ticket": "A", "at": "2026-12-07T17:00:00Z", "event": "reply", "author": "agent"}
+    records = [*TWO_NORMAL, again]
+    rows = []
+    for record in sorted(records, key=lambda r: (r["ticket"], r["at"])):
+        data = {k: v for k, v in record.items() if k not in ("ticket", "at", "event")}
+        # B's rows as a driver that decodes JSON gives them, A's as text.
+        stored = data if record["ticket"] == "B" else json.dumps(data)
+        rows.append((record["ticket"], record["event"], parse_time(record["at"]), stored))
+    found = stored_histories(rows)
+    assert found == tickets_of(records)
+    assert list(found) == ["A", "B"] and found["A"][2] == Reply(parse_time(again["at"]), True, True)
+    with pytest.raises(ValueError, match="assignee is not an SLA event"):
+        stored_event("assignee", 0, {})
