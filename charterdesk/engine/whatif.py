@@ -21,6 +21,7 @@ What is counted (docs/whatif.md says it in a manager's words):
 from __future__ import annotations
 
 import contextlib
+import marshal
 import multiprocessing
 import sys
 from bisect import bisect_right
@@ -471,17 +472,24 @@ def _version(
 
 
 def _version_worker(connection: Connection, args: tuple) -> None:
-    """A forked process: one version over every ticket; the outcomes go back as plain tuples,
-    which pickle several times faster than the dataclass."""
+    """A forked process: one version over every ticket. The answer goes back marshalled (plain
+    tuples, lists, dicts and strings: about twice as fast both ways as pickling the dataclasses
+    and counters)."""
     try:
         outcomes, objectives, counts = _version(*args)
-        connection.send(([_fields(o) for o in outcomes], objectives, counts))
+        tables = tuple(
+            dict(table)
+            for table in (counts.cells, counts.overall, counts.firings, counts.rule_tickets, counts.groups)
+        )
+        answer: tuple = ("done", [_fields(o) for o in outcomes], objectives, tables)
     except EventError as error:  # raised again in the parent, as one process would
-        connection.send(("event", error.index, error.message))
+        answer = ("event", error.index, error.message)
     except BaseException:  # reported to the parent, which raises it
         import traceback
 
-        connection.send(("crash", traceback.format_exc()))
+        answer = ("crash", traceback.format_exc())
+    try:
+        connection.send_bytes(marshal.dumps(answer))
     finally:
         connection.close()
 
@@ -581,14 +589,15 @@ def _run_parallel(
         child_end.close()
         base = _version(base_engine, items, surveys, now, start, progress)
         try:
-            reply = parent_end.recv()
+            reply = marshal.loads(parent_end.recv_bytes())
         except EOFError:
             raise RuntimeError("a what-if worker ended without an answer") from None
-        if isinstance(reply, tuple) and reply and reply[0] == "event":
+        if reply[0] == "event":
             raise EventError(reply[1], reply[2])
-        if isinstance(reply, tuple) and reply and reply[0] == "crash":
+        if reply[0] == "crash":
             raise RuntimeError(f"a what-if worker failed:\n{reply[1]}")
-        fields, objectives, counts = reply
+        _done, fields, objectives, tables = reply
+        counts = Counts(*(Counter(table) for table in tables))
         return base, ([Outcome(*row) for row in fields], objectives, counts)
     finally:
         parent_end.close()
