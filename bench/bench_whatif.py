@@ -8,11 +8,12 @@ It fills a fresh desk with `charterdesk demo --load-only --tickets N` (the demo 
 N tickets of realistic history ending now), writes a draft that tightens the first response of
 high-priority tickets from 2h to 30m, and runs the what-if against the database in a fresh
 process per round. Each round prints the time to read the histories from the database and the
-time in the engine (both replays and the comparison), as the command measures them
-(``--timings``), wall and CPU seconds (on a shared machine the CPU seconds say more), and the
-whole process. Beside them, in the same run, the floor of reading:
-the same rows fetched with the database driver alone (no Django, no engine events). Target:
-under 10 s in all for 90 days of 100,000 tickets on PostgreSQL, 2 cores. Nothing asserts a time.
+time in the engine (both replays, the objectives and the comparison), as the command measures
+them (``--timings``), their sum, and the whole process, wall and CPU seconds (on a shared
+machine the CPU seconds say more), and which engine ran (compiled or plain Python). Beside
+them, in the same run, the floor of reading: the same rows fetched with the database driver
+alone (no Django, no engine events). Target: under 10 s in all for 90 days of 100,000 tickets
+on PostgreSQL, 2 cores. Nothing asserts a time.
 """
 
 from __future__ import annotations
