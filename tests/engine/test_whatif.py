@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from charterdesk.demo import EXAMPLE_PROTOCOL
 from charterdesk.engine.kpis import KpiEngine, TicketHistory
 from charterdesk.engine.replay import parse_time, read_events, replay_lines, stored_event, stored_histories
-from charterdesk.engine.sla import Reply, SlaEngine
+from charterdesk.engine.sla import EventError, Reply, SlaEngine
 from charterdesk.engine.whatif import (
     PeriodError,
     compare,
@@ -426,3 +426,17 @@ def test_stored_rows_become_the_events_the_export_gives() -> None:
     assert list(found) == ["A", "B"] and found["A"][2] == Reply(parse_time(again["at"]), True, True)
     with pytest.raises(ValueError, match="assignee is not an SLA event"):
         stored_event("assignee", 0, {})
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_event_only_the_draft_refuses_is_the_engines_error(workers: int) -> None:
+    """A ticket linked to an incident whose policy the draft renamed is refused by the draft's
+    engine with the engine's own error, whether the draft runs here or in a forked process."""
+    renamed = SlaEngine(protocol(BASE_TEXT.replace("- id: vip-urgent", "- id: vip-urgent-2")))
+    records = [
+        TWO_NORMAL[0],
+        {"ticket": "A", "at": "2026-12-07T14:30:00Z", "event": "incident", "policy": "vip-urgent"},
+    ]
+    tickets = tickets_of(records)
+    with pytest.raises(EventError, match="vip-urgent"):
+        run(BASE, renamed, tickets, BASE_NOW, workers=workers)

@@ -200,3 +200,11 @@ def test_the_command_line_against_the_database(desk, tmp_path: Path):
     text = io.StringIO()
     call_command("whatif", str(draft), "--since", "30d", stdout=text)
     assert text.getvalue().startswith("What-if over ")
+    assert "Objectives, judged by the KPI engine over these tickets (in force -> draft):" in text.getvalue()
+    assert "keep-promises (sla_compliance): " in text.getvalue()
+    assert {row["id"] for row in report["objectives"]} == {
+        "fast-first-reply",
+        "keep-promises",
+        "happy-customers",
+    }
+    assert all(row["in_base"] and row["in_draft"] for row in report["objectives"])
