@@ -19,21 +19,14 @@ import gc
 import json
 import sys
 
-from charterdesk.engine.replay import EVENT_NAMES, ReplayError, read_events
+from charterdesk.engine.kpis import KpiEngine, read_histories
+from charterdesk.engine.replay import ReplayError
 from charterdesk.engine.sla import EventError, SlaEngine
 from charterdesk.engine.whatif import PeriodError, active_in, format_text, period, run
 from charterdesk.protocol.load import load_protocol_file
 
 EXIT_BAD_EVENTS = 1
 EXIT_USAGE = 2
-
-
-def _not_sla(kind: str, record: dict, at: int, ticket: str, events: list | None) -> str | None:
-    """Survey answers (the KPI format's ``survey`` lines, which a full export carries) have no
-    part in the SLA: passed over. Any other unknown event is the replay's error."""
-    if kind == "survey":
-        return None
-    return f"unknown event {json.dumps(kind)}; use {', '.join(EVENT_NAMES)}"
 
 
 def parser(prog: str = "charterdesk protocol whatif") -> argparse.ArgumentParser:
@@ -73,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: the protocol does not validate; nothing was compared", file=sys.stderr)
             return EXIT_USAGE
         protocols.append(loaded.protocol)
-    base_engine, draft_engine = SlaEngine(protocols[0]), SlaEngine(protocols[1])
+    engines = [SlaEngine(p) for p in protocols]
+    base_engine, draft_engine = engines
     name = "<stdin>" if args.events == "-" else args.events
     try:
         if args.events == "-":
@@ -88,21 +82,31 @@ def main(argv: list[str] | None = None) -> int:
     gc.disable()  # millions of small acyclic objects: see replay_command
     try:
         try:
-            # An incident naming a policy only one version has is refused by that version's
-            # engine below; both must know it.
-            found = read_events(
+            # The KPI format: the replay's events and the survey answers (a full export has
+            # them; the objectives on CSAT, NPS and CES count them). An incident naming a policy
+            # only one version has is refused by that version's engine below; both must know it.
+            # A CSAT score is read on the larger of the two versions' scales.
+            found = read_histories(
                 data.split(b"\n"),
                 name,
-                set(base_engine.policy_ids) & set(draft_engine.policy_ids),
-                other=_not_sla,
+                csat_scale=max(KpiEngine(p, e).csat_scale for p, e in zip(protocols, engines, strict=True)),
+                policies=set(base_engine.policy_ids) & set(draft_engine.policy_ids),
                 stripped=True,
             )
         except ReplayError as error:
             print(error, file=sys.stderr)
             return EXIT_BAD_EVENTS
         del data
+        histories = found.histories
+        latest = max(
+            (
+                max(h.events[-1].at, h.surveys[-1].at) if h.surveys else h.events[-1].at
+                for h in histories.values()
+            ),
+            default=None,
+        )
         try:
-            start, end = period(args.since, args.day_from, args.day_to, found.latest)
+            start, end = period(args.since, args.day_from, args.day_to, latest)
         except PeriodError as error:
             print(f"charterdesk protocol whatif: {error}", file=sys.stderr)
             return EXIT_USAGE
@@ -110,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
             tickets = {}
             end = 0
         else:
-            tickets = {t: events for t, events in found.tickets.items() if active_in(events, start, end)}
+            tickets = {t: h.events for t, h in histories.items() if active_in(h.events, start, end)}
+        surveys = {t: histories[t].surveys for t in tickets if histories[t].surveys}
         try:
-            report = run(base_engine, draft_engine, tickets, end, period_from=start).as_dict()
+            report = run(
+                base_engine, draft_engine, tickets, end, period_from=start, surveys=surveys
+            ).as_dict()
         except EventError as error:
             print(f"{name}: {error}", file=sys.stderr)
             return EXIT_BAD_EVENTS

@@ -58,6 +58,7 @@ __all__ = [
     "Work",
     "objective_status",
     "percentile",
+    "period_between",
     "read_histories",
     "round_half_up",
     "team_timezone",
@@ -158,6 +159,20 @@ def make_period(first: date, last: date, timezone: str) -> Period:
     count = (last - first).days + 1
     ends = tuple(_day_start(first + timedelta(days=n + 1), zone) for n in range(count))
     return Period(first, last, timezone, _day_start(first, zone), ends[-1], ends)
+
+
+def period_between(start: int, end: int, timezone: str) -> Period:
+    """The period from the instant ``start`` to the instant ``end`` (POSIX seconds), not whole
+    days: what-if's "the last 90 days to the top of this hour". Its days are cut at the
+    midnights of ``timezone`` within it, the first one beginning at ``start``, the last ending at
+    ``end``."""
+    if end <= start:
+        raise ValueError("the period ends before it starts")
+    zone = ZoneInfo(timezone)
+    first = datetime.fromtimestamp(start, zone).date()
+    last = datetime.fromtimestamp(end - 1, zone).date()
+    ends = [_day_start(first + timedelta(days=n + 1), zone) for n in range((last - first).days)]
+    return Period(first, last, timezone, start, end, (*ends, end))
 
 
 def _seconds(moment: datetime) -> int:
@@ -407,6 +422,7 @@ class KpiEngine:
         kpis: Sequence[str] | None = None,
         by: Sequence[str] = (),
         now: int | None = None,
+        results: Iterable[TicketSla] | None = None,
     ) -> Report:
         """The period's figures over ``histories``, broken down by each dimension of ``by``.
 
@@ -414,6 +430,13 @@ class KpiEngine:
         listed. ``now`` (POSIX seconds): for a period still in progress, judge everything at
         ``now`` instead of at the period's end; the backlog then has the days begun by ``now``,
         the last one as it stands at ``now``. A ``now`` at or after the end changes nothing.
+
+        ``results``: for a caller that has evaluated every history already (what-if replays
+        each ticket for its own counts), the SLA engine's answer for each, in the order of
+        ``histories``, made by this engine's SLA engine at the end (or ``now``) over the
+        history's events as given. The caller has cut the events then (those at the end
+        instant included, as ``sla replay --now`` applies them; survey answers at that instant
+        count too), and nothing is evaluated again.
         """
         for dimension in by:
             if dimension not in DIMENSIONS:
@@ -421,8 +444,14 @@ class KpiEngine:
         if now is not None and now <= period.start:
             raise ValueError("now is before the period starts: there is nothing to report yet")
         run = _Run(self, period, tuple(by), period.end if now is None else min(now, period.end))
-        for history in histories:
-            run.ticket(history)
+        if results is not None:
+            run.answers_end += 1  # the end instant belongs to the period, for answers as for events
+        if results is None:
+            for history in histories:
+                run.ticket(history, None)
+        else:
+            for history, result in zip(histories, results, strict=True):
+                run.ticket(history, result)
         figures = run.total.figures(run.days)
         listed = self.reported() if kpis is None else list(kpis)
         breakdown = {
@@ -570,6 +599,7 @@ class _Run:
         self.by = by
         self.start = period.start
         self.end = end  # the period's end, or `now` within it: everything is judged here
+        self.answers_end = end  # survey answers count before this instant
         # The days begun by the end, the last one ending there.
         begun = bisect_left(period.day_ends, end) + 1
         self.ends = (*period.day_ends[: begun - 1], end)
@@ -597,23 +627,25 @@ class _Run:
             out.append(tally)
         return out
 
-    def ticket(self, history: TicketHistory) -> None:
+    def ticket(self, history: TicketHistory, evaluated: TicketSla | None) -> None:
+        """Count one ticket; ``evaluated``: the caller's SLA answer over the events as given
+        (``KpiEngine.compute``'s ``results``), None to cut the events at the end and evaluate."""
         start, end = self.start, self.end
         events = history.events
         if not events or events[0].at >= end:
             return
-        if events[-1].at >= end:
+        if evaluated is None and events[-1].at >= end:
             events = events[: bisect_left(events, end, key=_at)]
         walk = _Walk(events)
         if events[-1].at < start and walk.status in _DONE and not (self.by and history.surveys):
             # Solved or closed before the period and untouched since: every cycle was over
             # before it, so only its survey answers can count.
-            self.surveys(history, start, end)
+            self.surveys(history, start, self.answers_end)
             return
-        result = self.sla.evaluate(events, end)
+        result = self.sla.evaluate(events, end) if evaluated is None else evaluated
         self.timeline = _Timeline(history, events, result) if self.by else None
         try:
-            self.surveys(history, start, end)
+            self.surveys(history, start, self.answers_end)
             self.cycles(result, start)
             self.solves(history, events, walk, result, start)
             self.backlog(walk)

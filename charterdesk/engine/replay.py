@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
+from typing import Any
 
 import orjson
 
@@ -50,6 +51,8 @@ __all__ = [
     "read_events",
     "replay_data",
     "replay_lines",
+    "stored_event",
+    "stored_histories",
     "workers_for",
 ]
 
@@ -410,6 +413,93 @@ def _slow_json(line: bytes | str) -> object:
         return json.loads(line)
     except ValueError as error:
         raise _Bad(f"not JSON: {error}") from None
+
+
+# --------------------------------------------------------------------------- the desk's stored events
+
+
+def stored_event(kind: str, at: int, data: dict[str, Any]) -> Event:
+    """The engine's event for one the desk stores: its kind, its time (POSIX seconds) and its data,
+    the replay format's fields for that kind (``tickets export-events`` writes them as they are).
+    ``ValueError`` for a kind that is no SLA event."""
+    if kind == "created":
+        return Created(
+            at,
+            data["priority"],
+            data["channel"],
+            tuple(data.get("tags", ())),
+            data.get("group") or None,
+            data.get("by") == "agent",
+        )
+    if kind == "reply":
+        return Reply(at, data["author"] == "agent", data.get("public", True))
+    if kind == "status":
+        return StatusChange(at, data["status"])
+    if kind == "priority":
+        return PriorityChange(at, data["priority"])
+    if kind == "tags":
+        return TagsChange(at, tuple(data.get("add", ())), tuple(data.get("remove", ())))
+    if kind == "group":
+        return GroupChange(at, data.get("group") or None)
+    if kind == "incident":
+        return IncidentChange(at, data.get("policy") or None)
+    raise ValueError(f"{kind} is not an SLA event")
+
+
+REMEMBERED = 10_000
+"""Distinct (kind, data) pairs ``stored_histories`` remembers; a desk has a few dozen that repeat."""
+
+
+def stored_histories(rows: Iterable[tuple[Any, ...]]) -> dict[str, list[Event]]:
+    """The desk's stored events as the engine's, by ticket: ``rows`` are (ticket id, kind, POSIX
+    seconds, data as JSON text or already decoded), ordered by ticket, then time; the tickets
+    are keyed by their id as text (as the export writes it), in the order of the rows.
+
+    Most events are replies and status changes whose data repeats word for word: each distinct
+    (kind, data text) is parsed once, and the later ones are only made again at their own time.
+    """
+    found: dict[str, list[Event]] = {}
+    again: dict[tuple[str, str], Callable[[int], Event] | None] = {}
+    loads = orjson.loads
+    current: object = None
+    events: list[Event] = []
+    for ticket_id, kind, seconds, data in rows:
+        if ticket_id != current:
+            current = ticket_id
+            events = []
+            found[str(ticket_id)] = events
+        if type(data) is not str:  # a driver that decodes JSON itself
+            events.append(stored_event(kind, seconds, data))
+            continue
+        key = (kind, data)
+        remade = again.get(key)
+        if remade is not None:
+            events.append(remade(seconds))
+            continue
+        event = stored_event(kind, seconds, loads(data))
+        events.append(event)
+        if key not in again and len(again) < REMEMBERED:
+            again[key] = _same_at(event)
+    return found
+
+
+def _same_at(event: Event) -> Callable[[int], Event] | None:
+    """For an event that is only its kind, its data and its time (a reply, a status, a priority
+    or group change), a function making the same event at another instant; None for the others,
+    whose data is rarely the same twice (a ticket's creation, tags, an incident)."""
+    if isinstance(event, Reply):
+        by_agent, public = event.by_agent, event.public
+        return lambda at: Reply(at, by_agent, public)
+    if isinstance(event, StatusChange):
+        status = event.status
+        return lambda at: StatusChange(at, status)
+    if isinstance(event, PriorityChange):
+        priority = event.priority
+        return lambda at: PriorityChange(at, priority)
+    if isinstance(event, GroupChange):
+        group = event.group
+        return lambda at: GroupChange(at, group)
+    return None
 
 
 # --------------------------------------------------------------------------- output

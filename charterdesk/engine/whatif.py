@@ -14,24 +14,36 @@ What is counted (docs/whatif.md says it in a manager's words):
   like with like even when a rule raises the priority;
 - escalations: firings per rule; workload: the tickets a rule handed to each group
   (``assign_group``);
-- objectives: the protocol's ``sla_compliance`` objectives judged on the overall compliance
-  (the other KPIs need the KPI engine and are listed as not judged here).
+- objectives: every objective of each version judged by the KPI engine (``kpis.py``) over the
+  same tickets and the period, from the very SLA answers the counts above come from.
 """
 
 from __future__ import annotations
 
 import contextlib
+import marshal
 import multiprocessing
 import sys
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from charterdesk.protocol.models import Protocol
 
+from .kpis import KpiEngine, Survey, TicketHistory, period_between
 from .replay import workers_for
-from .sla import METRICS, Created, Event, PriorityChange, SlaEngine, TicketSla, format_time
+from .sla import (
+    METRICS,
+    Created,
+    Event,
+    EventError,
+    PriorityChange,
+    SlaEngine,
+    TicketSla,
+    format_time,
+)
 
 __all__ = [
     "Outcome",
@@ -39,7 +51,9 @@ __all__ = [
     "Whatif",
     "active_in",
     "compare",
+    "count",
     "format_text",
+    "judge",
     "outcome_of",
     "outcome_of_line",
     "period",
@@ -72,16 +86,26 @@ def _state(fulfilled: object, breached: bool) -> str:
     return OPEN if fulfilled is None else ACHIEVED
 
 
+# One (metric, state) pair object for all tickets: less to allocate, and comparing two
+# tickets' cycles meets the same objects (an identity check) instead of equal strings.
+_PAIRS: dict[str, dict[str, tuple[str, str]]] = {
+    metric: {state: (metric, state) for state in (ACHIEVED, BREACHED, OPEN)} for metric in METRICS
+}
+
+
 def outcome_of(ticket: str, priority: str | None, result: TicketSla) -> Outcome:
     """A ticket's outcome from the engine's answer."""
-    cycles = tuple(
-        (metric, _state(cycle.fulfilled, cycle.breached))
-        for metric in METRICS
-        for cycle in result.metrics[metric]
-    )
+    cycles: list[tuple[str, str]] = []
+    metrics = result.metrics
+    for metric in METRICS:
+        found = metrics[metric]
+        if found:
+            pairs = _PAIRS[metric]
+            for cycle in found:
+                cycles.append(pairs[_state(cycle.fulfilled, cycle.breached)])
     now = result.now
-    escalations = tuple((e.rule, e.metric, e.at) for e in result.escalations if e.at < now)
-    return Outcome(ticket, priority, result.policy, cycles, escalations)
+    escalations = tuple([(e.rule, e.metric, e.at) for e in result.escalations if e.at < now])
+    return Outcome(ticket, priority, result.policy, tuple(cycles), escalations)
 
 
 def outcome_of_line(record: Mapping, priority: str | None) -> Outcome:
@@ -166,52 +190,49 @@ def _assigns(protocol: Protocol) -> dict[str, tuple[str, ...]]:
     }
 
 
-def _tally(outcomes: Iterable[Outcome]) -> tuple[Counter, Counter, Counter, Counter]:
-    """(per (metric, priority, state), per state overall, firings per rule, tickets per rule)."""
+@dataclass(slots=True)
+class Counts:
+    """One version's counts over a set of outcomes (``count``): what the report's tables add up."""
+
+    cells: Counter
+    """Cycles per (metric, priority, achieved | breached | open)."""
+    overall: Counter
+    """Cycles per state, all metrics and priorities."""
+    firings: Counter
+    """Firings per escalation rule."""
+    rule_tickets: Counter
+    """Tickets on which each rule fired."""
+    groups: Counter
+    """Tickets handed to each group by an escalation (``assign_group``; once per group)."""
+
+
+def count(outcomes: Iterable[Outcome], protocol: Protocol) -> Counts:
+    """Add up one version's outcomes. Most tickets share their shape (priority and the states of
+    their cycles; the rules that fired), so each shape is counted once and then multiplied."""
+    shapes: Counter = Counter()
+    fired: Counter = Counter()
+    for outcome in outcomes:
+        shapes[outcome.priority, outcome.cycles] += 1
+        if outcome.escalations:
+            fired[tuple([rule for rule, _metric, _at in outcome.escalations])] += 1
     cells: Counter = Counter()
     overall: Counter = Counter()
+    for (priority, cycles), tickets in shapes.items():
+        for metric, state in cycles:
+            cells[metric, priority, state] += tickets
+            overall[state] += tickets
     firings: Counter = Counter()
     rule_tickets: Counter = Counter()
-    for outcome in outcomes:
-        for metric, state in outcome.cycles:
-            cells[metric, outcome.priority, state] += 1
-            overall[state] += 1
-        for rule, _metric, _at in outcome.escalations:
-            firings[rule] += 1
-        for rule in {rule for rule, _metric, _at in outcome.escalations}:
-            rule_tickets[rule] += 1
-    return cells, overall, firings, rule_tickets
-
-
-def _workload(outcomes: Iterable[Outcome], assigns: Mapping[str, tuple[str, ...]]) -> Counter:
-    """Tickets handed to each group by an escalation (a ticket counts once per group)."""
     groups: Counter = Counter()
-    for outcome in outcomes:
-        handed = {group for rule, _metric, _at in outcome.escalations for group in assigns.get(rule, ())}
-        for group in handed:
-            groups[group] += 1
-    return groups
-
-
-def _objectives(protocol: Protocol, compliance: float | None) -> list[dict]:
-    found = []
-    for objective in protocol.objectives:
-        row: dict[str, object] = {
-            "id": objective.id,
-            "text": objective.text,
-            "kpi": objective.kpi,
-            "value": None,
-            "met": None,
-        }
-        if objective.kpi == "sla_compliance" and compliance is not None:
-            low = objective.target.get("min")
-            high = objective.target.get("max")
-            met = (not isinstance(low, float | int) or compliance >= low) and (
-                not isinstance(high, float | int) or compliance <= high
-            )
-            row.update(value=compliance, met=met)
-        found.append(row)
-    return found
+    assigns = _assigns(protocol)
+    for rules, tickets in fired.items():
+        for rule in rules:
+            firings[rule] += tickets
+        for rule in set(rules):
+            rule_tickets[rule] += tickets
+        for group in {group for rule in rules for group in assigns.get(rule, ())}:
+            groups[group] += tickets
+    return Counts(cells, overall, firings, rule_tickets, groups)
 
 
 def _difference(base: Outcome, draft: Outcome) -> list[str]:
@@ -251,18 +272,40 @@ def compare(
     now: int,
     period_from: int | None = None,
     sample_limit: int = SAMPLE_LIMIT,
+    objectives: tuple[list[dict], list[dict]] = ([], []),
+    counts: tuple[Counts, Counts] | None = None,
 ) -> Whatif:
     """The report for the same tickets under the version in force (``base``) and the draft.
 
     Tickets present under only one version are left out (both replays read the same tickets,
-    so that happens only to a caller's mistake).
+    so that happens only to a caller's mistake). ``objectives``: each version's objectives as
+    the KPI engine judged them (``Report.objectives``; ``judge`` makes them from histories).
+    ``counts``: each version's ``count`` of these very outcomes, when the caller made them
+    already (``run`` does, in each version's process).
     """
-    ids = [ticket for ticket in base if ticket in draft]
+    if len(base) == len(draft) and all(ticket in draft for ticket in base):
+        ids = list(base)
+        same = True
+    else:
+        ids = [ticket for ticket in base if ticket in draft]
+        same = False
     report = Whatif(tickets=len(ids), now=now, period_from=period_from)
-    base_cells, base_all, base_firings, base_rule_tickets = _tally(base[t] for t in ids)
-    draft_cells, draft_all, draft_firings, draft_rule_tickets = _tally(draft[t] for t in ids)
+    if counts is None or not same:
+        counts = (
+            count([base[t] for t in ids], base_protocol),
+            count([draft[t] for t in ids], draft_protocol),
+        )
+    before_counts, after_counts = counts
+    base_cells, base_all = before_counts.cells, before_counts.overall
+    draft_cells, draft_all = after_counts.cells, after_counts.overall
+    base_firings, base_rule_tickets = before_counts.firings, before_counts.rule_tickets
+    draft_firings, draft_rule_tickets = after_counts.firings, after_counts.rule_tickets
 
-    priorities = {base[t].priority for t in ids}
+    # The ticket's own priority is the same under both versions; a priority without cycles
+    # under either has no row.
+    priorities = {priority for _metric, priority, _state in base_cells} | {
+        priority for _metric, priority, _state in draft_cells
+    }
     ordered = [p for p in PRIORITY_ORDER if p in priorities] + sorted(
         str(p) for p in priorities if p not in PRIORITY_ORDER
     )
@@ -291,9 +334,23 @@ def compare(
         "change": _change(before_all["compliance"], after_all["compliance"]),
     }
 
-    moves: Counter = Counter(
-        (base[t].policy, draft[t].policy) for t in ids if base[t].policy != draft[t].policy
-    )
+    # One pass over the tickets for what needs both outcomes side by side: policy moves and the
+    # tickets whose outcome changes (most do not: equal tuples, nothing to put in words).
+    moves: Counter = Counter()
+    changes: list[tuple[str, list[str], int]] = []
+    for ticket in ids:
+        before_outcome, after_outcome = base[ticket], draft[ticket]
+        if (
+            before_outcome.policy == after_outcome.policy
+            and before_outcome.cycles == after_outcome.cycles
+            and before_outcome.escalations == after_outcome.escalations
+        ):
+            continue
+        if before_outcome.policy != after_outcome.policy:
+            moves[before_outcome.policy, after_outcome.policy] += 1
+        why = _difference(before_outcome, after_outcome)
+        if why:
+            changes.append((ticket, why, _breaches(after_outcome) - _breaches(before_outcome)))
     report.policy_changes = [
         {"from": old, "to": new, "tickets": count}
         for (old, new), count in sorted(
@@ -316,38 +373,18 @@ def compare(
         for rule in rules
     ]
 
-    base_groups = _workload((base[t] for t in ids), _assigns(base_protocol))
-    draft_groups = _workload((draft[t] for t in ids), _assigns(draft_protocol))
+    base_groups, draft_groups = before_counts.groups, after_counts.groups
     report.workload = [
         {"group": group, "base": base_groups[group], "draft": draft_groups[group]}
         for group in sorted(set(base_groups) | set(draft_groups))
     ]
 
-    judged_before = _objectives(base_protocol, before_all["compliance"])
-    judged_after = {row["id"]: row for row in _objectives(draft_protocol, after_all["compliance"])}
-    seen = set()
-    for row in judged_before:
-        after_row = judged_after.get(row["id"])
-        report.objectives.append(_objective_row(row, after_row))
-        seen.add(row["id"])
-    for key, row in judged_after.items():
-        if key not in seen:
-            report.objectives.append(_objective_row(None, row))
+    report.objectives = _objective_rows(base_protocol, draft_protocol, *objectives)
 
-    changes = []
-    for ticket in ids:
-        why = _difference(base[ticket], draft[ticket])
-        if why:
-            changes.append((ticket, why))
     report.changed = len(changes)
-    # The most telling first: the largest change in breaches, then the ticket's own order.
-    position = {ticket: index for index, ticket in enumerate(ids)}
-    changes.sort(
-        key=lambda item: (
-            -abs(_breaches(draft[item[0]]) - _breaches(base[item[0]])),
-            position[item[0]],
-        )
-    )
+    # The most telling first: the largest change in breaches, then the tickets' own order (the
+    # sort keeps it among equals).
+    changes.sort(key=_largest_change)
     report.samples = [
         {
             "ticket": ticket,
@@ -356,58 +393,113 @@ def compare(
             "base_breaches": _breaches(base[ticket]),
             "draft_breaches": _breaches(draft[ticket]),
         }
-        for ticket, why in changes[:sample_limit]
+        for ticket, why, _change in changes[:sample_limit]
     ]
     return report
 
 
-def _objective_row(before: dict | None, after: dict | None) -> dict:
-    either = before or after
-    assert either is not None
-    return {
-        "id": either["id"],
-        "text": either["text"],
-        "kpi": either["kpi"],
-        "base": None if before is None else before["value"],
-        "draft": None if after is None else after["value"],
-        "base_met": None if before is None else before["met"],
-        "draft_met": None if after is None else after["met"],
-        "judged": either["kpi"] == "sla_compliance",
-    }
+def _largest_change(change: tuple[str, list[str], int]) -> int:
+    return -abs(change[2])
 
 
-def _outcomes(
-    base_engine: SlaEngine,
-    draft_engine: SlaEngine,
-    items: list[tuple[str, list[Event]]],
+def _objective_rows(
+    base_protocol: Protocol, draft_protocol: Protocol, base: list[dict], draft: list[dict]
+) -> list[dict]:
+    """One row per objective id, those of the version in force first, then the draft's new ones:
+    its words and KPI (the draft's when it states the objective), and under each version the
+    target, the actual figures and whether it is met (all None where that version lacks it)."""
+    texts = {o.id: o.text for o in base_protocol.objectives}
+    texts.update({o.id: o.text for o in draft_protocol.objectives})
+    judged = ({row["id"]: row for row in base}, {row["id"]: row for row in draft})
+    ids = [row["id"] for row in base] + [row["id"] for row in draft if row["id"] not in judged[0]]
+    rows = []
+    for key in ids:
+        before, after = judged[0].get(key), judged[1].get(key)
+        either = after or before
+        assert either is not None
+        row: dict[str, object] = {"id": key, "text": texts.get(key), "kpi": either["kpi"]}
+        for side, found in (("base", before), ("draft", after)):
+            row[f"{side}_kpi"] = None if found is None else found["kpi"]
+            row[f"{side}_target"] = None if found is None else found["target"]
+            row[f"{side}_actual"] = None if found is None else found["actual"]
+            row[f"{side}_met"] = None if found is None else found["met"]
+        row["in_base"], row["in_draft"] = before is not None, after is not None
+        rows.append(row)
+    return rows
+
+
+def judge(
+    kpi: KpiEngine,
+    histories: Iterable[TicketHistory],
+    start: int,
     now: int,
+    results: Iterable[TicketSla] | None = None,
+) -> list[dict]:
+    """The protocol's objectives judged by the KPI engine over these tickets, from ``start`` to
+    ``now`` (POSIX seconds, days cut in the team's time zone), everything judged at ``now``:
+    ``Report.objectives``. ``results``: the SLA answers at ``now`` when the caller has them
+    (``KpiEngine.compute``); the histories' events then end at ``now``, as the what-if read them."""
+    span = period_between(min(start, now - 1), now, kpi.timezone)
+    return kpi.compute(histories, span, kpis=[], results=results).objectives
+
+
+def _version(
+    engine: SlaEngine,
+    items: list[tuple[str, list[Event]]],
+    surveys: Mapping[str, list[Survey]],
+    now: int,
+    start: int,
     progress: Callable[[int], object] | None = None,
-) -> list[tuple[Outcome, Outcome]]:
-    found = []
-    evaluate_base = base_engine.evaluate
-    evaluate_draft = draft_engine.evaluate
-    for done, (ticket, events) in enumerate(items, 1):
-        priority = priority_at(events, now)
-        found.append(
-            (
-                outcome_of(ticket, priority, evaluate_base(events, now)),
-                outcome_of(ticket, priority, evaluate_draft(events, now)),
-            )
-        )
-        if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(done)
-    return found
+) -> tuple[list[Outcome], list[dict], Counts]:
+    """Every ticket under one version: its outcomes, its objectives judged by the KPI engine from
+    the very same SLA answers (each ticket is evaluated once, and not kept), and its counts."""
+    outcomes: list[Outcome] = []
+    append = outcomes.append
+    evaluate = engine.evaluate
+
+    def evaluated() -> Iterator[TicketSla]:
+        for done, (ticket, events) in enumerate(items, 1):
+            result = evaluate(events, now)
+            append(outcome_of(ticket, priority_at(events, now), result))
+            if progress is not None and done % PROGRESS_EVERY == 0:
+                progress(done)
+            yield result
+
+    no_answers: list[Survey] = []
+    histories = (TicketHistory(events, surveys.get(ticket, no_answers)) for ticket, events in items)
+    objectives = judge(KpiEngine(engine.protocol, engine), histories, start, now, evaluated())
+    return outcomes, objectives, count(outcomes, engine.protocol)
 
 
-def _share_worker(connection: Connection, args: tuple) -> None:
+def _version_worker(connection: Connection, args: tuple) -> None:
+    """A forked process: one version over every ticket. The answer goes back marshalled (plain
+    tuples, lists, dicts and strings: about twice as fast both ways as pickling the dataclasses
+    and counters)."""
     try:
-        connection.send(_outcomes(*args))
+        outcomes, objectives, counts = _version(*args)
+        tables = tuple(
+            dict(table)
+            for table in (counts.cells, counts.overall, counts.firings, counts.rule_tickets, counts.groups)
+        )
+        answer: tuple = ("done", [_fields(o) for o in outcomes], objectives, tables)
+    except EventError as error:  # raised again in the parent, as one process would
+        answer = ("event", error.index, error.message)
     except BaseException:  # reported to the parent, which raises it
         import traceback
 
-        connection.send(("crash", traceback.format_exc()))
+        answer = ("crash", traceback.format_exc())
+    try:
+        connection.send_bytes(marshal.dumps(answer))
     finally:
         connection.close()
+
+
+def _at(event: Event) -> int:
+    return event.at
+
+
+def _fields(outcome: Outcome) -> tuple:
+    return (outcome.ticket, outcome.priority, outcome.policy, outcome.cycles, outcome.escalations)
 
 
 def run(
@@ -417,33 +509,62 @@ def run(
     now: int,
     *,
     period_from: int | None = None,
+    surveys: Mapping[str, list[Survey]] | None = None,
     sample_limit: int = SAMPLE_LIMIT,
     progress: Callable[[int], object] | None = None,
     workers: int | None = None,
 ) -> Whatif:
-    """Replay every ticket under both versions at ``now`` and compare.
+    """Replay every ticket under both versions at ``now``, judge each version's objectives, and
+    compare.
 
-    Large inputs are shared out in order across one forked process per core, as ``sla replay``
-    does (``replay.workers_for``: ``CHARTERDESK_REPLAY_WORKERS`` or ``workers`` decide); each
-    sends back its tickets' outcomes. ``progress(done)`` is called every ``PROGRESS_EVERY``
-    tickets (the desk's progress bar), estimated from this process's share.
+    ``surveys``: the survey answers per ticket, in time order (for the KPIs that count them).
+    The objectives are judged over the period from ``period_from`` (None: the first event) to
+    ``now``. With two processes or more (``replay.workers_for``: ``CHARTERDESK_REPLAY_WORKERS``
+    or ``workers`` decide, one per core for large inputs), the draft runs in a forked process
+    while this one runs the version in force: the histories are read once and shared by the
+    fork, and each version's KPI engine sees all its tickets in one place. ``progress(done)`` is
+    called every ``PROGRESS_EVERY`` tickets (the desk's progress bar), as tickets of ``tickets``
+    done (estimated from this process's share).
     """
-    items = list(tickets.items())
+    # Events after `now` are not applied by the SLA engine; the KPI engine, given its answers,
+    # must not see them either (a solve after the end is not one of the period's).
+    items = [
+        (
+            ticket,
+            events if not events or events[-1].at <= now else events[: bisect_right(events, now, key=_at)],
+        )
+        for ticket, events in tickets.items()
+    ]
+    answers: Mapping[str, list[Survey]] = surveys if surveys is not None else {}
+    start = period_from
+    if start is None:
+        start = min((events[0].at for _ticket, events in items if events), default=now)
     count = workers_for(sum(len(events) for _ticket, events in items), workers)
-    if count > 1 and len(items) >= count:
-        pairs = _run_parallel(base_engine, draft_engine, items, now, progress, count)
+    if count > 1 and items:
+        base, draft = _run_parallel(base_engine, draft_engine, items, answers, now, start, progress)
     else:
-        pairs = _outcomes(base_engine, draft_engine, items, now, progress)
-    base = {pair[0].ticket: pair[0] for pair in pairs}
-    draft = {pair[1].ticket: pair[1] for pair in pairs}
+        total = len(items)
+
+        def first_half(done: int) -> object:
+            assert progress is not None
+            return progress(done // 2)
+
+        def second_half(done: int) -> object:
+            assert progress is not None
+            return progress((total + done) // 2)
+
+        base = _version(base_engine, items, answers, now, start, first_half if progress else None)
+        draft = _version(draft_engine, items, answers, now, start, second_half if progress else None)
     return compare(
-        base,
-        draft,
+        {outcome.ticket: outcome for outcome in base[0]},
+        {outcome.ticket: outcome for outcome in draft[0]},
         base_engine.protocol,
         draft_engine.protocol,
         now=now,
         period_from=period_from,
         sample_limit=sample_limit,
+        objectives=(base[1], draft[1]),
+        counts=(base[2], draft[2]),
     )
 
 
@@ -451,45 +572,36 @@ def _run_parallel(
     base_engine: SlaEngine,
     draft_engine: SlaEngine,
     items: list[tuple[str, list[Event]]],
+    surveys: Mapping[str, list[Survey]],
     now: int,
+    start: int,
     progress: Callable[[int], object] | None,
-    count: int,
-) -> list[tuple[Outcome, Outcome]]:
+) -> tuple[tuple[list[Outcome], list[dict], Counts], tuple[list[Outcome], list[dict], Counts]]:
     context = multiprocessing.get_context("fork")
-    bounds = [len(items) * share // count for share in range(count + 1)]
-    connections: list[Connection] = []
-    processes = []
     for stream in (sys.stdout, sys.stderr):  # a forked child flushes what it inherited
         with contextlib.suppress(Exception):
             stream.flush()
+    parent_end, child_end = context.Pipe()
+    args = (draft_engine, items, surveys, now, start)
+    process = context.Process(target=_version_worker, args=(child_end, args), daemon=True)
     try:
-        for share in range(1, count):
-            parent_end, child_end = context.Pipe()
-            args = (base_engine, draft_engine, items[bounds[share] : bounds[share + 1]], now)
-            process = context.Process(target=_share_worker, args=(child_end, args), daemon=True)
-            process.start()
-            child_end.close()
-            connections.append(parent_end)
-            processes.append(process)
-
-        def scaled(done: int) -> object:
-            assert progress is not None
-            return progress(done * count)
-
-        pairs = _outcomes(base_engine, draft_engine, items[: bounds[1]], now, scaled if progress else None)
-        for connection in connections:
-            try:
-                reply = connection.recv()
-            except EOFError:
-                raise RuntimeError("a what-if worker ended without an answer") from None
-            if isinstance(reply, tuple) and reply and reply[0] == "crash":
-                raise RuntimeError(f"a what-if worker failed:\n{reply[1]}")
-            pairs += reply
-        return pairs
+        process.start()
+        child_end.close()
+        base = _version(base_engine, items, surveys, now, start, progress)
+        try:
+            reply = marshal.loads(parent_end.recv_bytes())
+        except EOFError:
+            raise RuntimeError("a what-if worker ended without an answer") from None
+        if reply[0] == "event":
+            raise EventError(reply[1], reply[2])
+        if reply[0] == "crash":
+            raise RuntimeError(f"a what-if worker failed:\n{reply[1]}")
+        _done, fields, objectives, tables = reply
+        counts = Counts(*(Counter(table) for table in tables))
+        return base, ([Outcome(*row) for row in fields], objectives, counts)
     finally:
-        for connection in connections:
-            connection.close()
-        for process in processes:
+        parent_end.close()
+        if process.pid is not None:
             process.join(timeout=5)
             if process.is_alive():  # pragma: no cover - a worker stuck after an error
                 process.kill()
@@ -545,15 +657,9 @@ def format_text(report: dict) -> str:
     lines += [f"  {row['group']}: {row['base']} -> {row['draft']}" for row in report["workload"]] or [
         "  none"
     ]
-    lines += ["", "Objectives (sla_compliance judged on SLA compliance; other KPIs not judged here):"]
+    lines += ["", "Objectives, judged by the KPI engine over these tickets (in force -> draft):"]
     for row in report["objectives"]:
-        if not row["judged"]:
-            lines.append(f"  {row['id']} ({row['kpi']}): not judged here")
-            continue
-        lines.append(
-            f"  {row['id']} ({row['kpi']}): {_percent(row['base'])} {_met(row['base_met'])}"
-            f" -> {_percent(row['draft'])} {_met(row['draft_met'])}"
-        )
+        lines.append(f"  {row['id']} ({row['kpi']}): {_judged(row, 'base')} -> {_judged(row, 'draft')}")
     if not report["objectives"]:
         lines.append("  none in either version")
     lines += ["", "Sample tickets that change outcome:"]
@@ -561,8 +667,46 @@ def format_text(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+RATIO_KPIS = frozenset({"sla_compliance", "csat", "fcr", "reopen_rate"})
+BOUNDS = {"min": "at least", "max": "at most"}
+
+
+def shown_figure(kpi: str, key: str, value: float | None) -> str:
+    """An objective's target or actual figure in words: a percentile as a duration, a ratio in
+    percent, anything else (NPS, CES, backlog) as the number it is."""
+    if value is None:
+        return "-"
+    if key.startswith("p"):
+        minutes, seconds = divmod(int(value), 60)
+        hours, minutes = divmod(minutes, 60)
+        return (
+            "".join(
+                f"{amount}{unit}" for amount, unit in ((hours, "h"), (minutes, "m"), (seconds, "s")) if amount
+            )
+            or "0s"
+        )
+    if kpi in RATIO_KPIS:
+        return _percent(value)
+    return f"{value:g}"
+
+
+def _judged(row: dict, side: str) -> str:
+    """One version's side of an objective row: each target key, the actual figure, met or missed."""
+    if not row[f"in_{side}"]:
+        return "(not an objective here)"
+    kpi = row[f"{side}_kpi"]
+    target, actual = row[f"{side}_target"], row[f"{side}_actual"]
+    parts = [
+        ("" if key in BOUNDS else f"{key} ")
+        + f"{shown_figure(kpi, key, actual[key])} (target {BOUNDS.get(key, 'at most')} "
+        + f"{shown_figure(kpi, key, bound)})"
+        for key, bound in target.items()
+    ]
+    return f"{', '.join(parts)} {_met(row[f'{side}_met'])}"
+
+
 def _met(met: bool | None) -> str:
-    return "(no cycles judged)" if met is None else ("met" if met else "missed")
+    return "nothing to count" if met is None else ("met" if met else "missed")
 
 
 # --------------------------------------------------------------------------- the period

@@ -13,22 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
+from charterdesk.engine.replay import stored_event
 from charterdesk.engine.sla import (
-    Created,
-    GroupChange,
-    IncidentChange,
-    PriorityChange,
-    Reply,
     SlaEngine,
-    StatusChange,
-    TagsChange,
     TicketSla,
     compile_protocol,
     explain_cycle,
 )
 from charterdesk.protocol.durations import parse_duration
-
-from .choices import EventKind
 
 UTC = dt.UTC
 
@@ -64,28 +56,7 @@ def engine_event(kind: str, at: dt.datetime, data: dict):
 
 def engine_event_at(kind: str, seconds: int, data: dict):
     """``engine_event`` for a time already in POSIX seconds (bulk readers fetch it so)."""
-    if kind == EventKind.CREATED:
-        return Created(
-            seconds,
-            data["priority"],
-            data["channel"],
-            tuple(data.get("tags", ())),
-            data.get("group") or None,
-            data.get("by") == "agent",
-        )
-    if kind == EventKind.REPLY:
-        return Reply(seconds, data["author"] == "agent", data.get("public", True))
-    if kind == EventKind.STATUS:
-        return StatusChange(seconds, data["status"])
-    if kind == EventKind.PRIORITY:
-        return PriorityChange(seconds, data["priority"])
-    if kind == EventKind.TAGS:
-        return TagsChange(seconds, tuple(data.get("add", ())), tuple(data.get("remove", ())))
-    if kind == EventKind.GROUP:
-        return GroupChange(seconds, data.get("group") or None)
-    if kind == EventKind.INCIDENT:
-        return IncidentChange(seconds, data.get("policy") or None)
-    raise ValueError(f"{kind} is not an SLA event")
+    return stored_event(kind, seconds, data)
 
 
 def replay_line(ticket_id: int, kind: str, at: dt.datetime, data: dict) -> dict:

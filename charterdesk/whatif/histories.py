@@ -5,19 +5,25 @@ order), so a what-if in the desk and ``sla replay`` on the export see the same t
 
 ``period_histories`` is the what-if's bulk reader: one SQL statement that picks the tickets
 with activity in the period and returns their events with each time already in POSIX seconds
-(the database converts it), read with a plain cursor. Django's row machinery (a datetime and a
-decoded JSON per row, then the conversion back to seconds) was most of the reading time at
-600,000 events; ``histories`` (a few tickets: a sample page) goes through the ORM.
+(the database converts it), streamed on PostgreSQL, and turned into events by the compiled
+engine (``replay.stored_histories``). Django's row machinery (a datetime and a decoded JSON per
+row, then the conversion back to seconds) was most of the reading time at 600,000 events;
+``histories`` (a few tickets: a sample page) goes through the ORM.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
+from collections.abc import Collection, Iterator
 
-import orjson
 from django.db import connection
 
-from charterdesk.tickets.live_sla import engine_event, engine_event_at
+from charterdesk.engine.kpis import Survey
+from charterdesk.engine.replay import stored_histories
+from charterdesk.tickets.lifecycle import hooks
+from charterdesk.tickets.live_sla import engine_event, to_seconds
 from charterdesk.tickets.models import TicketEvent
 
 CHUNK = 20_000
@@ -78,20 +84,69 @@ def period_histories(start: dt.datetime | None, end: dt.datetime) -> dict[str, l
         f"WHERE e.sla_input AND e.at <= %s AND e.ticket_id IN ({active}) "
         "ORDER BY e.ticket_id, e.at, e.id"
     )
-    found: dict[str, list] = {}
-    loads = orjson.loads  # the replay's reader too; about twice json's speed on these small objects
-    make = engine_event_at
     with connection.cursor() as cursor:
-        cursor.execute(sql, [adapt(end), *params])
-        current = None
-        events: list = []
-        while True:
-            rows = cursor.fetchmany(FETCH)
-            if not rows:
-                break
-            for ticket_id, kind, seconds, data in rows:
-                if ticket_id != current:
-                    current = ticket_id
-                    events = found[str(ticket_id)] = []
-                events.append(make(kind, seconds, loads(data) if type(data) is str else data))
+        # The rows become events in the compiled engine (as fast as reading them allows).
+        return stored_histories(_rows(cursor, sql, [adapt(end), *params]))
+
+
+def _rows(cursor, sql: str, params: list) -> Iterator[tuple]:
+    """The rows of ``sql``. On PostgreSQL they are streamed in chunks as the server produces
+    them (psycopg's chunked mode, libpq 17 or later), so the desk turns rows into events while
+    the server still sorts and sends the rest; otherwise they are fetched in batches."""
+    raw = getattr(cursor, "cursor", None)
+    if connection.vendor == "postgresql" and hasattr(raw, "stream") and _chunked():
+        yield from raw.stream(sql, params, size=FETCH)
+        return
+    cursor.execute(sql, params)
+    while True:
+        rows = cursor.fetchmany(FETCH)
+        if not rows:
+            return
+        yield from rows
+
+
+def _chunked() -> bool:
+    """Whether psycopg can stream rows in chunks (libpq 17 or later); row by row would be slower
+    than fetching in batches."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - PostgreSQL without psycopg 3
+        return False
+    return psycopg.pq.version() >= 170000
+
+
+def survey_answers(tickets: Collection[str], end: dt.datetime) -> dict[str, list[Survey]]:
+    """The survey answers about these tickets (ids as ``period_histories`` keys them) given by
+    ``end``, each ticket's in time order: what the KPI engine counts for CSAT, NPS and CES. They
+    come from the families (the ``history_events`` hook), as `tickets export-events` writes them."""
+    found: dict[str, list[Survey]] = {}
+    last = to_seconds(end)
+    for answers in hooks.history_events(ticket_ids=None):
+        for event in answers or ():
+            if event.event != "survey":
+                continue
+            ticket = str(event.ticket_id)
+            at = to_seconds(event.at)
+            if ticket in tickets and at <= last:
+                found.setdefault(ticket, []).append(Survey(at, event.data["kind"], int(event.data["score"])))
+    for answers in found.values():
+        answers.sort(key=_survey_at)
     return found
+
+
+def _survey_at(survey: Survey) -> int:
+    return survey.at
+
+
+@contextlib.contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """Reading and replaying a period's histories makes millions of small objects that form no
+    reference cycles; the cyclic garbage collector would walk them again and again for nothing
+    (as ``sla replay`` does, it is paused for the run and resumed after)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()

@@ -16,6 +16,7 @@ from charterdesk.core.permissions import can
 from charterdesk.engine.sla import SlaEngine, format_time
 from charterdesk.library.models import ProtocolVersion, VersionStatus
 from charterdesk.library.versions import load_version, start_of_day, version_in_force
+from charterdesk.reports.tables import label, shown
 from charterdesk.tickets.access import access_ticket
 from charterdesk.tickets.live_sla import to_seconds
 
@@ -112,6 +113,35 @@ def _run(request, run_id: int) -> WhatifRun:
     return get_object_or_404(WhatifRun.objects.select_related("draft", "base"), pk=run_id)
 
 
+BOUND_WORDS = {"min": "at least", "max": "at most"}
+
+
+def objective_rows(report: dict) -> list[dict]:
+    """The report's objectives as the page shows them: under each version (None where it is not
+    an objective) whether it is met, and each target beside the actual figure, in the words and
+    units of the reports page."""
+    rows = []
+    for row in report["objectives"]:
+        sides = []
+        for side in ("base", "draft"):
+            if not row[f"in_{side}"]:
+                sides.append(None)
+                continue
+            kpi, actual = row[f"{side}_kpi"], row[f"{side}_actual"]
+            figures = [
+                {
+                    "key": key,
+                    "bound": BOUND_WORDS.get(key, f"{key} at most"),
+                    "target": shown(kpi, key, target),
+                    "actual": shown(kpi, key, actual[key]),
+                }
+                for key, target in row[f"{side}_target"].items()
+            ]
+            sides.append({"met": row[f"{side}_met"], "figures": figures})
+        rows.append({"id": row["id"], "text": row["text"], "kpi": label(row["kpi"]), "sides": sides})
+    return rows
+
+
 @login_required
 @require_GET
 def run_page(request, run_id: int):
@@ -134,7 +164,12 @@ def run_page(request, run_id: int):
             if report["workload"]
             else None,
         }
-    return render(request, "whatif/run.html", {"run": run, "report": report, "charts": charts})
+    objectives = objective_rows(report) if report is not None else []
+    return render(
+        request,
+        "whatif/run.html",
+        {"run": run, "report": report, "charts": charts, "objectives": objectives},
+    )
 
 
 @login_required

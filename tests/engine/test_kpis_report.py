@@ -22,6 +22,7 @@ from charterdesk.engine.kpis import (
     TicketHistory,
     Work,
     make_period,
+    period_between,
     read_histories,
     team_timezone,
 )
@@ -118,6 +119,53 @@ def test_a_day_without_a_midnight_starts_when_its_clocks_do():
     period = make_period(date(2027, 3, 14), date(2027, 3, 14), "America/Havana")
     assert period.start == utc("2027-03-14T05:00:00")
     assert period.end == utc("2027-03-15T04:00:00")
+
+
+def test_a_period_between_two_instants_cuts_its_days_at_local_midnight():
+    """What-if's "last N days to the top of the hour": 4 January 10:00 UTC to 6 January 15:00 UTC
+    in Berlin has three days, ending at 23:00 UTC on the 4th and 5th and at 15:00 on the 6th."""
+    period = period_between(utc("2027-01-04T10:00:00"), utc("2027-01-06T15:00:00"), "Europe/Berlin")
+    assert (period.first, period.last) == (date(2027, 1, 4), date(2027, 1, 6))
+    assert (period.start, period.end) == (utc("2027-01-04T10:00:00"), utc("2027-01-06T15:00:00"))
+    assert period.day_ends == (
+        utc("2027-01-04T23:00:00"),
+        utc("2027-01-05T23:00:00"),
+        utc("2027-01-06T15:00:00"),
+    )
+    one = period_between(utc("2027-01-04T10:00:00"), utc("2027-01-04T12:00:00"), "Europe/Berlin")
+    assert one.day_ends == (utc("2027-01-04T12:00:00"),) and one.first == one.last
+    with pytest.raises(ValueError, match="ends"):
+        period_between(10, 10, "UTC")
+
+
+def test_with_the_callers_sla_answers_the_end_instant_belongs_to_the_period():
+    """What-if hands the KPI engine the SLA answers it made at the period's end, events at that
+    very instant applied (as `sla replay --now` does): the first reply and the rating given at
+    that instant count. Without them the engine cuts the period before that instant."""
+    engine = KpiEngine(desk())
+    events = [
+        created("A", "01-04 09:00"),
+        created("B", "01-04 09:00"),
+        agent("B", "01-04 09:30"),
+        agent("A", "01-04 11:00"),
+        survey("A", "01-04 11:00", "csat", 5),
+    ]
+    end = utc("2027-01-04T10:00:00")  # 11:00 in Berlin
+    period = period_between(utc("2027-01-04T07:00:00"), end, engine.timezone)
+    found = histories(events)
+    results = [engine.sla.evaluate(history.events, end) for history in found]
+    given = engine.compute(found, period, results=results).figures
+    assert given["sla_compliance"] == {"achieved": 2, "breached": 0, "value": 1.0}
+    assert given["first_response_time"]["count"] == 2
+    assert given["csat"] == {"answered": 1, "satisfied": 1, "value": 1.0}
+    cut = engine.compute(found, period).figures
+    assert cut["sla_compliance"] == {"achieved": 1, "breached": 0, "value": 1.0}
+    assert cut["csat"]["answered"] == 0
+    # Nothing at the end instant: the same figures either way.
+    earlier = period_between(period.start, end - 60, engine.timezone)
+    again = [engine.sla.evaluate([e for e in h.events if e.at <= end - 60], end - 60) for h in found]
+    cut_again = [TicketHistory([e for e in h.events if e.at <= end - 60], h.surveys) for h in found]
+    assert engine.compute(cut_again, earlier, results=again).figures == engine.compute(found, earlier).figures
 
 
 def test_a_period_that_ends_before_it_starts_is_refused():

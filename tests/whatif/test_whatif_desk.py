@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from charterdesk.audit.models import AuditEntry
 from charterdesk.demo.tickets import load_demo_tickets
+from charterdesk.engine.kpis import KpiEngine, TicketHistory
 from charterdesk.engine.replay import read_events
-from charterdesk.engine.whatif import compare, outcome_of_line, priority_at
+from charterdesk.engine.whatif import compare, judge, outcome_of_line, priority_at
 from charterdesk.library.actions import do_create_draft
 from charterdesk.library.versions import version_in_force
 from charterdesk.protocol.load import load_protocol_or_raise
@@ -76,6 +77,11 @@ def test_trying_a_draft_from_its_page(signed_in, desk, django_capture_on_commit_
     page = client.get(f"/whatif/{run.pk}/").content.decode()
     assert "<svg" in page and "SLA compliance per metric and priority" in page
     assert 'data-metric="first_response" data-priority="high"' in page
+    # Every objective of the demo protocol is judged under each version, in the reports' words.
+    for objective in ("fast-first-reply", "keep-promises", "happy-customers"):
+        assert f'data-objective="{objective}"' in page
+    assert "(target: at least 95%)" in page and "(target: p90 at most 1 h 00 min)" in page
+    assert "not judged here" not in page
     sample = run.report["samples"][0]
     explained = client.get(f"/whatif/{run.pk}/ticket/{sample['ticket']}/").content.decode()
     assert "In force (version" in explained and "Draft 9" in explained
@@ -139,9 +145,34 @@ def test_the_desk_gives_what_sla_replay_gives_on_the_export(desk, tmp_path: Path
         )
     base_protocol = load_protocol_or_raise(example_source, "base.yaml")
     draft_protocol = load_protocol_or_raise(desk["source"], "draft.yaml")
-    expected = compare(*outcomes, base_protocol, draft_protocol, now=now, period_from=to_seconds(start))
+
+    # The objectives: the KPI engine over the full export (survey answers too) of the same
+    # tickets, cut at the period's end, each version judged on its own SLA answers.
+    full = tmp_path / "full.jsonl"
+    full.write_text("".join(line + "\n" for line in event_lines(ids)), encoding="utf-8")
+    assert '"event":"survey"' in full.read_text(encoding="utf-8")
+    objectives = []
+    for protocol in (base_protocol, draft_protocol):
+        kpi = KpiEngine(protocol)
+        histories = [
+            TicketHistory([e for e in h.events if e.at <= now], [a for a in h.surveys if a.at <= now])
+            for h in kpi.read(full.read_bytes().splitlines(), "full.jsonl").histories.values()
+        ]
+        results = [kpi.sla.evaluate(h.events, now) for h in histories]
+        objectives.append(judge(kpi, histories, to_seconds(start), now, results))
+    expected = compare(
+        *outcomes,
+        base_protocol,
+        draft_protocol,
+        now=now,
+        period_from=to_seconds(start),
+        objectives=(objectives[0], objectives[1]),
+    )
     assert expected.as_dict() == run.report
     assert run.report["tickets"] == len(ids) > 0
+    assert any(
+        row["kpi"] == "csat" and row["base_actual"]["min"] is not None for row in run.report["objectives"]
+    )
 
 
 def test_the_command_line_against_the_database(desk, tmp_path: Path):
@@ -169,3 +200,11 @@ def test_the_command_line_against_the_database(desk, tmp_path: Path):
     text = io.StringIO()
     call_command("whatif", str(draft), "--since", "30d", stdout=text)
     assert text.getvalue().startswith("What-if over ")
+    assert "Objectives, judged by the KPI engine over these tickets (in force -> draft):" in text.getvalue()
+    assert "keep-promises (sla_compliance): " in text.getvalue()
+    assert {row["id"] for row in report["objectives"]} == {
+        "fast-first-reply",
+        "keep-promises",
+        "happy-customers",
+    }
+    assert all(row["in_base"] and row["in_draft"] for row in report["objectives"])

@@ -16,7 +16,7 @@ from charterdesk.engine.whatif import PeriodError, format_text, period, run
 from charterdesk.library.versions import load_version, version_in_force
 from charterdesk.protocol.load import load_protocol_file
 from charterdesk.tickets.live_sla import to_datetime, to_seconds
-from charterdesk.whatif.histories import period_histories
+from charterdesk.whatif.histories import period_histories, survey_answers, without_cycle_collection
 
 DEFAULT_SINCE = "90d"
 
@@ -64,15 +64,20 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         assert end is not None
         end_at = to_datetime(end)
-        started, cpu = time.perf_counter(), _cpu()
-        tickets = period_histories(to_datetime(start), end_at)
-        read, read_cpu = time.perf_counter() - started, _cpu() - cpu
-        started, cpu = time.perf_counter(), _cpu()
-        try:
-            report = run(SlaEngine(base), SlaEngine(draft), tickets, end, period_from=start).as_dict()
-        except EventError as error:
-            raise CommandError(str(error)) from None
-        engine, engine_cpu = time.perf_counter() - started, _cpu() - cpu
+        with without_cycle_collection():
+            started, cpu = time.perf_counter(), _cpu()
+            tickets = period_histories(to_datetime(start), end_at)
+            surveys = survey_answers(tickets, end_at)
+            read, read_cpu = time.perf_counter() - started, _cpu() - cpu
+            started, cpu = time.perf_counter(), _cpu()
+            try:
+                report = run(
+                    SlaEngine(base), SlaEngine(draft), tickets, end, period_from=start, surveys=surveys
+                ).as_dict()
+            except EventError as error:
+                raise CommandError(str(error)) from None
+            engine, engine_cpu = time.perf_counter() - started, _cpu() - cpu
+            del tickets, surveys
         self.stdout.write(
             json.dumps(report, indent=2) if options["format"] == "json" else format_text(report), ending=""
         )
