@@ -30,9 +30,8 @@ def search(
         rows = search_tickets(Ticket.objects.select_related("customer", "assignee"), q)
         found = list(rows.order_by("-created_at", "-id")[:limit])
         extra = extensions_of(found)
-        tickets = [ticket_summary(t, extra[t.pk]) for t in found]
+        tickets = [ticket_summary(t, caller.contact, extra[t.pk]) for t in found]
     if caller.can("customer.view"):
-        customers = [
-            customer_out(c) for c in Customer.objects.filter(matching(q)).order_by("name", "id")[:limit]
-        ]
+        rows = Customer.objects.filter(matching(q, contact=caller.contact)).order_by("name", "id")[:limit]
+        customers = [customer_out(c, caller.contact) for c in rows]
     return {"q": q, "tickets": tickets, "customers": customers}

@@ -145,7 +145,7 @@ def list_tickets(
     page = cursor.paginate(tickets, ORDERS[sort], cursor_, limit)
     extra = extensions_of(page.rows)
     return {
-        "items": [ticket_summary(t, extra[t.pk]) for t in page.rows],
+        "items": [ticket_summary(t, caller.contact, extra[t.pk]) for t in page.rows],
         "next": cursor.next_link(request, page.next_cursor),
         "next_cursor": page.next_cursor,
     }
@@ -219,7 +219,7 @@ def create_ticket(request, payload: TicketCreate):
             group=payload.group,
             by_agent=caller.person,
         )
-    return HttpStatus(201, ticket_detail(access_ticket(caller, ticket.pk)))
+    return HttpStatus(201, ticket_detail(access_ticket(caller, ticket.pk), caller.contact))
 
 
 @router.get(
@@ -245,7 +245,8 @@ def download_attachment(request, attachment_id: int):
 @router.get("/{ticket_id}", response={200: TicketDetail, **ERRORS_WITH_404}, summary="Read a ticket")
 def read_ticket(request, ticket_id: int):
     """The ticket with every message, internal notes included (as on the desk, for ticket.view)."""
-    return ticket_detail(access_ticket(caller_of(request), ticket_id))
+    caller = caller_of(request)
+    return ticket_detail(access_ticket(caller, ticket_id), caller.contact)
 
 
 @router.patch("/{ticket_id}", response={200: TicketDetail, **ERRORS_WITH_404}, summary="Change a ticket")
@@ -279,7 +280,7 @@ def update_ticket(request, ticket_id: int, payload: TicketPatch):
         ),
         None,
     )
-    return ticket_detail(access_ticket(caller, ticket_id))
+    return ticket_detail(access_ticket(caller, ticket_id), caller.contact)
 
 
 def _act(change, field: str):
@@ -343,7 +344,7 @@ def reply(request, ticket_id: int, payload: ReplyIn):
         for item in error.errors:
             item["field"] = {"status": "next_status"}.get(item["field"], item["field"])
         raise error from None
-    return HttpStatus(201, message_out(message))
+    return HttpStatus(201, message_out(message, caller.contact))
 
 
 @router.post(
@@ -356,7 +357,7 @@ def note(request, ticket_id: int, payload: NoteIn):
     caller = caller_of(request)
     ticket = access_ticket(caller, ticket_id, "ticket.note")
     message = _act(lambda: do_reply(ticket, author=caller.person, body=payload.body, public=False), "body")
-    return HttpStatus(201, message_out(message))
+    return HttpStatus(201, message_out(message, caller.contact))
 
 
 @router.get("/{ticket_id}/sla", response={200: SlaOut, **ERRORS_WITH_404}, summary="SLA clocks")
