@@ -3,7 +3,9 @@
 The generator writes what the desk itself would have written had each ticket been worked
 through the ``do_*`` actions, only much faster: customers (names, emails, organizations, time
 zones, languages), tickets on the protocol's channels, priorities and groups, a conversation
-of customer messages, public replies and internal notes, and the ticket's event history with
+of customer messages, public replies and internal notes that follows one scenario's script
+(``scenarios.py``: a status is drawn first, then a scenario whose script can stop there, and
+the ticket tells the script up to that point), and the ticket's event history with
 exactly the ``sla_input`` events ``tickets/actions.py`` writes (``created``, ``reply``,
 ``status``, ``priority``, ``tags``, ``group``) plus the timeline-only rows (assignments,
 procedure steps, escalations). Each ticket's SLA state is the engine's answer
@@ -76,6 +78,8 @@ from charterdesk.tickets.models import (
     TicketTag,
 )
 from charterdesk.tickets.search import FTS_TABLE, SQLITE_CREATE
+
+from .scenarios import CARRIERS, SCENARIOS, conversation, phone_record, reply_text
 
 log = logging.getLogger(__name__)
 
@@ -171,207 +175,8 @@ TIMEZONES = (
 )
 LANGUAGES = (("en", 86), ("de", 5), ("fr", 4), ("es", 5))
 MAIL_DOMAINS = ("example.com", "mail.example", "example.org", "example.net", "outdoors.example")
-PRODUCTS = (
-    "Ridgeline 2 tent",
-    "Summit 45L backpack",
-    "Trailblazer hiking boots",
-    "Alpine down jacket",
-    "Cascade rain shell",
-    "Basecamp stove",
-    "Nomad sleeping bag",
-    "Trekker poles",
-    "Glacier water bottle",
-    "Horizon headlamp",
-    "Switchback trail runners",
-    "Canyon daypack",
-    "Polar fleece hoodie",
-    "Timberline camp chair",
-    "Drift inflatable kayak",
-    "Aurora solar lantern",
-    "Meridian GPS watch",
-    "Tundra insulated mug",
-)
-CARRIERS = ("UPS", "FedEx", "USPS", "DHL")
-
-# Each topic: tags it brings, subjects, the customer's first message, follow-ups from the
-# customer, the agent's replies and internal notes. {product} {order} {carrier} {days} {first}
-# are filled in per ticket. No wording here trips a contingency of the example protocol.
-TOPICS: tuple[dict, ...] = (
-    {
-        "tags": ("shipping",),
-        "weight": 22,
-        "subjects": (
-            "Where is my order {order}?",
-            "Order {order} has not arrived",
-            "Tracking for {order} has not moved in {days} days",
-        ),
-        "opening": (
-            "Hello, I ordered the {product} {days} days ago (order {order}) and it still has not arrived. "
-            "The {carrier} tracking page has shown the same status since last week. Can you check?",
-            "Hi, my order {order} with the {product} was supposed to arrive on Friday. "
-            "{carrier} says it is in transit but nothing has changed. I need it for a trip next weekend.",
-        ),
-        "customer": (
-            "Thanks for checking. The tracking still says in transit this morning.",
-            "Any news from {carrier}? The trip is coming up soon.",
-            "It arrived today, thank you for the help!",
-        ),
-        "reply": (
-            "I looked up order {order}: the parcel left our warehouse and is with {carrier}. "
-            "I have opened a trace with them and will update you within two business days.",
-            "{carrier} confirmed the parcel is at their local depot and should be delivered tomorrow.",
-            "The trace came back: the parcel was misrouted. I have sent a replacement {product} "
-            "by express shipping at no cost to you.",
-        ),
-        "note": (
-            "Carrier trace opened with {carrier}, reference TR-{order}.",
-            "Parcel has not moved for {days} days; trace is the right step per the shipping procedure.",
-        ),
-    },
-    {
-        "tags": ("damaged",),
-        "weight": 8,
-        "subjects": ("{product} arrived damaged", "Broken {product} in order {order}"),
-        "opening": (
-            "Hi, the {product} from order {order} arrived with a cracked frame. The box was dented "
-            "on one corner. What can you do?",
-            "Hello, my {product} came damaged: one seam is torn open. Order {order}.",
-        ),
-        "customer": (
-            "I have attached a photo of the damage and one of the box.",
-            "A replacement would be great, thank you.",
-        ),
-        "reply": (
-            "I am sorry the {product} arrived like that. Could you send one photo of the damage and "
-            "one of the box? Then I can send a replacement straight away.",
-            "Thank you for the photos. A replacement {product} is on its way; you do not need to send "
-            "the damaged one back.",
-        ),
-        "note": (
-            "Delivered by {carrier} on the date shown in the order; tagged the carrier for a damage claim.",
-            "Photos received, damage is clearly from transport.",
-        ),
-    },
-    {
-        "tags": ("returns",),
-        "weight": 14,
-        "subjects": (
-            "Return the {product}",
-            "How do I return order {order}?",
-            "Exchange for a different size",
-        ),
-        "opening": (
-            "Hi, the {product} does not fit as I hoped. I would like to return it. It is unused and "
-            "in the original packaging. Order {order}.",
-            "Hello, can I exchange the {product} for the next size up? Order {order}.",
-        ),
-        "customer": (
-            "I printed the label and dropped the parcel off at {carrier} today.",
-            "Great, thank you. How long does the refund take?",
-        ),
-        "reply": (
-            "Of course. I have emailed you a prepaid {carrier} return label. Once the parcel reaches us "
-            "we refund within five business days.",
-            "Your return of order {order} has arrived and the refund is on its way.",
-        ),
-        "note": (
-            "Within the 30-day window; item unused per the customer.",
-            "Return label RL-{order} issued.",
-        ),
-    },
-    {
-        "tags": ("refund",),
-        "weight": 8,
-        "subjects": ("Refund for order {order}", "Charged twice for order {order}"),
-        "opening": (
-            "Hello, I was charged twice for order {order}. Please refund the second charge.",
-            "Hi, I returned the {product} two weeks ago and have not seen the refund yet.",
-        ),
-        "customer": ("I can see the refund on my statement now, thanks.", "Any update on the refund?"),
-        "reply": (
-            "I can see the duplicate charge on order {order} and have refunded it. It can take up to "
-            "five business days to show on your statement.",
-            "Your refund for the {product} was issued today.",
-        ),
-        "note": (
-            "Refund under 50 USD, approved automatically.",
-            "Duplicate payment confirmed in the ledger.",
-        ),
-    },
-    {
-        "tags": ("app",),
-        "weight": 10,
-        "subjects": ("The Acme app will not sync", "App shows error E-401", "Cannot pair my {product}"),
-        "opening": (
-            "Hi, the Acme app stopped syncing my trips with the {product}. It shows error E-401.",
-            "Hello, the app keeps spinning when I try to pair the {product}. No error code.",
-        ),
-        "customer": (
-            "Signing out and in again fixed it, thanks!",
-            "I reinstalled the app but it still fails.",
-        ),
-        "reply": (
-            "Please sign out of the Acme app and sign in again; that clears error E-401 in most cases.",
-            "Could you reinstall the app and try pairing the {product} once more?",
-        ),
-        "note": (
-            "Walked the app-wont-sync tree: E-401, sign out and in.",
-            "App version 4.2.1 on Android 14.",
-        ),
-    },
-    {
-        "tags": ("product",),
-        "weight": 16,
-        "subjects": (
-            "How do I re-proof my {product}?",
-            "Sizing question about the {product}",
-            "Is the {product} suitable for winter?",
-        ),
-        "opening": (
-            "Hi, what is the best way to clean and re-proof the {product}? The water no longer beads.",
-            "Hello, I am between sizes for the {product}. Which one would you recommend?",
-        ),
-        "customer": ("Thanks, that is very helpful.", "One more question: can it go in the dryer?"),
-        "reply": (
-            "Wash the {product} on a gentle cycle with a technical cleaner, then apply a spray-on "
-            "proofer while it is still damp.",
-            "Most customers between sizes choose the larger one for the {product}, to leave room for layers.",
-        ),
-        "note": ("Sent the care guide link.", "Asked product team about the winter rating."),
-    },
-    {
-        "tags": ("warranty",),
-        "weight": 7,
-        "subjects": ("Warranty claim for my {product}", "Zip broke on the {product}"),
-        "opening": (
-            "Hello, the zip on my {product} broke after four months of normal use. Is that covered?",
-            "Hi, the sole of my {product} is coming loose. I bought them last year.",
-        ),
-        "customer": ("I have sent the proof of purchase.", "Thank you, I will send it in this week."),
-        "reply": (
-            "That is covered by our two-year warranty. Please send the {product} to our repair centre "
-            "with the enclosed label.",
-            "Thank you for the receipt. The repair usually takes ten business days.",
-        ),
-        "note": ("Within warranty; repair ticket opened.", "Customer has had two claims this year."),
-    },
-    {
-        "tags": ("account",),
-        "weight": 6,
-        "subjects": ("Cannot sign in to my account", "Change the email on my account"),
-        "opening": (
-            "Hi, I cannot sign in to my Acme account; the reset email never arrives.",
-            "Hello, please change the email address on my account to my new one.",
-        ),
-        "customer": ("The reset email came through now, thanks.", "Done, it works."),
-        "reply": (
-            "I have sent a new reset link; please check the spam folder as well.",
-            "Your account email is updated. You can sign in with the new address now.",
-        ),
-        "note": ("Verified identity with the last order number.", "Reset email bounced once; resent."),
-    },
-)
-EXTRA_TAGS = ("vip", "shipping", "refund", "warranty", "follow-up")
+# Tags an agent may add early on: none that would put the ticket under another scenario's procedure.
+EXTRA_TAGS = ("vip", "follow-up")
 
 STATUS_WEIGHTS = (
     (Status.NEW, 6),
@@ -564,7 +369,12 @@ class _Generator:
         self.rng = random.Random(seed)
         self.pick_status = _Pick(STATUS_WEIGHTS)
         self.pick_priority = _Pick(PRIORITY_WEIGHTS)
-        self.pick_topic = _Pick([(t, t["weight"]) for t in TOPICS])
+        # A scenario is picked after the status, among those whose script can stop there.
+        self.pick_scenario = {
+            status: _Pick([(s, s.weight) for s in SCENARIOS if (status in s.stops)])
+            for status in ("new", "open", "pending", "on_hold", "solved")
+        }
+        self.pick_scenario["closed"] = self.pick_scenario["solved"]
         self.pick_channel = _Pick(list(zip(ctx.channels, ctx.channel_weights, strict=True)))
         self.other_priorities = {p: [q for q, _ in PRIORITY_WEIGHTS if q != p] for p, _ in PRIORITY_WEIGHTS}
         weights = dict(STATUS_WEIGHTS)
@@ -615,45 +425,29 @@ class _Generator:
         channel = self.pick_channel(rng)
         chat = channel == "chat"
         priority = self.pick_priority(rng)
-        topic = self.pick_topic(rng)
-        tags = set(topic["tags"])
+        scenario = self.pick_scenario[status](rng)
+        tags = set(scenario.tags)
         if random_() < 0.06:
             tags.add("vip")
         group = self.routes[channel]
         by_agent = channel == "phone" and status != _S.NEW and random_() < 0.7
         first = name.split(" ", 1)[0]
         words = {
-            "product": PRODUCTS[int(random_() * len(PRODUCTS))],
+            "product": scenario.products[int(random_() * len(scenario.products))],
             "order": f"A{10000 + int(random_() * 90000)}",
             "carrier": CARRIERS[int(random_() * len(CARRIERS))],
             "days": 3 + int(random_() * 10),
             "first": first,
         }
 
-        # The conversation: which kinds of message (c customer, r public reply, n note), then when.
+        # The conversation: a stretch of the scenario's script that fits the status (c customer,
+        # r public reply, n note), about ``count`` messages; then when each was written.
         if status == _S.NEW:
             count = 1 + (random_() < 0.5)
         else:
             count = 2 + int(random_() * 2 * (self.mean_others - 2) + random_())
-        kinds = ["r" if by_agent else "c"]
-        last_public = kinds[0]
-        for index in range(1, count):
-            final = index == count - 1
-            if status == _S.NEW:
-                kind = "n" if random_() < 0.5 else "c"
-            elif final and status in _ENDS_WITH_REPLY:
-                kind = "r"
-            elif final and status == _S.ON_HOLD:
-                kind = "r" if random_() < 0.5 else "n"
-            elif last_public == "c":
-                kind = "r" if random_() < 0.8 else "n"
-            else:
-                kind = "c" if random_() < 0.85 else "n"
-            kinds.append(kind)
-            if kind != "n":
-                last_public = kind
-        if status == _S.OPEN and "r" not in kinds:
-            kinds[-1] = "r"
+        lines = conversation(scenario, status, by_agent, count, random_, words)
+        kinds = [line.kind for line in lines]
         offsets = [0]
         offset = 0
         previous = kinds[0]
@@ -691,7 +485,7 @@ class _Generator:
         first_gap = offsets[1] if len(offsets) > 1 else max(now - created, 2)
         early_limit = max(1, min(first_gap - 1, 600))
 
-        subjects = topic["subjects"]
+        subjects = scenario.subjects
         subject = subjects[int(random_() * len(subjects))].format_map(words)
         # Events: (at, kind, data as JSON, sla_input, actor id, actor label, clause, summary).
         events: list[tuple] = []
@@ -750,7 +544,7 @@ class _Generator:
             engine_events.append(PriorityChange(at, priority))
         if random_() < 0.10:
             add = sorted({EXTRA_TAGS[int(random_() * len(EXTRA_TAGS))]} - tags)
-            remove = sorted(t for t in tags if random_() < 0.2 and t not in add)
+            remove = sorted(t for t in tags if random_() < 0.2 and t not in add and t not in scenario.tags)
             if add or remove:
                 at = created + 1 + int(random_() * early_limit)
                 tags = (tags | set(add)) - set(remove)
@@ -785,12 +579,13 @@ class _Generator:
         author = assignee or group_people[0]
         last_at = created
         last = len(kinds) - 1
+        steps_of = scenario.steps
         for index, kind in enumerate(kinds):
             at = created + offsets[index]
             last_at = at
+            line = lines[index]
             if kind == "c":
-                texts = topic["opening"] if index == 0 else topic["customer"]
-                text = texts[int(random_() * len(texts))].format_map(words)
+                text = line.text
                 message_id = ""
                 if domain is not None:
                     message_id = f"<{created}.{index}.{int(random_() * 1073741825)}@{domain}>"
@@ -815,22 +610,11 @@ class _Generator:
                 events.append(self._assigned(at, author, author))
             if index == 0:
                 # A ticket an agent opened for the customer (a phone call) starts as their public reply.
-                texts = topic["opening"]
-                text = "Phone call. The customer says: " + texts[int(random_() * len(texts))].format_map(
-                    words
-                )
+                text = phone_record(line.text, first, self.signatures[author.pk])
                 messages.append((k, None, _M.REPLY, author.pk, text, "", at_text(at), "", channel))
                 search.append(text)
                 continue
-            if public:
-                texts = topic["reply"]
-                text = (
-                    f"Hi {first},\n\n{texts[int(random_() * len(texts))].format_map(words)}\n\n"
-                    f"Best regards,\n{self.signatures[author.pk]}\nAcme Outdoor Gear support"
-                )
-            else:
-                texts = topic["note"]
-                text = texts[int(random_() * len(texts))].format_map(words)
+            text = reply_text(line.text, first, self.signatures[author.pk], random_) if public else line.text
             messages.append(
                 (k, None, _M.REPLY if public else _M.NOTE, author.pk, text, "", at_text(at), "", channel)
             )
@@ -845,8 +629,8 @@ class _Generator:
             # The next status, chosen on send.
             if index == last:
                 wanted = _S.SOLVED if status == _S.CLOSED else status
-            elif public and random_() < 0.35:
-                wanted = _S.PENDING
+            elif public and steps_of[line.step].asks:
+                wanted = _S.PENDING  # the reply asks the customer something
             else:
                 wanted = current
             if wanted != current:
@@ -1059,7 +843,6 @@ _J_STATUS = {status.value: json.dumps({"status": status.value}) for status in St
 _S = SimpleNamespace(**{m.name: m.value for m in Status})
 _E = SimpleNamespace(**{m.name: m.value for m in EventKind})
 _M = SimpleNamespace(**{m.name: m.value for m in MessageKind})  # the actor of what the protocol's rules did
-_ENDS_WITH_REPLY = frozenset({_S.PENDING, _S.SOLVED, _S.CLOSED})
 # Typical gaps (the medians of their log-normal draws), in seconds.
 _CHAT = 180  # an agent's answer on chat
 _90M = 90 * 60  # an agent's answer to the customer
