@@ -212,3 +212,15 @@ def test_the_reports_csv_files_carry_no_customer_data_for_anyone(demo, example_s
             text = response.content.decode()
             assert not any(v in text for v in (NAME, EMAIL, PHONE, MASKED)), (role, table)
     assert downloaded >= 9  # kpis, objectives and trend for each role at least
+
+
+def test_the_operators_event_export_names_tickets_by_id_and_carries_no_contact_details(demo, tmp_path):
+    """`charterdesk tickets export-events`, run by an operator who reads the database anyway, writes
+    ticket ids, times and what happened: never Jo Walker's name, email or phone."""
+    from django.core.management import call_command
+
+    _customer, ticket = make_ticket()
+    call_command("tickets", "export-events", "-o", str(tmp_path / "events.jsonl"))
+    text = (tmp_path / "events.jsonl").read_text(encoding="utf-8")
+    assert f'"ticket":"{ticket.pk}"' in text
+    assert not any(v in text for v in (NAME, EMAIL, PHONE, "Walker"))
