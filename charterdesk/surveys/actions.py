@@ -239,7 +239,7 @@ def do_send_survey(invitation: SurveyInvitation, *, at: dt.datetime) -> bool:
     )
     _audit(
         "surveys.sent",
-        f"{invitation.kind} survey on {ticket.reference} sent to {address}",
+        f"{invitation.kind} survey on {ticket.reference} sent to customer #{ticket.customer_id}",
         ticket=ticket,
         at=at,
     )
