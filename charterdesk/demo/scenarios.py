@@ -15,8 +15,10 @@ Each step says which facts it states (``says``) and which facts must have been s
 photos; "could you reinstall the app" is never written after the customer said they reinstalled it.
 ``tests/demo/test_scenarios.py`` walks every scenario with many seeds and checks them, and checks
 every agent reply against the demo protocol's etiquette (greeting, the customer's name, closing,
-empathy when the customer is upset) and every customer message against its contingencies (the
-demo's messages trip none: the bulk load records no contingency).
+empathy when the customer is upset) and every customer message against its contingencies: only
+the openings of the scenarios that declare one (``Scenario.contingency``: a stove that burned a
+hand, a customer who calls the tracking useless) call for a plan, and the load puts those tickets
+under it with its actions, as the desk would.
 
 Pure: no Django, no database; the generator in ``tickets.py`` calls ``conversation``.
 """
@@ -67,7 +69,9 @@ class Scenario:
     """One customer problem: ``tags`` the ticket carries, ``weight`` how often it comes up,
     ``topic`` words every subject and opening of it use (and its siblings' subjects do not),
     ``products`` that fit it, ``steps[0]`` the customer's opening, ``notes`` that fit anywhere
-    after the opening."""
+    after the opening. ``contingency``: the protocol's contingency the opening's words call for
+    (the desk puts a ticket the customer opened under it, and carries out its actions, at once);
+    the agent's steps then follow that contingency's plan."""
 
     id: str
     tags: tuple[str, ...]
@@ -77,6 +81,7 @@ class Scenario:
     products: tuple[str, ...]
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
+    contingency: str = ""
     stops: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False)
     notes_after: list[tuple[str, ...]] = field(default_factory=list, compare=False)
 
@@ -734,6 +739,101 @@ SCENARIOS: tuple[Scenario, ...] = (
             ),
             agent("Great, thank you for letting me know.", needs=["in"], ends=[SOLVED]),
         ),
+    ),
+    Scenario(
+        "stove-flare",
+        ("safety",),
+        1,
+        ("stove", "flare"),
+        ("The {product} flared up", "Faulty {product}: it flared up when I lit it"),
+        ("Basecamp stove",),
+        (
+            customer(
+                "Hello, the {product} flared up when I lit it and I burned my hand. It is not serious, but "
+                "the stove must be faulty. Order {order}.",
+                "Hi, yesterday the {product} flared up as I lit it and I got burned on two fingers. I will "
+                "not use it again. Order {order}.",
+                says=["hurt"],
+            ),
+            agent(
+                "I am sorry you were hurt. Are you safe now, and do you need medical help? Please do not "
+                "use the stove again. I have passed your message to our support manager, who will contact "
+                "you today.",
+                says=["safety-asked", "manager"],
+                needs=["hurt"],
+                ends=[OPEN, ON_HOLD],
+                notes=(
+                    "Injury plan followed: asked whether the customer is safe; escalated to the manager.",
+                ),
+            ),
+            customer(
+                "Thank you, I am fine: it was a small burn and it has been treated. The stove is in its box.",
+                "I am all right, thanks, and I have put the stove away.",
+                says=["safe"],
+                needs=["safety-asked"],
+            ),
+            agent(
+                "Thank you for letting us know you are all right. Our safety team will collect the stove "
+                "with a prepaid {carrier} label, and we have refunded order {order} in full. Could you keep "
+                "it in its box until {carrier} comes?",
+                says=["collection"],
+                needs=["safe"],
+                ends=[PENDING, SOLVED],
+                asks=True,
+                notes=("Stove from order {order} to be collected for the safety team; full refund issued.",),
+            ),
+            customer("Yes, it is boxed and ready.", needs=["collection"], says=["ready"]),
+            agent(
+                "{carrier} collected the stove this morning. Thank you for your patience, and I hope your "
+                "hand heals quickly.",
+                needs=["ready"],
+                ends=[SOLVED],
+            ),
+        ),
+        contingency="injury-report",
+    ),
+    Scenario(
+        "third-time",
+        ("shipping", "complaint"),
+        2,
+        ("third", "again"),
+        ("Third time asking about order {order}", "Order {order} again: still nothing"),
+        ANY,
+        (
+            customer(
+                "This is the third time I write about order {order}. Your tracking is useless and nobody "
+                "answers. This is unacceptable; I want my {product} this week.",
+                "Again: where is order {order}? Your service is useless, I have written twice and heard "
+                "nothing. I am very disappointed.",
+                says=["angry"],
+            ),
+            agent(
+                "I am sorry it has taken this long to get an answer. I looked up order {order}: the parcel "
+                "is at the {carrier} depot and goes out for delivery tomorrow. If you would like, a team "
+                "lead can call you today; just reply with a good time.",
+                says=["delivery-tomorrow", "call-offered"],
+                needs=["angry"],
+                ends=[PENDING, OPEN],
+                asks=True,
+                notes=("Under the aggressive-customer plan: calm and factual, a call with a lead offered.",),
+            ),
+            customer(
+                "Tomorrow is fine, no call needed. Please make sure it really arrives this time.",
+                "No need to call. I will wait until tomorrow.",
+                says=["waiting"],
+                needs=["delivery-tomorrow"],
+            ),
+            agent(
+                "{carrier} delivered the parcel this morning. Thank you for your patience, and sorry again "
+                "for the trouble.",
+                says=["delivered"],
+                needs=["waiting"],
+                ends=[SOLVED],
+            ),
+            customer("Got it, thanks.", needs=["delivered"]),
+            agent("Thank you for confirming. Enjoy the {product}!", needs=["delivered"], ends=[SOLVED]),
+        ),
+        contingency="aggressive-customer",
     ),
     Scenario(
         "change-email",

@@ -5,7 +5,8 @@ through the ``do_*`` actions, only much faster: customers (names, emails, organi
 zones, languages), tickets on the protocol's channels, priorities and groups, a conversation
 of customer messages, public replies and internal notes that follows one scenario's script
 (``scenarios.py``: a status is drawn first, then a scenario whose script can stop there, and
-the ticket tells the script up to that point), and the ticket's event history with
+the ticket tells the script up to that point; an opening that calls for a contingency puts the
+ticket under it, with its actions, as ``checks`` does live), and the ticket's event history with
 exactly the ``sla_input`` events ``tickets/actions.py`` writes (``created``, ``reply``,
 ``status``, ``priority``, ``tags``, ``group``) plus the timeline-only rows (assignments,
 procedure steps, escalations). Each ticket's SLA state is the engine's answer
@@ -54,7 +55,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import record
+from charterdesk.checks.models import ContingencyActivation
 from charterdesk.engine.assignment import Candidate, choose_assignee, group_roles, route_group
+from charterdesk.engine.contingencies import ContingencyRules
+from charterdesk.engine.escalation import apply_actions
 from charterdesk.engine.sla import (
     Created,
     GroupChange,
@@ -331,7 +335,7 @@ class _Batch:
     rows then hold the customer's place in the load (the writer turns both into ids). The
     columns follow ``_SPOOL``."""
 
-    __slots__ = ("e", "f", "g", "m", "s", "statuses", "t")
+    __slots__ = ("a", "e", "f", "g", "m", "s", "statuses", "t")
 
     def __init__(self) -> None:
         self.t: list[tuple] = []
@@ -340,10 +344,11 @@ class _Batch:
         self.g: list[tuple] = []
         self.s: list[tuple] = []
         self.f: list[tuple] = []
+        self.a: list[tuple] = []  # contingency activations
         self.statuses: dict[str, int] = {}
 
     def tables(self) -> tuple[list[tuple], ...]:
-        return self.t, self.m, self.e, self.g, self.s, self.f
+        return self.t, self.m, self.e, self.g, self.s, self.f, self.a
 
 
 def _normal_quantiles(sigma: float, count: int = 4096) -> tuple[float, ...]:
@@ -392,6 +397,9 @@ class _Generator:
         self.json: dict = {}  # recurring event data -> its JSON
         self.fitting: dict = {}  # (priority, channel, group, tags) -> the procedures that apply
         self.signatures = {p.pk: p.name.split()[0] for p in ctx.everyone}
+        contingencies = ctx.protocol.contingencies
+        self.contingency_rules = ContingencyRules(contingencies)
+        self.plans = {c.id: c for c in contingencies}
 
     def dumps(self, key, make) -> str:
         text = self.json.get(key)
@@ -523,7 +531,18 @@ class _Generator:
             assignee = opener
             events.append(self._assigned(created, opener, opener))
 
-        if random_() < 0.08:
+        # A ticket the customer opened with words a contingency calls for is under it at once, and
+        # its actions are carried out (the agent's steps follow its plan); nobody changes its
+        # priority or tags early on then.
+        under_plan = bool(scenario.contingency) and not by_agent
+        if under_plan:
+            before = group
+            priority, group, tags = self._contingency(
+                out, k, lines[0].text, created, priority, group, tags, events, engine_events
+            )
+            if group != before:
+                group_people = ctx.group_people.get(group) or ctx.everyone
+        if not under_plan and random_() < 0.08:
             before = priority
             others = self.other_priorities[priority]
             priority = others[int(random_() * len(others))]
@@ -542,7 +561,7 @@ class _Generator:
                 )
             )
             engine_events.append(PriorityChange(at, priority))
-        if random_() < 0.10:
+        if not under_plan and random_() < 0.10:
             add = sorted({EXTRA_TAGS[int(random_() * len(EXTRA_TAGS))]} - tags)
             remove = sorted(t for t in tags if random_() < 0.2 and t not in add and t not in scenario.tags)
             if add or remove:
@@ -767,6 +786,39 @@ class _Generator:
         statuses = out.statuses
         statuses[status] = statuses.get(status, 0) + 1
 
+    def _contingency(self, out, k, text, at, priority, group, tags, events, engine_events):
+        """The contingencies ``text`` (the customer's opening) calls for: an activation row each, and
+        their actions carried out at ``at`` as the desk's ``do_start_contingency`` does (priority,
+        group and tags as the ticket's own events). Their notifications belong to the live desk: a
+        loaded history has none. Returns the priority, group and tags after them."""
+        version = self.ctx.version_text
+        for match in self.contingency_rules.detect(text):
+            reason, phrase = match.reason[:300], (match.phrase or "")[:300]
+            out.a.append((k, match.id, match.title[:300], reason, phrase, None, version, self.at(at)))
+            after_priority, after_group, after_tags = apply_actions(
+                self.plans[match.id].do, priority, group, frozenset(tags)
+            )
+            clause = match.clause
+            if after_priority != priority:
+                data = json.dumps({"priority": after_priority})
+                summary = f"{priority} -> {after_priority}"
+                events.append((at, _E.PRIORITY, data, True, None, "system", clause, summary))
+                engine_events.append(PriorityChange(at, after_priority))
+                priority = after_priority
+            if after_group != group:
+                data = json.dumps({"group": after_group})
+                summary = f"{group or '-'} -> {after_group or '-'}"
+                events.append((at, _E.GROUP, data, True, None, "system", clause, summary))
+                engine_events.append(GroupChange(at, after_group))
+                group = after_group
+            added = sorted(after_tags - set(tags))
+            if added:
+                data = json.dumps({"add": added, "remove": []})
+                events.append((at, _E.TAGS, data, True, None, "system", clause, ""))
+                engine_events.append(TagsChange(at, tuple(added), ()))
+                tags = set(tags) | set(added)
+        return priority, group, tags
+
     def _lead(self) -> _Person:
         leads = self.ctx.leads
         return leads[int(self.rng.random() * len(leads))]
@@ -898,6 +950,17 @@ EVENT_FIELDS = [
     "summary",
 ]
 CUSTOMER_FIELDS = ["id", "name", "email", "phone", "organization", "timezone", "language"]
+# The message is left empty: the spool does not know the ids messages get (the plan shows all the same).
+ACTIVATION_FIELDS = [
+    "ticket",
+    "contingency",
+    "title",
+    "reason",
+    "phrase",
+    "message",
+    "protocol_version",
+    "at",
+]
 
 
 def _generate_batch(task: tuple):
@@ -918,7 +981,7 @@ def _generate_batch(task: tuple):
 # The spool file's tables (one per table loaded, named as _Batch's lists) and their number of
 # columns: c0 is the ticket's place in its batch; c1 of t and m is the customer's place in the load
 # (NULL in m: not the customer's message).
-_SPOOL = {"t": 20, "m": 9, "e": 10, "g": 2, "s": 5, "f": 4}
+_SPOOL = {"t": 20, "m": 9, "e": 10, "g": 2, "s": 5, "f": 4, "a": 8}
 _SPOOL_ROWS = 30  # rows per INSERT into a spool table
 
 
@@ -1438,6 +1501,7 @@ class _Writer:
         self.tags = _Rows(TicketTag, ["ticket", "tag"], now)
         self.steps = _Rows(ProcedureStep, ["ticket", "procedure", "step", "ticked_by", "ticked_at"], now)
         self.follow_ups = _Rows(ScheduledFollowUp, ["ticket", "due_at", "sent_at", "cancelled"], now)
+        self.activations = _Rows(ContingencyActivation, ACTIVATION_FIELDS, now)
         self.customers = _Rows(Customer, CUSTOMER_FIELDS, now)
 
     def _customers(self, cursor, fresh: list[tuple]) -> list[int]:
@@ -1475,6 +1539,7 @@ class _Writer:
                 (self.tags, out.g),
                 (self.steps, out.s),
                 (self.follow_ups, out.f),
+                (self.activations, out.a),
             ):
                 rows.write(cursor, [(base + r[0], *r[1:]) for r in table])
         self._counted(len(out.t), len(out.m), len(out.e), out.statuses)
@@ -1526,6 +1591,7 @@ class _Writer:
                 (self.tags, "g"),
                 (self.steps, "s"),
                 (self.follow_ups, "f"),
+                (self.activations, "a"),
             ):
                 values = ", ".join(f"x.c{i}" for i in range(1, _SPOOL[name]))
                 rows.copy(cursor, f"x.c0 + %s, {values}", f"{batch}.{name} AS x ORDER BY x.rowid", [base])

@@ -162,10 +162,14 @@ def test_every_subject_and_opening_is_about_its_scenario_and_not_a_siblings():
                     )
 
 
-def test_every_agent_reply_passes_the_demo_etiquette_and_no_message_trips_a_plan(example_protocol):
+def test_every_agent_reply_passes_the_demo_etiquette_and_only_declared_openings_call_for_a_plan(
+    example_protocol,
+):
     """Each reply greets the customer by name, closes with a sign-off, says sorry when the customer
-    wrote they are frustrated, stays under the word limit; no customer message calls for a
-    contingency (the bulk load records none) and nothing in any message would be masked."""
+    wrote they are frustrated or disappointed, stays under the word limit; the opening of the
+    stove that burned a hand calls for the injury plan and 'useless' for the aggressive-customer
+    one, exactly as their scenarios declare, and no other customer message calls for any; nothing in
+    any message would be masked."""
     checks = MessageChecks(example_protocol)
     assert checks.etiquette is not None
     for scenario, _status, by_agent, lines in conversations():
@@ -174,7 +178,8 @@ def test_every_agent_reply_passes_the_demo_etiquette_and_no_message_trips_a_plan
         for line in lines:
             if line.kind == "c":
                 found = checks.check_customer_message(line.text)
-                assert not found.contingencies, (scenario.id, line.text)
+                declared = {scenario.contingency} if line.step == 0 and scenario.contingency else set()
+                assert {m.id for m in found.contingencies} == declared, (scenario.id, line.text)
                 assert not found.redaction.findings, (scenario.id, line.text)
                 last_customer = line.text
                 continue
@@ -199,10 +204,12 @@ def test_loaded_tickets_read_as_one_exchange_each(demo, example_protocol):
     """Loaded tickets (#113, #114, #177 were the trial's): the first message is an opening of the
     scenario the subject belongs to; the text rules hold; solved, closed and pending tickets end on
     an agent's reply and new ones have none; every reply passes the etiquette."""
+    from charterdesk.checks.models import ContingencyActivation
     from charterdesk.demo.tickets import load_demo_tickets
     from charterdesk.tickets.models import Ticket
 
     load_demo_tickets(300, seed=7, now=NOW, workers=1, batch_size=100)
+    under = dict(ContingencyActivation.objects.values_list("ticket_id", "contingency"))
     checks = MessageChecks(example_protocol)
     subjects = [(template(t), s) for s in SCENARIOS for t in s.subjects]
     tickets = Ticket.objects.select_related("customer").prefetch_related("messages").order_by("pk")
@@ -214,6 +221,12 @@ def test_loaded_tickets_read_as_one_exchange_each(demo, example_protocol):
         openings = [template(t) for s in scenarios for t in s.steps[0].texts]
         assert any(o.search(messages[0].body_text) for o in openings), (ticket.subject, messages[0].body_text)
         seen.update(s.id for s in scenarios)
+        # Under a plan exactly when the customer opened it with the words the plan looks for.
+        planned = {s.contingency for s in scenarios} - {""}
+        if planned and not ticket.created_by_agent:
+            assert under.get(ticket.pk) in planned, (ticket.pk, ticket.subject)
+        else:
+            assert ticket.pk not in under, (ticket.pk, ticket.subject)
         kinds = [{"customer": "c", "reply": "r", "note": "n"}[m.kind] for m in messages]
         texts = [(k, m.body_text) for k, m in zip(kinds, messages, strict=True)]
         assert not check_texts(texts[1:] if ticket.created_by_agent else texts), (ticket.pk, texts)
@@ -231,7 +244,8 @@ def test_loaded_tickets_read_as_one_exchange_each(demo, example_protocol):
                     message.body_text, customer_name=ticket.customer.name, last_customer_message=last_customer
                 )
                 assert result.etiquette.passed, (ticket.pk, message.body_text, result.etiquette.problems)
-    assert len(seen) >= len(SCENARIOS) - 2  # 300 tickets meet nearly every scenario
+    assert len(seen) >= len(SCENARIOS) - 3  # 300 tickets meet nearly every scenario
+    assert set(under.values()) == {"injury-report", "aggressive-customer"}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
@@ -239,3 +253,38 @@ def test_each_script_can_end_solved_and_open(scenario):
     """Every scenario has a step where the agent solves it and a point where the agent's answer is
     awaited, so every status the demo gives a ticket has a script to tell it."""
     assert scenario.stops[SOLVED] and scenario.stops[OPEN]
+
+
+def test_a_demo_ticket_under_a_plan_carries_its_actions_and_keeps_its_clocks(demo):
+    """A loaded ticket about a stove that burned a hand is under the injury plan, urgent from its
+    first minute (the plan's set_priority, an event of the ticket named by its clause) with the
+    clocks refresh_sla gives it; one whose customer called the tracking useless carries the tag
+    contingency-aggressive."""
+    from django.db import transaction
+
+    from charterdesk.checks.models import ContingencyActivation
+    from charterdesk.demo.tickets import load_demo_tickets
+    from charterdesk.tickets.actions import refresh_sla
+    from charterdesk.tickets.models import Ticket, TicketEvent
+
+    load_demo_tickets(600, seed=3, now=NOW, workers=1, batch_size=200)
+    injury = ContingencyActivation.objects.filter(contingency="injury-report").select_related("ticket")
+    assert injury.exists()
+    changed = 0
+    for activation in injury:
+        ticket = activation.ticket
+        assert activation.reason == "the message says 'burned'"
+        assert ticket.priority == "urgent"
+        for event in TicketEvent.objects.filter(ticket=ticket, clause="contingencies.injury-report"):
+            # (none when the ticket came in urgent already)
+            assert event.data == {"priority": "urgent"} and event.at == ticket.created_at
+            changed += 1
+        stored = (ticket.sla_state, ticket.next_due_at, ticket.breached)
+        with transaction.atomic():
+            refresh_sla(ticket, NOW)
+        assert (ticket.sla_state, ticket.next_due_at, ticket.breached) == stored
+    assert changed
+    aggressive = ContingencyActivation.objects.filter(contingency="aggressive-customer")
+    assert aggressive.exists()
+    for activation in aggressive:
+        assert "contingency-aggressive" in Ticket.objects.get(pk=activation.ticket_id).tags
