@@ -4,10 +4,11 @@ Reading needs customer.view. What a reader sees follows the desk's one rule for 
 (``core.permissions.sees_customer_contact``, as on the pages): a caller whose roles are not listed
 in ``privacy.access.customer_data`` (when the protocol lists roles) sees masked names and no email
 or phone, and searches names and organisations only (a search by email or phone would tell them
-whose it is). The protocol has no separate right to write customer records: adding one needs
-customer.view and ticket.create (whoever may open tickets on a customer's behalf already records
-new customers that way); correcting one needs customer.view and ticket.edit and access to
-customer data, as editing a customer's details on the desk does.
+whose it is; one with an email address is refused, as on /tickets and /search). The protocol has
+no separate right to write customer records: adding one needs customer.view and ticket.create
+(whoever may open tickets on a customer's behalf already records new customers that way);
+correcting one needs customer.view and ticket.edit and access to customer data, as editing a
+customer's details on the desk does.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ninja import Query, Router, Status
 
 from charterdesk.tickets.actions import do_create_customer, do_update_customer
 from charterdesk.tickets.models import Customer, Ticket
+from charterdesk.tickets.search import ADDRESS_NEEDS_CONTACT, names_an_address
 
 from . import cursor
 from .access import access_customer
@@ -73,6 +75,8 @@ def list_customers(
     caller.require("customer.view")
     customers = Customer.objects.all()
     if q and q.strip():
+        if not caller.contact and names_an_address(q):
+            raise invalid("q", ADDRESS_NEEDS_CONTACT)
         customers = customers.filter(matching(q, contact=caller.contact))
     page = cursor.paginate(customers, BY_NAME, cursor_, limit)
     return {

@@ -22,6 +22,7 @@ from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import EventKind
 from charterdesk.tickets.live_sla import evaluate
 from charterdesk.tickets.models import Customer, Ticket, TicketEvent
+from charterdesk.tickets.search import ADDRESS_NEEDS_CONTACT, names_an_address
 from charterdesk.tickets.search import search as search_tickets
 
 from . import cursor
@@ -141,6 +142,8 @@ def list_tickets(
     if breached is not None:
         tickets = tickets.filter(breached=breached)
     if q and q.strip():
+        if not caller.contact and names_an_address(q):
+            raise invalid("q", ADDRESS_NEEDS_CONTACT)
         tickets = search_tickets(tickets, q, in_index_order=sort == "due")
     page = cursor.paginate(tickets, ORDERS[sort], cursor_, limit)
     extra = extensions_of(page.rows)

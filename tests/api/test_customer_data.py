@@ -164,8 +164,8 @@ def test_the_masked_name_is_the_pages_one(demo):
 
 
 def test_searching_by_email_or_phone_finds_nobody_for_a_masked_caller(demo, example_source):
-    """A lead not listed in customer_data who searches customers for Jo's email or phone finds
-    nothing (the answer would tell them whose it is); a manager finds Jo Walker."""
+    """A lead not listed in customer_data who searches customers for Jo's phone finds nobody, and
+    for her email is refused (the answer would tell them whose it is); a manager finds Jo Walker."""
     put_in_force("managers only", demo, example_source)
     make_ticket()
     lead = Client(headers={"Authorization": f"Bearer {do_create_token(demo['lead'], 'm', actor=None)[1]}"})
@@ -173,9 +173,10 @@ def test_searching_by_email_or_phone_finds_nobody_for_a_masked_caller(demo, exam
         headers={"Authorization": f"Bearer {do_create_token(demo['manager'], 'm', actor=None)[1]}"}
     )
     for q in ("jo.walker@example.com", "7946"):
-        assert lead.get("/api/v1/customers", {"q": q}).json()["items"] == []
-        assert lead.get("/api/v1/search", {"q": q}).json()["customers"] == []
         assert [c["name"] for c in manager.get("/api/v1/customers", {"q": q}).json()["items"]] == [NAME]
+    assert lead.get("/api/v1/customers", {"q": "7946"}).json()["items"] == []
+    assert lead.get("/api/v1/search", {"q": "7946"}).json()["customers"] == []
+    assert lead.get("/api/v1/customers", {"q": "jo.walker@example.com"}).status_code == 422
 
 
 def test_a_masked_caller_may_not_correct_a_customers_details(demo, example_source):
@@ -224,3 +225,26 @@ def test_the_operators_event_export_names_tickets_by_id_and_carries_no_contact_d
     text = (tmp_path / "events.jsonl").read_text(encoding="utf-8")
     assert f'"ticket":"{ticket.pk}"' in text
     assert not any(v in text for v in (NAME, EMAIL, PHONE, "Walker"))
+
+
+def test_a_masked_caller_cannot_find_tickets_by_a_customers_email(demo, example_source, client):
+    """A lead not listed in customer_data who searches tickets for jo.walker@example.com gets a 422
+    naming q (the queue page says the search is refused and leaves it out), since the tickets
+    found would say whose address it is; a manager finds Jo's ticket."""
+    put_in_force("managers only", demo, example_source)
+    _customer, ticket = make_ticket()
+    lead = Client(headers={"Authorization": f"Bearer {do_create_token(demo['lead'], 'm', actor=None)[1]}"})
+    manager = Client(
+        headers={"Authorization": f"Bearer {do_create_token(demo['manager'], 'm', actor=None)[1]}"}
+    )
+    for path in ("/api/v1/tickets", "/api/v1/search"):
+        response = lead.get(path, {"q": EMAIL})
+        assert response.status_code == 422
+        assert response.json()["errors"] == [
+            {"field": "q", "message": "searching by an email address needs access to customer data"}
+        ]
+    found = manager.get("/api/v1/tickets", {"q": EMAIL}).json()["items"]
+    assert [t["id"] for t in found] == [ticket.pk]
+    client.force_login(demo["lead"])
+    page = client.get("/tickets/", {"q": EMAIL}).content.decode()
+    assert "is refused (searching by an email address needs access to customer data)" in page
