@@ -69,7 +69,8 @@ class Scenario:
     """One customer problem: ``tags`` the ticket carries, ``weight`` how often it comes up,
     ``topic`` words every subject and opening of it use (and its siblings' subjects do not),
     ``products`` that fit it, ``steps[0]`` the customer's opening, ``notes`` that fit anywhere
-    after the opening. ``contingency``: the protocol's contingency the opening's words call for
+    after the opening, ``priorities`` the weights of the priorities its tickets come in with (none:
+    the demo's usual spread). ``contingency``: the protocol's contingency the opening's words call for
     (the desk puts a ticket the customer opened under it, and carries out its actions, at once);
     the agent's steps then follow that contingency's plan."""
 
@@ -82,6 +83,7 @@ class Scenario:
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
     contingency: str = ""
+    priorities: tuple[tuple[str, int], ...] = ()
     stops: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False)
     notes_after: list[tuple[str, ...]] = field(default_factory=list, compare=False)
 
@@ -223,6 +225,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             ),
         ),
         notes=("Order {order} looked up: shipped on time with {carrier}.",),
+        priorities=(("low", 5), ("normal", 50), ("high", 30), ("urgent", 15)),
     ),
     Scenario(
         "damaged-item",
@@ -277,6 +280,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                 ends=[SOLVED],
             ),
         ),
+        priorities=(("low", 5), ("normal", 55), ("high", 30), ("urgent", 10)),
     ),
     Scenario(
         "return-unused",
@@ -324,6 +328,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             customer("Great, thank you.", "I can see the refund now, thanks.", needs=["refunded"]),
             agent("You are welcome. I hope the next trip goes well!", needs=["refunded"], ends=[SOLVED]),
         ),
+        priorities=(("low", 30), ("normal", 60), ("high", 10)),
     ),
     Scenario(
         "exchange-size",
@@ -361,6 +366,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             customer("The new one fits perfectly, thank you.", needs=["new-size-sent"], says=["fits"]),
             agent("Great, enjoy the {product}!", needs=["fits"], ends=[SOLVED]),
         ),
+        priorities=(("low", 30), ("normal", 65), ("high", 5)),
     ),
     Scenario(
         "charged-twice",
@@ -407,6 +413,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             ),
             agent("Thank you for letting me know, and sorry for the worry.", needs=["seen"], ends=[SOLVED]),
         ),
+        priorities=(("normal", 50), ("high", 40), ("urgent", 10)),
     ),
     Scenario(
         "refund-after-return",
@@ -439,6 +446,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             customer("I can see the refund on my statement now, thanks.", needs=["refunded"]),
             agent("Great, thank you for confirming.", needs=["refunded"], ends=[SOLVED]),
         ),
+        priorities=(("low", 10), ("normal", 60), ("high", 30)),
     ),
     Scenario(
         "app-error-401",
@@ -469,6 +477,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             ),
             agent("Thank you for letting me know. Happy trails!", needs=["fixed"], ends=[SOLVED]),
         ),
+        priorities=(("low", 10), ("normal", 60), ("high", 25), ("urgent", 5)),
     ),
     Scenario(
         "app-no-code",
@@ -525,6 +534,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             customer("With 4.2.2 it paired at once. Thanks!", says=["fixed"], needs=["update-asked"]),
             agent("Great, thank you for your patience with this one.", needs=["fixed"], ends=[SOLVED]),
         ),
+        priorities=(("low", 10), ("normal", 60), ("high", 25), ("urgent", 5)),
     ),
     Scenario(
         "care-reproof",
@@ -561,6 +571,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             customer("Perfect, the water beads again. Thanks!", needs=["reproof-told"]),
             agent("Good to hear. Enjoy the dry days out!", ends=[SOLVED]),
         ),
+        priorities=(("low", 45), ("normal", 50), ("high", 5)),
     ),
     Scenario(
         "sizing",
@@ -589,6 +600,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             ),
             agent("Sounds good. Enjoy the {product}!", needs=["size-told"], ends=[SOLVED]),
         ),
+        priorities=(("low", 45), ("normal", 50), ("high", 5)),
     ),
     Scenario(
         "winter-use",
@@ -622,6 +634,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             customer("Thank you, I will add a liner.", needs=["rating-told"]),
             agent("Good plan. Have a great trip!", needs=["rating-told"], ends=[SOLVED]),
         ),
+        priorities=(("low", 45), ("normal", 50), ("high", 5)),
     ),
     Scenario(
         "warranty-zip",
@@ -664,6 +677,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                 ends=[SOLVED],
             ),
         ),
+        priorities=(("low", 20), ("normal", 70), ("high", 10)),
     ),
     Scenario(
         "warranty-sole",
@@ -709,6 +723,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             ),
             agent("A new pair in your size is on its way with {carrier}.", needs=["size"], ends=[SOLVED]),
         ),
+        priorities=(("low", 20), ("normal", 70), ("high", 10)),
     ),
     Scenario(
         "sign-in",
@@ -739,6 +754,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             ),
             agent("Great, thank you for letting me know.", needs=["in"], ends=[SOLVED]),
         ),
+        priorities=(("normal", 60), ("high", 35), ("urgent", 5)),
     ),
     Scenario(
         "stove-flare",
@@ -791,6 +807,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             ),
         ),
         contingency="injury-report",
+        priorities=(("normal", 40), ("high", 60)),
     ),
     Scenario(
         "third-time",
@@ -834,6 +851,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             agent("Thank you for confirming. Enjoy the {product}!", needs=["delivered"], ends=[SOLVED]),
         ),
         contingency="aggressive-customer",
+        priorities=(("high", 70), ("urgent", 30)),
     ),
     Scenario(
         "change-email",
@@ -868,6 +886,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             customer("Done, it works.", needs=["changed"]),
             agent("Thanks for confirming!", needs=["changed"], ends=[SOLVED]),
         ),
+        priorities=(("low", 30), ("normal", 65), ("high", 5)),
     ),
 )
 

@@ -373,7 +373,9 @@ class _Generator:
         self.ctx = ctx
         self.rng = random.Random(seed)
         self.pick_status = _Pick(STATUS_WEIGHTS)
-        self.pick_priority = _Pick(PRIORITY_WEIGHTS)
+        # Each scenario's own spread of priorities (a sizing question is rarely urgent), else the
+        # desk's usual one.
+        self.pick_priority = {s.id: _Pick(s.priorities or PRIORITY_WEIGHTS) for s in SCENARIOS}
         # A scenario is picked after the status, among those whose script can stop there.
         self.pick_scenario = {
             status: _Pick([(s, s.weight) for s in SCENARIOS if (status in s.stops)])
@@ -432,8 +434,8 @@ class _Generator:
         status = self.pick_status(rng)
         channel = self.pick_channel(rng)
         chat = channel == "chat"
-        priority = self.pick_priority(rng)
         scenario = self.pick_scenario[status](rng)
+        priority = self.pick_priority[scenario.id](rng)
         tags = set(scenario.tags)
         if random_() < 0.06:
             tags.add("vip")

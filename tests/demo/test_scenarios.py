@@ -202,10 +202,11 @@ NOW = dt.datetime(2026, 12, 9, 15, 30, tzinfo=dt.UTC)
 
 def test_loaded_tickets_read_as_one_exchange_each(demo, example_protocol):
     """Loaded tickets (#113, #114, #177 were the trial's): the first message is an opening of the
-    scenario the subject belongs to; the text rules hold; solved, closed and pending tickets end on
+    scenario the subject belongs to, and the priority one its scenario comes in with; the text
+    rules hold; solved, closed and pending tickets end on
     an agent's reply and new ones have none; every reply passes the etiquette."""
     from charterdesk.checks.models import ContingencyActivation
-    from charterdesk.demo.tickets import load_demo_tickets
+    from charterdesk.demo.tickets import PRIORITY_WEIGHTS, load_demo_tickets
     from charterdesk.tickets.models import Ticket
 
     load_demo_tickets(300, seed=7, now=NOW, workers=1, batch_size=100)
@@ -221,6 +222,9 @@ def test_loaded_tickets_read_as_one_exchange_each(demo, example_protocol):
         openings = [template(t) for s in scenarios for t in s.steps[0].texts]
         assert any(o.search(messages[0].body_text) for o in openings), (ticket.subject, messages[0].body_text)
         seen.update(s.id for s in scenarios)
+        # It came in with a priority its scenario has (no urgent sizing question).
+        opened = ticket.events.get(kind="created").data["priority"]
+        assert any(opened in dict(s.priorities or PRIORITY_WEIGHTS) for s in scenarios), (ticket.pk, opened)
         # Under a plan exactly when the customer opened it with the words the plan looks for.
         planned = {s.contingency for s in scenarios} - {""}
         if planned and not ticket.created_by_agent:
