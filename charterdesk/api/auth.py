@@ -14,7 +14,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from charterdesk.core.client import client_ip
-from charterdesk.core.permissions import permissions_of
+from charterdesk.core.permissions import permissions_of, sees_customer_contact
 
 from . import ratelimit
 from .actions import hash_secret, note_token_used
@@ -24,11 +24,13 @@ from .models import ApiToken
 
 @dataclass
 class Caller:
-    """The person behind a request's token, with what their roles let them do right now."""
+    """The person behind a request's token, with what their roles let them do right now.
+    ``contact``: they see customers' contact details (the desk's one rule, as on the pages)."""
 
     person: object
     token: ApiToken
     permissions: frozenset[str]
+    contact: bool = False
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
@@ -116,7 +118,12 @@ class TokenAuth(HttpBearer):
         request.user = person
         # request.protocol is a lazy object, never None itself: "or None" unwraps "no version in force".
         protocol = request.protocol or None
-        caller = Caller(person=person, token=row, permissions=permissions_of(person, protocol))
+        caller = Caller(
+            person=person,
+            token=row,
+            permissions=permissions_of(person, protocol),
+            contact=sees_customer_contact(person, protocol),
+        )
         if self.need is not None:
             self.need.check(caller)
         return caller

@@ -1,9 +1,14 @@
 """/api/v1/customers: find, add, read and correct customer records.
 
-Reading needs customer.view. The protocol has no separate right to write customer records:
-adding one needs customer.view and ticket.create (whoever may open tickets on a customer's
-behalf already records new customers that way); correcting one needs customer.view and
-ticket.edit, as editing a customer's details on the desk needs ticket.edit.
+Reading needs customer.view. What a reader sees follows the desk's one rule for customer data
+(``core.permissions.sees_customer_contact``, as on the pages): a caller whose roles are not listed
+in ``privacy.access.customer_data`` (when the protocol lists roles) sees masked names and no email
+or phone, and searches names and organisations only (a search by email or phone would tell them
+whose it is; one with an email address is refused, as on /tickets and /search). The protocol has
+no separate right to write customer records: adding one needs customer.view and ticket.create
+(whoever may open tickets on a customer's behalf already records new customers that way);
+correcting one needs customer.view and ticket.edit and access to customer data, as editing a
+customer's details on the desk does.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from ninja import Query, Router, Status
 
 from charterdesk.tickets.actions import do_create_customer, do_update_customer
 from charterdesk.tickets.models import Customer, Ticket
+from charterdesk.tickets.search import ADDRESS_NEEDS_CONTACT, names_an_address
 
 from . import cursor
 from .access import access_customer
 from .auth import caller_of
-from .errors import invalid
-from .present import customer_out
+from .errors import ApiError, invalid
+from .present import customer_name, customer_out
 from .schemas import (
     ERRORS,
     ERRORS_WITH_404,
@@ -35,16 +41,15 @@ CREATE = ("customer.view", "ticket.create")
 EDIT = ("customer.view", "ticket.edit")
 
 
-def matching(q: str) -> Q:
-    """Customers whose name, email, phone or organisation contain every word of ``q``."""
+def matching(q: str, *, contact: bool) -> Q:
+    """Customers whose name, email, phone or organisation contain every word of ``q``; without
+    access to customer data (``contact``), whose name or organisation do."""
     condition = Q()
     for word in q.split():
-        condition &= (
-            Q(name__icontains=word)
-            | Q(email__icontains=word)
-            | Q(phone__icontains=word)
-            | Q(organization__icontains=word)
-        )
+        either = Q(name__icontains=word) | Q(organization__icontains=word)
+        if contact:
+            either |= Q(email__icontains=word) | Q(phone__icontains=word)
+        condition &= either
     return condition
 
 
@@ -55,7 +60,7 @@ def _detail(customer: Customer, caller) -> dict:
         tickets = [
             {"id": t.pk, "subject": t.subject, "status": t.status, "created_at": t.created_at} for t in rows
         ]
-    return {**customer_out(customer), "tickets": tickets}
+    return {**customer_out(customer, caller.contact), "tickets": tickets}
 
 
 @router.get("", response={200: CustomerPage, **ERRORS}, summary="List or search customers")
@@ -66,13 +71,16 @@ def list_customers(
     limit: int = Query(25, ge=1, le=100),
 ):
     """Customers by name; follow `next` until it is null."""
-    caller_of(request).require("customer.view")
+    caller = caller_of(request)
+    caller.require("customer.view")
     customers = Customer.objects.all()
     if q and q.strip():
-        customers = customers.filter(matching(q))
+        if not caller.contact and names_an_address(q):
+            raise invalid("q", ADDRESS_NEEDS_CONTACT)
+        customers = customers.filter(matching(q, contact=caller.contact))
     page = cursor.paginate(customers, BY_NAME, cursor_, limit)
     return {
-        "items": [customer_out(c) for c in page.rows],
+        "items": [customer_out(c, caller.contact) for c in page.rows],
         "next": cursor.next_link(request, page.next_cursor),
         "next_cursor": page.next_cursor,
     }
@@ -86,7 +94,8 @@ def create_customer(request, payload: CustomerIn):
         raise invalid("name", "give the customer's name")
     if payload.email and Customer.objects.filter(email=payload.email).exists():
         existing = Customer.objects.get(email=payload.email)
-        raise invalid("email", f"customer #{existing.pk} ({existing.name}) already has this email")
+        name = customer_name(existing, caller.contact)
+        raise invalid("email", f"customer #{existing.pk} ({name}) already has this email")
     customer = do_create_customer(
         actor=caller.person,
         name=payload.name,
@@ -111,6 +120,9 @@ def read_customer(request, customer_id: int):
 def update_customer(request, customer_id: int, payload: CustomerPatch):
     caller = caller_of(request)
     customer = access_customer(caller, customer_id, *EDIT)
+    if not caller.contact:
+        # As on the pages (tickets.access.access_customer_for_edit): correcting details shows them.
+        raise ApiError(403, "Your roles do not give access to customer data.")
     changes = {}
     for field in payload.model_fields_set:
         value = getattr(payload, field)

@@ -1,9 +1,16 @@
-"""Rows as the API shows them. No queries here beyond what the caller selected or prefetched."""
+"""Rows as the API shows them. No queries here beyond what the caller selected or prefetched.
+
+Customer data follows the desk's one rule (``core.permissions.sees_customer_contact``, the same
+as the pages): every function that shows a customer takes ``contact``, the caller's
+``Caller.contact``; without it a customer's name is masked as on the pages ('Jo W.') and their
+email and phone are null (``contact_hidden`` says so).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from charterdesk.core.permissions import masked_name
 from charterdesk.engine.sla import TicketSla
 from charterdesk.tickets.lifecycle import hooks
 from charterdesk.tickets.live_sla import to_datetime
@@ -14,16 +21,27 @@ def person_ref(person) -> dict | None:
     return None if person is None else {"id": person.pk, "name": person.name}
 
 
-def customer_ref(customer: Customer) -> dict:
-    return {"id": customer.pk, "name": customer.name, "email": customer.email}
+def customer_name(customer: Customer, contact: bool) -> str:
+    """The customer's name as the caller may see it: whole, or masked as on the pages."""
+    return customer.name if contact else masked_name(customer.name)
 
 
-def customer_out(customer: Customer) -> dict:
+def customer_ref(customer: Customer, contact: bool) -> dict:
     return {
         "id": customer.pk,
-        "name": customer.name,
-        "email": customer.email,
-        "phone": customer.phone,
+        "name": customer_name(customer, contact),
+        "email": customer.email if contact else None,
+        "contact_hidden": not contact,
+    }
+
+
+def customer_out(customer: Customer, contact: bool) -> dict:
+    return {
+        "id": customer.pk,
+        "name": customer_name(customer, contact),
+        "email": customer.email if contact else None,
+        "phone": customer.phone if contact else None,
+        "contact_hidden": not contact,
         "organization": customer.organization,
         "timezone": customer.timezone,
         "language": customer.language,
@@ -43,7 +61,7 @@ def extensions_of(tickets: list[Ticket]) -> dict[int, dict[str, Any]]:
     return found
 
 
-def ticket_summary(ticket: Ticket, extensions: dict[str, Any] | None = None) -> dict:
+def ticket_summary(ticket: Ticket, contact: bool, extensions: dict[str, Any] | None = None) -> dict:
     """Needs ``customer`` and ``assignee`` selected with the ticket. ``extensions``: this ticket's
     share of ``extensions_of``; asked for this ticket alone when not given."""
     if extensions is None:
@@ -57,7 +75,7 @@ def ticket_summary(ticket: Ticket, extensions: dict[str, Any] | None = None) -> 
         "channel": ticket.channel,
         "group": ticket.group or None,
         "tags": list(ticket.tags),
-        "customer": customer_ref(ticket.customer),
+        "customer": customer_ref(ticket.customer, contact),
         "assignee": person_ref(ticket.assignee),
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
@@ -69,20 +87,21 @@ def ticket_summary(ticket: Ticket, extensions: dict[str, Any] | None = None) -> 
     }
 
 
-def _author(message: Message) -> dict:
+def _author(message: Message, contact: bool) -> dict:
     if message.author_person is not None:
         return {"type": "person", "id": message.author_person.pk, "name": message.author_person.name}
     if message.author_customer is not None:
-        return {"type": "customer", "id": message.author_customer.pk, "name": message.author_customer.name}
+        customer = message.author_customer
+        return {"type": "customer", "id": customer.pk, "name": customer_name(customer, contact)}
     return {"type": "system", "id": None, "name": "Charterdesk"}
 
 
-def message_out(message: Message) -> dict:
+def message_out(message: Message, contact: bool) -> dict:
     return {
         "id": message.pk,
         "kind": message.kind,
         "public": message.is_public,
-        "author": _author(message),
+        "author": _author(message, contact),
         "body": message.body_text,
         "body_html": message.body_html,
         "channel": message.channel,
@@ -96,7 +115,7 @@ def message_out(message: Message) -> dict:
     }
 
 
-def ticket_detail(ticket: Ticket) -> dict:
+def ticket_detail(ticket: Ticket, contact: bool) -> dict:
     messages = (
         Message.objects.filter(ticket=ticket)
         .select_related("author_person", "author_customer")
@@ -104,11 +123,11 @@ def ticket_detail(ticket: Ticket) -> dict:
         .order_by("created_at", "id")
     )
     return {
-        **ticket_summary(ticket),
+        **ticket_summary(ticket, contact),
         "protocol_version": ticket.protocol_version.version,
         "created_by_agent": ticket.created_by_agent,
         "merged_into": ticket.merged_into_id,
-        "messages": [message_out(m) for m in messages],
+        "messages": [message_out(m, contact) for m in messages],
     }
 
 

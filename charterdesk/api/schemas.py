@@ -176,6 +176,10 @@ class CustomerRef(Schema):
     id: int
     name: str
     email: str | None
+    contact_hidden: bool = Field(
+        description="true when the caller's roles do not give access to customer data: the name is "
+        "masked ('Jo W.') and email and phone are null"
+    )
 
 
 class CustomerIn(Input):
@@ -207,7 +211,11 @@ class CustomerOut(Schema):
     id: int
     name: str
     email: str | None
-    phone: str
+    phone: str | None
+    contact_hidden: bool = Field(
+        description="true when the caller's roles do not give access to customer data: the name is "
+        "masked ('Jo W.') and email and phone are null"
+    )
     organization: str
     timezone: str
     language: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ninja import Query, Router
 
 from charterdesk.tickets.models import Customer, Ticket
+from charterdesk.tickets.search import ADDRESS_NEEDS_CONTACT, names_an_address
 from charterdesk.tickets.search import search as search_tickets
 
 from .auth import caller_of
@@ -25,14 +26,15 @@ def search(
     caller.require_any("ticket.view", "customer.view")
     if not q.strip():
         raise invalid("q", "give some words to search for")
+    if not caller.contact and names_an_address(q):
+        raise invalid("q", ADDRESS_NEEDS_CONTACT)
     tickets = customers = None
     if caller.can("ticket.view"):
         rows = search_tickets(Ticket.objects.select_related("customer", "assignee"), q)
         found = list(rows.order_by("-created_at", "-id")[:limit])
         extra = extensions_of(found)
-        tickets = [ticket_summary(t, extra[t.pk]) for t in found]
+        tickets = [ticket_summary(t, caller.contact, extra[t.pk]) for t in found]
     if caller.can("customer.view"):
-        customers = [
-            customer_out(c) for c in Customer.objects.filter(matching(q)).order_by("name", "id")[:limit]
-        ]
+        rows = Customer.objects.filter(matching(q, contact=caller.contact)).order_by("name", "id")[:limit]
+        customers = [customer_out(c, caller.contact) for c in rows]
     return {"q": q, "tickets": tickets, "customers": customers}

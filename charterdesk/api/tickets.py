@@ -23,6 +23,7 @@ from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import EventKind
 from charterdesk.tickets.live_sla import evaluate
 from charterdesk.tickets.models import Customer, Message, Ticket, TicketEvent
+from charterdesk.tickets.search import ADDRESS_NEEDS_CONTACT, names_an_address
 from charterdesk.tickets.search import search as search_tickets
 
 from . import cursor
@@ -142,11 +143,13 @@ def list_tickets(
     if breached is not None:
         tickets = tickets.filter(breached=breached)
     if q and q.strip():
+        if not caller.contact and names_an_address(q):
+            raise invalid("q", ADDRESS_NEEDS_CONTACT)
         tickets = search_tickets(tickets, q, in_index_order=sort == "due")
     page = cursor.paginate(tickets, ORDERS[sort], cursor_, limit)
     extra = extensions_of(page.rows)
     return {
-        "items": [ticket_summary(t, extra[t.pk]) for t in page.rows],
+        "items": [ticket_summary(t, caller.contact, extra[t.pk]) for t in page.rows],
         "next": cursor.next_link(request, page.next_cursor),
         "next_cursor": page.next_cursor,
     }
@@ -225,7 +228,7 @@ def create_ticket(request, payload: TicketCreate):
             )
     except ReplyRefused as refused:  # nothing was stored, not even a new customer
         raise refusal(refused, payload.override_reason) from None
-    return HttpStatus(201, ticket_detail(access_ticket(caller, ticket.pk)))
+    return HttpStatus(201, ticket_detail(access_ticket(caller, ticket.pk), caller.contact))
 
 
 @router.get(
@@ -251,7 +254,8 @@ def download_attachment(request, attachment_id: int):
 @router.get("/{ticket_id}", response={200: TicketDetail, **ERRORS_WITH_404}, summary="Read a ticket")
 def read_ticket(request, ticket_id: int):
     """The ticket with every message, internal notes included (as on the desk, for ticket.view)."""
-    return ticket_detail(access_ticket(caller_of(request), ticket_id))
+    caller = caller_of(request)
+    return ticket_detail(access_ticket(caller, ticket_id), caller.contact)
 
 
 @router.patch("/{ticket_id}", response={200: TicketDetail, **ERRORS_WITH_404}, summary="Change a ticket")
@@ -285,7 +289,7 @@ def update_ticket(request, ticket_id: int, payload: TicketPatch):
         ),
         None,
     )
-    return ticket_detail(access_ticket(caller, ticket_id))
+    return ticket_detail(access_ticket(caller, ticket_id), caller.contact)
 
 
 def _act(change, field: str):
@@ -349,7 +353,7 @@ def reply(request, ticket_id: int, payload: ReplyIn):
         for item in error.errors:
             item["field"] = {"status": "next_status"}.get(item["field"], item["field"])
         raise error from None
-    return HttpStatus(201, message_out(message))
+    return HttpStatus(201, message_out(message, caller.contact))
 
 
 @router.post(
@@ -362,7 +366,7 @@ def note(request, ticket_id: int, payload: NoteIn):
     caller = caller_of(request)
     ticket = access_ticket(caller, ticket_id, "ticket.note")
     message = _act(lambda: do_reply(ticket, author=caller.person, body=payload.body, public=False), "body")
-    return HttpStatus(201, message_out(message))
+    return HttpStatus(201, message_out(message, caller.contact))
 
 
 @router.post(
@@ -381,7 +385,7 @@ def confirm_sender(request, ticket_id: int, message_id: int):
         raise not_found("message_id", f"There is no message {message_id} on ticket #{ticket.pk}.")
     do_confirm_sender(message, how="agent", actor=caller.person)
     message.refresh_from_db()
-    return message_out(message)
+    return message_out(message, caller.contact)
 
 
 @router.get("/{ticket_id}/sla", response={200: SlaOut, **ERRORS_WITH_404}, summary="SLA clocks")

@@ -8,6 +8,7 @@ import datetime as dt
 from django.db import transaction
 from django.urls import reverse
 
+from charterdesk.core.permissions import sees_customer_contact
 from charterdesk.library.versions import protocol_of
 from charterdesk.tickets.lifecycle import NavItem, Panel, PeriodicJob, hookimpl
 
@@ -90,6 +91,8 @@ def ticket_panels(request, ticket):
         .order_by("received_at")
     )
     context = {
+        # The address a mail went to is the customer's email: shown by the desk's one rule.
+        "customer_contact": sees_customer_contact(request.user, request.protocol),
         "mails": list(ticket.outbound_mails.order_by("-created_at")[:20]),
         "held": [m for m in marked if m.state == "held"],
         "reused": [m for m in marked if m.reused_message_id],

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from charterdesk.core.permissions import request_permissions, require
+from charterdesk.core.permissions import request_permissions, require, sees_customer_contact
 from charterdesk.tickets.actions import do_find_or_create_customer
 
 from . import actions
@@ -201,7 +201,9 @@ def held_list(request):
 def held(request, pk: int):
     item = access_held(request, pk)
     parsed, error = _parsed(item)
-    return _inbound_page(request, item, parsed, error, held=True)
+    # The ticket's customer by the desk's one rule for contact details, as on the ticket page.
+    contact = sees_customer_contact(request.user, request.protocol)
+    return _inbound_page(request, item, parsed, error, held=True, customer_contact=contact)
 
 
 @login_required

@@ -3,7 +3,10 @@
 The generator writes what the desk itself would have written had each ticket been worked
 through the ``do_*`` actions, only much faster: customers (names, emails, organizations, time
 zones, languages), tickets on the protocol's channels, priorities and groups, a conversation
-of customer messages, public replies and internal notes, and the ticket's event history with
+of customer messages, public replies and internal notes that follows one scenario's script
+(``scenarios.py``: a status is drawn first, then a scenario whose script can stop there, and
+the ticket tells the script up to that point; an opening that calls for a contingency puts the
+ticket under it, with its actions, as ``checks`` does live), and the ticket's event history with
 exactly the ``sla_input`` events ``tickets/actions.py`` writes (``created``, ``reply``,
 ``status``, ``priority``, ``tags``, ``group``) plus the timeline-only rows (assignments,
 procedure steps, escalations). Each ticket's SLA state is the engine's answer
@@ -52,7 +55,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from charterdesk.audit.actions import record
+from charterdesk.checks.models import ContingencyActivation
 from charterdesk.engine.assignment import Candidate, choose_assignee, group_roles, route_group
+from charterdesk.engine.contingencies import ContingencyRules
+from charterdesk.engine.escalation import apply_actions
 from charterdesk.engine.sla import (
     Created,
     GroupChange,
@@ -76,6 +82,8 @@ from charterdesk.tickets.models import (
     TicketTag,
 )
 from charterdesk.tickets.search import FTS_TABLE, SQLITE_CREATE
+
+from .scenarios import CARRIERS, SCENARIOS, conversation, phone_record, reply_text
 
 log = logging.getLogger(__name__)
 
@@ -171,207 +179,8 @@ TIMEZONES = (
 )
 LANGUAGES = (("en", 86), ("de", 5), ("fr", 4), ("es", 5))
 MAIL_DOMAINS = ("example.com", "mail.example", "example.org", "example.net", "outdoors.example")
-PRODUCTS = (
-    "Ridgeline 2 tent",
-    "Summit 45L backpack",
-    "Trailblazer hiking boots",
-    "Alpine down jacket",
-    "Cascade rain shell",
-    "Basecamp stove",
-    "Nomad sleeping bag",
-    "Trekker poles",
-    "Glacier water bottle",
-    "Horizon headlamp",
-    "Switchback trail runners",
-    "Canyon daypack",
-    "Polar fleece hoodie",
-    "Timberline camp chair",
-    "Drift inflatable kayak",
-    "Aurora solar lantern",
-    "Meridian GPS watch",
-    "Tundra insulated mug",
-)
-CARRIERS = ("UPS", "FedEx", "USPS", "DHL")
-
-# Each topic: tags it brings, subjects, the customer's first message, follow-ups from the
-# customer, the agent's replies and internal notes. {product} {order} {carrier} {days} {first}
-# are filled in per ticket. No wording here trips a contingency of the example protocol.
-TOPICS: tuple[dict, ...] = (
-    {
-        "tags": ("shipping",),
-        "weight": 22,
-        "subjects": (
-            "Where is my order {order}?",
-            "Order {order} has not arrived",
-            "Tracking for {order} has not moved in {days} days",
-        ),
-        "opening": (
-            "Hello, I ordered the {product} {days} days ago (order {order}) and it still has not arrived. "
-            "The {carrier} tracking page has shown the same status since last week. Can you check?",
-            "Hi, my order {order} with the {product} was supposed to arrive on Friday. "
-            "{carrier} says it is in transit but nothing has changed. I need it for a trip next weekend.",
-        ),
-        "customer": (
-            "Thanks for checking. The tracking still says in transit this morning.",
-            "Any news from {carrier}? The trip is coming up soon.",
-            "It arrived today, thank you for the help!",
-        ),
-        "reply": (
-            "I looked up order {order}: the parcel left our warehouse and is with {carrier}. "
-            "I have opened a trace with them and will update you within two business days.",
-            "{carrier} confirmed the parcel is at their local depot and should be delivered tomorrow.",
-            "The trace came back: the parcel was misrouted. I have sent a replacement {product} "
-            "by express shipping at no cost to you.",
-        ),
-        "note": (
-            "Carrier trace opened with {carrier}, reference TR-{order}.",
-            "Parcel has not moved for {days} days; trace is the right step per the shipping procedure.",
-        ),
-    },
-    {
-        "tags": ("damaged",),
-        "weight": 8,
-        "subjects": ("{product} arrived damaged", "Broken {product} in order {order}"),
-        "opening": (
-            "Hi, the {product} from order {order} arrived with a cracked frame. The box was dented "
-            "on one corner. What can you do?",
-            "Hello, my {product} came damaged: one seam is torn open. Order {order}.",
-        ),
-        "customer": (
-            "I have attached a photo of the damage and one of the box.",
-            "A replacement would be great, thank you.",
-        ),
-        "reply": (
-            "I am sorry the {product} arrived like that. Could you send one photo of the damage and "
-            "one of the box? Then I can send a replacement straight away.",
-            "Thank you for the photos. A replacement {product} is on its way; you do not need to send "
-            "the damaged one back.",
-        ),
-        "note": (
-            "Delivered by {carrier} on the date shown in the order; tagged the carrier for a damage claim.",
-            "Photos received, damage is clearly from transport.",
-        ),
-    },
-    {
-        "tags": ("returns",),
-        "weight": 14,
-        "subjects": (
-            "Return the {product}",
-            "How do I return order {order}?",
-            "Exchange for a different size",
-        ),
-        "opening": (
-            "Hi, the {product} does not fit as I hoped. I would like to return it. It is unused and "
-            "in the original packaging. Order {order}.",
-            "Hello, can I exchange the {product} for the next size up? Order {order}.",
-        ),
-        "customer": (
-            "I printed the label and dropped the parcel off at {carrier} today.",
-            "Great, thank you. How long does the refund take?",
-        ),
-        "reply": (
-            "Of course. I have emailed you a prepaid {carrier} return label. Once the parcel reaches us "
-            "we refund within five business days.",
-            "Your return of order {order} has arrived and the refund is on its way.",
-        ),
-        "note": (
-            "Within the 30-day window; item unused per the customer.",
-            "Return label RL-{order} issued.",
-        ),
-    },
-    {
-        "tags": ("refund",),
-        "weight": 8,
-        "subjects": ("Refund for order {order}", "Charged twice for order {order}"),
-        "opening": (
-            "Hello, I was charged twice for order {order}. Please refund the second charge.",
-            "Hi, I returned the {product} two weeks ago and have not seen the refund yet.",
-        ),
-        "customer": ("I can see the refund on my statement now, thanks.", "Any update on the refund?"),
-        "reply": (
-            "I can see the duplicate charge on order {order} and have refunded it. It can take up to "
-            "five business days to show on your statement.",
-            "Your refund for the {product} was issued today.",
-        ),
-        "note": (
-            "Refund under 50 USD, approved automatically.",
-            "Duplicate payment confirmed in the ledger.",
-        ),
-    },
-    {
-        "tags": ("app",),
-        "weight": 10,
-        "subjects": ("The Acme app will not sync", "App shows error E-401", "Cannot pair my {product}"),
-        "opening": (
-            "Hi, the Acme app stopped syncing my trips with the {product}. It shows error E-401.",
-            "Hello, the app keeps spinning when I try to pair the {product}. No error code.",
-        ),
-        "customer": (
-            "Signing out and in again fixed it, thanks!",
-            "I reinstalled the app but it still fails.",
-        ),
-        "reply": (
-            "Please sign out of the Acme app and sign in again; that clears error E-401 in most cases.",
-            "Could you reinstall the app and try pairing the {product} once more?",
-        ),
-        "note": (
-            "Walked the app-wont-sync tree: E-401, sign out and in.",
-            "App version 4.2.1 on Android 14.",
-        ),
-    },
-    {
-        "tags": ("product",),
-        "weight": 16,
-        "subjects": (
-            "How do I re-proof my {product}?",
-            "Sizing question about the {product}",
-            "Is the {product} suitable for winter?",
-        ),
-        "opening": (
-            "Hi, what is the best way to clean and re-proof the {product}? The water no longer beads.",
-            "Hello, I am between sizes for the {product}. Which one would you recommend?",
-        ),
-        "customer": ("Thanks, that is very helpful.", "One more question: can it go in the dryer?"),
-        "reply": (
-            "Wash the {product} on a gentle cycle with a technical cleaner, then apply a spray-on "
-            "proofer while it is still damp.",
-            "Most customers between sizes choose the larger one for the {product}, to leave room for layers.",
-        ),
-        "note": ("Sent the care guide link.", "Asked product team about the winter rating."),
-    },
-    {
-        "tags": ("warranty",),
-        "weight": 7,
-        "subjects": ("Warranty claim for my {product}", "Zip broke on the {product}"),
-        "opening": (
-            "Hello, the zip on my {product} broke after four months of normal use. Is that covered?",
-            "Hi, the sole of my {product} is coming loose. I bought them last year.",
-        ),
-        "customer": ("I have sent the proof of purchase.", "Thank you, I will send it in this week."),
-        "reply": (
-            "That is covered by our two-year warranty. Please send the {product} to our repair centre "
-            "with the enclosed label.",
-            "Thank you for the receipt. The repair usually takes ten business days.",
-        ),
-        "note": ("Within warranty; repair ticket opened.", "Customer has had two claims this year."),
-    },
-    {
-        "tags": ("account",),
-        "weight": 6,
-        "subjects": ("Cannot sign in to my account", "Change the email on my account"),
-        "opening": (
-            "Hi, I cannot sign in to my Acme account; the reset email never arrives.",
-            "Hello, please change the email address on my account to my new one.",
-        ),
-        "customer": ("The reset email came through now, thanks.", "Done, it works."),
-        "reply": (
-            "I have sent a new reset link; please check the spam folder as well.",
-            "Your account email is updated. You can sign in with the new address now.",
-        ),
-        "note": ("Verified identity with the last order number.", "Reset email bounced once; resent."),
-    },
-)
-EXTRA_TAGS = ("vip", "shipping", "refund", "warranty", "follow-up")
+# Tags an agent may add early on: none that would put the ticket under another scenario's procedure.
+EXTRA_TAGS = ("vip", "follow-up")
 
 STATUS_WEIGHTS = (
     (Status.NEW, 6),
@@ -526,7 +335,7 @@ class _Batch:
     rows then hold the customer's place in the load (the writer turns both into ids). The
     columns follow ``_SPOOL``."""
 
-    __slots__ = ("e", "f", "g", "m", "s", "statuses", "t")
+    __slots__ = ("a", "e", "f", "g", "m", "s", "statuses", "t")
 
     def __init__(self) -> None:
         self.t: list[tuple] = []
@@ -535,10 +344,11 @@ class _Batch:
         self.g: list[tuple] = []
         self.s: list[tuple] = []
         self.f: list[tuple] = []
+        self.a: list[tuple] = []  # contingency activations
         self.statuses: dict[str, int] = {}
 
     def tables(self) -> tuple[list[tuple], ...]:
-        return self.t, self.m, self.e, self.g, self.s, self.f
+        return self.t, self.m, self.e, self.g, self.s, self.f, self.a
 
 
 def _normal_quantiles(sigma: float, count: int = 4096) -> tuple[float, ...]:
@@ -563,8 +373,15 @@ class _Generator:
         self.ctx = ctx
         self.rng = random.Random(seed)
         self.pick_status = _Pick(STATUS_WEIGHTS)
-        self.pick_priority = _Pick(PRIORITY_WEIGHTS)
-        self.pick_topic = _Pick([(t, t["weight"]) for t in TOPICS])
+        # Each scenario's own spread of priorities (a sizing question is rarely urgent), else the
+        # desk's usual one.
+        self.pick_priority = {s.id: _Pick(s.priorities or PRIORITY_WEIGHTS) for s in SCENARIOS}
+        # A scenario is picked after the status, among those whose script can stop there.
+        self.pick_scenario = {
+            status: _Pick([(s, s.weight) for s in SCENARIOS if (status in s.stops)])
+            for status in ("new", "open", "pending", "on_hold", "solved")
+        }
+        self.pick_scenario["closed"] = self.pick_scenario["solved"]
         self.pick_channel = _Pick(list(zip(ctx.channels, ctx.channel_weights, strict=True)))
         self.other_priorities = {p: [q for q, _ in PRIORITY_WEIGHTS if q != p] for p, _ in PRIORITY_WEIGHTS}
         weights = dict(STATUS_WEIGHTS)
@@ -582,6 +399,9 @@ class _Generator:
         self.json: dict = {}  # recurring event data -> its JSON
         self.fitting: dict = {}  # (priority, channel, group, tags) -> the procedures that apply
         self.signatures = {p.pk: p.name.split()[0] for p in ctx.everyone}
+        contingencies = ctx.protocol.contingencies
+        self.contingency_rules = ContingencyRules(contingencies)
+        self.plans = {c.id: c for c in contingencies}
 
     def dumps(self, key, make) -> str:
         text = self.json.get(key)
@@ -614,46 +434,30 @@ class _Generator:
         status = self.pick_status(rng)
         channel = self.pick_channel(rng)
         chat = channel == "chat"
-        priority = self.pick_priority(rng)
-        topic = self.pick_topic(rng)
-        tags = set(topic["tags"])
+        scenario = self.pick_scenario[status](rng)
+        priority = self.pick_priority[scenario.id](rng)
+        tags = set(scenario.tags)
         if random_() < 0.06:
             tags.add("vip")
         group = self.routes[channel]
         by_agent = channel == "phone" and status != _S.NEW and random_() < 0.7
         first = name.split(" ", 1)[0]
         words = {
-            "product": PRODUCTS[int(random_() * len(PRODUCTS))],
+            "product": scenario.products[int(random_() * len(scenario.products))],
             "order": f"A{10000 + int(random_() * 90000)}",
             "carrier": CARRIERS[int(random_() * len(CARRIERS))],
             "days": 3 + int(random_() * 10),
             "first": first,
         }
 
-        # The conversation: which kinds of message (c customer, r public reply, n note), then when.
+        # The conversation: a stretch of the scenario's script that fits the status (c customer,
+        # r public reply, n note), about ``count`` messages; then when each was written.
         if status == _S.NEW:
             count = 1 + (random_() < 0.5)
         else:
             count = 2 + int(random_() * 2 * (self.mean_others - 2) + random_())
-        kinds = ["r" if by_agent else "c"]
-        last_public = kinds[0]
-        for index in range(1, count):
-            final = index == count - 1
-            if status == _S.NEW:
-                kind = "n" if random_() < 0.5 else "c"
-            elif final and status in _ENDS_WITH_REPLY:
-                kind = "r"
-            elif final and status == _S.ON_HOLD:
-                kind = "r" if random_() < 0.5 else "n"
-            elif last_public == "c":
-                kind = "r" if random_() < 0.8 else "n"
-            else:
-                kind = "c" if random_() < 0.85 else "n"
-            kinds.append(kind)
-            if kind != "n":
-                last_public = kind
-        if status == _S.OPEN and "r" not in kinds:
-            kinds[-1] = "r"
+        lines = conversation(scenario, status, by_agent, count, random_, words)
+        kinds = [line.kind for line in lines]
         offsets = [0]
         offset = 0
         previous = kinds[0]
@@ -691,7 +495,7 @@ class _Generator:
         first_gap = offsets[1] if len(offsets) > 1 else max(now - created, 2)
         early_limit = max(1, min(first_gap - 1, 600))
 
-        subjects = topic["subjects"]
+        subjects = scenario.subjects
         subject = subjects[int(random_() * len(subjects))].format_map(words)
         # Events: (at, kind, data as JSON, sla_input, actor id, actor label, clause, summary).
         events: list[tuple] = []
@@ -729,7 +533,18 @@ class _Generator:
             assignee = opener
             events.append(self._assigned(created, opener, opener))
 
-        if random_() < 0.08:
+        # A ticket the customer opened with words a contingency calls for is under it at once, and
+        # its actions are carried out (the agent's steps follow its plan); nobody changes its
+        # priority or tags early on then.
+        under_plan = bool(scenario.contingency) and not by_agent
+        if under_plan:
+            before = group
+            priority, group, tags = self._contingency(
+                out, k, lines[0].text, created, priority, group, tags, events, engine_events
+            )
+            if group != before:
+                group_people = ctx.group_people.get(group) or ctx.everyone
+        if not under_plan and random_() < 0.08:
             before = priority
             others = self.other_priorities[priority]
             priority = others[int(random_() * len(others))]
@@ -748,9 +563,9 @@ class _Generator:
                 )
             )
             engine_events.append(PriorityChange(at, priority))
-        if random_() < 0.10:
+        if not under_plan and random_() < 0.10:
             add = sorted({EXTRA_TAGS[int(random_() * len(EXTRA_TAGS))]} - tags)
-            remove = sorted(t for t in tags if random_() < 0.2 and t not in add)
+            remove = sorted(t for t in tags if random_() < 0.2 and t not in add and t not in scenario.tags)
             if add or remove:
                 at = created + 1 + int(random_() * early_limit)
                 tags = (tags | set(add)) - set(remove)
@@ -785,12 +600,13 @@ class _Generator:
         author = assignee or group_people[0]
         last_at = created
         last = len(kinds) - 1
+        steps_of = scenario.steps
         for index, kind in enumerate(kinds):
             at = created + offsets[index]
             last_at = at
+            line = lines[index]
             if kind == "c":
-                texts = topic["opening"] if index == 0 else topic["customer"]
-                text = texts[int(random_() * len(texts))].format_map(words)
+                text = line.text
                 message_id = ""
                 if domain is not None:
                     message_id = f"<{created}.{index}.{int(random_() * 1073741825)}@{domain}>"
@@ -815,22 +631,11 @@ class _Generator:
                 events.append(self._assigned(at, author, author))
             if index == 0:
                 # A ticket an agent opened for the customer (a phone call) starts as their public reply.
-                texts = topic["opening"]
-                text = "Phone call. The customer says: " + texts[int(random_() * len(texts))].format_map(
-                    words
-                )
+                text = phone_record(line.text, first, self.signatures[author.pk])
                 messages.append((k, None, _M.REPLY, author.pk, text, "", at_text(at), "", channel))
                 search.append(text)
                 continue
-            if public:
-                texts = topic["reply"]
-                text = (
-                    f"Hi {first},\n\n{texts[int(random_() * len(texts))].format_map(words)}\n\n"
-                    f"Best regards,\n{self.signatures[author.pk]}\nAcme Outdoor Gear support"
-                )
-            else:
-                texts = topic["note"]
-                text = texts[int(random_() * len(texts))].format_map(words)
+            text = reply_text(line.text, first, self.signatures[author.pk], random_) if public else line.text
             messages.append(
                 (k, None, _M.REPLY if public else _M.NOTE, author.pk, text, "", at_text(at), "", channel)
             )
@@ -845,8 +650,8 @@ class _Generator:
             # The next status, chosen on send.
             if index == last:
                 wanted = _S.SOLVED if status == _S.CLOSED else status
-            elif public and random_() < 0.35:
-                wanted = _S.PENDING
+            elif public and steps_of[line.step].asks:
+                wanted = _S.PENDING  # the reply asks the customer something
             else:
                 wanted = current
             if wanted != current:
@@ -983,6 +788,39 @@ class _Generator:
         statuses = out.statuses
         statuses[status] = statuses.get(status, 0) + 1
 
+    def _contingency(self, out, k, text, at, priority, group, tags, events, engine_events):
+        """The contingencies ``text`` (the customer's opening) calls for: an activation row each, and
+        their actions carried out at ``at`` as the desk's ``do_start_contingency`` does (priority,
+        group and tags as the ticket's own events). Their notifications belong to the live desk: a
+        loaded history has none. Returns the priority, group and tags after them."""
+        version = self.ctx.version_text
+        for match in self.contingency_rules.detect(text):
+            reason, phrase = match.reason[:300], (match.phrase or "")[:300]
+            out.a.append((k, match.id, match.title[:300], reason, phrase, None, version, self.at(at)))
+            after_priority, after_group, after_tags = apply_actions(
+                self.plans[match.id].do, priority, group, frozenset(tags)
+            )
+            clause = match.clause
+            if after_priority != priority:
+                data = json.dumps({"priority": after_priority})
+                summary = f"{priority} -> {after_priority}"
+                events.append((at, _E.PRIORITY, data, True, None, "system", clause, summary))
+                engine_events.append(PriorityChange(at, after_priority))
+                priority = after_priority
+            if after_group != group:
+                data = json.dumps({"group": after_group})
+                summary = f"{group or '-'} -> {after_group or '-'}"
+                events.append((at, _E.GROUP, data, True, None, "system", clause, summary))
+                engine_events.append(GroupChange(at, after_group))
+                group = after_group
+            added = sorted(after_tags - set(tags))
+            if added:
+                data = json.dumps({"add": added, "remove": []})
+                events.append((at, _E.TAGS, data, True, None, "system", clause, ""))
+                engine_events.append(TagsChange(at, tuple(added), ()))
+                tags = set(tags) | set(added)
+        return priority, group, tags
+
     def _lead(self) -> _Person:
         leads = self.ctx.leads
         return leads[int(self.rng.random() * len(leads))]
@@ -1059,7 +897,6 @@ _J_STATUS = {status.value: json.dumps({"status": status.value}) for status in St
 _S = SimpleNamespace(**{m.name: m.value for m in Status})
 _E = SimpleNamespace(**{m.name: m.value for m in EventKind})
 _M = SimpleNamespace(**{m.name: m.value for m in MessageKind})  # the actor of what the protocol's rules did
-_ENDS_WITH_REPLY = frozenset({_S.PENDING, _S.SOLVED, _S.CLOSED})
 # Typical gaps (the medians of their log-normal draws), in seconds.
 _CHAT = 180  # an agent's answer on chat
 _90M = 90 * 60  # an agent's answer to the customer
@@ -1115,6 +952,17 @@ EVENT_FIELDS = [
     "summary",
 ]
 CUSTOMER_FIELDS = ["id", "name", "email", "phone", "organization", "timezone", "language"]
+# The message is left empty: the spool does not know the ids messages get (the plan shows all the same).
+ACTIVATION_FIELDS = [
+    "ticket",
+    "contingency",
+    "title",
+    "reason",
+    "phrase",
+    "message",
+    "protocol_version",
+    "at",
+]
 
 
 def _generate_batch(task: tuple):
@@ -1135,7 +983,7 @@ def _generate_batch(task: tuple):
 # The spool file's tables (one per table loaded, named as _Batch's lists) and their number of
 # columns: c0 is the ticket's place in its batch; c1 of t and m is the customer's place in the load
 # (NULL in m: not the customer's message).
-_SPOOL = {"t": 20, "m": 9, "e": 10, "g": 2, "s": 5, "f": 4}
+_SPOOL = {"t": 20, "m": 9, "e": 10, "g": 2, "s": 5, "f": 4, "a": 8}
 _SPOOL_ROWS = 30  # rows per INSERT into a spool table
 
 
@@ -1655,6 +1503,7 @@ class _Writer:
         self.tags = _Rows(TicketTag, ["ticket", "tag"], now)
         self.steps = _Rows(ProcedureStep, ["ticket", "procedure", "step", "ticked_by", "ticked_at"], now)
         self.follow_ups = _Rows(ScheduledFollowUp, ["ticket", "due_at", "sent_at", "cancelled"], now)
+        self.activations = _Rows(ContingencyActivation, ACTIVATION_FIELDS, now)
         self.customers = _Rows(Customer, CUSTOMER_FIELDS, now)
 
     def _customers(self, cursor, fresh: list[tuple]) -> list[int]:
@@ -1692,6 +1541,7 @@ class _Writer:
                 (self.tags, out.g),
                 (self.steps, out.s),
                 (self.follow_ups, out.f),
+                (self.activations, out.a),
             ):
                 rows.write(cursor, [(base + r[0], *r[1:]) for r in table])
         self._counted(len(out.t), len(out.m), len(out.e), out.statuses)
@@ -1743,6 +1593,7 @@ class _Writer:
                 (self.tags, "g"),
                 (self.steps, "s"),
                 (self.follow_ups, "f"),
+                (self.activations, "a"),
             ):
                 values = ", ".join(f"x.c{i}" for i in range(1, _SPOOL[name]))
                 rows.copy(cursor, f"x.c0 + %s, {values}", f"{batch}.{name} AS x ORDER BY x.rowid", [base])

@@ -82,6 +82,13 @@ PROMISES: dict[str, Promise] = {
         "The desk does not mask {what} yet: never type them into a reply or note, and remove them from "
         "what customers send by editing it out or asking a team lead.",
     ),
+    "privacy.customer_data": Promise(
+        "privacy",
+        "The desk shows a customer's email, phone and full name only to the roles under *Customer data*, "
+        "on its pages, in its API and in its exports; others see a shortened name (Jo W.).",
+        "The desk does not hide customers' contact details yet: only the roles under *Customer data* "
+        "look them up or pass them on.",
+    ),
     "surveys.sent": Promise(
         "surveys",
         "Every answer shows on its ticket and on the page of the agent assigned to it. A low rating "
@@ -121,6 +128,7 @@ ENFORCED: dict[str, str] = {
     "reporting.handle_time": "tests/reports/test_handle_time.py::test_the_reports_page_shows_handle_time_from_the_time_worked",  # noqa: E501 - one line per entry
     "contingencies.detect": "tests/checks/test_desk_checks.py::test_a_customer_message_puts_the_ticket_under_a_contingency_once",  # noqa: E501 - one line per entry
     "privacy.redact": "tests/checks/test_desk_checks.py::test_a_card_number_by_email_is_stored_nowhere_and_the_agent_sees_the_mask",  # noqa: E501 - one line per entry
+    "privacy.customer_data": "tests/api/test_customer_data.py::test_every_api_answer_with_a_customer_follows_the_one_rule",  # noqa: E501 - one line per entry
     "surveys.sent": "tests/surveys/test_surveys.py::test_csat_is_sent_an_hour_after_the_solve_by_the_worker",
     "etiquette.reply_checks": "tests/checks/test_desk_checks.py::test_a_refused_send_keeps_the_text_and_lists_the_problems_at_the_composer",  # noqa: E501 - one line per entry
     "channels.acknowledge": "tests/channels/test_email_outbound.py::test_the_receipt_states_the_promise_in_the_customers_time_zone",  # noqa: E501 - one line per entry

@@ -12,6 +12,7 @@ from .attachments import IncomingFile, check_files
 from .choices import Priority, Status
 from .lifecycle import all_answers, hooks
 from .queues import SORTS, Filters
+from .search import ADDRESS_NEEDS_CONTACT, names_an_address
 
 
 def _protocol_choices(protocol, what: str) -> list[tuple[str, str]]:
@@ -36,8 +37,10 @@ class FilterForm(forms.Form):
     channel = forms.ChoiceField(required=False)
     sort = forms.ChoiceField(required=False)
 
-    def __init__(self, data, *, protocol, people):
+    def __init__(self, data, *, protocol, people, contact: bool = True):
         super().__init__(data)
+        # ``contact``: the reader sees customers' contact details (core.permissions.sees_customer_contact).
+        self.contact = contact
         anything = [("", "Any")]
         self.fields["status"].choices = anything + list(Status.choices)
         self.fields["priority"].choices = anything + list(Priority.choices)
@@ -57,6 +60,12 @@ class FilterForm(forms.Form):
             )
         self.fields["sort"] = sort_field
         self.fields["sort"].choices = [(key, label) for key, (label, _) in SORTS.items()]
+
+    def clean_q(self) -> str:
+        q = self.cleaned_data.get("q") or ""
+        if not self.contact and names_an_address(q):
+            raise forms.ValidationError(ADDRESS_NEEDS_CONTACT)
+        return q
 
     def filters(self) -> Filters:
         """The valid filters; an unknown value in the address (a stale bookmark) filters nothing,

@@ -197,7 +197,8 @@ def do_send_follow_up(follow_up: ScheduledFollowUp, *, at: dt.datetime | None = 
             {"author": "desk", "public": True, "follow_up": follow_up.pk, "message": message.pk},
             sla_input=False,
             clause=FOLLOW_UP_CLAUSE,
-            summary=f"Follow-up sent to {ticket.customer.email} ({rule.after_solved.text} after solve)",
+            # The timeline is read by people the customer-data rule may hide the address from.
+            summary=f"Follow-up sent to the customer ({rule.after_solved.text} after solve)",
         )
         audit_ticket(
             ticket,

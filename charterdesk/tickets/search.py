@@ -117,6 +117,16 @@ def drop_search_index(schema_connection=None) -> None:
             cursor.execute(statement)
 
 
+ADDRESS_NEEDS_CONTACT = "searching by an email address needs access to customer data"
+"""Why a search is refused to someone without access to customer data: tickets found by a customer's
+email address would tell them whose address it is, which the customer-data rule hides from them."""
+
+
+def names_an_address(text: str) -> bool:
+    """Whether a search holds an email address (or a part of one with its @)."""
+    return "@" in (text or "")
+
+
 def search(queryset: QuerySet, text: str, *, in_index_order: bool = False) -> QuerySet:
     """``queryset`` narrowed to the tickets whose subject, messages or customer match ``text``.
 

@@ -89,7 +89,8 @@ def queue(request):
         raise Http404(f"There is no queue view '{slug}'.")
     groups = my_groups(request.protocol, request.user)
     people = list(active_people())
-    form = FilterForm(request.GET, protocol=request.protocol, people=people)
+    contact = sees_customer_contact(request.user, request.protocol)
+    form = FilterForm(request.GET, protocol=request.protocol, people=people, contact=contact)
     filters = form.filters()
     counts = view_counts(request.user, groups, now)
     tickets = filters.apply(list_queryset().filter(view_condition(slug, request.user, groups, now)))
@@ -122,7 +123,7 @@ def queue(request):
             "can_bulk": rights["assign"] or rights["edit"] or bool(statuses),
             "groups": groups,
             "density": queue_density(request.user),
-            "customer_contact": sees_customer_contact(request.user, request.protocol),
+            "customer_contact": contact,
         },
     )
 

@@ -334,3 +334,21 @@ def test_opening_a_raw_email_is_audited(email_env, client):
         (f"inbound:{inbound.pk}", "page", email_env["lead"]),
         (f"inbound:{inbound.pk}", "download", email_env["lead"]),
     ]
+
+
+def test_the_held_page_names_the_tickets_customer_by_the_customer_data_rule(email_env, client, monkeypatch):
+    """An agent whose roles do not give access to customer data reads 'Held for #N (Jo W.)' without
+    jo@customer.example; one who does reads 'Jo Walker <jo@customer.example>'."""
+    from charterdesk.channels import views
+
+    receive(plain("jo")[0], source="import")
+    ticket = Ticket.objects.get()
+    ticket.customer.name = "Jo Walker"
+    ticket.customer.save()
+    held, _ = receive(plain("sam", "I am Jo's partner", subject=f"Re: [#{ticket.pk}]")[0], source="import")
+    client.force_login(email_env["agent"])
+    page = client.get(f"/channels/held/{held.pk}/").content.decode()
+    assert f"Held for #{ticket.pk} (Jo Walker &lt;jo@customer.example&gt;)" in page
+    monkeypatch.setattr(views, "sees_customer_contact", lambda person, protocol: False)
+    page = client.get(f"/channels/held/{held.pk}/").content.decode()
+    assert f"Held for #{ticket.pk} (Jo W.)" in page and "jo@customer.example" not in page

@@ -91,6 +91,18 @@ def test_csat_is_sent_an_hour_after_the_solve_by_the_worker(demo, customer):
     assert send_due_surveys(at(7, 17)) == 0
 
 
+def test_a_sent_survey_is_audited_by_customer_id_not_by_address(demo, customer):
+    """The audit entry of a sent CSAT survey reads 'csat survey on #N sent to customer #M', without
+    jo@example.com: the audit log names customers by id."""
+    from charterdesk.audit.models import AuditEntry
+
+    ticket = solved_ticket(demo, customer, at(7, 15))
+    send_due_surveys(at(7, 16))
+    summaries = list(AuditEntry.objects.filter(action="surveys.sent").values_list("summary", flat=True))
+    assert f"csat survey on {ticket.reference} sent to customer #{customer.pk}" in summaries
+    assert not any("jo@example.com" in s for s in summaries)
+
+
 def test_the_worker_command_sends_a_due_survey(demo, customer):
     """`charterdesk worker --once` runs the surveys job: a ticket solved two hours ago gets its mail."""
     from django.utils import timezone

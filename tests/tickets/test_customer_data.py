@@ -52,3 +52,35 @@ def test_without_access_the_pages_show_a_masked_name_and_no_email_or_phone(
     assert "Jo W." in page
     queue = agent.get(reverse("tickets:queue")).content.decode()
     assert "Jo W." in queue and "Jo Walker" not in queue
+
+
+def test_the_email_panel_names_the_customer_address_only_to_those_who_see_contact_details(
+    client, demo, example_source, ticket
+):
+    """With customer data for managers only, the agent's 'Email and calls' card says the receipt went
+    'to the customer', without jo.walker@example.com; the manager's card shows the address."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from charterdesk.channels.models import OutboundMail
+    from charterdesk.library.actions import do_create_draft, do_publish
+    from tests.shared import DEMO_SINCE
+
+    text = example_source.replace("customer_data: [agent, lead, manager]", "customer_data: [manager]", 1)
+    since = DEMO_SINCE + dt.timedelta(days=1)
+    draft = do_create_draft(text.replace('version: "3.2"', 'version: "3.3"', 1), actor=demo["manager"])
+    do_publish(draft, actor=demo["manager"], effective_at=since, now=since)
+    OutboundMail.objects.create(
+        ticket=ticket,
+        kind="receipt",
+        message_id="<r1@acme.example>",
+        to_address=ticket.customer.email,
+        created_at=timezone.now(),
+    )
+    client.force_login(demo["agent"])
+    page = client.get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
+    assert "automatic receipt to the customer" in page and "walker@" not in page
+    client.force_login(demo["manager"])
+    page = client.get(reverse("tickets:ticket", args=[ticket.pk])).content.decode()
+    assert "automatic receipt to jo.walker@example.com" in page

@@ -443,6 +443,24 @@ def test_the_follow_up_is_sent_once_two_days_after_solve(demo, customer, django_
     assert replies[0].subject == f"Re: [{ticket.reference}] Where is my order?"
 
 
+def test_the_follow_up_names_the_customer_by_id_in_the_audit_log_and_not_by_address_on_the_timeline(
+    demo, customer
+):
+    """The follow-up's timeline line says 'Follow-up sent to the customer' (the page may be read by
+    someone the customer-data rule hides the address from) and its audit entry names customer #N."""
+    from charterdesk.audit.models import AuditEntry
+
+    ticket = open_ticket(customer, at(7, 9, 0))
+    do_reply(ticket, author=demo["agent"], body="Hello Jo, it ships today. Thanks", at=at(7, 10, 0))
+    do_set_status(ticket, "solved", actor=demo["agent"], at=at(8, 10, 0))
+    tick(at(10, 10, 0), holder="w")
+    event = TicketEvent.objects.get(ticket=ticket, data__follow_up__isnull=False)
+    assert event.summary == "Follow-up sent to the customer (2d after solve)"
+    entry = AuditEntry.objects.get(action="ticket.follow_up")
+    assert entry.summary == f"Follow-up sent on {ticket.reference} to customer #{customer.pk}"
+    assert customer.email not in entry.summary + str(entry.data)
+
+
 def test_the_follow_up_is_cancelled_when_the_customer_writes_again(demo, customer):
     """A customer who writes after the solve reopens the ticket; no follow-up goes out."""
     ticket = open_ticket(customer, at(7, 9, 0))

@@ -489,6 +489,8 @@ def _privacy(p: Protocol, w: SectionWriter) -> bool:
         if access.exports:
             rows.append(("Data exports", join_words([esc(role_title(p, r)) for r in access.exports])))
         w.add(table(["What", "Who may see it"], rows))
+        if access.customer_data:
+            w.add(promise("privacy.customer_data"))
     if privacy.policy_url:
         w.subsection("Privacy policy compliance", "policy")
         w.add(
