@@ -31,7 +31,9 @@ from charterdesk.tickets.lifecycle import hooks
 from charterdesk.tickets.live_sla import engine_event
 from charterdesk.tickets.models import Ticket, TicketEvent
 
+from . import rollups
 from .access import ALL, OWN, TEAM, Scope
+from .rollups import build_prefix
 
 PRESETS = {
     "this_week": "This week",
@@ -58,6 +60,8 @@ class ReportError(ValueError):
 
 
 _engines: dict[tuple[int, str], KpiEngine] = {}
+# The rollups' name of each engine's version (rollups.build_prefix), by the engine's id.
+_prefixes: dict[int, str] = {}
 
 
 def kpi_engine(version, protocol) -> KpiEngine:
@@ -67,7 +71,9 @@ def kpi_engine(version, protocol) -> KpiEngine:
     if engine is None:
         if len(_engines) > 8:
             _engines.clear()
+            _prefixes.clear()
         engine = _engines[key] = KpiEngine(protocol)
+        _prefixes[id(engine)] = build_prefix(version)
     return engine
 
 
@@ -163,8 +169,26 @@ def _survey_answers(ids: list[int], period: Period, scope: Scope) -> dict[int, l
 
 def histories_of(ids: Iterable[int], answers: dict[int, list[Survey]] | None = None) -> list[TicketHistory]:
     """The engine's histories of these tickets, in ticket order."""
-    answers = answers or {}
-    out: list[TicketHistory] = []
+    return list(_histories(ids, answers or {}).values())
+
+
+def histories_by_ticket(ids: list[int]) -> dict[int, TicketHistory]:
+    """The engine's histories of these tickets with their survey answers, by ticket id."""
+    answers: dict[int, list[Survey]] = {}
+    if ids:
+        for found in hooks.history_events(ticket_ids=ids):
+            for event in found or ():
+                if event.event == "survey":
+                    answers.setdefault(event.ticket_id, []).append(
+                        Survey(int(event.at.timestamp()), event.data["kind"], int(event.data["score"]))
+                    )
+    for surveys in answers.values():
+        surveys.sort(key=lambda s: s.at)
+    return _histories(ids, answers)
+
+
+def _histories(ids: Iterable[int], answers: dict[int, list[Survey]]) -> dict[int, TicketHistory]:
+    out: dict[int, TicketHistory] = {}
     current: int | None = None
     history: TicketHistory | None = None
     rows = (
@@ -175,8 +199,7 @@ def histories_of(ids: Iterable[int], answers: dict[int, list[Survey]] | None = N
     for ticket_id, kind, at, data, actor_id in rows.iterator(chunk_size=5000):
         if ticket_id != current:
             current = ticket_id
-            history = TicketHistory([], answers.get(ticket_id, []))
-            out.append(history)
+            history = out[ticket_id] = TicketHistory([], answers.get(ticket_id, []))
         assert history is not None
         index = len(history.events)
         history.events.append(engine_event(kind, at, data))
@@ -221,18 +244,44 @@ def build(
     """The scope's report of ``period`` (judged at ``now`` while it is in progress), broken down
     by every dimension (the team's and everyone's; your own numbers are one agent's slice), with a
     trend point per day or week (``trend``: ``daily``/``weekly``; None: daily up to a month)."""
-    if histories is None:
-        histories = load_histories(scope, period)
     if now is not None and now >= period.end:
         now = None
+    step = trend or ("daily" if len(period.days) <= DAILY_UP_TO else "weekly")
+    if histories is None and scope.kind != TEAM:
+        page = _from_rollups(engine, scope, period, now=now, step=step)
+        if page is not None:
+            return page
+    if histories is None:
+        histories = load_histories(scope, period)
     kpis = engine.reported()
     by = ("agent",) if scope.kind == OWN else DIMENSIONS
     report = engine.compute(histories, period, by=by, now=now)
     figures, breakdown = _scoped(report, scope, engine)
     objectives = [objective_status(o, figures) for o in engine.protocol.objectives]
     page = PageReport(period, scope, kpis, figures, objectives, breakdown, tickets=len(histories))
-    page.trend_step = trend or ("daily" if len(period.days) <= DAILY_UP_TO else "weekly")
+    page.trend_step = step
     page.trend = trend_points(engine, scope, period, histories, now=now, step=page.trend_step)
+    return page
+
+
+def _from_rollups(engine: KpiEngine, scope: Scope, period: Period, *, now: int | None, step: str):
+    """The page from the daily rollups (rollups.py), or None while there are none for the
+    protocol in force. A team's report counts the tickets by their group now, which the rollups
+    do not keep apart: it always reads the histories."""
+    spans = [engine.period(first, last) for first, last in trend_spans(period, step)]
+    by = ("agent",) if scope.kind == OWN else DIMENSIONS
+    found = rollups.page_reports(engine, _prefixes.get(id(engine)), period, spans, by=by, now=now)
+    if found is None:
+        return None
+    report, points = found
+    figures, breakdown = _scoped(report, scope, engine)
+    objectives = [objective_status(o, figures) for o in engine.protocol.objectives]
+    page = PageReport(period, scope, engine.reported(), figures, objectives, breakdown, trend_step=step)
+    for span, point in zip(spans, points, strict=False):
+        shown = point.figures
+        if scope.kind == OWN:
+            shown = point.breakdown["agent"].get(scope.agent) or engine.compute([], span).figures
+        page.trend.append((span.first.isoformat(), shown))
     return page
 
 
@@ -257,23 +306,11 @@ def trend_points(
 ) -> list[tuple[str, dict[str, dict[str, Any]]]]:
     """One report per day (or per week, Monday to Sunday, cut to the period) of the period, as
     far as ``now``: the chart's points, each labelled by its first day."""
-    days = period.days
     if step is None:
-        step = "daily" if len(days) <= DAILY_UP_TO else "weekly"
-    if step not in ("daily", "weekly"):
-        raise ReportError(f"trend: '{step}' is not a trend; use daily or weekly")
-    spans: list[tuple[dt.date, dt.date]] = []
-    if step == "daily":
-        spans = [(day, day) for day in days]
-    else:
-        first = days[0]
-        while first <= days[-1]:
-            last = min(first + dt.timedelta(days=6 - first.weekday()), days[-1])
-            spans.append((first, last))
-            first = last + dt.timedelta(days=1)
+        step = "daily" if len(period.days) <= DAILY_UP_TO else "weekly"
     points = []
     by = ("agent",) if scope.kind == OWN else ()
-    for first, last in spans:
+    for first, last in trend_spans(period, step):
         part = engine.period(first, last)
         if now is not None and part.start >= now:
             break
@@ -283,6 +320,23 @@ def trend_points(
             figures = report.breakdown["agent"].get(scope.agent) or engine.compute([], part).figures
         points.append((first.isoformat(), figures))
     return points
+
+
+def trend_spans(period: Period, step: str) -> list[tuple[dt.date, dt.date]]:
+    """The first and last day of each trend point: each day, or each week (Monday to Sunday, cut
+    to the period)."""
+    days = period.days
+    if step not in ("daily", "weekly"):
+        raise ReportError(f"trend: '{step}' is not a trend; use daily or weekly")
+    if step == "daily":
+        return [(day, day) for day in days]
+    spans = []
+    first = days[0]
+    while first <= days[-1]:
+        last = min(first + dt.timedelta(days=6 - first.weekday()), days[-1])
+        spans.append((first, last))
+        first = last + dt.timedelta(days=1)
+    return spans
 
 
 def headline(kpi: str, figures: dict[str, Any]) -> float | int | None:

@@ -1,0 +1,383 @@
+"""The reports' daily rollups: each ticket's KPI facts and each day's sums, kept fresh by the worker.
+
+The engine (``charterdesk/engine/kpi_rollups.py``) says what a ticket counts in any report
+(its *facts*) and how facts add up per day; this module stores both and keeps them current:
+
+- ``KpiTicketFacts``: a ticket's facts as JSON; ``KpiFactDay``: the days they fall on (or are
+  bounded on), to find the tickets of a day; ``KpiDaySums``: each day's sums, for the whole
+  desk and each group, channel, priority and agent; ``KpiRollupState``: which build the page
+  reads and up to when it is current (``built_at``).
+- The worker's ``kpi-rollups`` job (every minute, ``refresh``) recomputes the facts of the
+  tickets changed since the last run (``Ticket.updated_at``, and survey answers through the
+  ``history_changed_since`` hook), and the sums of the days whose facts changed. When the
+  protocol version in force is not the one the rollups were built under (a new version
+  published, or the version edited), it builds everything afresh under a new build name and
+  switches the page over when done; until then the page computes from the raw histories.
+- The page (``page_report``) sums the days of the period and counts afresh the tickets
+  changed since the last run, and, while a period is running, the tickets with anything on
+  its current day, from their facts judged at the moment (``combine``'s ``plus``).
+
+A build's facts are computed up to a horizon (``HORIZON``) after the build started; the worker
+builds afresh before it comes near.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+
+import orjson
+from django.db import transaction
+from django.db.models import Sum
+
+from charterdesk.engine.kpi_rollups import (
+    DayCutter,
+    Decoded,
+    Fact,
+    Part,
+    combine,
+    rollup,
+    ticket_facts,
+)
+from charterdesk.engine.kpis import KpiEngine, Period, Report
+from charterdesk.library.versions import protocol_of, version_in_force
+from charterdesk.tickets.lifecycle import hooks
+from charterdesk.tickets.models import Ticket
+
+from .models import KpiDaySums, KpiFactDay, KpiRollupState, KpiTicketFacts
+
+# A change is looked for this long before the last run began: a transaction that started before
+# the run and committed after it is still seen (counting a ticket afresh twice costs nothing).
+MARGIN = dt.timedelta(minutes=10)
+# Facts are computed up to this long after a build starts (breaches due later are not in them).
+HORIZON = dt.timedelta(days=400)
+# A build this close to its horizon is made afresh.
+RENEW_BEFORE = dt.timedelta(days=30)
+BATCH = 2000
+
+
+def build_prefix(version) -> str:
+    """The part of a build's name that names the protocol version (and its last change)."""
+    return f"{version.pk}:{version.updated_at.isoformat() if version.updated_at else ''}"
+
+
+def current_state(prefix: str | None) -> KpiRollupState | None:
+    """The rollups' state, when they were built under the version named by ``prefix``."""
+    if prefix is None:
+        return None
+    state = KpiRollupState.objects.order_by("pk").first()
+    if state is None or not state.build.startswith(prefix + "#"):
+        return None
+    return state
+
+
+def _seconds(moment: dt.datetime) -> int:
+    return int(moment.timestamp())
+
+
+def horizon_of(state: KpiRollupState) -> int:
+    return _seconds(state.started_at + HORIZON)
+
+
+_cutters: dict[str, DayCutter] = {}
+
+
+def cutter_for(engine: KpiEngine) -> DayCutter:
+    found = _cutters.get(engine.timezone)
+    if found is None:
+        found = _cutters[engine.timezone] = DayCutter(engine.timezone)
+    return found
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def encode_facts(facts: list[Fact]) -> str:
+    return orjson.dumps([tuple(fact) for fact in facts]).decode()
+
+
+def decode_facts(text: str) -> list[Fact]:
+    return [Fact(*fact) for fact in orjson.loads(text)]
+
+
+def facts_of(engine: KpiEngine, ids: Iterable[int], horizon: int) -> dict[int, list[Fact]]:
+    """The facts of these tickets, from their stored histories."""
+    from .figures import histories_by_ticket
+
+    return {
+        ticket_id: ticket_facts(engine, history, horizon)
+        for ticket_id, history in histories_by_ticket(list(ids)).items()
+    }
+
+
+def fact_days(facts: list[Fact], cutter: DayCutter) -> set[dt.date]:
+    days = set()
+    for fact in facts:
+        days.add(cutter.day(fact.at))
+        if fact.lo is not None:
+            days.add(cutter.day(fact.lo))
+        if fact.hi is not None:
+            days.add(cutter.day(fact.hi))
+    return days
+
+
+def changed_tickets(since: dt.datetime) -> set[int]:
+    """Tickets changed at or after ``since``: an event, an edit, or a survey answer."""
+    found = set(Ticket.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
+    for ids in hooks.history_changed_since(since=since):
+        found.update(ids or ())
+    return found
+
+
+def stored_facts(build: str, ids: Iterable[int]) -> dict[int, list[Fact]]:
+    out: dict[int, list[Fact]] = {}
+    ids = list(ids)
+    for start in range(0, len(ids), BATCH):
+        rows = KpiTicketFacts.objects.filter(build=build, ticket_id__in=ids[start : start + BATCH])
+        for ticket_id, text in rows.values_list("ticket_id", "facts"):
+            out[ticket_id] = decode_facts(text)
+    return out
+
+
+def _instants(fact: Fact) -> tuple[int, ...]:
+    return tuple(t for t in (fact.at, fact.lo, fact.hi) if t is not None)
+
+
+def _pending(facts: list[Fact], cutter: DayCutter, computed: int) -> dict[dt.date, list[Fact]]:
+    """The facts with an instant at or after ``computed``, by the day of each such instant: a
+    report judged during that day, before the instant, counts them differently from the day's sums."""
+    out: dict[dt.date, list[Fact]] = defaultdict(list)
+    for fact in facts:
+        for day in {cutter.day(t) for t in _instants(fact) if t >= computed}:
+            out[day].append(fact)
+    return out
+
+
+def _write_facts(build: str, facts: dict[int, list[Fact]], cutter: DayCutter, computed: int) -> None:
+    KpiTicketFacts.objects.bulk_create(
+        [KpiTicketFacts(build=build, ticket_id=tid, facts=encode_facts(f)) for tid, f in facts.items()],
+        batch_size=1000,
+    )
+    rows = []
+    for tid, found in facts.items():
+        pending = _pending(found, cutter, computed)
+        for day in fact_days(found, cutter):
+            later = pending.get(day)
+            rows.append(
+                KpiFactDay(build=build, day=day, ticket_id=tid, pending=encode_facts(later) if later else "")
+            )
+    KpiFactDay.objects.bulk_create(rows, batch_size=2000)
+
+
+def _day_rows(build: str, sums: dict) -> list[KpiDaySums]:
+    return [
+        KpiDaySums(
+            build=build,
+            day=day,
+            prev_day=prev,
+            lo_day=lo,
+            hi_day=hi,
+            dimension=dimension,
+            slice_key=slice_key or "",
+            backlog=found.counts.get("backlog", 0),
+            sums=orjson.dumps(found.encode()).decode(),
+        )
+        for (day, prev, lo, hi), slices in sums.items()
+        for (dimension, slice_key), found in slices.items()
+    ]
+
+
+def _merge(into: dict, more: dict) -> None:
+    for key, slices in more.items():
+        target = into.setdefault(key, {})
+        for slice_key, found in slices.items():
+            have = target.get(slice_key)
+            if have is None:
+                target[slice_key] = found
+                continue
+            for name, count in found.counts.items():
+                have.counts[name] = have.counts.get(name, 0) + count
+            for kpi, values in found.values.items():
+                have.values.setdefault(kpi, []).extend(values)
+
+
+# --------------------------------------------------------------------------- the worker's job
+
+
+def refresh(now: dt.datetime) -> int:
+    """Bring the rollups up to date with the version in force; how many tickets were counted
+    afresh (every ticket when the rollups were built anew)."""
+    version = version_in_force()
+    if version is None:
+        return 0
+    from .figures import kpi_engine
+
+    engine = kpi_engine(version, protocol_of(version))
+    prefix = build_prefix(version)
+    state = current_state(prefix)
+    if state is None or now + RENEW_BEFORE >= state.started_at + HORIZON:
+        return rebuild(engine, prefix, now)
+    changed = changed_tickets(state.built_at - MARGIN)
+    if changed:
+        recount(engine, state, changed, now)
+    KpiRollupState.objects.filter(pk=state.pk, build=state.build).update(built_at=now)
+    return len(changed)
+
+
+def rebuild(engine: KpiEngine, prefix: str, now: dt.datetime) -> int:
+    """Every ticket's facts and every day's sums, under a new build; the page switches to it at
+    the end, and the rows of other builds are deleted."""
+    build = f"{prefix}#{uuid.uuid4().hex[:12]}"
+    horizon = _seconds(now + HORIZON)
+    cutter = cutter_for(engine)
+    ids = list(Ticket.objects.order_by("pk").values_list("pk", flat=True))
+    sums: dict = {}
+    for start in range(0, len(ids), BATCH):
+        facts = facts_of(engine, ids[start : start + BATCH], horizon)
+        with transaction.atomic():
+            _write_facts(build, facts, cutter, _seconds(now))
+        _merge(sums, rollup((fact for found in facts.values() for fact in found), cutter))
+    rows = _day_rows(build, sums)
+    with transaction.atomic():
+        KpiDaySums.objects.bulk_create(rows, batch_size=1000)
+        state = KpiRollupState.objects.order_by("pk").first()
+        if state is None:
+            KpiRollupState.objects.create(build=build, built_at=now, started_at=now)
+        else:
+            state.build, state.built_at, state.started_at = build, now, now
+            state.save()
+    for model in (KpiDaySums, KpiTicketFacts, KpiFactDay):
+        model.objects.exclude(build=build).delete()
+    return len(ids)
+
+
+def recount(engine: KpiEngine, state: KpiRollupState, ids: Iterable[int], now: dt.datetime) -> None:
+    """Count these tickets afresh: their facts, and the sums of each day whose facts changed."""
+    build = state.build
+    cutter = cutter_for(engine)
+    ids = sorted(set(ids))
+    old = stored_facts(build, ids)
+    new = facts_of(engine, ids, horizon_of(state))
+    days: set[dt.date] = set()
+    for ticket_id in ids:
+        before, after = _by_day(old.get(ticket_id, []), cutter), _by_day(new.get(ticket_id, []), cutter)
+        days.update(day for day in before.keys() | after.keys() if before.get(day) != after.get(day))
+    with transaction.atomic():
+        KpiTicketFacts.objects.filter(build=build, ticket_id__in=ids).delete()
+        KpiFactDay.objects.filter(build=build, ticket_id__in=ids).delete()
+        _write_facts(build, new, cutter, _seconds(now))
+    resum_days(build, days, cutter)
+
+
+def _by_day(facts: list[Fact], cutter: DayCutter) -> dict[dt.date, list[Fact]]:
+    out: dict[dt.date, list[Fact]] = defaultdict(list)
+    for fact in facts:
+        out[cutter.day(fact.at)].append(fact)
+    return {day: sorted(found, key=repr) for day, found in out.items()}
+
+
+def resum_days(build: str, days: Iterable[dt.date], cutter: DayCutter) -> None:
+    """The sums of these days made again from the facts of the tickets on them."""
+    for day in sorted(days):
+        ids = KpiFactDay.objects.filter(build=build, day=day).values_list("ticket_id", flat=True)
+        facts = [
+            fact
+            for found in stored_facts(build, ids).values()
+            for fact in found
+            if cutter.day(fact.at) == day
+        ]
+        rows = _day_rows(build, rollup(facts, cutter))
+        with transaction.atomic():
+            KpiDaySums.objects.filter(build=build, day=day).delete()
+            KpiDaySums.objects.bulk_create(rows, batch_size=1000)
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def page_reports(
+    engine: KpiEngine,
+    prefix: str | None,
+    period: Period,
+    spans: list[Period],
+    *,
+    by: tuple[str, ...],
+    now: int | None,
+) -> tuple[Report, list[Report]] | None:
+    """The period's report and one report per span (the trend's points) from the rollups, or
+    None when there are none for this protocol version yet (the page then reads the histories)."""
+    state = current_state(prefix)
+    if state is None:
+        return None
+    build = state.build
+    cutter = cutter_for(engine)
+    end = period.end if now is None else min(now, period.end)
+    last_day = cutter.day(end - 1)  # the last day begun
+    dirty = changed_tickets(state.built_at - MARGIN)
+    # The tickets changed since the worker's last run: every stored fact out, their facts now in.
+    minus = [fact for found in stored_facts(build, dirty).values() for fact in found]
+    plus = [fact for found in facts_of(engine, dirty, horizon_of(state)).values() for fact in found]
+    if end < period.end:
+        # A running period is judged at `now`, the stored sums at the end of its day: the facts
+        # with an instant between the two are counted from themselves, as they stand at `now`.
+        cut = cutter.start(last_day + dt.timedelta(days=1))
+        if end >= _seconds(state.built_at):
+            rows = KpiFactDay.objects.filter(build=build, day=last_day).exclude(pending="")
+            later = [
+                fact
+                for ticket_id, text in rows.values_list("ticket_id", "pending")
+                if ticket_id not in dirty
+                for fact in decode_facts(text)
+                if any(end <= t < cut for t in _instants(fact))
+            ]
+        else:
+            # Judged before the last run (a report asked about an earlier moment): any fact of
+            # the day may still have been to come then.
+            ids = set(
+                KpiFactDay.objects.filter(build=build, day=last_day).values_list("ticket_id", flat=True)
+            )
+            later = [fact for found in stored_facts(build, ids - dirty).values() for fact in found]
+        minus.extend(later)
+        plus.extend(later)
+    dimensions = ["", *by]
+    rows = KpiDaySums.objects.filter(
+        build=build, day__gte=period.first, day__lte=last_day, dimension__in=dimensions
+    ).values_list("day", "prev_day", "lo_day", "hi_day", "dimension", "slice_key", "sums")
+    parts = [
+        Part((day, prev, lo, hi), dimension, slice_key or None, Decoded.of(orjson.loads(sums)))
+        for day, prev, lo, hi, dimension, slice_key, sums in rows
+    ]
+    opening = {
+        (dimension, slice_key or None): total
+        for dimension, slice_key, total in KpiDaySums.objects.filter(
+            build=build, day__lt=period.first, dimension__in=dimensions
+        )
+        .values_list("dimension", "slice_key")
+        .annotate(total=Sum("backlog"))
+        .values_list("dimension", "slice_key", "total")
+        if total
+    }
+    report = combine(engine, period, parts, opening=opening, minus=minus, plus=plus, by=by, now=now)
+    trend_by = tuple(d for d in by if d == "agent") if by == ("agent",) else ()
+    wanted = {"", *trend_by}
+    trend_parts = [part for part in parts if part.dimension in wanted]
+    trend_opening = {key: value for key, value in opening.items() if key[0] in wanted}
+    points = []
+    for span in spans:
+        if now is not None and span.start >= now:
+            break
+        points.append(
+            combine(
+                engine,
+                span,
+                trend_parts,
+                opening=trend_opening,
+                minus=minus,
+                plus=plus,
+                by=trend_by,
+                now=now,
+            )
+        )
+    return report, points
