@@ -353,9 +353,30 @@ class Sums:
         else:
             self.counts[fact.field] = self.counts.get(fact.field, 0) + fact.amount
 
+    def merge(self, other: Sums, sign: int = 1) -> None:
+        """Add ``other``'s counts and values to these (``sign`` -1: take them out; each value
+        taken out must be there)."""
+        for name, count in other.counts.items():
+            self.counts[name] = self.counts.get(name, 0) + sign * count
+        for kpi, values in other.values.items():
+            mine = self.values.setdefault(kpi, [])
+            if sign > 0:
+                mine.extend(values)
+            else:
+                for value in values:
+                    mine.remove(value)
+
+    def empty(self) -> bool:
+        return not any(self.counts.values()) and not any(self.values.values())
+
+    @classmethod
+    def of(cls, decoded: Decoded) -> Sums:
+        """Stored sums, read back (``Decoded``), as sums to change."""
+        return cls(dict(decoded.counts), {kpi: list(t[3]) for kpi, t in decoded.times.items()})
+
     def encode(self) -> dict[str, Any]:
         """The sums as JSON-ready data: counters, and per time KPI its count, sum, cumulative
-        histogram and sorted values (both as base64 of 64-bit integers)."""
+        histogram and sorted values (both as base64 of 32-bit integers, 64-bit when needed)."""
         times: dict[str, list] = {}
         for kpi, values in self.values.items():
             if not values:
@@ -373,12 +394,17 @@ class Sums:
 
 
 def _pack(values: Sequence[int]) -> str:
-    return base64.b64encode(array("q", values).tobytes()).decode("ascii")
+    """Integers as base64: 32-bit when they fit (any time under 68 years), else 64-bit, marked by a
+    leading "!" (not a base64 character)."""
+    if all(-(2**31) <= v < 2**31 for v in values):
+        return base64.b64encode(array("i", values).tobytes()).decode("ascii")
+    return "!" + base64.b64encode(array("q", values).tobytes()).decode("ascii")
 
 
 def _unpack(text: str) -> array:
-    out = array("q")
-    out.frombytes(base64.b64decode(text))
+    wide = text.startswith("!")
+    out = array("q") if wide else array("i")
+    out.frombytes(base64.b64decode(text[1:] if wide else text))
     return out
 
 

@@ -66,6 +66,10 @@ class KpiRollupState(models.Model):
     survey answer before it (less ``rollups.MARGIN``) is in them. One row."""
 
     build = models.CharField(max_length=120)
+    generation = models.IntegerField(
+        default=0,
+        help_text="one more at each change of the sums: a page that read across a change reads again",
+    )
     built_at = models.DateTimeField()
     started_at = models.DateTimeField(
         help_text="when this build was first made (the facts' horizon counts from it)"

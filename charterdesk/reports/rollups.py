@@ -25,18 +25,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 import orjson
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from charterdesk.engine.kpi_rollups import (
     DayCutter,
     Decoded,
     Fact,
     Part,
+    Sums,
     combine,
     rollup,
     ticket_facts,
@@ -50,7 +51,7 @@ from .models import KpiDaySums, KpiFactDay, KpiRollupState, KpiTicketFacts
 
 # A change is looked for this long before the last run began: a transaction that started before
 # the run and committed after it is still seen (counting a ticket afresh twice costs nothing).
-MARGIN = dt.timedelta(minutes=10)
+MARGIN = dt.timedelta(minutes=2)
 # Facts are computed up to this long after a build starts (breaches due later are not in them).
 HORIZON = dt.timedelta(days=400)
 # A build this close to its horizon is made afresh.
@@ -125,7 +126,7 @@ def fact_days(facts: list[Fact], cutter: DayCutter) -> set[dt.date]:
 
 def changed_tickets(since: dt.datetime) -> set[int]:
     """Tickets changed at or after ``since``: an event, an edit, or a survey answer."""
-    found = set(Ticket.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
+    found = set(Ticket.objects.filter(updated_at__gte=since).order_by().values_list("pk", flat=True))
     for ids in hooks.history_changed_since(since=since):
         found.update(ids or ())
     return found
@@ -186,6 +187,7 @@ def _day_rows(build: str, sums: dict) -> list[KpiDaySums]:
         )
         for (day, prev, lo, hi), slices in sums.items()
         for (dimension, slice_key), found in slices.items()
+        if not found.empty()
     ]
 
 
@@ -220,10 +222,9 @@ def refresh(now: dt.datetime) -> int:
     if state is None or now + RENEW_BEFORE >= state.started_at + HORIZON:
         return rebuild(engine, prefix, now)
     changed = changed_tickets(state.built_at - MARGIN)
-    if changed:
-        recount(engine, state, changed, now)
+    counted = recount(engine, state, changed, now) if changed else 0
     KpiRollupState.objects.filter(pk=state.pk, build=state.build).update(built_at=now)
-    return len(changed)
+    return counted
 
 
 def rebuild(engine: KpiEngine, prefix: str, now: dt.datetime) -> int:
@@ -253,48 +254,94 @@ def rebuild(engine: KpiEngine, prefix: str, now: dt.datetime) -> int:
     return len(ids)
 
 
-def recount(engine: KpiEngine, state: KpiRollupState, ids: Iterable[int], now: dt.datetime) -> None:
-    """Count these tickets afresh: their facts, and the sums of each day whose facts changed."""
+def recount(engine: KpiEngine, state: KpiRollupState, ids: Iterable[int], now: dt.datetime) -> int:
+    """Count these tickets afresh: their facts, and the day sums their old and new facts are in
+    (the old taken out, the new put in), in one transaction; how many tickets' facts changed."""
     build = state.build
     cutter = cutter_for(engine)
     ids = sorted(set(ids))
-    old = stored_facts(build, ids)
     new = facts_of(engine, ids, horizon_of(state))
-    days: set[dt.date] = set()
-    for ticket_id in ids:
-        before, after = _by_day(old.get(ticket_id, []), cutter), _by_day(new.get(ticket_id, []), cutter)
-        days.update(day for day in before.keys() | after.keys() if before.get(day) != after.get(day))
     with transaction.atomic():
-        KpiTicketFacts.objects.filter(build=build, ticket_id__in=ids).delete()
-        KpiFactDay.objects.filter(build=build, ticket_id__in=ids).delete()
-        _write_facts(build, new, cutter, _seconds(now))
-    resum_days(build, days, cutter)
+        # Locked, so that two runs never take the same old facts out twice.
+        rows = KpiTicketFacts.objects.select_for_update().filter(build=build, ticket_id__in=ids)
+        old = {ticket_id: decode_facts(text) for ticket_id, text in rows.values_list("ticket_id", "facts")}
+        removed: list[Fact] = []
+        added: list[Fact] = []
+        changed = []
+        for ticket_id in ids:
+            before, after = Counter(old.get(ticket_id, [])), Counter(new.get(ticket_id, []))
+            if before == after and (ticket_id in old) == (ticket_id in new):
+                continue
+            changed.append(ticket_id)
+            removed.extend((before - after).elements())
+            added.extend((after - before).elements())
+        if not changed:
+            return 0
+        KpiTicketFacts.objects.filter(build=build, ticket_id__in=changed).delete()
+        KpiFactDay.objects.filter(build=build, ticket_id__in=changed).delete()
+        _write_facts(build, {t: new[t] for t in changed if t in new}, cutter, _seconds(now))
+        _change_sums(build, rollup(removed, cutter), rollup(added, cutter))
+        KpiRollupState.objects.filter(pk=state.pk).update(generation=F("generation") + 1)
+    return len(changed)
 
 
-def _by_day(facts: list[Fact], cutter: DayCutter) -> dict[dt.date, list[Fact]]:
-    out: dict[dt.date, list[Fact]] = defaultdict(list)
-    for fact in facts:
-        out[cutter.day(fact.at)].append(fact)
-    return {day: sorted(found, key=repr) for day, found in out.items()}
-
-
-def resum_days(build: str, days: Iterable[dt.date], cutter: DayCutter) -> None:
-    """The sums of these days made again from the facts of the tickets on them."""
-    for day in sorted(days):
-        ids = KpiFactDay.objects.filter(build=build, day=day).values_list("ticket_id", flat=True)
-        facts = [
-            fact
-            for found in stored_facts(build, ids).values()
-            for fact in found
-            if cutter.day(fact.at) == day
-        ]
-        rows = _day_rows(build, rollup(facts, cutter))
-        with transaction.atomic():
-            KpiDaySums.objects.filter(build=build, day=day).delete()
-            KpiDaySums.objects.bulk_create(rows, batch_size=1000)
+def _change_sums(build: str, removed: dict, added: dict) -> None:
+    """Take ``removed`` out of the stored day sums and put ``added`` in: each row touched is
+    replaced by a new one (a new id: pages never read a row that changes)."""
+    keys = {
+        (key, slice_key) for sums in (removed, added) for key, slices in sums.items() for slice_key in slices
+    }
+    if not keys:
+        return
+    days = {key[0] for key, _slice in keys}
+    stored: dict[tuple, tuple[int, Sums]] = {}
+    rows = KpiDaySums.objects.filter(build=build, day__in=days).values_list(
+        "pk", "day", "prev_day", "lo_day", "hi_day", "dimension", "slice_key", "sums"
+    )
+    for pk, day, prev, lo, hi, dimension, slice_key, text in rows:
+        key = ((day, prev, lo, hi), (dimension, slice_key or None))
+        if key in keys:
+            stored[key] = (pk, Sums.of(Decoded.of(orjson.loads(text))))
+    changed: dict = {}
+    for key, slice_key in keys:
+        pk, sums = stored.get((key, slice_key), (None, Sums()))
+        if slice_key in added.get(key, {}):
+            sums.merge(added[key][slice_key])
+        if slice_key in removed.get(key, {}):
+            sums.merge(removed[key][slice_key], -1)
+        changed.setdefault(key, {})[slice_key] = sums
+    KpiDaySums.objects.filter(pk__in=[pk for pk, _sums in stored.values()]).delete()
+    kept = {
+        key: {s: sums for s, sums in slices.items() if not sums.empty()} for key, slices in changed.items()
+    }
+    KpiDaySums.objects.bulk_create(_day_rows(build, kept), batch_size=1000)
 
 
 # --------------------------------------------------------------------------- the page
+
+# Day sums read back, by (build, row id). A row never changes: a day summed again gets new rows
+# (new ids), and a new build a new name, so a row once read serves every later page in this
+# process.
+_read: dict[tuple[str, int], Decoded] = {}
+_READ_AT_MOST = 100_000
+
+
+def _day_sums(build: str, ids: list[int]) -> dict[int, Decoded]:
+    out = {}
+    missing = []
+    for pk in ids:
+        found = _read.get((build, pk))
+        if found is None:
+            missing.append(pk)
+        else:
+            out[pk] = found
+    if len(_read) + len(missing) > _READ_AT_MOST:
+        _read.clear()
+    for start in range(0, len(missing), 500):
+        rows = KpiDaySums.objects.filter(pk__in=missing[start : start + 500]).values_list("pk", "sums")
+        for pk, text in rows:
+            out[pk] = _read[(build, pk)] = Decoded.of(orjson.loads(text))
+    return out
 
 
 def page_reports(
@@ -308,9 +355,29 @@ def page_reports(
 ) -> tuple[Report, list[Report]] | None:
     """The period's report and one report per span (the trend's points) from the rollups, or
     None when there are none for this protocol version yet (the page then reads the histories)."""
-    state = current_state(prefix)
-    if state is None:
-        return None
+    for _attempt in range(3):
+        state = current_state(prefix)
+        if state is None:
+            return None
+        found = _reports(engine, state, period, spans, by=by, now=now)
+        # The worker changes facts and sums in one transaction and counts it (generation): what
+        # was read across such a change is read again.
+        if KpiRollupState.objects.filter(
+            pk=state.pk, build=state.build, generation=state.generation
+        ).exists():
+            return found
+    return None
+
+
+def _reports(
+    engine: KpiEngine,
+    state: KpiRollupState,
+    period: Period,
+    spans: list[Period],
+    *,
+    by: tuple[str, ...],
+    now: int | None,
+) -> tuple[Report, list[Report]]:
     build = state.build
     cutter = cutter_for(engine)
     end = period.end if now is None else min(now, period.end)
@@ -342,12 +409,15 @@ def page_reports(
         minus.extend(later)
         plus.extend(later)
     dimensions = ["", *by]
-    rows = KpiDaySums.objects.filter(
-        build=build, day__gte=period.first, day__lte=last_day, dimension__in=dimensions
-    ).values_list("day", "prev_day", "lo_day", "hi_day", "dimension", "slice_key", "sums")
+    rows = list(
+        KpiDaySums.objects.filter(
+            build=build, day__gte=period.first, day__lte=last_day, dimension__in=dimensions
+        ).values_list("pk", "day", "prev_day", "lo_day", "hi_day", "dimension", "slice_key")
+    )
+    sums = _day_sums(build, [row[0] for row in rows])
     parts = [
-        Part((day, prev, lo, hi), dimension, slice_key or None, Decoded.of(orjson.loads(sums)))
-        for day, prev, lo, hi, dimension, slice_key, sums in rows
+        Part((day, prev, lo, hi), dimension, slice_key or None, sums[pk])
+        for pk, day, prev, lo, hi, dimension, slice_key in rows
     ]
     opening = {
         (dimension, slice_key or None): total

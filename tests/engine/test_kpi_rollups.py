@@ -10,6 +10,7 @@ raw histories, to the last digit.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import timedelta
 
 from hypothesis import given
@@ -21,6 +22,7 @@ from charterdesk.engine.kpi_rollups import (
     Decoded,
     Fact,
     Part,
+    Sums,
     bucket_of,
     combine,
     rollup,
@@ -164,3 +166,43 @@ def test_many_values_take_the_bucket_path_and_stay_exact() -> None:
     assert figures["count"] == len(expected)
     assert (figures["p50"], figures["p90"], figures["p95"]) == (rank[50], rank[90], rank[95])
     assert cutter.day(period.start) == FIRST_DAY
+
+
+@SETTINGS
+@given(TICKETS, st.integers(0, 20 * 86400))
+def test_changing_day_sums_by_a_ticket_s_old_and_new_facts_gives_the_sums_made_afresh(
+    groups: tuple, built: int
+) -> None:
+    """The worker's update of stored day sums (old facts out, new in) leaves what summing anew gives."""
+    found = histories(groups)
+    built_at = BASE + built
+    cutter = DayCutter(engine().timezone)
+    old = [f for h in found for f in ticket_facts(engine(), truncated(h, built_at), HORIZON)]
+    new = [f for h in found for f in ticket_facts(engine(), h, HORIZON)]
+    stored = {
+        key: {s: Sums.of(Decoded.of(json.loads(json.dumps(sums.encode())))) for s, sums in slices.items()}
+        for key, slices in rollup(old, cutter).items()
+    }
+    gone, came = Counter(old) - Counter(new), Counter(new) - Counter(old)
+    for sign, facts in ((-1, gone), (1, came)):
+        for key, slices in rollup(facts.elements(), cutter).items():
+            for slice_key, sums in slices.items():
+                stored.setdefault(key, {}).setdefault(slice_key, Sums()).merge(sums, sign)
+    changed = {
+        key: {s: sums.encode() for s, sums in slices.items() if not sums.empty()}
+        for key, slices in stored.items()
+    }
+    afresh = {
+        key: {s: sums.encode() for s, sums in slices.items() if not sums.empty()}
+        for key, slices in rollup(new, cutter).items()
+    }
+    assert {k: v for k, v in changed.items() if v} == {k: v for k, v in afresh.items() if v}
+
+
+def test_times_beyond_32_bits_are_kept_exactly() -> None:
+    """A time of more than 68 years (no calendar gives one, but nothing breaks) reads back exactly."""
+    sums = Sums()
+    for value in (5, 2**40, 7):
+        sums.add(Fact(BASE, "resolution_time", value, None, "email", "normal", None))
+    decoded = Decoded.of(json.loads(json.dumps(sums.encode())))
+    assert list(decoded.times["resolution_time"][3]) == [5, 7, 2**40]
