@@ -512,6 +512,18 @@ class _Times:
         return out
 
 
+class _Effect:
+    """Loose facts' effect on one ticket-keys combination, before it goes to its slices."""
+
+    __slots__ = ("backlog", "counts", "minus", "plus")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.backlog: dict[int, int] = {}
+        self.plus: list[tuple[str, int]] = []
+        self.minus: list[tuple[str, int]] = []
+
+
 class _Slice:
     __slots__ = ("backlog", "counts", "times")
 
@@ -629,7 +641,9 @@ def combine(
             times.total += s
             times.cumulative.append(hist)
             times.parts.append(values)
+    # Loose facts: first their effect per ticket keys (few distinct), then on the slices.
     start = period.start
+    effects: dict[Keys, _Effect] = {}
     for sign, facts, judged, day_ends in ((-1, minus, cut, (*ends[:-1], cut)), (1, plus, end, ends)):
         for fact in facts:
             if fact.field == "backlog":
@@ -638,17 +652,35 @@ def combine(
                     continue
             elif not fact_holds(fact, start, judged):
                 continue
-            for slice_key in _slices(fact):
-                if slice_key[0] not in wanted:
-                    continue
-                target = slice_of(slice_key)
-                if fact.field == "backlog":
-                    target.backlog[index] += sign * fact.amount
-                elif fact.field in TIME_KPIS:
-                    times = target.time(fact.field)
-                    (times.plus if sign > 0 else times.minus).append(fact.amount)
-                else:
-                    target.counts[fact.field] = target.counts.get(fact.field, 0) + sign * fact.amount
+            keys = (fact.group, fact.channel, fact.priority, fact.agent)
+            effect = effects.get(keys)
+            if effect is None:
+                effect = effects[keys] = _Effect()
+            if fact.field == "backlog":
+                effect.backlog[index] = effect.backlog.get(index, 0) + sign * fact.amount
+            elif fact.field in TIME_KPIS:
+                (effect.plus if sign > 0 else effect.minus).append((fact.field, fact.amount))
+            else:
+                effect.counts[fact.field] = effect.counts.get(fact.field, 0) + sign * fact.amount
+    for (group, channel, priority, agent), effect in effects.items():
+        for slice_key in (
+            (TOTAL, None),
+            ("group", group),
+            ("channel", channel),
+            ("priority", priority),
+            ("agent", agent),
+        ):
+            if slice_key[0] not in wanted:
+                continue
+            target = slice_of(slice_key)
+            for name, count in effect.counts.items():
+                target.counts[name] = target.counts.get(name, 0) + count
+            for index, change in effect.backlog.items():
+                target.backlog[index] += change
+            for kpi, value in effect.plus:
+                target.time(kpi).plus.append(value)
+            for kpi, value in effect.minus:
+                target.time(kpi).minus.append(value)
     figures = slices[(TOTAL, None)].figures(days)
     listed = engine.reported() if kpis is None else list(kpis)
     breakdown: dict[str, dict[str | None, dict[str, dict[str, Any]]]] = {d: {} for d in by}

@@ -26,7 +26,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import orjson
 from django.db import transaction
@@ -323,7 +324,41 @@ def _change_sums(build: str, removed: dict, added: dict) -> None:
 # (new ids), and a new build a new name, so a row once read serves every later page in this
 # process.
 _read: dict[tuple[str, int], Decoded] = {}
+_pending_read: dict[tuple[str, int], list[Fact]] = {}
 _READ_AT_MOST = 100_000
+
+
+# Lists of rows read for a build at a generation: any change of the sums or facts counts a new
+# generation (recount), so what was read at one still holds.
+_lists: dict[tuple, Any] = {}
+
+
+def _cached(key: tuple, make: Callable[[], Any]) -> Any:
+    found = _lists.get(key)
+    if found is None:
+        if len(_lists) > 200:
+            _lists.clear()
+        found = _lists[key] = make()
+    return found
+
+
+def _pending_facts(build: str, ids: list[int]) -> dict[int, list[Fact]]:
+    """``KpiFactDay`` rows' pending facts by row id (read once per process, like the day sums)."""
+    out = {}
+    missing = []
+    for pk in ids:
+        found = _pending_read.get((build, pk))
+        if found is None:
+            missing.append(pk)
+        else:
+            out[pk] = found
+    if len(_pending_read) + len(missing) > _READ_AT_MOST:
+        _pending_read.clear()
+    for start in range(0, len(missing), 500):
+        rows = KpiFactDay.objects.filter(pk__in=missing[start : start + 500]).values_list("pk", "pending")
+        for pk, text in rows:
+            out[pk] = _pending_read[(build, pk)] = decode_facts(text)
+    return out
 
 
 def _day_sums(build: str, ids: list[int]) -> dict[int, Decoded]:
@@ -386,19 +421,23 @@ def _reports(
     # The tickets changed since the worker's last run: every stored fact out, their facts now in.
     minus = [fact for found in stored_facts(build, dirty).values() for fact in found]
     plus = [fact for found in facts_of(engine, dirty, horizon_of(state)).values() for fact in found]
+    later: list[Fact] = []
     if end < period.end:
         # A running period is judged at `now`, the stored sums at the end of its day: the facts
         # with an instant between the two are counted from themselves, as they stand at `now`.
         cut = cutter.start(last_day + dt.timedelta(days=1))
         if end >= _seconds(state.built_at):
-            rows = KpiFactDay.objects.filter(build=build, day=last_day).exclude(pending="")
-            later = [
-                fact
-                for ticket_id, text in rows.values_list("ticket_id", "pending")
-                if ticket_id not in dirty
-                for fact in decode_facts(text)
-                if any(end <= t < cut for t in _instants(fact))
-            ]
+            rows = _cached(
+                (build, state.generation, "pending", last_day),
+                lambda: list(
+                    KpiFactDay.objects.filter(build=build, day=last_day)
+                    .exclude(pending="")
+                    .values_list("pk", "ticket_id")
+                ),
+            )
+            ids = [pk for pk, ticket_id in rows if ticket_id not in dirty]
+            for found in _pending_facts(build, ids).values():
+                later.extend(f for f in found if any(end <= t < cut for t in _instants(f)))
         else:
             # Judged before the last run (a report asked about an earlier moment): any fact of
             # the day may still have been to come then.
@@ -406,30 +445,36 @@ def _reports(
                 KpiFactDay.objects.filter(build=build, day=last_day).values_list("ticket_id", flat=True)
             )
             later = [fact for found in stored_facts(build, ids - dirty).values() for fact in found]
-        minus.extend(later)
-        plus.extend(later)
     dimensions = ["", *by]
-    rows = list(
-        KpiDaySums.objects.filter(
-            build=build, day__gte=period.first, day__lte=last_day, dimension__in=dimensions
-        ).values_list("pk", "day", "prev_day", "lo_day", "hi_day", "dimension", "slice_key")
+    rows = _cached(
+        (build, state.generation, "days", period.first, last_day, *dimensions),
+        lambda: list(
+            KpiDaySums.objects.filter(
+                build=build, day__gte=period.first, day__lte=last_day, dimension__in=dimensions
+            ).values_list("pk", "day", "prev_day", "lo_day", "hi_day", "dimension", "slice_key")
+        ),
     )
     sums = _day_sums(build, [row[0] for row in rows])
     parts = [
         Part((day, prev, lo, hi), dimension, slice_key or None, sums[pk])
         for pk, day, prev, lo, hi, dimension, slice_key in rows
     ]
-    opening = {
-        (dimension, slice_key or None): total
-        for dimension, slice_key, total in KpiDaySums.objects.filter(
-            build=build, day__lt=period.first, dimension__in=dimensions
-        )
-        .values_list("dimension", "slice_key")
-        .annotate(total=Sum("backlog"))
-        .values_list("dimension", "slice_key", "total")
-        if total
-    }
-    report = combine(engine, period, parts, opening=opening, minus=minus, plus=plus, by=by, now=now)
+    opening = _cached(
+        (build, state.generation, "opening", period.first, *dimensions),
+        lambda: {
+            (dimension, slice_key or None): total
+            for dimension, slice_key, total in KpiDaySums.objects.filter(
+                build=build, day__lt=period.first, dimension__in=dimensions
+            )
+            .values_list("dimension", "slice_key")
+            .annotate(total=Sum("backlog"))
+            .values_list("dimension", "slice_key", "total")
+            if total
+        },
+    )
+    report = combine(
+        engine, period, parts, opening=opening, minus=minus + later, plus=plus + later, by=by, now=now
+    )
     trend_by = tuple(d for d in by if d == "agent") if by == ("agent",) else ()
     wanted = {"", *trend_by}
     trend_parts = [part for part in parts if part.dimension in wanted]
@@ -438,14 +483,16 @@ def _reports(
     for span in spans:
         if now is not None and span.start >= now:
             break
+        # A span over before `now` judges the day's later facts at its end either way.
+        running = now is not None and now < span.end
         points.append(
             combine(
                 engine,
                 span,
                 trend_parts,
                 opening=trend_opening,
-                minus=minus,
-                plus=plus,
+                minus=minus + later if running else minus,
+                plus=plus + later if running else plus,
                 by=trend_by,
                 now=now,
             )
