@@ -172,8 +172,9 @@ def histories_of(ids: Iterable[int], answers: dict[int, list[Survey]] | None = N
     return list(_histories(ids, answers or {}).values())
 
 
-def histories_by_ticket(ids: list[int]) -> dict[int, TicketHistory]:
-    """The engine's histories of these tickets with their survey answers, by ticket id."""
+def histories_by_ticket(ids: list[int], marks: dict[int, str] | None = None) -> dict[int, TicketHistory]:
+    """The engine's histories of these tickets with their survey answers, by ticket id; ``marks``
+    gets each ticket's ``event_mark`` of the events read."""
     answers: dict[int, list[Survey]] = {}
     if ids:
         for found in hooks.history_events(ticket_ids=ids):
@@ -184,27 +185,41 @@ def histories_by_ticket(ids: list[int]) -> dict[int, TicketHistory]:
                     )
     for surveys in answers.values():
         surveys.sort(key=lambda s: s.at)
-    return _histories(ids, answers)
+    return _histories(ids, answers, marks)
 
 
-def _histories(ids: Iterable[int], answers: dict[int, list[Survey]]) -> dict[int, TicketHistory]:
+def event_mark(count: int, last: int) -> str:
+    """What a ticket's SLA events were when read: how many, and the last id. Events are never
+    deleted, so a new one always changes the mark (even one whose id was taken before others')."""
+    return f"{count}:{last}"
+
+
+def _histories(
+    ids: Iterable[int], answers: dict[int, list[Survey]], marks: dict[int, str] | None = None
+) -> dict[int, TicketHistory]:
     out: dict[int, TicketHistory] = {}
     current: int | None = None
     history: TicketHistory | None = None
+    last = 0
     rows = (
         TicketEvent.objects.filter(sla_input=True, ticket_id__in=list(ids))
         .order_by("ticket_id", "at", "id")
-        .values_list("ticket_id", "kind", "at", "data", "actor_id")
+        .values_list("ticket_id", "kind", "at", "data", "actor_id", "id")
     )
-    for ticket_id, kind, at, data, actor_id in rows.iterator(chunk_size=5000):
+    for ticket_id, kind, at, data, actor_id, pk in rows.iterator(chunk_size=5000):
         if ticket_id != current:
-            current = ticket_id
+            if marks is not None and history is not None and current is not None:
+                marks[current] = event_mark(len(history.events), last)
+            current, last = ticket_id, 0
             history = out[ticket_id] = TicketHistory([], answers.get(ticket_id, []))
         assert history is not None
+        last = max(last, pk)
         index = len(history.events)
         history.events.append(engine_event(kind, at, data))
         if actor_id is not None and _by_agent(kind, data):
             history.agents[index] = str(actor_id)
+    if marks is not None and history is not None and current is not None:
+        marks[current] = event_mark(len(history.events), last)
     return out
 
 

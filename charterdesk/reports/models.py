@@ -85,6 +85,11 @@ class KpiTicketFacts(models.Model):
     build = models.CharField(max_length=120)
     ticket_id = models.BigIntegerField()
     facts = models.TextField(help_text="a JSON list of facts, each a list of Fact's fields")
+    events = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="the ticket's SLA events the facts were made from (figures.event_mark)",
+    )
 
     class Meta:
         constraints = [

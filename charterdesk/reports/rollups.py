@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Count, F, Max, Sum
 
 from charterdesk.engine.kpi_rollups import (
     DayCutter,
@@ -46,7 +46,7 @@ from charterdesk.engine.kpi_rollups import (
 from charterdesk.engine.kpis import KpiEngine, Period, Report
 from charterdesk.library.versions import protocol_of, version_in_force
 from charterdesk.tickets.lifecycle import hooks
-from charterdesk.tickets.models import Ticket
+from charterdesk.tickets.models import Ticket, TicketEvent
 
 from .models import KpiDaySums, KpiFactDay, KpiRollupState, KpiTicketFacts
 
@@ -104,13 +104,15 @@ def decode_facts(text: str) -> list[Fact]:
     return [Fact(*fact) for fact in orjson.loads(text)]
 
 
-def facts_of(engine: KpiEngine, ids: Iterable[int], horizon: int) -> dict[int, list[Fact]]:
-    """The facts of these tickets, from their stored histories."""
+def facts_of(
+    engine: KpiEngine, ids: Iterable[int], horizon: int, marks: dict[int, str] | None = None
+) -> dict[int, list[Fact]]:
+    """The facts of these tickets, from their stored histories (``marks``: see ``event_mark``)."""
     from .figures import histories_by_ticket
 
     return {
         ticket_id: ticket_facts(engine, history, horizon)
-        for ticket_id, history in histories_by_ticket(list(ids)).items()
+        for ticket_id, history in histories_by_ticket(list(ids), marks).items()
     }
 
 
@@ -125,12 +127,33 @@ def fact_days(facts: list[Fact], cutter: DayCutter) -> set[dt.date]:
     return days
 
 
-def changed_tickets(since: dt.datetime) -> set[int]:
-    """Tickets changed at or after ``since``: an event, an edit, or a survey answer."""
-    found = set(Ticket.objects.filter(updated_at__gte=since).order_by().values_list("pk", flat=True))
+def changed_tickets(since: dt.datetime, build: str | None = None) -> set[int]:
+    """Tickets changed at or after ``since``: an event, an edit, or a survey answer. With
+    ``build``, leaves out the tickets edited since whose facts there were made from the events
+    they have now (the worker has counted them already)."""
+    edited = set(Ticket.objects.filter(updated_at__gte=since).order_by().values_list("pk", flat=True))
+    if build is not None and edited:
+        edited = unseen(build, edited)
     for ids in hooks.history_changed_since(since=since):
-        found.update(ids or ())
-    return found
+        edited.update(ids or ())
+    return edited
+
+
+def unseen(build: str, ids: set[int]) -> set[int]:
+    """Those of these tickets whose SLA events are not the ones their stored facts were made from."""
+    from .figures import event_mark
+
+    stored = dict(
+        KpiTicketFacts.objects.filter(build=build, ticket_id__in=ids).values_list("ticket_id", "events")
+    )
+    now = {
+        ticket_id: event_mark(count, last)
+        for ticket_id, count, last in TicketEvent.objects.filter(sla_input=True, ticket_id__in=ids)
+        .values("ticket_id")
+        .annotate(count=Count("id"), last=Max("id"))
+        .values_list("ticket_id", "count", "last")
+    }
+    return {ticket_id for ticket_id in ids if stored.get(ticket_id) != now.get(ticket_id, "")}
 
 
 def stored_facts(build: str, ids: Iterable[int]) -> dict[int, list[Fact]]:
@@ -157,9 +180,14 @@ def _pending(facts: list[Fact], cutter: DayCutter, computed: int) -> dict[dt.dat
     return out
 
 
-def _write_facts(build: str, facts: dict[int, list[Fact]], cutter: DayCutter, computed: int) -> None:
+def _write_facts(
+    build: str, facts: dict[int, list[Fact]], cutter: DayCutter, computed: int, marks: dict[int, str]
+) -> None:
     KpiTicketFacts.objects.bulk_create(
-        [KpiTicketFacts(build=build, ticket_id=tid, facts=encode_facts(f)) for tid, f in facts.items()],
+        [
+            KpiTicketFacts(build=build, ticket_id=tid, facts=encode_facts(f), events=marks.get(tid, ""))
+            for tid, f in facts.items()
+        ],
         batch_size=1000,
     )
     rows = []
@@ -237,9 +265,10 @@ def rebuild(engine: KpiEngine, prefix: str, now: dt.datetime) -> int:
     ids = list(Ticket.objects.order_by("pk").values_list("pk", flat=True))
     sums: dict = {}
     for start in range(0, len(ids), BATCH):
-        facts = facts_of(engine, ids[start : start + BATCH], horizon)
+        marks: dict[int, str] = {}
+        facts = facts_of(engine, ids[start : start + BATCH], horizon, marks)
         with transaction.atomic():
-            _write_facts(build, facts, cutter, _seconds(now))
+            _write_facts(build, facts, cutter, _seconds(now), marks)
         _merge(sums, rollup((fact for found in facts.values() for fact in found), cutter))
     rows = _day_rows(build, sums)
     with transaction.atomic():
@@ -261,26 +290,35 @@ def recount(engine: KpiEngine, state: KpiRollupState, ids: Iterable[int], now: d
     build = state.build
     cutter = cutter_for(engine)
     ids = sorted(set(ids))
-    new = facts_of(engine, ids, horizon_of(state))
+    marks: dict[int, str] = {}
+    new = facts_of(engine, ids, horizon_of(state), marks)
     with transaction.atomic():
         # Locked, so that two runs never take the same old facts out twice.
         rows = KpiTicketFacts.objects.select_for_update().filter(build=build, ticket_id__in=ids)
-        old = {ticket_id: decode_facts(text) for ticket_id, text in rows.values_list("ticket_id", "facts")}
+        old, seen = {}, {}
+        for ticket_id, text, events in rows.values_list("ticket_id", "facts", "events"):
+            old[ticket_id], seen[ticket_id] = decode_facts(text), events
         removed: list[Fact] = []
         added: list[Fact] = []
         changed = []
         for ticket_id in ids:
             before, after = Counter(old.get(ticket_id, [])), Counter(new.get(ticket_id, []))
             if before == after and (ticket_id in old) == (ticket_id in new):
+                if ticket_id in old and seen[ticket_id] != marks.get(ticket_id, ""):
+                    # The same facts from newer events: note them, so pages stop counting it afresh.
+                    KpiTicketFacts.objects.filter(build=build, ticket_id=ticket_id).update(
+                        events=marks.get(ticket_id, "")
+                    )
                 continue
             changed.append(ticket_id)
             removed.extend((before - after).elements())
             added.extend((after - before).elements())
         if not changed:
+            KpiRollupState.objects.filter(pk=state.pk).update(generation=F("generation") + 1)
             return 0
         KpiTicketFacts.objects.filter(build=build, ticket_id__in=changed).delete()
         KpiFactDay.objects.filter(build=build, ticket_id__in=changed).delete()
-        _write_facts(build, {t: new[t] for t in changed if t in new}, cutter, _seconds(now))
+        _write_facts(build, {t: new[t] for t in changed if t in new}, cutter, _seconds(now), marks)
         _change_sums(build, rollup(removed, cutter), rollup(added, cutter))
         KpiRollupState.objects.filter(pk=state.pk).update(generation=F("generation") + 1)
     return len(changed)
@@ -417,7 +455,7 @@ def _reports(
     cutter = cutter_for(engine)
     end = period.end if now is None else min(now, period.end)
     last_day = cutter.day(end - 1)  # the last day begun
-    dirty = changed_tickets(state.built_at - MARGIN)
+    dirty = changed_tickets(state.built_at - MARGIN, build)
     # The tickets changed since the worker's last run: every stored fact out, their facts now in.
     minus = [fact for found in stored_facts(build, dirty).values() for fact in found]
     plus = [fact for found in facts_of(engine, dirty, horizon_of(state)).values() for fact in found]

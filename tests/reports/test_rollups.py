@@ -92,12 +92,18 @@ def test_a_change_after_the_worker_ran_shows_at_once(week, demo, answers):
 
 def test_reopening_a_ticket_moves_its_counts_in_the_stored_days(week, demo):
     """A ticket reopened days after its solve leaves earlier weeks' reports as they were and
-    changes the later ones, exactly as the engine judges them, once the worker has run."""
+    changes the later ones, exactly as the engine judges them, once the worker has run; from then
+    on the page no longer reads that ticket's history."""
     from charterdesk.tickets.actions import do_set_status
 
     rollups.refresh(at(6, 18))
     do_set_status(week["A"], "open", actor=demo["agent"], at=at(10, 15))
+    state = KpiRollupState.objects.get()
+    assert rollups.changed_tickets(at(10, 15), state.build) == {week["A"].pk}  # counted afresh
     rollups.refresh(at(10, 16))
+    # The worker has counted it: the page reads the day sums alone again.
+    assert rollups.changed_tickets(at(10, 15), state.build) == set()
+    assert rollups.changed_tickets(at(10, 15)) == {week["A"].pk}
     for first, last in (
         ("2026-03-02", "2026-03-03"),
         ("2026-03-02", "2026-03-10"),
