@@ -314,7 +314,6 @@ def recount(engine: KpiEngine, state: KpiRollupState, ids: Iterable[int], now: d
             removed.extend((before - after).elements())
             added.extend((after - before).elements())
         if not changed:
-            KpiRollupState.objects.filter(pk=state.pk).update(generation=F("generation") + 1)
             return 0
         KpiTicketFacts.objects.filter(build=build, ticket_id__in=changed).delete()
         KpiFactDay.objects.filter(build=build, ticket_id__in=changed).delete()
