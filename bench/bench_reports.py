@@ -83,11 +83,12 @@ def child(args: argparse.Namespace) -> None:
         f"events {TicketEvent.objects.count():,}",
         flush=True,
     )
-    if not (args.reuse_rollups and KpiRollupState.objects.exists()):
+    reused = args.reuse_rollups and KpiRollupState.objects.exists()
+    if not reused:
         KpiRollupState.objects.all().delete()
     build_ms = _timed(lambda: rollups.refresh(timezone.now()))
     print(
-        f"[{vendor}] rollups built in {build_ms / 1000:.1f} s: "
+        f"[{vendor}] rollups {'brought up to date' if reused else 'built'} in {build_ms / 1000:.1f} s: "
         f"{KpiTicketFacts.objects.count():,} tickets' facts, "
         f"{KpiDaySums.objects.count():,} day sums",
         flush=True,
@@ -174,6 +175,13 @@ def _pg(url: str, sql: str, database: str = "postgres") -> None:
         conn.execute(sql)
 
 
+def _pg_has(url: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(f"{url.rstrip('/')}/postgres", autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
 def _load(env: dict, tickets: int, messages: float) -> None:
     started = time.perf_counter()
     command = [sys.executable, "-m", "charterdesk", "demo", "--load-only", "--tickets", str(tickets)]
@@ -190,7 +198,7 @@ def run_database(args: argparse.Namespace, database: str) -> None:
     marker = data_dir / f"loaded-{args.tickets}"
     if database == "postgres":
         env["DATABASE_URL"] = f"{args.pg_url.rstrip('/')}/{PG_NAME}"
-    fresh = not (args.keep and marker.exists())
+    fresh = not (args.keep and marker.exists() and (database != "postgres" or _pg_has(args.pg_url, PG_NAME)))
     try:
         if fresh:
             shutil.rmtree(data_dir, ignore_errors=True)
