@@ -4,7 +4,9 @@ Nothing here counts a KPI. Each ticket's ``sla_input`` events (what the live SLA
 `charterdesk tickets export-events` read) become the engine's events, the families add theirs
 through the ``history_events`` hook (survey answers), and ``KpiEngine.compute`` does the rest,
 with the protocol in force, exactly as ``charterdesk kpi --protocol <that version>`` does on the
-exported events of the same tickets.
+exported events of the same tickets. The page asks the daily rollups first (``rollups.py``: the
+same figures from stored day sums, the engine's own counts); while there are none for the protocol
+in force, and for a team's report, it runs the engine over the histories here.
 """
 
 from __future__ import annotations
@@ -174,7 +176,12 @@ def histories_of(ids: Iterable[int], answers: dict[int, list[Survey]] | None = N
 
 def histories_by_ticket(ids: list[int], marks: dict[int, str] | None = None) -> dict[int, TicketHistory]:
     """The engine's histories of these tickets with their survey answers, by ticket id; ``marks``
-    gets each ticket's ``event_mark`` of the events read."""
+    gets each ticket's ``event_mark`` of what was read."""
+    return _histories(ids, survey_answers(ids), marks)
+
+
+def survey_answers(ids: list[int]) -> dict[int, list[Survey]]:
+    """The families' survey answers about these tickets (``history_events``), each in time order."""
     answers: dict[int, list[Survey]] = {}
     if ids:
         for found in hooks.history_events(ticket_ids=ids):
@@ -185,13 +192,14 @@ def histories_by_ticket(ids: list[int], marks: dict[int, str] | None = None) -> 
                     )
     for surveys in answers.values():
         surveys.sort(key=lambda s: s.at)
-    return _histories(ids, answers, marks)
+    return answers
 
 
-def event_mark(count: int, last: int) -> str:
-    """What a ticket's SLA events were when read: how many, and the last id. Events are never
-    deleted, so a new one always changes the mark (even one whose id was taken before others')."""
-    return f"{count}:{last}"
+def event_mark(count: int, last: int, surveys: list[Survey]) -> str:
+    """What a ticket's history was when read: how many SLA events and the last one's id, how many
+    survey answers and the latest one's time. Events are never deleted and a changed answer moves
+    to its new time, so any change changes the mark (even an event whose id was taken early)."""
+    return f"{count}:{last}:{len(surveys)}:{max((s.at for s in surveys), default=0)}"
 
 
 def _histories(
@@ -209,7 +217,7 @@ def _histories(
     for ticket_id, kind, at, data, actor_id, pk in rows.iterator(chunk_size=5000):
         if ticket_id != current:
             if marks is not None and history is not None and current is not None:
-                marks[current] = event_mark(len(history.events), last)
+                marks[current] = event_mark(len(history.events), last, history.surveys)
             current, last = ticket_id, 0
             history = out[ticket_id] = TicketHistory([], answers.get(ticket_id, []))
         assert history is not None
@@ -219,7 +227,7 @@ def _histories(
         if actor_id is not None and _by_agent(kind, data):
             history.agents[index] = str(actor_id)
     if marks is not None and history is not None and current is not None:
-        marks[current] = event_mark(len(history.events), last)
+        marks[current] = event_mark(len(history.events), last, history.surveys)
     return out
 
 

@@ -86,9 +86,9 @@ class KpiTicketFacts(models.Model):
     ticket_id = models.BigIntegerField()
     facts = models.TextField(help_text="a JSON list of facts, each a list of Fact's fields")
     events = models.CharField(
-        max_length=40,
+        max_length=60,
         blank=True,
-        help_text="the ticket's SLA events the facts were made from (figures.event_mark)",
+        help_text="the history (SLA events, survey answers) the facts were made from (figures.event_mark)",
     )
 
     class Meta:

@@ -129,25 +129,26 @@ def fact_days(facts: list[Fact], cutter: DayCutter) -> set[dt.date]:
 
 def changed_tickets(since: dt.datetime, build: str | None = None) -> set[int]:
     """Tickets changed at or after ``since``: an event, an edit, or a survey answer. With
-    ``build``, leaves out the tickets edited since whose facts there were made from the events
-    they have now (the worker has counted them already)."""
-    edited = set(Ticket.objects.filter(updated_at__gte=since).order_by().values_list("pk", flat=True))
-    if build is not None and edited:
-        edited = unseen(build, edited)
+    ``build``, leaves out those whose facts there were made from the history they have now (the
+    worker has counted them already)."""
+    found = set(Ticket.objects.filter(updated_at__gte=since).order_by().values_list("pk", flat=True))
     for ids in hooks.history_changed_since(since=since):
-        edited.update(ids or ())
-    return edited
+        found.update(ids or ())
+    if build is not None and found:
+        found = unseen(build, found)
+    return found
 
 
 def unseen(build: str, ids: set[int]) -> set[int]:
-    """Those of these tickets whose SLA events are not the ones their stored facts were made from."""
-    from .figures import event_mark
+    """Those of these tickets whose history is not the one their stored facts were made from."""
+    from .figures import event_mark, survey_answers
 
     stored = dict(
         KpiTicketFacts.objects.filter(build=build, ticket_id__in=ids).values_list("ticket_id", "events")
     )
+    answers = survey_answers(sorted(ids))
     now = {
-        ticket_id: event_mark(count, last)
+        ticket_id: event_mark(count, last, answers.get(ticket_id, []))
         for ticket_id, count, last in TicketEvent.objects.filter(sla_input=True, ticket_id__in=ids)
         .values("ticket_id")
         .annotate(count=Count("id"), last=Max("id"))

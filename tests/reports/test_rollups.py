@@ -84,6 +84,9 @@ def test_a_change_after_the_worker_ran_shows_at_once(week, demo, answers):
     assert fast.figures["csat"]["answered"] == before.figures["csat"]["answered"] + 1
     assert fast.figures["fcr"]["solved"] == before.figures["fcr"]["solved"] + 1
     assert rollups.refresh(at(6, 23, 30)) >= 1  # the worker counts B afresh
+    build = KpiRollupState.objects.get().build
+    assert rollups.changed_tickets(at(6, 21), build) == set()  # its reply, solve and rating counted
+    assert b.pk in rollups.changed_tickets(at(6, 21))
     fast, raw = both(Scope(ALL), "2026-03-02", "2026-03-08", at(7, 12))
     same(fast, raw)
     fast, raw = both(Scope(ALL), "2026-03-02", "2026-03-06", at(7, 12))
