@@ -4,7 +4,9 @@ Nothing here counts a KPI. Each ticket's ``sla_input`` events (what the live SLA
 `charterdesk tickets export-events` read) become the engine's events, the families add theirs
 through the ``history_events`` hook (survey answers), and ``KpiEngine.compute`` does the rest,
 with the protocol in force, exactly as ``charterdesk kpi --protocol <that version>`` does on the
-exported events of the same tickets.
+exported events of the same tickets. The page asks the daily rollups first (``rollups.py``: the
+same figures from stored day sums, the engine's own counts); while there are none for the protocol
+in force, and for a team's report, it runs the engine over the histories here.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from charterdesk.tickets.live_sla import engine_event
 from charterdesk.tickets.models import Ticket, TicketEvent
 from charterdesk.tickets.worktime import work_of
 
+from . import rollups
 from .access import ALL, OWN, TEAM, Scope
+from .rollups import build_prefix
 
 PRESETS = {
     "this_week": "This week",
@@ -60,6 +64,8 @@ class ReportError(ValueError):
 
 
 _engines: dict[tuple[int, str], KpiEngine] = {}
+# The rollups' name of each engine's version (rollups.build_prefix), by the engine's id.
+_prefixes: dict[int, str] = {}
 
 
 def kpi_engine(version, protocol) -> KpiEngine:
@@ -69,7 +75,9 @@ def kpi_engine(version, protocol) -> KpiEngine:
     if engine is None:
         if len(_engines) > 8:
             _engines.clear()
+            _prefixes.clear()
         engine = _engines[key] = KpiEngine(protocol)
+        _prefixes[id(engine)] = build_prefix(version)
     return engine
 
 
@@ -170,26 +178,70 @@ def histories_of(
 ) -> list[TicketHistory]:
     """The engine's histories of these tickets, in ticket order, with their survey answers and
     measured work (``worktime.work_of``) when given."""
-    answers = answers or {}
-    work = work or {}
-    out: list[TicketHistory] = []
+    return list(_histories(ids, answers or {}, work or {}).values())
+
+
+def histories_by_ticket(
+    ids: list[int], timezone: str, marks: dict[int, str] | None = None
+) -> dict[int, TicketHistory]:
+    """The engine's histories of these tickets with their survey answers and the agents' measured
+    work (its days cut in ``timezone``, the team's), by ticket id; ``marks`` gets each ticket's
+    ``event_mark`` of what was read."""
+    return _histories(ids, survey_answers(ids), work_of(ids, timezone), marks)
+
+
+def survey_answers(ids: list[int]) -> dict[int, list[Survey]]:
+    """The families' survey answers about these tickets (``history_events``), each in time order."""
+    answers: dict[int, list[Survey]] = {}
+    if ids:
+        for found in hooks.history_events(ticket_ids=ids):
+            for event in found or ():
+                if event.event == "survey":
+                    answers.setdefault(event.ticket_id, []).append(
+                        Survey(int(event.at.timestamp()), event.data["kind"], int(event.data["score"]))
+                    )
+    for surveys in answers.values():
+        surveys.sort(key=lambda s: s.at)
+    return answers
+
+
+def event_mark(count: int, last: int, surveys: list[Survey]) -> str:
+    """What a ticket's history was when read: how many SLA events and the last one's id, how many
+    survey answers and the latest one's time. Events are never deleted and a changed answer moves
+    to its new time, so any change changes the mark (even an event whose id was taken early)."""
+    return f"{count}:{last}:{len(surveys)}:{max((s.at for s in surveys), default=0)}"
+
+
+def _histories(
+    ids: Iterable[int],
+    answers: dict[int, list[Survey]],
+    work: dict[int, list[Work]],
+    marks: dict[int, str] | None = None,
+) -> dict[int, TicketHistory]:
+    out: dict[int, TicketHistory] = {}
     current: int | None = None
     history: TicketHistory | None = None
+    last = 0
     rows = (
         TicketEvent.objects.filter(sla_input=True, ticket_id__in=list(ids))
         .order_by("ticket_id", "at", "id")
-        .values_list("ticket_id", "kind", "at", "data", "actor_id")
+        .values_list("ticket_id", "kind", "at", "data", "actor_id", "id")
     )
-    for ticket_id, kind, at, data, actor_id in rows.iterator(chunk_size=5000):
+    for ticket_id, kind, at, data, actor_id, pk in rows.iterator(chunk_size=5000):
         if ticket_id != current:
-            current = ticket_id
+            if marks is not None and history is not None and current is not None:
+                marks[current] = event_mark(len(history.events), last, history.surveys)
+            current, last = ticket_id, 0
             history = TicketHistory([], answers.get(ticket_id, []), work=work.get(ticket_id, []))
-            out.append(history)
+            out[ticket_id] = history
         assert history is not None
+        last = max(last, pk)
         index = len(history.events)
         history.events.append(engine_event(kind, at, data))
         if actor_id is not None and _by_agent(kind, data):
             history.agents[index] = str(actor_id)
+    if marks is not None and history is not None and current is not None:
+        marks[current] = event_mark(len(history.events), last, history.surveys)
     return out
 
 
@@ -229,18 +281,44 @@ def build(
     """The scope's report of ``period`` (judged at ``now`` while it is in progress), broken down
     by every dimension (the team's and everyone's; your own numbers are one agent's slice), with a
     trend point per day or week (``trend``: ``daily``/``weekly``; None: daily up to a month)."""
-    if histories is None:
-        histories = load_histories(scope, period)
     if now is not None and now >= period.end:
         now = None
+    step = trend or ("daily" if len(period.days) <= DAILY_UP_TO else "weekly")
+    if histories is None and scope.kind != TEAM:
+        page = _from_rollups(engine, scope, period, now=now, step=step)
+        if page is not None:
+            return page
+    if histories is None:
+        histories = load_histories(scope, period)
     kpis = engine.reported()
     by = ("agent",) if scope.kind == OWN else DIMENSIONS
     report = engine.compute(histories, period, by=by, now=now)
     figures, breakdown = _scoped(report, scope, engine)
     objectives = [objective_status(o, figures) for o in engine.protocol.objectives]
     page = PageReport(period, scope, kpis, figures, objectives, breakdown, tickets=len(histories))
-    page.trend_step = trend or ("daily" if len(period.days) <= DAILY_UP_TO else "weekly")
+    page.trend_step = step
     page.trend = trend_points(engine, scope, period, histories, now=now, step=page.trend_step)
+    return page
+
+
+def _from_rollups(engine: KpiEngine, scope: Scope, period: Period, *, now: int | None, step: str):
+    """The page from the daily rollups (rollups.py), or None while there are none for the
+    protocol in force. A team's report counts the tickets by their group now, which the rollups
+    do not keep apart: it always reads the histories."""
+    spans = [engine.period(first, last) for first, last in trend_spans(period, step)]
+    by = ("agent",) if scope.kind == OWN else DIMENSIONS
+    found = rollups.page_reports(engine, _prefixes.get(id(engine)), period, spans, by=by, now=now)
+    if found is None:
+        return None
+    report, points = found
+    figures, breakdown = _scoped(report, scope, engine)
+    objectives = [objective_status(o, figures) for o in engine.protocol.objectives]
+    page = PageReport(period, scope, engine.reported(), figures, objectives, breakdown, trend_step=step)
+    for span, point in zip(spans, points, strict=False):
+        shown = point.figures
+        if scope.kind == OWN:
+            shown = point.breakdown["agent"].get(scope.agent) or engine.compute([], span).figures
+        page.trend.append((span.first.isoformat(), shown))
     return page
 
 
@@ -265,23 +343,11 @@ def trend_points(
 ) -> list[tuple[str, dict[str, dict[str, Any]]]]:
     """One report per day (or per week, Monday to Sunday, cut to the period) of the period, as
     far as ``now``: the chart's points, each labelled by its first day."""
-    days = period.days
     if step is None:
-        step = "daily" if len(days) <= DAILY_UP_TO else "weekly"
-    if step not in ("daily", "weekly"):
-        raise ReportError(f"trend: '{step}' is not a trend; use daily or weekly")
-    spans: list[tuple[dt.date, dt.date]] = []
-    if step == "daily":
-        spans = [(day, day) for day in days]
-    else:
-        first = days[0]
-        while first <= days[-1]:
-            last = min(first + dt.timedelta(days=6 - first.weekday()), days[-1])
-            spans.append((first, last))
-            first = last + dt.timedelta(days=1)
+        step = "daily" if len(period.days) <= DAILY_UP_TO else "weekly"
     points = []
     by = ("agent",) if scope.kind == OWN else ()
-    for first, last in spans:
+    for first, last in trend_spans(period, step):
         part = engine.period(first, last)
         if now is not None and part.start >= now:
             break
@@ -291,6 +357,23 @@ def trend_points(
             figures = report.breakdown["agent"].get(scope.agent) or engine.compute([], part).figures
         points.append((first.isoformat(), figures))
     return points
+
+
+def trend_spans(period: Period, step: str) -> list[tuple[dt.date, dt.date]]:
+    """The first and last day of each trend point: each day, or each week (Monday to Sunday, cut
+    to the period)."""
+    days = period.days
+    if step not in ("daily", "weekly"):
+        raise ReportError(f"trend: '{step}' is not a trend; use daily or weekly")
+    if step == "daily":
+        return [(day, day) for day in days]
+    spans = []
+    first = days[0]
+    while first <= days[-1]:
+        last = min(first + dt.timedelta(days=6 - first.weekday()), days[-1])
+        spans.append((first, last))
+        first = last + dt.timedelta(days=1)
+    return spans
 
 
 def headline(kpi: str, figures: dict[str, Any]) -> float | int | None:

@@ -1,4 +1,5 @@
-"""The reports family's answers to the ticket lifecycle hooks: its link in the top navigation."""
+"""The reports family's answers to the ticket lifecycle hooks: its link in the top navigation, and
+the worker's jobs (scheduled report mails, the KPI rollups)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,20 @@ def periodic_jobs():
     from charterdesk.tickets.lifecycle import PeriodicJob
 
     from .jobs import send_scheduled_reports
+    from .rollups import refresh
 
     return [
+        PeriodicJob(
+            "kpi-rollups",
+            dt.timedelta(minutes=1),
+            refresh,
+            "counts afresh the KPI facts of tickets changed since its last run and the sums of the "
+            "days they touch; builds them all anew under a new protocol version",
+        ),
         PeriodicJob(
             "scheduled-reports",
             dt.timedelta(minutes=1),
             send_scheduled_reports,
             "mails each reporting.schedule entry's report (HTML and PDF) once per scheduled instant",
-        )
+        ),
     ]

@@ -51,3 +51,98 @@ class ScheduleStart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry} since {self.since:%Y-%m-%d %H:%M}"
+
+
+# --------------------------------------------------------------------------- KPI rollups
+# What the reports page sums instead of replaying every ticket (charterdesk/reports/rollups.py,
+# charterdesk/engine/kpi_rollups.py). Every row belongs to one build (``build``: the protocol
+# version it was computed under and a token of the run that made it); the page reads the build
+# named by KpiRollupState, so a rebuild under a new version never shows half done.
+
+
+class KpiRollupState(models.Model):
+    """The rollups the page may read: ``build`` (``<version pk>:<version change>#<token>``), and
+    ``built_at``, the instant the worker last brought them up to date: every ticket change and
+    survey answer before it (less ``rollups.MARGIN``) is in them. One row."""
+
+    build = models.CharField(max_length=120)
+    generation = models.IntegerField(
+        default=0,
+        help_text="one more at each change of the sums: a page that read across a change reads again",
+    )
+    built_at = models.DateTimeField()
+    started_at = models.DateTimeField(
+        help_text="when this build was first made (the facts' horizon counts from it)"
+    )
+
+    def __str__(self) -> str:
+        return f"KPI rollups {self.build} as of {self.built_at:%Y-%m-%d %H:%M:%S}"
+
+
+class KpiTicketFacts(models.Model):
+    """One ticket's KPI facts (``engine.kpi_rollups.ticket_facts``) as JSON, for one build."""
+
+    build = models.CharField(max_length=120)
+    ticket_id = models.BigIntegerField()
+    facts = models.TextField(help_text="a JSON list of facts, each a list of Fact's fields")
+    events = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="the history (SLA events, survey answers) the facts were made from (figures.event_mark)",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["build", "ticket_id"], name="kpi_facts_once_per_ticket")
+        ]
+
+    def __str__(self) -> str:
+        return f"KPI facts of ticket {self.ticket_id} ({self.build})"
+
+
+class KpiFactDay(models.Model):
+    """A day on which a ticket has a fact, or a fact's bound (``lo``/``hi``): the tickets a day's
+    sums are made from. A report judged during the day counts the ``pending`` facts from
+    themselves (the day's sums judge the whole day)."""
+
+    build = models.CharField(max_length=120)
+    day = models.DateField()
+    ticket_id = models.BigIntegerField()
+    pending = models.TextField(
+        blank=True,
+        help_text="the ticket's facts with an instant on this day that was still to come when they "
+        "were computed (a breach due later, a change an escalation will make), as JSON",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["build", "day"], name="kpi_fact_day"),
+            models.Index(fields=["build", "ticket_id"], name="kpi_fact_day_ticket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"ticket {self.ticket_id} has KPI facts on {self.day} ({self.build})"
+
+
+class KpiDaySums(models.Model):
+    """The facts of one day summed for the whole desk (``dimension`` empty) or one slice (a
+    group, channel, priority or agent), split by the days of the facts' bounds (``prev_day``,
+    ``lo_day``, ``hi_day``, mostly none). ``backlog`` is the day's change of the backlog (also in
+    ``sums``, kept apart so the database sums it over the days before a period); ``sums`` is
+    ``Sums.encode()`` as JSON."""
+
+    build = models.CharField(max_length=120)
+    day = models.DateField()
+    prev_day = models.DateField(null=True)
+    lo_day = models.DateField(null=True)
+    hi_day = models.DateField(null=True)
+    dimension = models.CharField(max_length=10, blank=True)
+    slice_key = models.CharField(max_length=200, blank=True, help_text="empty: no group, or no agent yet")
+    backlog = models.IntegerField(default=0)
+    sums = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["build", "day"], name="kpi_day_sums")]
+
+    def __str__(self) -> str:
+        return f"KPI sums of {self.day} for {self.dimension or 'everything'} {self.slice_key or ''}".rstrip()

@@ -65,6 +65,15 @@ def history_events(ticket_ids):
     ]
 
 
+@hookimpl
+def history_changed_since(since):
+    # An answer's event is at its latest change (history_events above), so a new or changed
+    # answer has changed_at at or after the moment asked about.
+    return list(
+        SurveyAnswer.objects.filter(changed_at__gte=since).values_list("ticket_id", flat=True).distinct()
+    )
+
+
 def answer_text(answer: SurveyAnswer, protocol) -> str:
     _low, high = rules.scale(protocol, answer.kind)
     return f"{answer.kind.upper()} {answer.score} of {high}"

@@ -221,6 +221,11 @@ class TicketHooks:
         """Events kept in the family's own rows that `tickets export-events` writes beside the
         tickets' own (survey answers), for these tickets (all tickets when None)."""
 
+    @hookspec
+    def history_changed_since(self, since: dt.datetime) -> list[int] | None:
+        """The tickets whose ``history_events`` were added or changed at or after ``since`` (a
+        survey answer given or changed): the reports' rollups count those tickets afresh."""
+
     # -- where agents work --
 
     @hookspec

@@ -124,6 +124,8 @@ class Ticket(models.Model):
             models.Index(
                 fields=["queue_due", "status", "assignee", "group", "breached"], name="ticket_view_counts"
             ),
+            # The tickets changed since a moment: those the KPI rollups count afresh (reports/rollups.py).
+            models.Index(fields=["updated_at"], name="ticket_updated"),
         ]
 
     def __str__(self) -> str:

@@ -32,6 +32,10 @@ class Answers:
     def history_events(self, ticket_ids):
         return [e for e in self.events if ticket_ids is None or e.ticket_id in ticket_ids]
 
+    @hookimpl
+    def history_changed_since(self, since):
+        return [e.ticket_id for e in self.events if e.at >= since]
+
 
 @pytest.fixture
 def answers():
