@@ -17,14 +17,18 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "schemathesis.toml"
 
 
-def disagreements(event_stream) -> tuple[int, list[str]]:
-    """The number of requests sent, and each failed check with a curl line that repeats it."""
+def disagreements(event_stream) -> tuple[int, set[str], list[str]]:
+    """The number of requests sent, the operations that answered 2xx at least once, and each failed
+    check with a curl line that repeats it."""
     from schemathesis.engine import events
 
-    sent, found = 0, []
+    sent, succeeded, found = 0, set(), []
     for event in event_stream:
         if isinstance(event, events.ScenarioFinished):
             sent += len(event.recorder.interactions)
+            for case_id, interaction in event.recorder.interactions.items():
+                if interaction.response is not None and 200 <= interaction.response.status_code < 300:
+                    succeeded.add(event.recorder.cases[case_id].value.operation.label)
             for checks in event.recorder.checks.values():
                 for check in checks:
                     if check.failure_info is not None:
@@ -37,7 +41,7 @@ def disagreements(event_stream) -> tuple[int, list[str]]:
             found.append(f"{event.label}: error: {event.info.title}\n    {event.info.message}")
         elif isinstance(event, events.FatalError):
             raise event.exception
-    return sent, found
+    return sent, succeeded, found
 
 
 @pytest.mark.schemathesis
@@ -57,11 +61,16 @@ def test_the_openapi_document_agrees_with_every_answer(request, transactional_db
     from charterdesk.api.actions import do_create_token
     from charterdesk.demo.loader import load_demo
     from charterdesk.demo.tickets import load_demo_tickets
+    from charterdesk.tickets.attachments import IncomingFile, do_attach_files
+    from charterdesk.tickets.models import Message, Ticket
 
     # Real rows to hit: the demo's people and protocol, and 30 tickets with their customers.
     now = timezone.now().replace(microsecond=0)
     people = load_demo(now=now - dt.timedelta(days=30))
     load_demo_tickets(30, seed=16, now=now, workers=1)
+    # A file on the first ticket's first message, for the attachment download to find.
+    first = Message.objects.filter(ticket=Ticket.objects.order_by("pk").first()).order_by("pk").first()
+    do_attach_files(first, [IncomingFile("receipt.txt", b"Order 1234, paid.", "text/plain")])
     # The manager's roles grant every permission ("*"), so no operation is out of reach.
     manager = Person.objects.get(email=next(p.email for p in people if p.role == "manager"))
     secret = do_create_token(manager, "schemathesis", actor=manager)[1]
@@ -72,12 +81,15 @@ def test_the_openapi_document_agrees_with_every_answer(request, transactional_db
     config.projects.default.update(headers={"Authorization": f"Bearer {secret}"})
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/openapi.json", config=config)
     started = time.perf_counter()
-    sent, found = disagreements(from_schema(schema).execute())
+    sent, succeeded, found = disagreements(from_schema(schema).execute())
     with capsys.disabled():
         print(
             f"\nschemathesis: {sent} requests, {len(found)} failures, {time.perf_counter() - started:.0f} s"
         )
     assert sent > 1000, "schemathesis sent fewer requests than its settings ask for"
+    # Each operation reached real rows and answered 2xx at least once, so its successes were checked too.
+    operations = {result.ok().label for result in schema.get_all_operations()}
+    assert operations - succeeded == set(), "operations that never answered 2xx"
     assert not found, f"{len(found)} disagreements between the document and the API:\n\n" + "\n\n".join(found)
 
 
