@@ -24,12 +24,12 @@ from pydantic import (
 from charterdesk.protocol.tags import MAX_TAG_LENGTH, normal_tag, tag_problem
 from charterdesk.tickets.access import NOT_BY_HAND
 from charterdesk.tickets.choices import Priority, Status
+from charterdesk.tickets.history import MAX_TAGS
 
 PRIORITIES = tuple(Priority.values)
 STATUSES = tuple(Status.values)
 # What a person may set by hand: the others are refused whatever the caller's roles (NOT_BY_HAND).
 SETTABLE_STATUSES = tuple(s for s in STATUSES if s not in NOT_BY_HAND)
-MAX_TAGS = 50
 # Time zones by their IANA names, as the tz database this Python reads lists them.
 TIME_ZONES = tuple(sorted(zoneinfo.available_timezones()))
 # The regular expressions the OpenAPI document gives, each the exact rule the code applies
@@ -329,8 +329,8 @@ class CustomerPage(Schema):
 
 
 class TicketCreate(Input):
-    """Give the customer either by ``customer`` or by ``customer_id``; ``channel`` and ``group`` are
-    ids of the protocol in force (the OpenAPI document lists them: see openapi.py)."""
+    """Give the customer either by `customer` or by `customer_id`. `channel` and `group` are ids of
+    the protocol in force, listed here as it stands when this document is read."""
 
     model_config = ConfigDict(
         json_schema_extra={
