@@ -30,7 +30,7 @@ from charterdesk.tickets.search import search as search_tickets
 from . import cursor
 from .access import access_attachment, access_ticket
 from .auth import caller_of
-from .errors import ApiError, conflict, from_ticket_error, invalid, not_found
+from .errors import ApiError, conflict, from_ticket_error, invalid
 from .present import extensions_of, message_out, sla_out, ticket_detail, ticket_summary
 from .schemas import (
     ASSIGNEE_WORD,
@@ -171,7 +171,9 @@ def _customer_for(payload: TicketCreate, caller) -> Customer:
         caller.require("customer.view")
         customer = Customer.objects.filter(pk=payload.customer_id).first()
         if customer is None:
-            raise not_found("customer_id", f"there is no customer #{payload.customer_id}")
+            # 409, not 404: a 404 would say the address (the ticket list) is missing; the request is
+            # well formed, and the desk simply holds no such customer now.
+            raise conflict("customer_id", f"there is no customer #{payload.customer_id}")
         return customer
     if payload.customer is None:
         raise invalid("customer", 'give the customer ({"email": ..., "name": ...}) or a customer_id')
@@ -317,7 +319,8 @@ def _assignee(value, caller):
         return caller.person
     person = Person.objects.filter(pk=value).first()
     if person is None:
-        raise not_found("assignee", f"there is no person #{value}")
+        # As for customer_id: the ticket at the address is there, the person named in the body is not.
+        raise conflict("assignee", f"there is no person #{value}")
     if not person.is_active:
         raise conflict("assignee", f"{person.name} is deactivated")
     return person

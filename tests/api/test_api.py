@@ -294,6 +294,17 @@ def test_create_errors_name_the_field(api, demo, payload, field, message):
     assert not Ticket.objects.exists()
 
 
+def test_a_customer_id_the_desk_does_not_have_is_409(api, demo):
+    """Opening a ticket for a customer id nobody has is 409 naming customer_id, not a 404 of the list."""
+    response = api("manager").post(
+        "/api/v1/tickets",
+        {"customer_id": 999, "subject": "Hi", "body": "Hello", "channel": "email"},
+        content_type=JSON,
+    )
+    assert response.status_code == 409 and errors(response) == {"customer_id": "there is no customer #999"}
+    assert not Ticket.objects.exists()
+
+
 def test_json_true_is_not_person_one(api, customer):
     """A boolean where a person id belongs is refused, not read as id 1; 'none' unassigns."""
     t = ticket(customer)
@@ -453,14 +464,15 @@ def test_assignee_null_unassigns(api, demo, customer):
     assert response.json()["assignee"] is None
 
 
-def test_an_assignee_who_is_not_there_is_404_and_a_deactivated_one_409(api, demo, customer):
-    """Naming a person who does not exist is 404, a deactivated one 409; either way nothing changes."""
+def test_an_assignee_who_is_not_there_or_deactivated_is_409(api, demo, customer):
+    """Naming a person who does not exist or is deactivated is 409 (the ticket is there: not 404);
+    nothing changes."""
     t = ticket(customer, by_agent=demo["agent"])
     client = api("manager")
     response = client.patch(
         f"/api/v1/tickets/{t.pk}", {"assignee": 999, "priority": "high"}, content_type=JSON
     )
-    assert response.status_code == 404 and errors(response) == {"assignee": "there is no person #999"}
+    assert response.status_code == 409 and errors(response) == {"assignee": "there is no person #999"}
     do_set_active(demo["lead"], False, actor=demo["manager"])
     response = client.patch(
         f"/api/v1/tickets/{t.pk}", {"assignee": demo["lead"].pk, "priority": "high"}, content_type=JSON
