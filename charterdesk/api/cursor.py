@@ -11,11 +11,16 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
 
-from .errors import invalid
+from .errors import invalid, not_found
+
+# What a cursor is made of (base64url without padding): anything else is not a cursor at all (422);
+# a cursor made of these that names no page of the list (a damaged one, or another sort's) is 404.
+PATTERN = r"^[A-Za-z0-9_-]*$"
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,9 @@ def encode(order: Order, row) -> str:
 
 
 def decode(order: Order, cursor: str) -> tuple[object, int]:
-    bad = invalid("cursor", "this cursor is not valid; start again from the first page without one")
+    if not re.fullmatch(PATTERN, cursor):
+        raise invalid("cursor", "this cursor is not valid; start again from the first page without one")
+    bad = not_found("cursor", "no page has this cursor; start again from the first page without one")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         name, value, pk = json.loads(raw)
@@ -72,7 +79,7 @@ def decode(order: Order, cursor: str) -> tuple[object, int]:
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
         raise bad from None
     if name != order.name:
-        raise invalid("cursor", f"this cursor belongs to sort={name}; use the same sort on every page")
+        raise not_found("cursor", f"this cursor belongs to sort={name}; use the same sort on every page")
     if not isinstance(pk, int) or isinstance(pk, bool):
         raise bad
     if value is None and not order.nullable:

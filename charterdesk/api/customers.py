@@ -23,15 +23,17 @@ from charterdesk.tickets.search import ADDRESS_NEEDS_CONTACT, names_an_address
 from . import cursor
 from .access import access_customer
 from .auth import caller_of
-from .errors import ApiError, invalid
+from .errors import ApiError, conflict, invalid
 from .present import customer_name, customer_out
 from .schemas import (
-    ERRORS,
+    BODY_ERRORS,
+    BODY_ERRORS_WITH_404,
     ERRORS_WITH_404,
     CustomerDetail,
     CustomerIn,
     CustomerPage,
     CustomerPatch,
+    text,
 )
 
 router = Router(tags=["customers"])
@@ -63,11 +65,15 @@ def _detail(customer: Customer, caller) -> dict:
     return {**customer_out(customer, caller.contact), "tickets": tickets}
 
 
-@router.get("", response={200: CustomerPage, **ERRORS}, summary="List or search customers")
+@router.get("", response={200: CustomerPage, **ERRORS_WITH_404}, summary="List or search customers")
 def list_customers(
     request,
     q: str | None = Query(None, description="words in the name, email, phone or organisation"),
-    cursor_: str | None = Query(None, alias="cursor"),
+    cursor_: text(pattern=cursor.PATTERN) | None = Query(
+        None,
+        alias="cursor",
+        description="the next_cursor of the previous page (404 when it names no page of this list)",
+    ),
     limit: int = Query(25, ge=1, le=100),
 ):
     """Customers by name; follow `next` until it is null."""
@@ -86,16 +92,14 @@ def list_customers(
     }
 
 
-@router.post("", response={201: CustomerDetail, **ERRORS}, summary="Add a customer")
+@router.post("", response={201: CustomerDetail, **BODY_ERRORS}, summary="Add a customer")
 def create_customer(request, payload: CustomerIn):
     caller = caller_of(request)
     caller.require(*CREATE)
-    if not payload.name.strip():
-        raise invalid("name", "give the customer's name")
     if payload.email and Customer.objects.filter(email=payload.email).exists():
         existing = Customer.objects.get(email=payload.email)
         name = customer_name(existing, caller.contact)
-        raise invalid("email", f"customer #{existing.pk} ({name}) already has this email")
+        raise conflict("email", f"customer #{existing.pk} ({name}) already has this email")
     customer = do_create_customer(
         actor=caller.person,
         name=payload.name,
@@ -115,7 +119,7 @@ def read_customer(request, customer_id: int):
 
 
 @router.patch(
-    "/{customer_id}", response={200: CustomerDetail, **ERRORS_WITH_404}, summary="Correct a customer"
+    "/{customer_id}", response={200: CustomerDetail, **BODY_ERRORS_WITH_404}, summary="Correct a customer"
 )
 def update_customer(request, customer_id: int, payload: CustomerPatch):
     caller = caller_of(request)
@@ -125,13 +129,10 @@ def update_customer(request, customer_id: int, payload: CustomerPatch):
         raise ApiError(403, "Your roles do not give access to customer data.")
     changes = {}
     for field in payload.model_fields_set:
-        value = getattr(payload, field)
-        if value is None and field != "email":
-            raise invalid(field, "cannot be null")
-        changes[field] = value
+        changes[field] = getattr(payload, field)
     email = changes.get("email")
     if email and Customer.objects.filter(email=email).exclude(pk=customer.pk).exists():
-        raise invalid("email", "another customer already has this email")
+        raise conflict("email", "another customer already has this email")
     if changes:
         customer = do_update_customer(customer, actor=caller.person, **changes)
     return _detail(customer, caller)

@@ -55,6 +55,12 @@ def invalid(field: str | None, message: str) -> ApiError:
     return ApiError(422, message, field=field)
 
 
+def conflict(field: str | None, message: str) -> ApiError:
+    """409: well-formed, but the desk refuses it in the state things are in (a closed ticket, a
+    required step unticked, an email another customer has)."""
+    return ApiError(409, message, field=field)
+
+
 # "priority: 'soon' is not low, normal, high or urgent" -> ("priority", "'soon' is not ...")
 _FIELD_FIRST = re.compile(r"^([a-z_][a-z0-9_.]*): (.+)$", re.DOTALL)
 
@@ -68,8 +74,10 @@ def split_field(message: str, default: str | None = None) -> tuple[str | None, s
 
 
 def from_ticket_error(exc: Exception, default_field: str | None = None) -> ApiError:
+    """A refusal of one of the desk's actions. The API checks its input before it acts, so what an
+    action still refuses comes from the state of the ticket or of the desk: a conflict (409)."""
     field, message = split_field(str(exc), default_field)
-    return invalid(field, message)
+    return conflict(field, message)
 
 
 def from_django_validation(exc: DjangoValidationError, fields: dict[str, str] | None = None) -> ApiError:
@@ -153,11 +161,11 @@ def install(api) -> None:
 
     @api.exception_handler(TicketError)
     def ticket_error(request, exc: TicketError):
-        return respond(request, 422, from_ticket_error(exc).errors)
+        return respond(request, 409, from_ticket_error(exc).errors)
 
     @api.exception_handler(TokenError)
     def token_error(request, exc: TokenError):
-        return respond(request, 422, from_ticket_error(exc).errors)
+        return respond(request, 422, invalid(*split_field(str(exc))).errors)
 
     @api.exception_handler(DjangoValidationError)
     def model_validation(request, exc: DjangoValidationError):

@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from . import errors, needs
+from . import errors, needs, openapi
 from .auth import TokenAuth
 from .customers import router as customers
 from .groups import router as groups
@@ -11,7 +11,18 @@ from .people import router as people
 from .search import router as search
 from .tickets import router as tickets
 
-api = NinjaAPI(
+
+class CharterdeskApi(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """The document django-ninja writes, made exact (openapi.py) for the protocol in force."""
+        from charterdesk.library.versions import protocol_of, version_in_force
+
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        version = version_in_force()
+        return openapi.exact(document, protocol_of(version) if version else None)
+
+
+api = CharterdeskApi(
     title="Charterdesk API",
     version="1",
     description=(

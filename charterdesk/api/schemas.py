@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import zoneinfo
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -19,11 +21,25 @@ from pydantic import (
     field_validator,
 )
 
-from charterdesk.accounts.models import validate_timezone
+from charterdesk.protocol.tags import MAX_TAG_LENGTH, normal_tag, tag_problem
+from charterdesk.tickets.access import NOT_BY_HAND
 from charterdesk.tickets.choices import Priority, Status
+from charterdesk.tickets.history import MAX_TAGS
 
 PRIORITIES = tuple(Priority.values)
 STATUSES = tuple(Status.values)
+# What a person may set by hand: the others are refused whatever the caller's roles (NOT_BY_HAND).
+SETTABLE_STATUSES = tuple(s for s in STATUSES if s not in NOT_BY_HAND)
+# Time zones by their IANA names, as the tz database this Python reads lists them.
+TIME_ZONES = tuple(sorted(zoneinfo.available_timezones()))
+# The regular expressions the OpenAPI document gives, each the exact rule the code applies
+# (JSON Schema patterns match anywhere unless anchored).
+# Whitespace as Python's str.strip() and str.isspace() know it, spelled out: a pattern's \s means
+# fewer characters to a JavaScript or JSON Schema reader (not \x1c to \x1f, nor \x85).
+SPACE = r"\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"^[^\u0000]*[^{SPACE}\u0000][^\u0000]*$"
+ASSIGNEE_WORD = r"^(me|none|[0-9]+)$"
+TAG = rf"^[{SPACE}]*[^{SPACE},\u0000]{{1,{MAX_TAG_LENGTH}}}[{SPACE}]*$"
 
 
 def iso_utc(moment: dt.datetime) -> str:
@@ -44,6 +60,8 @@ def _email(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     value = value.strip().lower()
+    if len(value) > 254:  # the customer's EmailField
+        raise ValueError("an email address has at most 254 characters")
     try:
         validate_email(value)
     except DjangoValidationError:
@@ -52,11 +70,39 @@ def _email(value: str | None) -> str | None:
 
 
 def _timezone(value: str) -> str:
-    try:
-        validate_timezone(value)
-    except DjangoValidationError as exc:
-        raise ValueError(exc.messages[0]) from None
+    # The listed names only: zoneinfo would also open other files of the tz folder ("posixrules").
+    if value not in TIME_ZONES:
+        raise ValueError(f"'{value}' is not a time zone; use an IANA name such as Europe/Berlin")
     return value
+
+
+def _not_null(value):
+    # A field that may be left out, but not set to null: leaving it out keeps what is there.
+    if value is None:
+        raise ValueError("cannot be null")
+    return value
+
+
+def _tag(value: str) -> str:
+    problem = tag_problem(normal_tag(value))
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+NotBlank = AfterValidator(_not_blank)
+
+
+def _at_most_max_tags(tags: list[str]) -> list[str]:
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"a ticket carries at most {MAX_TAGS} tags, not {len(tags)}")
+    return tags
 
 
 def _not_a_boolean(value):
@@ -70,21 +116,53 @@ def _assignee(value):
         return None
     if value is None or isinstance(value, int) or value == "me":
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and re.fullmatch(ASSIGNEE_WORD, value):
         return int(value)
     raise ValueError(f"'{value}' is not a person id, 'me' or null")
+
+
+def text(**schema) -> Any:
+    """A string whose JSON schema (in the OpenAPI document) says more, such as a pattern or the values it
+    may take, while the endpoint checks it in its own words (naming the parameter)."""
+    return Annotated[str, WithJsonSchema({"type": "string", **schema})]
 
 
 UtcTime = Annotated[dt.datetime, PlainSerializer(iso_utc, return_type=str)]
 PriorityValue = Annotated[
     str, AfterValidator(one_of(PRIORITIES)), WithJsonSchema({"type": "string", "enum": list(PRIORITIES)})
 ]
-StatusValue = Annotated[
-    str, AfterValidator(one_of(STATUSES)), WithJsonSchema({"type": "string", "enum": list(STATUSES)})
+# A status to set: new and closed are refused (NOT_BY_HAND, with their reasons), so not offered.
+SettableStatus = Annotated[
+    str,
+    AfterValidator(one_of(STATUSES)),
+    WithJsonSchema({"type": "string", "enum": list(SETTABLE_STATUSES)}),
 ]
-Email = Annotated[str | None, AfterValidator(_email)]
-TimeZone = Annotated[str, AfterValidator(_timezone)]
-Tag = Annotated[str, Field(min_length=1, max_length=64)]
+# Stored in an EmailField of 254 characters; blank means none.
+Email = Annotated[
+    str | None,
+    AfterValidator(_email),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "email", "maxLength": 254},
+                {"type": "string", "pattern": rf"^[{SPACE}]*$"},
+                {"type": "null"},
+            ],
+            "description": "an email address; blank or null for none",
+        }
+    ),
+]
+TimeZone = Annotated[
+    str, AfterValidator(_timezone), WithJsonSchema({"type": "string", "enum": list(TIME_ZONES)})
+]
+# A tag to add: one word (protocol.tags); surrounding spaces go, and it is stored in lower case.
+Tag = Annotated[str, AfterValidator(_tag), WithJsonSchema({"type": "string", "pattern": TAG})]
+TagList = Annotated[
+    list[Tag], AfterValidator(_at_most_max_tags), Field(json_schema_extra={"maxItems": MAX_TAGS})
+]
+# A tag to remove: never refused, so that a tag stored before the rule held can be taken off.
+AnyTag = Annotated[str, Field(min_length=1)]
+NotNull = BeforeValidator(_not_null)
 
 
 class Input(Schema):
@@ -100,15 +178,6 @@ class Input(Schema):
         return value
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-NotBlank = AfterValidator(_not_blank)
-
-
 # --------------------------------------------------------------------------- errors
 
 
@@ -122,8 +191,13 @@ class ErrorOut(Schema):
     errors: list[ErrorItem]
 
 
+# Every status an operation can answer with is declared, each with the one error shape.
 ERRORS = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 ERRORS_WITH_404 = {**ERRORS, 404: ErrorOut}
+# Operations that read a JSON body: 400 for a body that is not JSON, 413 for one over the size limit,
+# 409 for a change the desk refuses in the state things are in (a closed ticket, a step unticked).
+BODY_ERRORS = {**ERRORS, 400: ErrorOut, 409: ErrorOut, 413: ErrorOut}
+BODY_ERRORS_WITH_404 = {**BODY_ERRORS, 404: ErrorOut}
 
 
 # --------------------------------------------------------------------------- people and groups
@@ -184,6 +258,29 @@ class CustomerRef(Schema):
 
 class CustomerIn(Input):
     email: Email = None
+    name: Annotated[str, NotBlank] = Field(max_length=200, json_schema_extra={"pattern": NOT_BLANK})
+    phone: str = Field("", max_length=40)
+    organization: str = Field("", max_length=200)
+    timezone: TimeZone = "UTC"
+    language: str = Field("en", max_length=16)
+
+
+class TicketCustomerIn(Input):
+    """The customer of a new ticket: found by email, or created; email or phone is needed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["email"],
+                    "properties": {"email": {"type": "string", "pattern": rf"[^{SPACE}]"}},
+                },
+                {"required": ["phone"], "properties": {"phone": {"type": "string", "minLength": 1}}},
+            ]
+        }
+    )
+
+    email: Email = None
     name: str = Field("", max_length=200)
     phone: str = Field("", max_length=40)
     organization: str = Field("", max_length=200)
@@ -192,12 +289,14 @@ class CustomerIn(Input):
 
 
 class CustomerPatch(Input):
+    """Leave a field out to keep it; only email may be null (no email)."""
+
     email: Email = None
-    name: str | None = Field(None, min_length=1, max_length=200)
-    phone: str | None = Field(None, max_length=40)
-    organization: str | None = Field(None, max_length=200)
-    timezone: TimeZone | None = None
-    language: str | None = Field(None, min_length=1, max_length=16)
+    name: Annotated[str, NotNull] = Field(None, min_length=1, max_length=200)
+    phone: Annotated[str, NotNull] = Field(None, max_length=40)
+    organization: Annotated[str, NotNull] = Field(None, max_length=200)
+    timezone: Annotated[TimeZone, NotNull] = None
+    language: Annotated[str, NotNull] = Field(None, min_length=1, max_length=16)
 
 
 class CustomerTicket(Schema):
@@ -238,14 +337,30 @@ class CustomerPage(Schema):
 
 
 class TicketCreate(Input):
-    customer: CustomerIn | None = Field(None, description="found by email, or created")
+    """Give the customer either by `customer` or by `customer_id`. `channel` and `group` are ids of
+    the protocol in force, listed here as it stands when this document is read."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["customer"], "properties": {"customer": {"type": "object"}}},
+                {"required": ["customer_id"], "properties": {"customer_id": {"type": "integer"}}},
+            ]
+        }
+    )
+
+    customer: TicketCustomerIn | None = Field(None, description="found by email, or created")
     customer_id: StrictInt | None = None
-    subject: Annotated[str, NotBlank] = Field(min_length=1, max_length=300)
-    body: Annotated[str, NotBlank] = Field(min_length=1)
+    subject: Annotated[str, NotBlank] = Field(
+        min_length=1, max_length=300, json_schema_extra={"pattern": NOT_BLANK}
+    )
+    body: Annotated[str, NotBlank] = Field(min_length=1, json_schema_extra={"pattern": NOT_BLANK})
     channel: str
     priority: PriorityValue = "normal"
-    tags: list[Tag] = []
-    group: str | None = None
+    tags: TagList = []
+    group: str | None = Field(
+        None, description="a group id of the protocol; null (or empty) for the routing's"
+    )
     override_reason: str = Field(
         "",
         max_length=500,
@@ -256,23 +371,37 @@ class TicketCreate(Input):
 
 
 class TagChange(Input):
-    add: list[Tag] = []
-    remove: list[Tag] = []
+    add: TagList = []
+    remove: list[AnyTag] = []
 
 
 class TicketPatch(Input):
-    status: StatusValue | None = None
-    priority: PriorityValue | None = None
-    tags: TagChange | None = None
-    group: str | None = Field(None, description="a group id of the protocol; null for no group")
-    assignee: Annotated[int | str | None, BeforeValidator(_not_a_boolean), AfterValidator(_assignee)] = Field(
-        None, description="a person id, 'me', or null (or 'none') for nobody"
-    )
+    """Leave a field out to keep it; group and assignee may be null (none)."""
+
+    status: Annotated[SettableStatus, NotNull] = None
+    priority: Annotated[PriorityValue, NotNull] = None
+    tags: Annotated[TagChange, NotNull] = None
+    group: str | None = Field(None, description="a group id of the protocol; null (or empty) for no group")
+    assignee: Annotated[
+        int | str | None,
+        BeforeValidator(_not_a_boolean),
+        AfterValidator(_assignee),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "integer"},
+                    {"type": "string", "pattern": ASSIGNEE_WORD},
+                    {"type": "null"},
+                ],
+                "description": "a person id, 'me', or null (or 'none') for nobody",
+            }
+        ),
+    ] = None
 
 
 class ReplyIn(Input):
-    body: str = Field(min_length=1)
-    next_status: StatusValue | None = None
+    body: Annotated[str, NotBlank] = Field(min_length=1, json_schema_extra={"pattern": NOT_BLANK})
+    next_status: SettableStatus | None = None
     override_reason: str = Field(
         "",
         max_length=500,
@@ -282,7 +411,7 @@ class ReplyIn(Input):
 
 
 class NoteIn(Input):
-    body: str = Field(min_length=1)
+    body: Annotated[str, NotBlank] = Field(min_length=1, json_schema_extra={"pattern": NOT_BLANK})
 
 
 class TicketSummary(Schema):

@@ -12,14 +12,16 @@ from .auth import caller_of
 from .customers import matching
 from .errors import invalid
 from .present import customer_out, extensions_of, ticket_summary
-from .schemas import ERRORS, SearchOut
+from .schemas import ERRORS, NOT_BLANK, SearchOut, text
 
 router = Router(tags=["search"])
 
 
 @router.get("", response={200: SearchOut, **ERRORS}, summary="Search tickets and customers")
 def search(
-    request, q: str = Query(..., description="the words to find"), limit: int = Query(20, ge=1, le=100)
+    request,
+    q: text(pattern=NOT_BLANK) = Query(..., description="the words to find"),
+    limit: int = Query(20, ge=1, le=100),
 ):
     """Tickets (newest first) need ticket.view; customers need customer.view; one of them is enough."""
     caller = caller_of(request)

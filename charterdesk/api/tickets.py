@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 from django.utils import timezone
 from ninja import Query, Router
@@ -21,6 +23,7 @@ from charterdesk.tickets.actions import (
 )
 from charterdesk.tickets.attachments import serve
 from charterdesk.tickets.choices import EventKind
+from charterdesk.tickets.history import protocol_for
 from charterdesk.tickets.live_sla import evaluate
 from charterdesk.tickets.models import Customer, Message, Ticket, TicketEvent
 from charterdesk.tickets.search import ADDRESS_NEEDS_CONTACT, names_an_address
@@ -29,10 +32,11 @@ from charterdesk.tickets.search import search as search_tickets
 from . import cursor
 from .access import access_attachment, access_ticket
 from .auth import caller_of
-from .errors import ApiError, from_ticket_error, invalid, not_found
+from .errors import ApiError, conflict, from_ticket_error, invalid, not_found
 from .present import extensions_of, message_out, sla_out, ticket_detail, ticket_summary
 from .schemas import (
-    ERRORS,
+    ASSIGNEE_WORD,
+    BODY_ERRORS_WITH_404,
     ERRORS_WITH_404,
     PRIORITIES,
     STATUSES,
@@ -44,6 +48,7 @@ from .schemas import (
     TicketDetail,
     TicketPage,
     TicketPatch,
+    text,
 )
 
 router = Router(tags=["tickets"])
@@ -96,23 +101,31 @@ def _check(values: list[str] | None, allowed: tuple[str, ...], field: str) -> li
     return values or []
 
 
-@router.get("", response={200: TicketPage, **ERRORS}, summary="List tickets")
+@router.get("", response={200: TicketPage, **ERRORS_WITH_404}, summary="List tickets")
 def list_tickets(
     request,
-    status: list[str] = Query(None, description=f"repeatable; one of {', '.join(STATUSES)}"),
-    priority: list[str] = Query(None, description=f"repeatable; one of {', '.join(PRIORITIES)}"),
+    status: list[text(enum=list(STATUSES))] = Query(
+        None, description=f"repeatable; one of {', '.join(STATUSES)}"
+    ),
+    priority: list[text(enum=list(PRIORITIES))] = Query(
+        None, description=f"repeatable; one of {', '.join(PRIORITIES)}"
+    ),
     group: list[str] = Query(None, description="repeatable; a group id, or 'none'"),
-    assignee: str | None = Query(None, description="a person id, 'me' or 'none'"),
+    assignee: text(pattern=ASSIGNEE_WORD) | None = Query(None, description="a person id, 'me' or 'none'"),
     tag: list[str] = Query(None, description="repeatable; tickets carrying every tag given"),
     channel: list[str] = Query(None, description="repeatable; a channel id"),
     breached: bool | None = Query(None, description="true: only tickets with an open cycle past due"),
     q: str | None = Query(None, description="words in the subject, messages or customer"),
-    sort: str = Query(
+    sort: text(enum=list(ORDERS)) = Query(
         "due",
         description="due (unsolved by next due time, then unsolved without a running clock, then solved "
         "and closed), created, -created, updated",
     ),
-    cursor_: str | None = Query(None, alias="cursor", description="the next_cursor of the previous page"),
+    cursor_: text(pattern=cursor.PATTERN) | None = Query(
+        None,
+        alias="cursor",
+        description="the next_cursor of the previous page (404 when it names no page of this list)",
+    ),
     limit: int = Query(25, ge=1, le=100),
 ):
     """Tickets in queue order, filtered. Follow `next` until it is null to walk every page."""
@@ -132,7 +145,7 @@ def list_tickets(
             tickets = tickets.filter(assignee=caller.person)
         elif assignee == "none":
             tickets = tickets.filter(assignee__isnull=True)
-        elif assignee.isdigit():
+        elif re.fullmatch(ASSIGNEE_WORD, assignee):
             tickets = tickets.filter(assignee_id=int(assignee))
         else:
             raise invalid("assignee", f"'{assignee}' is not a person id, 'me' or 'none'")
@@ -162,7 +175,9 @@ def _customer_for(payload: TicketCreate, caller) -> Customer:
         caller.require("customer.view")
         customer = Customer.objects.filter(pk=payload.customer_id).first()
         if customer is None:
-            raise invalid("customer_id", f"there is no customer #{payload.customer_id}")
+            # 409, not 404: a 404 would say the address (the ticket list) is missing; the request is
+            # well formed, and the desk simply holds no such customer now.
+            raise conflict("customer_id", f"there is no customer #{payload.customer_id}")
         return customer
     if payload.customer is None:
         raise invalid("customer", 'give the customer ({"email": ..., "name": ...}) or a customer_id')
@@ -205,7 +220,9 @@ def _check_against_protocol(payload: TicketCreate, protocol) -> None:
         raise ApiError(422, errors[0]["message"], errors=errors)
 
 
-@router.post("", response={201: TicketDetail, **ERRORS}, summary="Open a ticket on a customer's behalf")
+@router.post(
+    "", response={201: TicketDetail, **BODY_ERRORS_WITH_404}, summary="Open a ticket on a customer's behalf"
+)
 def create_ticket(request, payload: TicketCreate):
     """Opens the ticket as the token's person: the body is their first public reply, checked as
     any reply is (422 listing every problem; `override_reason` as for a reply)."""
@@ -258,7 +275,7 @@ def read_ticket(request, ticket_id: int):
     return ticket_detail(access_ticket(caller, ticket_id), caller.contact)
 
 
-@router.patch("/{ticket_id}", response={200: TicketDetail, **ERRORS_WITH_404}, summary="Change a ticket")
+@router.patch("/{ticket_id}", response={200: TicketDetail, **BODY_ERRORS_WITH_404}, summary="Change a ticket")
 def update_ticket(request, ticket_id: int, payload: TicketPatch):
     """Change status, priority, tags, group and assignee together: all of it happens, or none."""
     caller = caller_of(request)
@@ -272,9 +289,8 @@ def update_ticket(request, ticket_id: int, payload: TicketPatch):
     if "status" in given and payload.status is not None:
         require_status(caller, payload.status, "status")
     ticket = access_ticket(caller, ticket_id)
-    for field in ("status", "priority", "tags"):
-        if field in given and getattr(payload, field) is None:
-            raise invalid(field, "cannot be null")
+    if payload.group:
+        _check_group(payload.group, ticket)
     tags = payload.tags if "tags" in given else None
     _act(
         lambda: do_set_properties(
@@ -292,6 +308,13 @@ def update_ticket(request, ticket_id: int, payload: TicketPatch):
     return ticket_detail(access_ticket(caller, ticket_id), caller.contact)
 
 
+def _check_group(group: str, ticket: Ticket) -> None:
+    """422 for a group the ticket's protocol does not have: the document lists the groups."""
+    groups = sorted(g.id for g in protocol_for(ticket).team.groups)
+    if group not in groups:
+        raise invalid("group", f"'{group}' is not a group of the protocol ({', '.join(groups)})")
+
+
 def _act(change, field: str):
     try:
         return change()
@@ -306,9 +329,10 @@ def _assignee(value, caller):
         return caller.person
     person = Person.objects.filter(pk=value).first()
     if person is None:
-        raise invalid("assignee", f"there is no person #{value}")
+        # As for customer_id: the ticket at the address is there, the person named in the body is not.
+        raise conflict("assignee", f"there is no person #{value}")
     if not person.is_active:
-        raise invalid("assignee", f"{person.name} is deactivated")
+        raise conflict("assignee", f"{person.name} is deactivated")
     return person
 
 
@@ -327,7 +351,7 @@ def refusal(refused: ReplyRefused, reason: str) -> ApiError:
 
 @router.post(
     "/{ticket_id}/reply",
-    response={201: MessageOut, **ERRORS_WITH_404},
+    response={201: MessageOut, **BODY_ERRORS_WITH_404},
     summary="Reply to the customer",
 )
 def reply(request, ticket_id: int, payload: ReplyIn):
@@ -358,7 +382,7 @@ def reply(request, ticket_id: int, payload: ReplyIn):
 
 @router.post(
     "/{ticket_id}/notes",
-    response={201: MessageOut, **ERRORS_WITH_404},
+    response={201: MessageOut, **BODY_ERRORS_WITH_404},
     summary="Add an internal note",
 )
 def note(request, ticket_id: int, payload: NoteIn):

@@ -297,6 +297,17 @@ def test_create_errors_name_the_field(api, demo, payload, field, message):
     assert not Ticket.objects.exists()
 
 
+def test_a_customer_id_the_desk_does_not_have_is_409(api, demo):
+    """Opening a ticket for a customer id nobody has is 409 naming customer_id, not a 404 of the list."""
+    response = api("manager").post(
+        "/api/v1/tickets",
+        {"customer_id": 999, "subject": "Hi", "body": "Hello", "channel": "email"},
+        content_type=JSON,
+    )
+    assert response.status_code == 409 and errors(response) == {"customer_id": "there is no customer #999"}
+    assert not Ticket.objects.exists()
+
+
 def test_json_true_is_not_person_one(api, customer):
     """A boolean where a person id belongs is refused, not read as id 1; 'none' unassigns."""
     t = ticket(customer)
@@ -428,13 +439,12 @@ def test_patch_is_all_or_nothing(api, demo, customer):
             "status",
             "a ticket is not closed by hand: solve it, and the protocol's auto_close_solved_after closes it",
         ),
-        ({"assignee": 999}, "assignee", "there is no person #999"),
         ({"assignee": "someone"}, "assignee", "'someone' is not a person id, 'me' or null"),
         ({"tags": {"add": ["x"], "drop": ["y"]}}, "tags.drop", "is not a field of this request"),
         ({"priority": "asap"}, "priority", "'asap' is not one of low, normal, high, urgent"),
         (
-            {"tags": {"add": ["bad tag"]}},
-            "tags",
+            {"tags": {"add": ["ok", "bad tag"]}},
+            "tags.add.1",
             "'bad tag' is not a tag: a tag is one word of at most 64 characters, without spaces or commas",
         ),
     ],
@@ -457,11 +467,32 @@ def test_assignee_null_unassigns(api, demo, customer):
     assert response.json()["assignee"] is None
 
 
+def test_an_assignee_who_is_not_there_or_deactivated_is_409(api, demo, customer):
+    """Naming a person who does not exist or is deactivated is 409 (the ticket is there: not 404);
+    nothing changes."""
+    t = ticket(customer, by_agent=demo["agent"])
+    client = api("manager")
+    response = client.patch(
+        f"/api/v1/tickets/{t.pk}", {"assignee": 999, "priority": "high"}, content_type=JSON
+    )
+    assert response.status_code == 409 and errors(response) == {"assignee": "there is no person #999"}
+    do_set_active(demo["lead"], False, actor=demo["manager"])
+    response = client.patch(
+        f"/api/v1/tickets/{t.pk}", {"assignee": demo["lead"].pk, "priority": "high"}, content_type=JSON
+    )
+    assert response.status_code == 409 and errors(response) == {
+        "assignee": f"{demo['lead'].name} is deactivated"
+    }
+    t.refresh_from_db()
+    assert t.priority == "normal"
+
+
 def test_solving_with_required_steps_unticked_names_status(api, demo, customer):
-    """The protocol's required procedure blocks solving; the error names status and the steps."""
+    """The protocol's required procedure blocks solving: 409 (the request is right, the ticket not
+    ready), naming status and the steps."""
     t = ticket(customer, tags=["damaged"])
     response = api("agent").patch(f"/api/v1/tickets/{t.pk}", {"status": "solved"}, content_type=JSON)
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "Item arrived damaged" in errors(response)["status"]
 
 
@@ -497,12 +528,12 @@ def test_reply_with_next_status_and_note(api, demo, customer):
     assert Message.objects.filter(ticket=t, kind="note").count() == 1
     assert AuditEntry.objects.filter(action="ticket.note", actor=demo["agent"]).exists()
     response = client.post(f"/api/v1/tickets/{t.pk}/notes", {"body": "   "}, content_type=JSON)
-    assert response.status_code == 422 and errors(response) == {"body": "write the note first"}
+    assert response.status_code == 422 and errors(response) == {"body": "must not be blank"}
     assert Message.objects.filter(ticket=t, kind="note").count() == 1
 
 
 def test_reply_errors_name_the_field(api, demo, customer):
-    """An empty body, a bad next status and a closed ticket are refused in words."""
+    """An empty body, a bad next status (422) and a closed ticket (409) are refused in words."""
     t = ticket(customer)
     client = api("lead")
     response = client.post(f"/api/v1/tickets/{t.pk}/reply", {"body": ""}, content_type=JSON)
@@ -513,7 +544,7 @@ def test_reply_errors_name_the_field(api, demo, customer):
     assert errors(response) == {"next_status": "a ticket cannot go back to new"}
     do_set_status(t, "closed", actor=demo["lead"])
     response = client.post(f"/api/v1/tickets/{t.pk}/reply", {"body": "Hi again"}, content_type=JSON)
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "is closed" in errors(response)[None]
 
 
@@ -605,11 +636,11 @@ def _cursor_of(*parts) -> str:
     ],
 )
 def test_a_damaged_cursor_is_refused_naming_the_cursor(api, demo, sort, parts):
-    """A cursor a client built or mangled gets 422 on the cursor, never a 500 or a wrong page."""
+    """A cursor a client built or mangled names no page: 404 on the cursor, never a 500 or a wrong page."""
     response = api("agent").get(f"/api/v1/tickets?sort={sort}&cursor={_cursor_of(*parts)}")
-    assert response.status_code == 422, response.content
+    assert response.status_code == 404, response.content
     assert errors(response) == {
-        "cursor": "this cursor is not valid; start again from the first page without one"
+        "cursor": "no page has this cursor; start again from the first page without one"
     }
 
 
@@ -656,13 +687,13 @@ def test_cursor_pages_walk_every_ticket_once_in_order(api, demo, customer, sort)
 
 
 def test_a_cursor_keeps_its_sort(api, demo, customer):
-    """A cursor from one sort order used with another is refused, naming the cursor."""
+    """A cursor from one sort order used with another names no page of it: 404 on the cursor."""
     for n in range(3):
         ticket(customer, subject=f"T{n}")
     client = api("agent")
     cursor = client.get("/api/v1/tickets?limit=1&sort=created").json()["next_cursor"]
     response = client.get(f"/api/v1/tickets?limit=1&sort=due&cursor={cursor}")
-    assert response.status_code == 422
+    assert response.status_code == 404
     assert errors(response) == {
         "cursor": "this cursor belongs to sort=created; use the same sort on every page"
     }
@@ -791,6 +822,7 @@ def test_create_read_and_correct_a_customer(api, demo):
     response = client.post(
         "/api/v1/customers", {"name": "Other", "email": "ANA@example.com"}, content_type=JSON
     )
+    assert response.status_code == 409
     assert errors(response) == {"email": f"customer #{created['id']} (Ana Silva) already has this email"}
     response = client.patch(
         f"/api/v1/customers/{created['id']}", {"timezone": "Mars/Base"}, content_type=JSON
@@ -799,7 +831,13 @@ def test_create_read_and_correct_a_customer(api, demo):
         "timezone": "'Mars/Base' is not a time zone; use an IANA name such as Europe/Berlin"
     }
     response = client.post("/api/v1/customers", {"email": "x@example.com"}, content_type=JSON)
-    assert errors(response) == {"name": "give the customer's name"}
+    assert errors(response) == {"name": "this field is required"}
+    response = client.post(
+        "/api/v1/customers", {"email": "x@example.com", "name": " \x1c"}, content_type=JSON
+    )
+    assert errors(response) == {"name": "must not be blank"}
+    response = client.patch(f"/api/v1/customers/{created['id']}", {"language": None}, content_type=JSON)
+    assert errors(response) == {"language": "cannot be null"}
     response = client.get("/api/v1/customers/999")
     assert response.status_code == 404 and errors(response) == {"customer_id": "there is no customer #999"}
 
