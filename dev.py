@@ -64,8 +64,12 @@ def pip_progress(line: str, seen: int, total: int) -> tuple[str | None, int]:
     if not words:
         return None, seen
     if words[0] in ("Collecting", "Processing", "Obtaining") and len(words) > 1:
-        seen += 1
         name = words[1].rsplit("/", 1)[-1]
+        if "[" in name and "==" not in name:
+            # An extra a locked package asks of another (fonttools[woff]>=4.59 for weasyprint): the
+            # package itself is counted at its own pin, so this is not one more of the total.
+            return None, seen
+        seen += 1
         return f"    [{seen}/{total}] {name}", seen
     if line.startswith("Requirement already satisfied:") and len(words) > 3:
         seen += 1

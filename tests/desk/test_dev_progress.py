@@ -19,8 +19,9 @@ def _dev():
 
 
 def test_pip_output_becomes_one_line_per_package_and_phase():
-    """Each package pip reaches is counted against the lock; the long unpacking phase is announced;
-    pip's other chatter is not shown."""
+    """Each package pip reaches is counted against the lock (an extra one package asks of another
+    is not one more: never "[89/88]"); the long unpacking phase is announced; pip's other chatter
+    is not shown."""
     dev = _dev()
     lines = [
         "Looking in indexes: somewhere",
@@ -28,6 +29,7 @@ def test_pip_output_becomes_one_line_per_package_and_phase():
         "  Using cached django-5.2.19-py3-none-any.whl (8.3 MB)",
         "Requirement already satisfied: pyyaml==6.0.2 in ./.venv/lib/python3.11/site-packages (line 9)",
         "Processing /wheels/zopfli-0.2.3.whl",
+        "Collecting fonttools[woff]>=4.59.2 (from weasyprint==68.1->-r requirements.lock (line 80))",
         "Installing collected packages: zopfli, django",
         "Successfully installed django-5.2.19 zopfli-0.2.3",
     ]
