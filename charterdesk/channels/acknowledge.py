@@ -140,12 +140,48 @@ def _queue_is_the_database(task) -> bool:
     return isinstance(task.get_backend(), DatabaseBackend)
 
 
+def send_automatic(
+    *, ticket, message, kind: str, address: str, build, unsent_subject: str
+) -> tuple[bool, str]:
+    """Send one automatic mail about ``ticket`` (a receipt, a confirmation request) to ``address``
+    under the rules for every automatic mail (``loops.may_send_automatic``), and list it in the
+    ticket's *Email and calls*: suppressed (with why), failed (then re-raised, for the task's
+    retry) or sent. ``build()`` makes the mail only once it may go. Returns (sent, why not)."""
+    from .actions import record_outbound
+    from .loops import may_send_automatic
+
+    allowed, why = may_send_automatic(address)
+    if not allowed:
+        record_outbound(
+            ticket=ticket,
+            message=message,
+            kind=kind,
+            message_id="",
+            to=address,
+            subject=unsent_subject,
+            state=OutboundState.SUPPRESSED,
+            error=why,
+        )
+        return False, why
+    mail = build()
+    sent = {"ticket": ticket, "message": message, "kind": kind, "to": address, "subject": mail.subject}
+    try:
+        mail.send()
+    except Exception as exc:
+        record_outbound(
+            **sent,
+            message_id=mail.extra_headers["Message-ID"],
+            state=OutboundState.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        raise
+    record_outbound(**sent, message_id=mail.extra_headers["Message-ID"])
+    return True, ""
+
+
 def send_receipt_now(ticket_id: int) -> str:
     """Send the receipt of one ticket (once; rate-limited). Returns what happened, in words."""
     from charterdesk.tickets.models import Ticket
-
-    from .actions import record_outbound
-    from .loops import may_send_automatic
 
     ticket = Ticket.objects.select_related("customer", "protocol_version").get(pk=ticket_id)
     if OutboundMail.objects.filter(
@@ -153,40 +189,14 @@ def send_receipt_now(ticket_id: int) -> str:
     ).exists():
         return f"receipt for {ticket.reference} was already sent"
     address = ticket.customer.email or ""
-    allowed, why = may_send_automatic(address)
-    if not allowed:
-        record_outbound(
-            ticket=ticket,
-            message=None,
-            kind=OutboundKind.RECEIPT,
-            message_id="",
-            to=address,
-            subject="(receipt not sent)",
-            state=OutboundState.SUPPRESSED,
-            error=why,
-        )
-        return f"no receipt for {ticket.reference}: {why}"
-    mail = build_receipt(ticket)
-    try:
-        mail.send()
-    except Exception as exc:
-        record_outbound(
-            ticket=ticket,
-            message=None,
-            kind=OutboundKind.RECEIPT,
-            message_id=mail.extra_headers["Message-ID"],
-            to=address,
-            subject=mail.subject,
-            state=OutboundState.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-        )
-        raise
-    record_outbound(
+    sent, why = send_automatic(
         ticket=ticket,
         message=None,
         kind=OutboundKind.RECEIPT,
-        message_id=mail.extra_headers["Message-ID"],
-        to=address,
-        subject=mail.subject,
+        address=address,
+        build=lambda: build_receipt(ticket),
+        unsent_subject="(receipt not sent)",
     )
+    if not sent:
+        return f"no receipt for {ticket.reference}: {why}"
     return f"sent the receipt for {ticket.reference} to {address}"

@@ -285,8 +285,7 @@ def queue_confirmation(message: Message, *, suppress_reasons: list[str] = ()) ->
 
 def send_confirmation_now(message_id: int) -> str:
     """Send the confirmation request for one message (once; rate-limited). What happened, in words."""
-    from .actions import record_outbound
-    from .loops import may_send_automatic
+    from .acknowledge import send_automatic
 
     message = (
         Message.objects.select_related("ticket__customer", "ticket__protocol_version", "author_customer")
@@ -303,40 +302,14 @@ def send_confirmation_now(message_id: int) -> str:
     ).exists():
         return f"the confirmation request for message {message_id} was already sent"
     address = (message.author_customer or ticket.customer).email or ""
-    allowed, why = may_send_automatic(address)
-    if not allowed:
-        record_outbound(
-            ticket=ticket,
-            message=message,
-            kind=OutboundKind.CONFIRM,
-            message_id="",
-            to=address,
-            subject="(confirmation request not sent)",
-            state=OutboundState.SUPPRESSED,
-            error=why,
-        )
-        return f"no confirmation request for message {message_id}: {why}"
-    mail = build_confirmation(message)
-    try:
-        mail.send()
-    except Exception as exc:
-        record_outbound(
-            ticket=ticket,
-            message=message,
-            kind=OutboundKind.CONFIRM,
-            message_id=mail.extra_headers["Message-ID"],
-            to=address,
-            subject=mail.subject,
-            state=OutboundState.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-        )
-        raise
-    record_outbound(
+    sent, why = send_automatic(
         ticket=ticket,
         message=message,
         kind=OutboundKind.CONFIRM,
-        message_id=mail.extra_headers["Message-ID"],
-        to=address,
-        subject=mail.subject,
+        address=address,
+        build=lambda: build_confirmation(message),
+        unsent_subject="(confirmation request not sent)",
     )
+    if not sent:
+        return f"no confirmation request for message {message_id}: {why}"
     return f"sent the confirmation request for message {message_id} to {address}"
