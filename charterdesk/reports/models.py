@@ -79,6 +79,39 @@ class KpiRollupState(models.Model):
         return f"KPI rollups {self.build} as of {self.built_at:%Y-%m-%d %H:%M:%S}"
 
 
+class KpiRollupBuild(models.Model):
+    """A build of the rollups under way (``rollups.build_step``): the worker's ``kpi-rollups`` job
+    computes a slice of tickets at a time, in id order, and records here how far it got, so other
+    jobs run between slices and a stopped worker resumes where it stopped. The page does not read
+    it: when every ticket is built and the changes since are counted, it becomes
+    ``KpiRollupState``'s build and this row goes. At most one per protocol version (``prefix``);
+    a build for a version no longer in force is abandoned and its rows deleted."""
+
+    prefix = models.CharField(max_length=100, unique=True, help_text="rollups.build_prefix of its version")
+    build = models.CharField(max_length=120, unique=True)
+    version = models.CharField(max_length=40, blank=True, help_text="the version's number, for the page")
+    started_at = models.DateTimeField(help_text="when the build began (the facts' horizon counts from it)")
+    counted_at = models.DateTimeField(
+        help_text="every change before it (less rollups.MARGIN) to a ticket already built is in the build"
+    )
+    after_ticket = models.BigIntegerField(
+        default=0, help_text="the last ticket id built: the next slice starts after it"
+    )
+    done = models.IntegerField(default=0, help_text="tickets built so far")
+    total = models.IntegerField(default=0, help_text="tickets built and still to build, as of the last slice")
+    slices = models.IntegerField(default=0)
+    claimed_by = models.CharField(max_length=64, blank=True, help_text="the run building a slice now")
+    claimed_until = models.DateTimeField(
+        null=True, help_text="a claim past this belonged to a run that stopped: another takes the slice over"
+    )
+    follow_up_at = models.DateTimeField(
+        null=True, help_text="when the next slice was queued as a task (at most one queued at a time)"
+    )
+
+    def __str__(self) -> str:
+        return f"KPI rollups {self.build} being built: {self.done} of {self.total} tickets"
+
+
 class KpiTicketFacts(models.Model):
     """One ticket's KPI facts (``engine.kpi_rollups.ticket_facts``) as JSON, for one build."""
 

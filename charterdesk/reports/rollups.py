@@ -11,8 +11,11 @@ The engine (``charterdesk/engine/kpi_rollups.py``) says what a ticket counts in 
   tickets changed since the last run (``Ticket.updated_at``, and survey answers through the
   ``history_changed_since`` hook), and the sums of the days whose facts changed. When the
   protocol version in force is not the one the rollups were built under (a new version
-  published, or the version edited), it builds everything afresh under a new build name and
-  switches the page over when done; until then the page computes from the raw histories.
+  published, or the version edited), it builds everything afresh under a new build name, a
+  slice of tickets per run (``build_step``; ``KpiRollupBuild`` records how far it got), and
+  switches the page over when every ticket is built and the changes since are counted; until
+  then the page computes from the raw histories. Each slice queues the next as a task
+  (``tasks.continue_rollup_build``), so a build goes on between the job's minutes.
 - The page (``page_report``) sums the days of the period and counts afresh the tickets
   changed since the last run, and, while a period is running, the tickets with anything on
   its current day, from their facts judged at the moment (``combine``'s ``plus``).
@@ -24,14 +27,16 @@ builds afresh before it comes near.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from django.db import transaction
-from django.db.models import Count, F, Max, Sum
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Max, Q, Sum
 
 from charterdesk.engine.kpi_rollups import (
     DayCutter,
@@ -48,7 +53,7 @@ from charterdesk.library.versions import protocol_of, version_in_force
 from charterdesk.tickets.lifecycle import hooks
 from charterdesk.tickets.models import Ticket, TicketEvent
 
-from .models import KpiDaySums, KpiFactDay, KpiRollupState, KpiTicketFacts
+from .models import KpiDaySums, KpiFactDay, KpiRollupBuild, KpiRollupState, KpiTicketFacts
 
 # A change is looked for this long before the last run began: a transaction that started before
 # the run and committed after it is still seen (counting a ticket afresh twice costs nothing).
@@ -57,6 +62,7 @@ MARGIN = dt.timedelta(minutes=2)
 HORIZON = dt.timedelta(days=400)
 # A build this close to its horizon is made afresh.
 RENEW_BEFORE = dt.timedelta(days=30)
+# Tickets whose histories are read at once.
 BATCH = 2000
 
 
@@ -219,26 +225,25 @@ def _day_rows(build: str, sums: dict) -> list[KpiDaySums]:
     ]
 
 
-def _merge(into: dict, more: dict) -> None:
-    for key, slices in more.items():
-        target = into.setdefault(key, {})
-        for slice_key, found in slices.items():
-            have = target.get(slice_key)
-            if have is None:
-                target[slice_key] = found
-                continue
-            for name, count in found.counts.items():
-                have.counts[name] = have.counts.get(name, 0) + count
-            for kpi, values in found.values.items():
-                have.values.setdefault(kpi, []).extend(values)
-
-
 # --------------------------------------------------------------------------- the worker's job
 
+# Tickets one run of the job builds at most (a slice, in id order): seconds of work, so the
+# worker's other jobs and tasks run between slices.
+SLICE = 2000
+# A run building a slice holds the build this long at most: a run that stopped midway (a worker
+# killed) leaves the slice to the next run after that. Like the worker's own RUNNING_HOLD.
+CLAIM_HOLD = dt.timedelta(minutes=10)
+# A follow-up task queued this long ago and not run yet is taken as lost: another is queued.
+FOLLOW_UP_LOST = dt.timedelta(minutes=10)
 
-def refresh(now: dt.datetime) -> int:
+log = logging.getLogger("charterdesk.worker")
+
+
+def refresh(now: dt.datetime, *, size: int = 0) -> int:
     """Bring the rollups up to date with the version in force; how many tickets were counted
-    afresh (every ticket when the rollups were built anew)."""
+    afresh. The rollups the page reads get the tickets changed since the last run; a build under
+    way (a new version in force, or the facts' horizon near) gets its next slice of ``size``
+    tickets (``SLICE`` when 0), and the page switches to it once it is complete."""
     version = version_in_force()
     if version is None:
         return 0
@@ -246,51 +251,298 @@ def refresh(now: dt.datetime) -> int:
 
     engine = kpi_engine(version, protocol_of(version))
     prefix = build_prefix(version)
+    abandon_others(prefix)
+    counted = 0
     state = current_state(prefix)
-    if state is None or now + RENEW_BEFORE >= state.started_at + HORIZON:
-        return rebuild(engine, prefix, now)
-    changed = changed_tickets(state.built_at - MARGIN)
-    counted = recount(engine, state, changed, now) if changed else 0
-    KpiRollupState.objects.filter(pk=state.pk, build=state.build).update(built_at=now)
+    if state is not None:
+        changed = changed_tickets(state.built_at - MARGIN)
+        counted += recount(engine, state, changed, now) if changed else 0
+        KpiRollupState.objects.filter(pk=state.pk, build=state.build).update(built_at=now)
+    renew = state is None or now + RENEW_BEFORE >= state.started_at + HORIZON
+    if renew or KpiRollupBuild.objects.filter(prefix=prefix).exists():
+        step = build_step(engine, prefix, now, version=version.version, size=size or SLICE)
+        counted += step.counted
+        if step.more:
+            ask_follow_up(now)
     return counted
 
 
-def rebuild(engine: KpiEngine, prefix: str, now: dt.datetime) -> int:
-    """Every ticket's facts and every day's sums, under a new build; the page switches to it at
-    the end, and the rows of other builds are deleted."""
-    build = f"{prefix}#{uuid.uuid4().hex[:12]}"
-    horizon = _seconds(now + HORIZON)
-    cutter = cutter_for(engine)
-    ids = list(Ticket.objects.order_by("pk").values_list("pk", flat=True))
-    sums: dict = {}
-    for start in range(0, len(ids), BATCH):
-        marks: dict[int, str] = {}
-        facts = facts_of(engine, ids[start : start + BATCH], horizon, marks)
+def continue_build(now: dt.datetime, *, size: int = 0) -> int:
+    """The build's next slice, as a task queued by the run before (``ask_follow_up``), so a build
+    goes on between the job's minutes; nothing when no build for the version in force is under way."""
+    KpiRollupBuild.objects.update(follow_up_at=None)  # this one runs: the next may be queued
+    version = version_in_force()
+    if version is None:
+        return 0
+    prefix = build_prefix(version)
+    abandon_others(prefix)
+    if not KpiRollupBuild.objects.filter(prefix=prefix).exists():
+        return 0
+    from .figures import kpi_engine
+
+    engine = kpi_engine(version, protocol_of(version))
+    step = build_step(engine, prefix, now, version=version.version, size=size or SLICE)
+    if step.more:
+        ask_follow_up(now)
+    return step.counted
+
+
+def ask_follow_up(now: dt.datetime) -> bool:
+    """Queue the build's next slice as a task (``tasks.continue_rollup_build``) unless one is
+    queued already: the slices follow each other as fast as the worker's queue allows, other
+    tasks first (a lower priority), rather than one a minute."""
+    queued = (
+        KpiRollupBuild.objects.filter(Q(follow_up_at__isnull=True) | Q(follow_up_at__lt=now - FOLLOW_UP_LOST))
+        .order_by()
+        .update(follow_up_at=now)
+    )
+    if not queued:
+        return False
+    from .tasks import continue_rollup_build
+
+    transaction.on_commit(continue_rollup_build.enqueue)
+    return True
+
+
+def new_build_name(prefix: str) -> str:
+    return f"{prefix}#{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Step:
+    """What one run did to the build under way."""
+
+    build: str = ""
+    counted: int = 0  # tickets whose facts were computed: the slice's, and changed ones afresh
+    sliced: int = 0  # the slice's tickets
+    switched: bool = False  # the build is complete: the page reads it now
+    busy: bool = False  # another run holds the build (or took it over): nothing done
+
+    @property
+    def more(self) -> bool:
+        """Slices are left to build."""
+        return bool(self.build) and not self.switched and not self.busy
+
+
+def build_step(
+    engine: KpiEngine, prefix: str, now: dt.datetime, *, version: str = "", size: int = SLICE
+) -> Step:
+    """One run's share of the build for the version named by ``prefix`` (begun if there is none):
+    the tickets already built whose history changed since the last run, counted afresh, then the
+    next ``size`` tickets by id, their facts and the day sums they add to, in one transaction that
+    also records how far the build got. After the last ticket the build becomes the one the page
+    reads, in the same transaction. A run that finds another building (the claim on the build's
+    row) does nothing: two runs never build the same slice."""
+    row = _build_row(prefix, now, version)
+    token = uuid.uuid4().hex
+    claimed = (
+        KpiRollupBuild.objects.filter(pk=row.pk)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .update(claimed_by=token, claimed_until=now + CLAIM_HOLD)
+    )
+    if not claimed:
+        return Step(row.build, busy=True)
+    try:
+        step = _step(engine, row.pk, token, now, size)
+    finally:
+        KpiRollupBuild.objects.filter(pk=row.pk, claimed_by=token).update(claimed_by="", claimed_until=None)
+    if step.switched:
+        clean_up()
+    return step
+
+
+def _build_row(prefix: str, now: dt.datetime, version: str) -> KpiRollupBuild:
+    row = KpiRollupBuild.objects.filter(prefix=prefix).first()
+    if row is not None:
+        return row
+    try:
         with transaction.atomic():
-            _write_facts(build, facts, cutter, _seconds(now), marks)
-        _merge(sums, rollup((fact for found in facts.values() for fact in found), cutter))
-    rows = _day_rows(build, sums)
+            row = KpiRollupBuild.objects.create(
+                prefix=prefix,
+                build=new_build_name(prefix),
+                version=version,
+                started_at=now,
+                counted_at=now,
+                total=Ticket.objects.count(),
+            )
+    except IntegrityError:  # another run began it at the same moment
+        return KpiRollupBuild.objects.get(prefix=prefix)
+    log.info(
+        "kpi-rollups: building the rollups for version %s afresh (%s tickets)", version, f"{row.total:,}"
+    )
+    return row
+
+
+def _step(engine: KpiEngine, pk: int, token: str, now: dt.datetime, size: int) -> Step:
+    row = KpiRollupBuild.objects.filter(pk=pk, claimed_by=token).first()
+    if row is None:  # abandoned meanwhile
+        return Step(busy=True)
+    build, horizon, cutter = row.build, _seconds(row.started_at + HORIZON), cutter_for(engine)
+    step = Step(build)
+    # The tickets built already whose history changed since the last run: counted afresh, as the
+    # job does for the rollups the page reads. Those not built yet are built from what they are now.
+    if row.after_ticket:
+        changed = {t for t in changed_tickets(row.counted_at - MARGIN) if t <= row.after_ticket}
+        changed = unseen(build, changed) if changed else changed
+        if changed:
+            _recount(engine, build, horizon, changed, now)
+            step.counted += len(changed)
+    KpiRollupBuild.objects.filter(pk=pk, claimed_by=token).update(counted_at=now)
+    ids = list(
+        Ticket.objects.filter(pk__gt=row.after_ticket).order_by("pk").values_list("pk", flat=True)[: size + 1]
+    )
+    last = len(ids) <= size
+    ids = ids[:size]
+    facts: dict[int, list[Fact]] = {}
+    marks: dict[int, str] = {}
+    for start in range(0, len(ids), BATCH):
+        facts.update(facts_of(engine, ids[start : start + BATCH], horizon, marks))
     with transaction.atomic():
-        KpiDaySums.objects.bulk_create(rows, batch_size=1000)
-        state = KpiRollupState.objects.order_by("pk").first()
-        if state is None:
-            KpiRollupState.objects.create(build=build, built_at=now, started_at=now)
+        # Locked, and still ours where we left it: a run that outlived its claim writes nothing.
+        held = (
+            KpiRollupBuild.objects.select_for_update()
+            .filter(pk=pk, claimed_by=token, after_ticket=row.after_ticket)
+            .first()
+        )
+        if held is None:
+            return Step(build, busy=True)
+        _write_facts(build, facts, cutter, _seconds(now), marks)
+        _change_sums(build, {}, rollup((fact for found in facts.values() for fact in found), cutter))
+        if ids:
+            held.after_ticket = ids[-1]
+            held.done += len(ids)
+            held.slices += 1
+        left = 0 if last else Ticket.objects.filter(pk__gt=held.after_ticket).count()
+        held.total = held.done + left
+        if last:
+            _switch(held, now)
         else:
-            state.build, state.built_at, state.started_at = build, now, now
-            state.save()
+            held.save(update_fields=["after_ticket", "done", "total", "slices"])
+    step.sliced, step.switched = len(ids), last
+    step.counted += len(ids)
+    if last:
+        log.info(
+            "kpi-rollups: the rollups for version %s are built (%s tickets in %d slices since %s); "
+            "the reports page reads them",
+            held.version,
+            f"{held.done:,}",
+            held.slices,
+            f"{held.started_at:%Y-%m-%d %H:%M}",
+        )
+    else:
+        log.info(
+            "kpi-rollups: building the rollups for version %s: %s of %s tickets",
+            held.version,
+            f"{held.done:,}",
+            f"{held.total:,}",
+        )
+    return step
+
+
+def _switch(held: KpiRollupBuild, now: dt.datetime) -> None:
+    """The page reads the build ``held`` from now on (inside the last slice's transaction)."""
+    state = KpiRollupState.objects.select_for_update().order_by("pk").first()
+    if state is None:
+        KpiRollupState.objects.create(build=held.build, built_at=now, started_at=held.started_at)
+    else:
+        state.build, state.built_at, state.started_at = held.build, now, held.started_at
+        state.generation += 1
+        state.save()
+    held.delete()
+
+
+def abandon_others(prefix: str) -> int:
+    """Give up the builds for versions other than ``prefix``'s (a version published or edited
+    during a build): their rows go. How many were given up."""
+    stale = list(KpiRollupBuild.objects.exclude(prefix=prefix).values_list("pk", "version"))
+    if not stale:
+        return 0
+    # A run writing a slice of one holds its row: the delete waits for it, and the slice's rows
+    # then go with the rest; a run that comes after finds its build gone and writes nothing.
+    KpiRollupBuild.objects.filter(pk__in=[pk for pk, _version in stale]).delete()
+    for _pk, version in stale:
+        log.info(
+            "kpi-rollups: gave up building the rollups for version %s: it is no longer in force", version
+        )
+    clean_up()
+    return len(stale)
+
+
+def clean_up() -> None:
+    """Delete the rows of every build that the page does not read and no run is building: the one
+    the page read before a switch, abandoned ones."""
+    # The names found first, the builds in use after: a build begun in between has no rows yet
+    # when the names are read (its row is written before any of its rows), so none of it goes.
+    names: set[str] = set()
     for model in (KpiDaySums, KpiTicketFacts, KpiFactDay):
-        model.objects.exclude(build=build).delete()
-    return len(ids)
+        names.update(model.objects.order_by().values_list("build", flat=True).distinct())
+    used = set(KpiRollupState.objects.values_list("build", flat=True))
+    used.update(KpiRollupBuild.objects.values_list("build", flat=True))
+    stale = sorted(names - used)
+    if stale:
+        for model in (KpiDaySums, KpiTicketFacts, KpiFactDay):
+            model.objects.filter(build__in=stale).delete()
+
+
+def rebuild(engine: KpiEngine, prefix: str, now: dt.datetime, *, size: int = SLICE) -> int:
+    """The whole build for ``prefix`` in one call, slice after slice, and the page switched to it:
+    what the job does over several runs (for tests and the benchmark). How many tickets were built."""
+    built = 0
+    while True:
+        step = build_step(engine, prefix, now, size=size)
+        if step.busy:
+            raise RuntimeError(f"another run is building {step.build}")
+        built += step.sliced
+        if step.switched:
+            return built
+
+
+@dataclass(frozen=True)
+class Rebuilding:
+    """The page's words while it reads the histories for want of rollups of the version in force."""
+
+    version: str
+    done: int
+    total: int
+    begun: bool
+
+
+def rebuilding(prefix: str | None, version: str) -> Rebuilding | None:
+    """How far the build of the rollups for the version named by ``prefix`` has got, when the page
+    cannot read rollups of that version yet; None when it can."""
+    if prefix is None or current_state(prefix) is not None:
+        return None
+    row = KpiRollupBuild.objects.filter(prefix=prefix).first()
+    if row is None:
+        return Rebuilding(version, 0, 0, begun=False)
+    return Rebuilding(row.version or version, row.done, max(row.total, row.done), begun=True)
 
 
 def recount(engine: KpiEngine, state: KpiRollupState, ids: Iterable[int], now: dt.datetime) -> int:
+    """Count these tickets afresh in the rollups the page reads (see ``_recount``), and count a
+    generation when anything changed; how many tickets' facts changed."""
+
+    def next_generation() -> None:
+        KpiRollupState.objects.filter(pk=state.pk).update(generation=F("generation") + 1)
+
+    return _recount(engine, state.build, horizon_of(state), ids, now, next_generation)
+
+
+def _recount(
+    engine: KpiEngine,
+    build: str,
+    horizon: int,
+    ids: Iterable[int],
+    now: dt.datetime,
+    changed_sums: Callable[[], None] | None = None,
+) -> int:
     """Count these tickets afresh: their facts, and the day sums their old and new facts are in
-    (the old taken out, the new put in), in one transaction; how many tickets' facts changed."""
-    build = state.build
+    (the old taken out, the new put in), in one transaction (``changed_sums`` called in it when
+    anything changed); how many tickets' facts changed."""
     cutter = cutter_for(engine)
     ids = sorted(set(ids))
     marks: dict[int, str] = {}
-    new = facts_of(engine, ids, horizon_of(state), marks)
+    new = facts_of(engine, ids, horizon, marks)
     with transaction.atomic():
         # Locked, so that two runs never take the same old facts out twice.
         rows = KpiTicketFacts.objects.select_for_update().filter(build=build, ticket_id__in=ids)
@@ -318,7 +570,8 @@ def recount(engine: KpiEngine, state: KpiRollupState, ids: Iterable[int], now: d
         KpiFactDay.objects.filter(build=build, ticket_id__in=changed).delete()
         _write_facts(build, {t: new[t] for t in changed if t in new}, cutter, _seconds(now), marks)
         _change_sums(build, rollup(removed, cutter), rollup(added, cutter))
-        KpiRollupState.objects.filter(pk=state.pk).update(generation=F("generation") + 1)
+        if changed_sums is not None:
+            changed_sums()
     return len(changed)
 
 
