@@ -333,6 +333,8 @@ def build_step(
     also records how far the build got. After the last ticket the build becomes the one the page
     reads, in the same transaction. A run that finds another building (the claim on the build's
     row) does nothing: two runs never build the same slice."""
+    if size < 1:
+        raise ValueError(f"size: a slice is at least one ticket, not {size}")
     row = _build_row(prefix, now, version)
     token = uuid.uuid4().hex
     claimed = (
@@ -388,38 +390,48 @@ def _step(engine: KpiEngine, pk: int, token: str, now: dt.datetime, size: int) -
             _recount(engine, build, horizon, changed, now)
             step.counted += len(changed)
     KpiRollupBuild.objects.filter(pk=pk, claimed_by=token).update(counted_at=now)
-    ids = list(
-        Ticket.objects.filter(pk__gt=row.after_ticket).order_by("pk").values_list("pk", flat=True)[: size + 1]
-    )
-    last = len(ids) <= size
-    ids = ids[:size]
-    facts: dict[int, list[Fact]] = {}
-    marks: dict[int, str] = {}
-    for start in range(0, len(ids), BATCH):
-        facts.update(facts_of(engine, ids[start : start + BATCH], horizon, marks))
-    with transaction.atomic():
-        # Locked, and still ours where we left it: a run that outlived its claim writes nothing.
-        held = (
-            KpiRollupBuild.objects.select_for_update()
-            .filter(pk=pk, claimed_by=token, after_ticket=row.after_ticket)
-            .first()
+    after = row.after_ticket
+    while True:
+        # At most BATCH tickets' histories in memory at once; each batch commits with the point
+        # it reached, so a slice bigger than that (a build in one go) never holds them all.
+        take = min(BATCH, size - step.sliced)
+        ids = list(
+            Ticket.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[: take + 1]
         )
-        if held is None:
-            return Step(build, busy=True)
-        _write_facts(build, facts, cutter, _seconds(now), marks)
-        _change_sums(build, {}, rollup((fact for found in facts.values() for fact in found), cutter))
-        if ids:
-            held.after_ticket = ids[-1]
-            held.done += len(ids)
-            held.slices += 1
-        left = 0 if last else Ticket.objects.filter(pk__gt=held.after_ticket).count()
-        held.total = held.done + left
-        if last:
-            _switch(held, now)
-        else:
-            held.save(update_fields=["after_ticket", "done", "total", "slices"])
-    step.sliced, step.switched = len(ids), last
-    step.counted += len(ids)
+        last = len(ids) <= take
+        ids = ids[:take]
+        marks: dict[int, str] = {}
+        facts = facts_of(engine, ids, horizon, marks) if ids else {}
+        with transaction.atomic():
+            # Locked, and still ours where we left it: a run that outlived its claim writes nothing.
+            held = (
+                KpiRollupBuild.objects.select_for_update()
+                .filter(pk=pk, claimed_by=token, after_ticket=after)
+                .first()
+            )
+            if held is None:
+                step.busy = True
+                return step
+            _write_facts(build, facts, cutter, _seconds(now), marks)
+            _change_sums(build, {}, rollup((fact for found in facts.values() for fact in found), cutter))
+            if ids:
+                held.after_ticket = ids[-1]
+                held.done += len(ids)
+            ends = last or step.sliced + len(ids) >= size
+            if ends:
+                held.slices += 1
+            left = 0 if last else Ticket.objects.filter(pk__gt=held.after_ticket).count()
+            held.total = held.done + left
+            if last:
+                _switch(held, now)
+            else:
+                held.save(update_fields=["after_ticket", "done", "total", "slices"])
+        after = held.after_ticket
+        step.sliced += len(ids)
+        step.counted += len(ids)
+        if ends:
+            break
+    step.switched = last
     if last:
         log.info(
             "kpi-rollups: the rollups for version %s are built (%s tickets in %d slices since %s); "
@@ -505,6 +517,18 @@ class Rebuilding:
     done: int
     total: int
     begun: bool
+
+    @property
+    def words(self) -> str:
+        if not self.begun:
+            return (
+                "Figures are computed from the ticket histories: the worker has not begun building "
+                f"the rollups for version {self.version} yet."
+            )
+        return (
+            "Figures are computed from the ticket histories while the rollups are rebuilt for "
+            f"version {self.version}: {self.done:,} of {self.total:,} tickets."
+        )
 
 
 def rebuilding(prefix: str | None, version: str) -> Rebuilding | None:

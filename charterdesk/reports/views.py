@@ -37,6 +37,7 @@ from .figures import (
 from .jobs import deliver
 from .mail import render_html, report_for, title_of
 from .models import ReportSend
+from .rollups import build_prefix, rebuilding
 from .schedule import covered_days, entries, instants, latest_instant
 
 CSV_TABLES = ("kpis", "objectives", "trend", *DIMENSIONS)
@@ -113,6 +114,8 @@ def index(request):
         "query": request.GET.urlencode(),
         "handle_time_listed": "handle_time" in page.kpis,
         "schedule_link": {"reports.view", "people.manage"} <= request_permissions(request),
+        # While the rollups of the version in force are being built, the page reads the histories.
+        "rebuilding": rebuilding(build_prefix(request.protocol_version), request.protocol_version.version),
     }
     return render(request, "reports/index.html", context)
 
