@@ -72,7 +72,7 @@ def child(args: argparse.Namespace) -> None:
     settings.ALLOWED_HOSTS = ["*"]
     from charterdesk.accounts.models import Person
     from charterdesk.reports import figures, rollups
-    from charterdesk.reports.models import KpiDaySums, KpiRollupState, KpiTicketFacts
+    from charterdesk.reports.models import KpiRollupState
     from charterdesk.tickets.actions import do_reply, do_set_status
     from charterdesk.tickets.history import TicketError
     from charterdesk.tickets.models import Message, Ticket, TicketEvent
@@ -84,15 +84,16 @@ def child(args: argparse.Namespace) -> None:
         flush=True,
     )
     reused = args.reuse_rollups and KpiRollupState.objects.exists()
-    if not reused:
-        KpiRollupState.objects.all().delete()
-    build_ms = _timed(lambda: rollups.refresh(timezone.now()))
-    print(
-        f"[{vendor}] rollups {'brought up to date' if reused else 'built'} in {build_ms / 1000:.1f} s: "
-        f"{KpiTicketFacts.objects.count():,} tickets' facts, "
-        f"{KpiDaySums.objects.count():,} day sums",
-        flush=True,
-    )
+    build: dict = {}
+    if reused:
+        build_ms = _timed(lambda: rollups.refresh(timezone.now()))
+        print(f"[{vendor}] rollups brought up to date in {build_ms / 1000:.1f} s", flush=True)
+    else:
+        build = build_both(vendor, args.slice or rollups.SLICE)
+        build_ms = build["sliced_ms"]
+    if args.build_only:
+        print("RESULT " + json.dumps({"vendor": vendor, **build}))
+        return
     client = Client()
     client.force_login(Person.objects.get(email="dana@acme.example"))
     query = {"period": "last_90_days"}
@@ -161,8 +162,69 @@ def child(args: argparse.Namespace) -> None:
     )
     print(
         "RESULT "
-        + json.dumps({"vendor": vendor, "build_ms": build_ms, "refresh_ms": refresh_ms, "same": same})
+        + json.dumps(
+            {"vendor": vendor, "build_ms": build_ms, "refresh_ms": refresh_ms, "same": same, **build}
+        )
     )
+
+
+def build_both(vendor: str, size: int) -> dict:
+    """The baseline first: the rollups built in one go (``rollups.rebuild``, what one run of the
+    worker's ``kpi-rollups`` job did before slices). Then the same build as the job does it now,
+    renewing those (as near the facts' horizon): a slice of ``size`` tickets per run, each run
+    timed, until the page switches over, the last run also deleting the replaced build's rows.
+    Checks that both give the same day sums."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from charterdesk.library.versions import protocol_of, version_in_force
+    from charterdesk.reports import figures, rollups
+    from charterdesk.reports.models import KpiDaySums, KpiRollupBuild, KpiRollupState, KpiTicketFacts
+
+    def day_sums(build: str) -> dict:
+        rows = KpiDaySums.objects.filter(build=build).values_list(
+            "day", "prev_day", "lo_day", "hi_day", "dimension", "slice_key", "backlog", "sums"
+        )
+        return {tuple(row[:6]): (row[6], json.loads(row[7])) for row in rows}
+
+    KpiRollupState.objects.all().delete()
+    KpiRollupBuild.objects.all().delete()
+    rollups.clean_up()
+    version = version_in_force()
+    engine = figures.kpi_engine(version, protocol_of(version))
+    prefix = rollups.build_prefix(version)
+    one_go_ms = _timed(lambda: rollups.rebuild(engine, prefix, timezone.now(), size=10**9))
+    one_go = day_sums(KpiRollupState.objects.get().build)
+    print(f"[{vendor}] baseline, the rollups built in one go: {one_go_ms / 1000:.1f} s", flush=True)
+
+    # The facts' horizon near: the job builds anew, the page reading the old build meanwhile.
+    KpiRollupState.objects.update(started_at=F("started_at") - rollups.HORIZON)
+    runs: list[float] = []
+    started = time.perf_counter()
+    while not runs or KpiRollupBuild.objects.exists():
+        runs.append(_timed(lambda: rollups.refresh(timezone.now(), size=size)))
+    sliced_ms = (time.perf_counter() - started) * 1000
+    sliced = day_sums(KpiRollupState.objects.get().build)
+    same = sliced == one_go
+    print(
+        f"[{vendor}] the same build in slices of {size:,} tickets, as the worker's job does it: "
+        f"{len(runs)} runs, {sliced_ms / 1000:.1f} s in all; a run: median {statistics.median(runs):.0f} ms, "
+        f"longest {max(runs):.0f} ms; the last (switching the page over and deleting the replaced "
+        f"rows) {runs[-1]:.0f} ms; in slices / in one go: {sliced_ms / one_go_ms:.2f}x; "
+        f"{KpiTicketFacts.objects.count():,} tickets' facts, {len(sliced):,} day sums, "
+        f"the same as in one go: {'yes' if same else 'NO'}",
+        flush=True,
+    )
+    return {
+        "slice": size,
+        "runs": len(runs),
+        "sliced_ms": sliced_ms,
+        "median_run_ms": statistics.median(runs),
+        "longest_run_ms": max(runs),
+        "last_run_ms": runs[-1],
+        "one_go_ms": one_go_ms,
+        "same_sums": same,
+    }
 
 
 # --------------------------------------------------------------------------- the parent: load, run
@@ -213,6 +275,8 @@ def run_database(args: argparse.Namespace, database: str) -> None:
         command = [sys.executable, __file__, "--child", "--requests", str(args.requests)]
         command += ["--old-requests", str(args.old_requests), "--changed", str(args.changed)]
         command += ["--reuse-rollups"] if args.reuse_rollups else []
+        command += ["--build-only"] if args.build_only else []
+        command += ["--slice", str(args.slice)] if args.slice else []
         subprocess.run(command, env=env, check=True, cwd=ROOT)
     finally:
         if database == "postgres" and not args.keep:
@@ -236,6 +300,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the loaded desk and reuse it")
     parser.add_argument(
         "--reuse-rollups", action="store_true", help="with --keep: use the rollups a run before built"
+    )
+    parser.add_argument(
+        "--slice", type=int, default=0, help="tickets per run of the rollups' build (the job's own size)"
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="time the rollups' build (sliced and in one go) and stop"
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
