@@ -9,7 +9,11 @@ PostgreSQL in a database of its own, ``charterdesk_bench_reports``, created here
 the load and dropped at the end; on SQLite in ``--data-dir``), then, in a child process with
 Django set up for that database:
 
-1. builds the rollups as the worker's ``kpi-rollups`` job does on its first run (timed);
+1. builds the rollups in one go (the baseline: what the worker's ``kpi-rollups`` job did in one
+   run before slices), then again as the job does now, renewing them a slice of ``--slice``
+   tickets (the job's 2,000) per run until the page switches over: the runs, the whole build, the
+   median and longest run, and whether both builds gave the same day sums (``--build-only``:
+   stop there);
 2. signs in as the demo manager (every ticket: the heaviest scope) with Django's test client and
    times ``GET /reports/?period=last_90_days`` (every KPI, the weekly trend, four breakdowns)
    ``--requests`` times: median and p95, beside the target (p95 under 300 ms);

@@ -31,7 +31,8 @@ def periodic_jobs():
             dt.timedelta(minutes=1),
             refresh,
             "counts afresh the KPI facts of tickets changed since its last run and the sums of the "
-            "days they touch; builds them all anew under a new protocol version",
+            "days they touch; builds them all anew under a new protocol version, a slice of tickets "
+            "per run",
         ),
         PeriodicJob(
             "scheduled-reports",
