@@ -325,17 +325,26 @@ class Step:
 
 
 def build_step(
-    engine: KpiEngine, prefix: str, now: dt.datetime, *, version: str = "", size: int = SLICE
+    engine: KpiEngine,
+    prefix: str,
+    now: dt.datetime,
+    *,
+    version: str = "",
+    size: int = SLICE,
+    anew: bool = False,
 ) -> Step:
     """One run's share of the build for the version named by ``prefix`` (begun if there is none):
     the tickets already built whose history changed since the last run, counted afresh, then the
     next ``size`` tickets by id, their facts and the day sums they add to, in one transaction that
     also records how far the build got. After the last ticket the build becomes the one the page
     reads, in the same transaction. A run that finds another building (the claim on the build's
-    row) does nothing: two runs never build the same slice."""
+    row) does nothing: two runs never build the same slice. ``anew``: begin a build even when the
+    page has fresh rollups of this version."""
     if size < 1:
         raise ValueError(f"size: a slice is at least one ticket, not {size}")
-    row = _build_row(prefix, now, version)
+    row = _build_row(prefix, now, version, anew)
+    if row is None:
+        return Step()
     token = uuid.uuid4().hex
     claimed = (
         KpiRollupBuild.objects.filter(pk=row.pk)
@@ -353,10 +362,17 @@ def build_step(
     return step
 
 
-def _build_row(prefix: str, now: dt.datetime, version: str) -> KpiRollupBuild:
+def _build_row(prefix: str, now: dt.datetime, version: str, anew: bool) -> KpiRollupBuild | None:
+    """The build under way for ``prefix``, begun if there is none and one is wanted."""
     row = KpiRollupBuild.objects.filter(prefix=prefix).first()
     if row is not None:
         return row
+    # Another run may have just switched the page over to the build this one was about to go on
+    # with: the switch sets the state and deletes the build's row at once, so a run that finds
+    # the row gone finds the new state here, and does not begin the same build again.
+    state = None if anew else current_state(prefix)
+    if state is not None and now + RENEW_BEFORE < state.started_at + HORIZON:
+        return None
     try:
         with transaction.atomic():
             row = KpiRollupBuild.objects.create(
@@ -501,7 +517,7 @@ def rebuild(engine: KpiEngine, prefix: str, now: dt.datetime, *, size: int = SLI
     what the job does over several runs (for tests and the benchmark). How many tickets were built."""
     built = 0
     while True:
-        step = build_step(engine, prefix, now, size=size)
+        step = build_step(engine, prefix, now, size=size, anew=True)
         if step.busy:
             raise RuntimeError(f"another run is building {step.build}")
         built += step.sliced

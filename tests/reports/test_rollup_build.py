@@ -178,6 +178,19 @@ def test_a_build_stopped_between_slices_goes_on_from_the_recorded_ticket_after_a
 
 
 @pytest.mark.django_db
+def test_a_run_that_comes_just_after_the_switch_does_not_begin_the_build_again(week, demo):
+    """A run that decided to go on with the build just before another run switched the page over
+    to it finds the build done and begins no other: no build under way, the page's rollups kept."""
+    rollups.refresh(at(9, 12))
+    state = KpiRollupState.objects.get()
+    engine, prefix = engine_and_prefix()
+    step = rollups.build_step(engine, prefix, at(9, 12, 1), size=2)
+    assert (step.build, step.sliced, step.more) == ("", 0, False)
+    assert not KpiRollupBuild.objects.exists()
+    assert KpiRollupState.objects.get().build == state.build
+
+
+@pytest.mark.django_db
 def test_a_slice_that_fails_midway_writes_nothing_and_is_built_by_the_next_run(demo, monkeypatch):
     """A run that fails while writing its slice (facts written, day sums not) leaves the build as
     the run before left it, the claim given back; the next run builds that slice."""
