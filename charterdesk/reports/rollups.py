@@ -403,7 +403,11 @@ def _step(engine: KpiEngine, pk: int, token: str, now: dt.datetime, size: int) -
         changed = {t for t in changed_tickets(row.counted_at - MARGIN) if t <= row.after_ticket}
         changed = unseen(build, changed) if changed else changed
         if changed:
-            _recount(engine, build, horizon, changed, now)
+
+            def still_ours() -> bool:
+                return KpiRollupBuild.objects.select_for_update().filter(pk=pk, claimed_by=token).exists()
+
+            _recount(engine, build, horizon, changed, now, still_ours=still_ours)
             step.counted += len(changed)
     KpiRollupBuild.objects.filter(pk=pk, claimed_by=token).update(counted_at=now)
     after = row.after_ticket
@@ -575,15 +579,20 @@ def _recount(
     ids: Iterable[int],
     now: dt.datetime,
     changed_sums: Callable[[], None] | None = None,
+    *,
+    still_ours: Callable[[], bool] | None = None,
 ) -> int:
     """Count these tickets afresh: their facts, and the day sums their old and new facts are in
     (the old taken out, the new put in), in one transaction (``changed_sums`` called in it when
-    anything changed); how many tickets' facts changed."""
+    anything changed; nothing done when ``still_ours`` says the build is no longer this run's);
+    how many tickets' facts changed."""
     cutter = cutter_for(engine)
     ids = sorted(set(ids))
     marks: dict[int, str] = {}
     new = facts_of(engine, ids, horizon, marks)
     with transaction.atomic():
+        if still_ours is not None and not still_ours():
+            return 0
         # Locked, so that two runs never take the same old facts out twice.
         rows = KpiTicketFacts.objects.select_for_update().filter(build=build, ticket_id__in=ids)
         old, seen = {}, {}

@@ -263,6 +263,32 @@ def test_tickets_changed_after_their_slice_are_counted_right_at_the_switch(week,
 
 
 @pytest.mark.django_db
+def test_a_build_given_up_while_a_run_counts_changes_in_it_gets_no_rows_from_that_run(
+    week, demo, monkeypatch
+):
+    """A and B are built; A is reopened; while the next run counts A afresh, another run gives the
+    build up (a newer version) and deletes its rows: the first run then writes nothing of A, C or
+    D, so no row of the given-up build is left behind."""
+    from charterdesk.tickets.actions import do_set_status
+
+    rollups.refresh(at(6, 18), size=2)
+    do_set_status(week["A"], "open", actor=demo["agent"], at=at(6, 20))
+    real = rollups.facts_of
+
+    def facts_of(engine, ids, *args, **kwargs):
+        found = real(engine, ids, *args, **kwargs)
+        if list(ids) == [week["A"].pk]:  # counting A afresh: meanwhile, another run gives it up
+            KpiRollupBuild.objects.all().delete()
+            rollups.clean_up()
+        return found
+
+    monkeypatch.setattr(rollups, "facts_of", facts_of)
+    assert rollups.refresh(at(6, 21), size=2) == 1  # A computed afresh, then nothing written
+    assert builds_with_rows() == set()
+    assert not KpiRollupBuild.objects.exists()
+
+
+@pytest.mark.django_db
 def test_the_rollups_the_page_reads_stay_fresh_while_the_new_ones_are_built(week, demo):
     """Near the facts' horizon a new build begins while the page goes on reading the old one: a
     solve made meanwhile shows on the page from the old rollups (the worker counts it there), and
