@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Q, Sum
 
 from charterdesk.engine.kpi_rollups import (
@@ -513,6 +513,10 @@ def clean_up() -> None:
     stale = sorted(names - used)
     if stale:
         for model in (KpiDaySums, KpiTicketFacts, KpiFactDay):
+            if connection.vendor != "sqlite":
+                # PostgreSQL's other writers do not wait for it (it locks only the rows it deletes).
+                model.objects.filter(build__in=stale).delete()
+                continue
             # A few thousand rows per statement: on SQLite the desk's other writers (pages, mail)
             # get the write lock in between, rather than wait out the deletion of a whole build.
             while ids := list(model.objects.filter(build__in=stale).values_list("pk", flat=True)[:5000]):
