@@ -9,7 +9,6 @@ import re
 
 import orjson
 import pytest
-from django.db import connection
 
 from charterdesk.library.versions import protocol_of, version_in_force
 from charterdesk.reports import figures, rollups
@@ -144,10 +143,9 @@ def test_the_page_from_a_build_made_in_slices_equals_the_engine_over_the_histori
     for run in range(4):
         rollups.refresh(at(9, 12) + dt.timedelta(minutes=run), size=1)
     assert KpiRollupState.objects.exists() and not KpiRollupBuild.objects.exists()
-    for scope in (Scope(ALL),):
-        for now in (at(9, 13), at(6, 4, 30)):
-            fast, raw = both(scope, *WEEK, now)
-            same(fast, raw)
+    for now in (at(9, 13), at(6, 4, 30)):
+        fast, raw = both(Scope(ALL), *WEEK, now)
+        same(fast, raw)
 
 
 @pytest.mark.django_db
@@ -505,7 +503,6 @@ def test_a_run_that_outlived_its_claim_writes_nothing_over_the_run_that_took_ove
     sliced = stored(rollups.current_state(prefix).build)
     rollups.rebuild(engine, prefix, minutes(13), size=10**6)
     assert stored(rollups.current_state(prefix).build) == sliced
-    connection.close()
 
 
 def threading_name() -> str:
