@@ -8,9 +8,23 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from typing import NoReturn
 
 # Lines written per call: one write per line costs more than the lines.
 FLUSH_EVERY = 1024
+
+
+def end_process(code: int) -> NoReturn:
+    """End the process at once with ``code``, once its output is written: the standard streams are
+    flushed, then ``os._exit``. A command that has just replayed a million events holds millions of
+    small objects; freeing them one by one on the way out took half a second, a tenth of the whole
+    command, and the system takes the memory back at once anyway. Only for a command that is the
+    process's own program (``process=True``), never for one called in-process (tests): it skips
+    ``atexit`` and ``finally`` blocks, so call it only when nothing is left to clean up."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def read_all(path: str) -> bytes:

@@ -20,7 +20,7 @@ import argparse
 import gc
 import sys
 
-from charterdesk.command_files import read_all, write_atomically, write_lines
+from charterdesk.command_files import end_process, read_all, write_atomically, write_lines
 from charterdesk.engine.replay import ReplayError, _Bad, parse_time, replay_data
 from charterdesk.engine.sla import SlaEngine
 from charterdesk.protocol.load import load_protocol_file
@@ -46,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, process: bool = False) -> int:
+    """The command; ``process``: it is this process's whole program (the ``charterdesk`` command,
+    ``python -m``), which then ends as soon as its output is written (``end_process``)."""
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -73,13 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _replay(args, loaded.protocol, now)
+        return _replay(args, loaded.protocol, now, process)
     finally:
         if collecting:
             gc.enable()
 
 
-def _replay(args: argparse.Namespace, protocol: Protocol, now: int | None) -> int:
+def _replay(args: argparse.Namespace, protocol: Protocol, now: int | None, process: bool) -> int:
     name = "<stdin>" if args.events == "-" else args.events
     try:
         data = read_all(args.events)
@@ -98,14 +100,16 @@ def _replay(args: argparse.Namespace, protocol: Protocol, now: int | None) -> in
     if args.output is None or args.output == "-":
         write_lines(sys.stdout, lines)
         sys.stdout.flush()
-        return 0
-    try:
-        write_atomically(args.output, lines)
-    except OSError as error:
-        print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
-        return EXIT_BAD_EVENTS
+    else:
+        try:
+            write_atomically(args.output, lines)
+        except OSError as error:
+            print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
+            return EXIT_BAD_EVENTS
+    if process:
+        end_process(0)  # while the lines (and each worker's events) are still held
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], process=True))
