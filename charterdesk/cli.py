@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "kpi":
         from charterdesk.kpi_command import main as kpi_main
 
-        return kpi_main(rest)
+        return kpi_main(rest, process=argv is None)
     return django_command(command, rest)
 
 

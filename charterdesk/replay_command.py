@@ -17,13 +17,18 @@ place only when every ticket has been written.
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 
-from charterdesk.command_files import end_process, read_all, write_atomically, write_lines
+from charterdesk.command_files import (
+    end_process,
+    load_protocol_or_say,
+    many_small_objects,
+    read_all,
+    write_atomically,
+    write_lines,
+)
 from charterdesk.engine.replay import ReplayError, _Bad, parse_time, replay_data
 from charterdesk.engine.sla import SlaEngine
-from charterdesk.protocol.load import load_protocol_file
 from charterdesk.protocol.models import Protocol
 
 EXIT_BAD_EVENTS = 1
@@ -63,22 +68,11 @@ def main(argv: list[str] | None = None, *, process: bool = False) -> int:
             print(f"charterdesk sla replay: --now: {error}", file=sys.stderr)
             return EXIT_BAD_PROTOCOL
 
-    loaded = load_protocol_file(args.protocol)
-    if not loaded.ok or loaded.protocol is None:
-        for problem in loaded.errors or loaded.problems:
-            print(problem, file=sys.stderr)
-        print(f"{args.protocol}: the protocol does not validate; nothing was replayed", file=sys.stderr)
+    protocol = load_protocol_or_say(args.protocol, "nothing was replayed")
+    if protocol is None:
         return EXIT_BAD_PROTOCOL
-
-    # A replay allocates millions of small objects that form no reference cycles; the cyclic
-    # garbage collector would walk them again and again for nothing (a third of the run time).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _replay(args, loaded.protocol, now, process)
-    finally:
-        if collecting:
-            gc.enable()
+    with many_small_objects():
+        return _replay(args, protocol, now, process)
 
 
 def _replay(args: argparse.Namespace, protocol: Protocol, now: int | None, process: bool) -> int:
