@@ -6,12 +6,22 @@ all, and the process ended as soon as it is written."""
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
+
+from charterdesk.engine.bulk import many_small_objects
+
+__all__ = [
+    "end_process",
+    "load_protocol_or_say",
+    "many_small_objects",
+    "read_all",
+    "write_atomically",
+    "write_lines",
+]
 
 if TYPE_CHECKING:
     from charterdesk.protocol.models import Protocol
@@ -46,20 +56,6 @@ def load_protocol_or_say(path: str, not_done: str) -> Protocol | None:
         print(problem, file=sys.stderr)
     print(f"{path}: the protocol does not validate; {not_done}", file=sys.stderr)
     return None
-
-
-@contextlib.contextmanager
-def many_small_objects() -> Iterator[None]:
-    """The cyclic garbage collector off for the block: a replay allocates millions of small objects
-    that form no reference cycles, which the collector would walk again and again for nothing (a
-    third of the run time)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def read_all(path: str) -> bytes:
