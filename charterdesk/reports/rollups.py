@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Sum
 
 from charterdesk.engine.kpi_rollups import (
+    FORMAT,
     DayCutter,
     Decoded,
     Fact,
@@ -61,8 +62,10 @@ BATCH = 2000
 
 
 def build_prefix(version) -> str:
-    """The part of a build's name that names the protocol version (and its last change)."""
-    return f"{version.pk}:{version.updated_at.isoformat() if version.updated_at else ''}"
+    """The part of a build's name that names the shape of its sums (``kpi_rollups.FORMAT``) and
+    the protocol version (and its last change): rollups of another shape or version are not read,
+    and the worker builds them afresh."""
+    return f"f{FORMAT}:{version.pk}:{version.updated_at.isoformat() if version.updated_at else ''}"
 
 
 def current_state(prefix: str | None) -> KpiRollupState | None:

@@ -1,10 +1,11 @@
 """Daily rollups give the engine's figures exactly (Hypothesis, on random ticket histories).
 
-The tickets are those of test_kpis_properties (the example protocol, escalations that change
-priority and group, survey answers, reopenings, changed ratings); periods of one to twelve days
-are cut anywhere in their span, with and without breakdowns, finished or still running at a
-random instant. Each figure from the stored day sums must equal ``KpiEngine.compute`` over the
-raw histories, to the last digit.
+The tickets are those of test_kpis_properties (the example protocol, tickets opened in a group
+or none and moved between groups, escalations that change priority and group, survey answers,
+reopenings, changed ratings); periods of one to twelve days are cut anywhere in their span, with
+and without breakdowns, for everything or for a team's groups (any subset of the protocol's
+groups), finished or still running at a random instant. Each figure from the stored day sums must
+equal ``KpiEngine.compute`` over the raw histories, to the last digit.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from charterdesk.engine.kpi_rollups import (
     bucket_of,
     combine,
     rollup,
+    stored_dimensions,
     ticket_facts,
     touches_day,
 )
@@ -36,6 +38,10 @@ from .test_kpis_properties import BASE, FIRST_DAY, SETTINGS, TICKETS, engine, fl
 HORIZON = BASE + 400 * 86400
 BREAKDOWNS = st.sampled_from([(), DIMENSIONS, ("agent",), ("group", "priority")])
 PERIODS = st.tuples(st.integers(0, 12), st.integers(1, 12))
+# Everything (half the time), or a team of the example protocol's groups (frontline, escalations).
+TEAMS = st.sampled_from(
+    [None, None, None, None, {"frontline"}, {"escalations"}, {"frontline", "escalations"}, set()]
+)
 
 
 def histories(groups: tuple) -> list[TicketHistory]:
@@ -71,10 +77,16 @@ def period_of(span: tuple[int, int]) -> Period:
 
 
 def from_rollups(
-    stored: dict[int, list[Fact]], fresh: dict[int, list[Fact]], period: Period, by, now: int | None
+    stored: dict[int, list[Fact]],
+    fresh: dict[int, list[Fact]],
+    period: Period,
+    by,
+    now: int | None,
+    groups=None,
 ):
-    """The report as the desk makes it: stored sums, with the tickets whose stored facts are
-    stale or that have something on the day ``now`` falls in taken out and counted afresh."""
+    """The report as the desk makes it: stored sums (those of the dimensions the report reads),
+    with the tickets whose stored facts are stale or that have something on the day ``now`` falls
+    in taken out and counted afresh."""
     end = period.end if now is None else min(now, period.end)
     cutter = DayCutter(engine().timezone)
     today = cutter.day(end - 1)
@@ -84,10 +96,13 @@ def from_rollups(
         if facts != stored.get(ticket)
         or (now is not None and now < period.end and touches_day(facts, cutter, today))
     }
-    parts = parts_of([fact for facts in stored.values() for fact in facts])
+    read = set(stored_dimensions(by, groups))
+    parts = [
+        p for p in parts_of([fact for facts in stored.values() for fact in facts]) if p.dimension in read
+    ]
     minus = [fact for ticket in live for fact in stored.get(ticket, [])]
     plus = [fact for ticket in live for fact in fresh[ticket]]
-    return combine(engine(), period, parts, minus=minus, plus=plus, by=by, now=now)
+    return combine(engine(), period, parts, minus=minus, plus=plus, by=by, now=now, groups=groups)
 
 
 def same(a, b) -> None:
@@ -98,24 +113,31 @@ def same(a, b) -> None:
 
 
 @SETTINGS
-@given(TICKETS, PERIODS, BREAKDOWNS)
-def test_rollups_give_the_engine_s_figures_for_a_finished_period(groups: tuple, span, by) -> None:
-    """A finished period's report from daily rollups shows the very figures of the engine."""
+@given(TICKETS, PERIODS, BREAKDOWNS, TEAMS)
+def test_rollups_give_the_engine_s_figures_for_a_finished_period(groups: tuple, span, by, team) -> None:
+    """A finished period's report from daily rollups shows the very figures of the engine, for
+    everything and for a team's groups."""
     found = histories(groups)
     period = period_of(span)
     facts = {n: ticket_facts(engine(), h, HORIZON) for n, h in enumerate(found)}
-    same(from_rollups(facts, facts, period, by, None), engine().compute(found, period, by=by))
+    same(
+        from_rollups(facts, facts, period, by, None, team),
+        engine().compute(found, period, by=by, groups=team),
+    )
 
 
 @SETTINGS
-@given(TICKETS, PERIODS, BREAKDOWNS, st.floats(0.001, 0.999))
-def test_rollups_give_the_engine_s_figures_for_a_running_period(groups: tuple, span, by, share) -> None:
+@given(TICKETS, PERIODS, BREAKDOWNS, st.floats(0.001, 0.999), TEAMS)
+def test_rollups_give_the_engine_s_figures_for_a_running_period(groups: tuple, span, by, share, team) -> None:
     """A period still running (judged at an instant of any of its days) shows the engine's figures."""
     found = histories(groups)
     period = period_of(span)
     now = period.start + 1 + int(share * (period.end - period.start - 1))
     facts = {n: ticket_facts(engine(), h, HORIZON) for n, h in enumerate(found)}
-    same(from_rollups(facts, facts, period, by, now), engine().compute(found, period, by=by, now=now))
+    same(
+        from_rollups(facts, facts, period, by, now, team),
+        engine().compute(found, period, by=by, now=now, groups=team),
+    )
 
 
 def truncated(history: TicketHistory, before: int) -> TicketHistory:
@@ -128,9 +150,10 @@ def truncated(history: TicketHistory, before: int) -> TicketHistory:
 
 
 @SETTINGS
-@given(TICKETS, PERIODS, BREAKDOWNS, st.integers(0, 20 * 86400), st.booleans())
-def test_a_change_after_the_rollup_shows_on_the_report(groups: tuple, span, by, built, running) -> None:
-    """Events that came after the rollups were built (the worker not run yet) count on the page."""
+@given(TICKETS, PERIODS, BREAKDOWNS, st.integers(0, 20 * 86400), st.booleans(), TEAMS)
+def test_a_change_after_the_rollup_shows_on_the_report(groups: tuple, span, by, built, running, team) -> None:
+    """Events that came after the rollups were built (the worker not run yet) count on the page,
+    a team's too (a ticket moved to or from its groups since)."""
     found = histories(groups)
     period = period_of(span)
     now = period.end - 1 if running else None
@@ -138,7 +161,10 @@ def test_a_change_after_the_rollup_shows_on_the_report(groups: tuple, span, by, 
     stale = {n: ticket_facts(engine(), truncated(h, built_at), HORIZON) for n, h in enumerate(found)}
     fresh = {n: ticket_facts(engine(), h, HORIZON) for n, h in enumerate(found)}
     stale = {n: facts for n, facts in stale.items() if facts}
-    same(from_rollups(stale, fresh, period, by, now), engine().compute(found, period, by=by, now=now))
+    same(
+        from_rollups(stale, fresh, period, by, now, team),
+        engine().compute(found, period, by=by, now=now, groups=team),
+    )
 
 
 @given(st.lists(st.integers(0, 2**40), min_size=2, max_size=50))
