@@ -3,11 +3,12 @@
     python bench/bench_reports.py                     # 100,000 tickets x 5 messages, SQLite and PostgreSQL
     python bench/bench_reports.py --tickets 20000 --db sqlite --requests 10    # a quick look
     python bench/bench_reports.py --db postgres --pg-url postgres://postgres@127.0.0.1:5432
+    python bench/bench_reports.py --db postgres --pg-database bench_reports_2   # beside another run
 
 For each database it fills a fresh desk with ``charterdesk demo --load-only --tickets N`` (on
-PostgreSQL in a database of its own, ``charterdesk_bench_reports``, created here, analysed after
-the load and dropped at the end; on SQLite in ``--data-dir``), then, in a child process with
-Django set up for that database:
+PostgreSQL in a database of its own, ``charterdesk_bench_reports`` or ``--pg-database``,
+created here, analysed after the load and dropped at the end; on SQLite in ``--data-dir``),
+then, in a child process with Django set up for that database:
 
 1. builds the rollups as the worker's ``kpi-rollups`` job does on its first run (timed);
 2. signs in as the demo manager (every ticket: the heaviest scope) with Django's test client and
@@ -224,18 +225,20 @@ def run_database(args: argparse.Namespace, database: str) -> None:
     env["CHARTERDESK_DATA_DIR"] = str(data_dir)
     marker = data_dir / f"loaded-{args.tickets}"
     if database == "postgres":
-        env["DATABASE_URL"] = f"{args.pg_url.rstrip('/')}/{PG_NAME}"
-    fresh = not (args.keep and marker.exists() and (database != "postgres" or _pg_has(args.pg_url, PG_NAME)))
+        env["DATABASE_URL"] = f"{args.pg_url.rstrip('/')}/{args.pg_database}"
+    fresh = not (
+        args.keep and marker.exists() and (database != "postgres" or _pg_has(args.pg_url, args.pg_database))
+    )
     try:
         if fresh:
             shutil.rmtree(data_dir, ignore_errors=True)
             data_dir.mkdir(parents=True)
             if database == "postgres":
-                _pg(args.pg_url, f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
-                _pg(args.pg_url, f'CREATE DATABASE "{PG_NAME}"')
+                _pg(args.pg_url, f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)')
+                _pg(args.pg_url, f'CREATE DATABASE "{args.pg_database}"')
             _load(env, args.tickets, args.messages_per_ticket)
             if database == "postgres":
-                _pg(args.pg_url, "ANALYZE", PG_NAME)  # as autovacuum would soon after a bulk load
+                _pg(args.pg_url, "ANALYZE", args.pg_database)  # as autovacuum would soon after a bulk load
             marker.touch()
         command = [sys.executable, __file__, "--child", "--requests", str(args.requests)]
         command += ["--old-requests", str(args.old_requests), "--changed", str(args.changed)]
@@ -243,7 +246,7 @@ def run_database(args: argparse.Namespace, database: str) -> None:
         subprocess.run(command, env=env, check=True, cwd=ROOT)
     finally:
         if database == "postgres" and not args.keep:
-            _pg(args.pg_url, f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
+            _pg(args.pg_url, f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -255,6 +258,11 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument(
         "--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+    )
+    parser.add_argument(
+        "--pg-database",
+        default=PG_NAME,
+        help="the PostgreSQL database to create, fill and drop (another run may be using the default)",
     )
     parser.add_argument("--data-dir", default=str(ROOT / "var" / "bench-reports"))
     parser.add_argument("--requests", type=int, default=20, help="page requests per measure")
