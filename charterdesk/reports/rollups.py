@@ -5,14 +5,16 @@ The engine (``charterdesk/engine/kpi_rollups.py``) says what a ticket counts in 
 
 - ``KpiTicketFacts``: a ticket's facts as JSON; ``KpiFactDay``: the days they fall on (or are
   bounded on), to find the tickets of a day; ``KpiDaySums``: each day's sums, for the whole
-  desk and each group, channel, priority and agent; ``KpiRollupState``: which build the page
+  desk, each group, channel, priority and agent, and each channel, priority and agent within
+  each group (the teams' reports); ``KpiRollupState``: which build the page
   reads and up to when it is current (``built_at``).
 - The worker's ``kpi-rollups`` job (every minute, ``refresh``) recomputes the facts of the
   tickets changed since the last run (``Ticket.updated_at``, and survey answers through the
   ``history_changed_since`` hook), and the sums of the days whose facts changed. When the
   protocol version in force is not the one the rollups were built under (a new version
-  published, or the version edited), it builds everything afresh under a new build name and
-  switches the page over when done; until then the page computes from the raw histories.
+  published, or the version edited; or the rollups are of an older shape, ``FORMAT``), it
+  builds everything afresh under a new build name and switches the page over when done; until
+  then the page computes from the raw histories.
 - The page (``page_reports``) sums the days of the period and counts afresh the tickets
   changed since the last run, and, while a period is running, the tickets with anything on
   its current day, from their facts judged at the moment (``combine``'s ``plus``). A team's
