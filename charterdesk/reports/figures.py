@@ -144,14 +144,14 @@ def load_histories(scope: Scope, period: Period) -> list[TicketHistory]:
     """Every ticket the scope's report counts, as the engine reads it (events, survey answers, who
     sent each public agent reply, the agents' measured work for handle_time)."""
     ids = list(_tickets_in(scope, period).values_list("pk", flat=True))
-    answers = _survey_answers(ids, period, scope)
+    answers = _survey_answers(ids, period)
     extra = set(answers) - set(ids)
     if extra:
         ids.extend(sorted(extra))
     return histories_of(ids, answers, work_of(ids, period.timezone))
 
 
-def _survey_answers(ids: list[int], period: Period, scope: Scope) -> dict[int, list[Survey]]:
+def _survey_answers(ids: list[int], period: Period) -> dict[int, list[Survey]]:
     """Survey answers by ticket, from the families (``history_events``), for these tickets and any
     other ticket answered within the period (a rating given long after the ticket was closed)."""
     start = dt.datetime.fromtimestamp(period.start, dt.UTC)
