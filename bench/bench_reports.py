@@ -3,11 +3,12 @@
     python bench/bench_reports.py                     # 100,000 tickets x 5 messages, SQLite and PostgreSQL
     python bench/bench_reports.py --tickets 20000 --db sqlite --requests 10    # a quick look
     python bench/bench_reports.py --db postgres --pg-url postgres://postgres@127.0.0.1:5432
+    python bench/bench_reports.py --db postgres --pg-database bench_reports_2   # beside another run
 
 For each database it fills a fresh desk with ``charterdesk demo --load-only --tickets N`` (on
-PostgreSQL in a database of its own, ``charterdesk_bench_reports``, created here, analysed after
-the load and dropped at the end; on SQLite in ``--data-dir``), then, in a child process with
-Django set up for that database:
+PostgreSQL in a database of its own, ``charterdesk_bench_reports`` or ``--pg-database``,
+created here, analysed after the load and dropped at the end; on SQLite in ``--data-dir``),
+then, in a child process with Django set up for that database:
 
 1. builds the rollups in one go (the baseline: what the worker's ``kpi-rollups`` job did in one
    run before slices), then again as the job does now, renewing them a slice of ``--slice``
@@ -20,9 +21,14 @@ Django set up for that database:
 3. the same after a change the worker has not seen yet (``--changed`` tickets get a reply and a
    solve): the page counts those tickets afresh from their histories; then the worker's next run
    (timed) and the page again;
-4. the baseline, in the same run: the page without rollups (what it did before them: read every
-   history of the period and run the engine), ``--old-requests`` times;
-5. checks that both pages showed the same figures.
+4. signs in as the demo team lead (Ravi: role lead, groups frontline and escalations; a team's
+   report: what those groups counted at the moment of each count) and times the same page
+   ``--requests`` times over the rollups (the groups' day sums and their channel, priority and
+   agent sums within each group);
+5. the baseline, in the same run: both pages without rollups (what they do while there are none
+   for the protocol in force: read every history of the period and run the engine, for the lead
+   with the team's groups), ``--old-requests`` times each;
+6. checks that each page showed the same figures with and without rollups.
 
 Nothing here asserts a timing. ``--keep`` keeps the loaded desk (SQLite: ``--data-dir``) and
 reuses it on the next run when it has the asked number of tickets; ``--reuse-rollups`` then also
@@ -87,6 +93,12 @@ def child(args: argparse.Namespace) -> None:
         f"events {TicketEvent.objects.count():,}",
         flush=True,
     )
+    from charterdesk.library.versions import protocol_of, version_in_force
+    from charterdesk.reports.access import ALL, TEAM, Scope, groups_of
+
+    version = version_in_force()
+    lead_person = Person.objects.get(email="ravi@acme.example")
+    team = Scope(TEAM, groups_of(protocol_of(version), lead_person.role_ids))
     reused = args.reuse_rollups and KpiRollupState.objects.exists()
     build: dict = {}
     if reused:
@@ -100,22 +112,21 @@ def child(args: argparse.Namespace) -> None:
         return
     client = Client()
     client.force_login(Person.objects.get(email="dana@acme.example"))
+    lead = Client()
+    lead.force_login(lead_person)
     query = {"period": "last_90_days"}
 
-    def page() -> None:
-        response = client.get("/reports/", query)
+    def page(who: Client = client) -> None:
+        response = who.get("/reports/", query)
         assert response.status_code == 200, response.status_code
 
-    def report(rollups_on: bool) -> tuple:
-        from charterdesk.library.versions import protocol_of, version_in_force
-        from charterdesk.reports import figures
-        from charterdesk.reports.access import ALL, Scope
+    def lead_page() -> None:
+        page(lead)
 
-        version = version_in_force()
+    def report(rollups_on: bool, scope: Scope = Scope(ALL)) -> tuple:
         engine = figures.kpi_engine(version, protocol_of(version))
         moment = timezone.now()
         period = engine.period(*figures.preset_days("last_90_days", figures.team_today(engine, moment)))
-        scope = Scope(ALL)
         histories = None if rollups_on else figures.load_histories(scope, period)
         found = figures.build(engine, scope, period, now=int(moment.timestamp()), histories=histories)
         return found.figures, found.breakdown, found.trend
@@ -141,33 +152,49 @@ def child(args: argparse.Namespace) -> None:
     live = [_timed(page) for _ in range(args.requests)]
     refresh_ms = _timed(lambda: rollups.refresh(timezone.now()))
     after = [_timed(page) for _ in range(args.requests)]
+    lead_cold = _timed(lead_page)
+    lead_fast = [_timed(lead_page) for _ in range(args.requests)]
     # The same report from the rollups and from the histories, at one moment.
     same = report(True) == report(False)
-    figures._prefixes.clear()  # the page without rollups (none for its engine): every history read
+    same_team = report(True, team) == report(False, team)
+    figures._prefixes.clear()  # the pages without rollups (none for its engine): every history read
     old = [_timed(page) for _ in range(args.old_requests)]
+    lead_old = [_timed(lead_page) for _ in range(args.old_requests)]
     rows = [
         ("page, rollups, first request", [cold]),
         ("page, rollups (target p95 300)", fast),
         (f"page, {len(changed)} tickets changed since", live),
         ("page, after the worker's run", after),
         ("page without rollups (baseline)", old),
+        ("lead's page, rollups, first request", [lead_cold]),
+        ("lead's page, rollups (target p95 300)", lead_fast),
+        ("lead's page without rollups", lead_old),
     ]
-    print(f"[{vendor}] {'':36}{'median ms':>11}{'p95 ms':>9}{'n':>4}")
+    print(f"[{vendor}] {'':40}{'median ms':>11}{'p95 ms':>9}{'n':>4}")
     for name, values in rows:
         print(
-            f"[{vendor}] {name:36}{statistics.median(values):11.0f}"
+            f"[{vendor}] {name:40}{statistics.median(values):11.0f}"
             f"{percentile(values, 0.95):9.0f}{len(values):4}"
         )
     print(
-        f"[{vendor}] baseline / rollups (medians): {statistics.median(old) / statistics.median(fast):.0f}x; "
+        f"[{vendor}] baseline / rollups (medians): {statistics.median(old) / statistics.median(fast):.0f}x, "
+        f"the lead's page {statistics.median(lead_old) / statistics.median(lead_fast):.0f}x; "
         f"the worker's run after the changes: {refresh_ms:.0f} ms; "
-        f"same figures with and without rollups: {'yes' if same else 'NO'}",
+        f"same figures with and without rollups: {'yes' if same else 'NO'}, "
+        f"the lead's ({' and '.join(team.groups)}): {'yes' if same_team else 'NO'}",
         flush=True,
     )
     print(
         "RESULT "
         + json.dumps(
-            {"vendor": vendor, "build_ms": build_ms, "refresh_ms": refresh_ms, "same": same, **build}
+            {
+                "vendor": vendor,
+                "build_ms": build_ms,
+                "refresh_ms": refresh_ms,
+                "same": same,
+                "same_team": same_team,
+                **build,
+            }
         )
     )
 
@@ -265,18 +292,20 @@ def run_database(args: argparse.Namespace, database: str) -> None:
     env["CHARTERDESK_DATA_DIR"] = str(data_dir)
     marker = data_dir / f"loaded-{args.tickets}"
     if database == "postgres":
-        env["DATABASE_URL"] = f"{args.pg_url.rstrip('/')}/{PG_NAME}"
-    fresh = not (args.keep and marker.exists() and (database != "postgres" or _pg_has(args.pg_url, PG_NAME)))
+        env["DATABASE_URL"] = f"{args.pg_url.rstrip('/')}/{args.pg_database}"
+    fresh = not (
+        args.keep and marker.exists() and (database != "postgres" or _pg_has(args.pg_url, args.pg_database))
+    )
     try:
         if fresh:
             shutil.rmtree(data_dir, ignore_errors=True)
             data_dir.mkdir(parents=True)
             if database == "postgres":
-                _pg(args.pg_url, f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
-                _pg(args.pg_url, f'CREATE DATABASE "{PG_NAME}"')
+                _pg(args.pg_url, f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)')
+                _pg(args.pg_url, f'CREATE DATABASE "{args.pg_database}"')
             _load(env, args.tickets, args.messages_per_ticket)
             if database == "postgres":
-                _pg(args.pg_url, "ANALYZE", PG_NAME)  # as autovacuum would soon after a bulk load
+                _pg(args.pg_url, "ANALYZE", args.pg_database)  # as autovacuum would soon after a bulk load
             marker.touch()
         command = [sys.executable, __file__, "--child", "--requests", str(args.requests)]
         command += ["--old-requests", str(args.old_requests), "--changed", str(args.changed)]
@@ -286,7 +315,7 @@ def run_database(args: argparse.Namespace, database: str) -> None:
         subprocess.run(command, env=env, check=True, cwd=ROOT)
     finally:
         if database == "postgres" and not args.keep:
-            _pg(args.pg_url, f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
+            _pg(args.pg_url, f'DROP DATABASE IF EXISTS "{args.pg_database}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -298,6 +327,11 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument(
         "--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+    )
+    parser.add_argument(
+        "--pg-database",
+        default=PG_NAME,
+        help="the PostgreSQL database to create, fill and drop (another run may be using the default)",
     )
     parser.add_argument("--data-dir", default=str(ROOT / "var" / "bench-reports"))
     parser.add_argument("--requests", type=int, default=20, help="page requests per measure")

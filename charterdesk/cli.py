@@ -74,11 +74,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         from charterdesk.replay_command import main as replay_main
 
-        return replay_main(rest[1:])
+        # argv None: the process's own command line, so the command may end the process itself.
+        return replay_main(rest[1:], process=argv is None)
     if command == "kpi":
         from charterdesk.kpi_command import main as kpi_main
 
-        return kpi_main(rest)
+        return kpi_main(rest, process=argv is None)
     return django_command(command, rest)
 
 

@@ -16,16 +16,20 @@ command line. On failure no output file is left behind.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import re
 import sys
 from datetime import date
 
-from charterdesk.command_files import read_all, write_atomically
+from charterdesk.command_files import (
+    end_process,
+    load_protocol_or_say,
+    many_small_objects,
+    read_all,
+    write_atomically,
+)
 from charterdesk.engine.kpis import KpiEngine
 from charterdesk.engine.replay import ReplayError
-from charterdesk.protocol.load import load_protocol_file
 from charterdesk.protocol.models import Protocol, explain_date
 from charterdesk.replay_command import EXIT_BAD_EVENTS, EXIT_BAD_PROTOCOL
 
@@ -59,7 +63,9 @@ def _date(option: str, text: str) -> date | str:
     return f"{PROG}: {option}: {explain_date(text)}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, process: bool = False) -> int:
+    """The command; ``process``: it is this process's whole program, which then ends as soon as its
+    output is written (``end_process``)."""
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -75,25 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: --to {last} is before --from {first}", file=sys.stderr)
         return EXIT_BAD_PROTOCOL
 
-    loaded = load_protocol_file(args.protocol)
-    if not loaded.ok or loaded.protocol is None:
-        for problem in loaded.errors or loaded.problems:
-            print(problem, file=sys.stderr)
-        print(f"{args.protocol}: the protocol does not validate; no KPIs were computed", file=sys.stderr)
+    protocol = load_protocol_or_say(args.protocol, "no KPIs were computed")
+    if protocol is None:
         return EXIT_BAD_PROTOCOL
-
-    # As for the replay: millions of small objects without reference cycles, which the cyclic
-    # collector would only walk again and again.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _compute(args, loaded.protocol, first, last)
-    finally:
-        if collecting:
-            gc.enable()
+    with many_small_objects():  # as for the replay
+        return _compute(args, protocol, first, last, process)
 
 
-def _compute(args: argparse.Namespace, protocol: Protocol, first: date, last: date) -> int:
+def _compute(args: argparse.Namespace, protocol: Protocol, first: date, last: date, process: bool) -> int:
     name = "<stdin>" if args.events == "-" else args.events
     try:
         data = read_all(args.events)
@@ -114,14 +109,16 @@ def _compute(args: argparse.Namespace, protocol: Protocol, first: date, last: da
     if args.output is None or args.output == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
-        return 0
-    try:
-        write_atomically(args.output, [text])
-    except OSError as error:
-        print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
-        return EXIT_BAD_EVENTS
+    else:
+        try:
+            write_atomically(args.output, [text])
+        except OSError as error:
+            print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
+            return EXIT_BAD_EVENTS
+    if process:
+        end_process(0)  # while every history is still held: see replay_command
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], process=True))

@@ -23,9 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from charterdesk.command_files import write_atomically, write_lines
+from charterdesk.command_files import load_protocol_or_say, read_all, write_atomically, write_lines
 from charterdesk.engine.messages import CustomerMessageCheck, MessageChecks, ReplyCheck
-from charterdesk.protocol.load import load_protocol_file
 
 EXIT_BAD_MESSAGES = 1
 EXIT_BAD_PROTOCOL = 2
@@ -210,16 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit:  # argparse has printed the usage and the problem
         return int(exit.code or 0)
 
-    loaded = load_protocol_file(args.protocol)
-    if not loaded.ok or loaded.protocol is None:
-        for problem in loaded.errors or loaded.problems:
-            print(problem, file=sys.stderr)
-        print(f"{args.protocol}: the protocol does not validate; no message was checked", file=sys.stderr)
+    protocol = load_protocol_or_say(args.protocol, "no message was checked")
+    if protocol is None:
         return EXIT_BAD_PROTOCOL
 
     name = "<stdin>" if args.messages == "-" else args.messages
     try:
-        data = sys.stdin.buffer.read() if args.messages == "-" else _read(args.messages)
+        data = read_all(args.messages)
     except OSError as error:
         print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_MESSAGES
@@ -229,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return EXIT_BAD_MESSAGES
     del data
-    lines = output_lines(MessageChecks(loaded.protocol), messages)
+    lines = output_lines(MessageChecks(protocol), messages)
     if args.output is None or args.output == "-":
         sys.stdout.flush()
         write_lines(sys.stdout.buffer, lines)
@@ -241,11 +237,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_MESSAGES
     return 0
-
-
-def _read(path: str) -> bytes:
-    with open(path, "rb") as stream:
-        return stream.read()
 
 
 if __name__ == "__main__":

@@ -17,13 +17,18 @@ place only when every ticket has been written.
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 
-from charterdesk.command_files import read_all, write_atomically, write_lines
+from charterdesk.command_files import (
+    end_process,
+    load_protocol_or_say,
+    many_small_objects,
+    read_all,
+    write_atomically,
+    write_lines,
+)
 from charterdesk.engine.replay import ReplayError, _Bad, parse_time, replay_data
 from charterdesk.engine.sla import SlaEngine
-from charterdesk.protocol.load import load_protocol_file
 from charterdesk.protocol.models import Protocol
 
 EXIT_BAD_EVENTS = 1
@@ -46,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, process: bool = False) -> int:
+    """The command; ``process``: it is this process's whole program (the ``charterdesk`` command,
+    ``python -m``), which then ends as soon as its output is written (``end_process``)."""
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -61,25 +68,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"charterdesk sla replay: --now: {error}", file=sys.stderr)
             return EXIT_BAD_PROTOCOL
 
-    loaded = load_protocol_file(args.protocol)
-    if not loaded.ok or loaded.protocol is None:
-        for problem in loaded.errors or loaded.problems:
-            print(problem, file=sys.stderr)
-        print(f"{args.protocol}: the protocol does not validate; nothing was replayed", file=sys.stderr)
+    protocol = load_protocol_or_say(args.protocol, "nothing was replayed")
+    if protocol is None:
         return EXIT_BAD_PROTOCOL
-
-    # A replay allocates millions of small objects that form no reference cycles; the cyclic
-    # garbage collector would walk them again and again for nothing (a third of the run time).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _replay(args, loaded.protocol, now)
-    finally:
-        if collecting:
-            gc.enable()
+    with many_small_objects():
+        return _replay(args, protocol, now, process)
 
 
-def _replay(args: argparse.Namespace, protocol: Protocol, now: int | None) -> int:
+def _replay(args: argparse.Namespace, protocol: Protocol, now: int | None, process: bool) -> int:
     name = "<stdin>" if args.events == "-" else args.events
     try:
         data = read_all(args.events)
@@ -98,14 +94,16 @@ def _replay(args: argparse.Namespace, protocol: Protocol, now: int | None) -> in
     if args.output is None or args.output == "-":
         write_lines(sys.stdout, lines)
         sys.stdout.flush()
-        return 0
-    try:
-        write_atomically(args.output, lines)
-    except OSError as error:
-        print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
-        return EXIT_BAD_EVENTS
+    else:
+        try:
+            write_atomically(args.output, lines)
+        except OSError as error:
+            print(f"{args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
+            return EXIT_BAD_EVENTS
+    if process:
+        end_process(0)  # while the lines (and each worker's events) are still held
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], process=True))

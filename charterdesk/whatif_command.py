@@ -15,15 +15,14 @@ that cannot be read; 2 for a protocol that does not validate or a bad command li
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 
+from charterdesk.command_files import load_protocol_or_say, many_small_objects, read_all
 from charterdesk.engine.kpis import KpiEngine, read_histories
 from charterdesk.engine.replay import ReplayError
 from charterdesk.engine.sla import EventError, SlaEngine
 from charterdesk.engine.whatif import PeriodError, active_in, format_text, period, run
-from charterdesk.protocol.load import load_protocol_file
 
 EXIT_BAD_EVENTS = 1
 EXIT_USAGE = 2
@@ -59,28 +58,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     protocols = []
     for path in (args.base, args.draft):
-        loaded = load_protocol_file(path)
-        if not loaded.ok or loaded.protocol is None:
-            for problem in loaded.errors or loaded.problems:
-                print(problem, file=sys.stderr)
-            print(f"{path}: the protocol does not validate; nothing was compared", file=sys.stderr)
+        protocol = load_protocol_or_say(path, "nothing was compared")
+        if protocol is None:
             return EXIT_USAGE
-        protocols.append(loaded.protocol)
+        protocols.append(protocol)
     engines = [SlaEngine(p) for p in protocols]
     base_engine, draft_engine = engines
     name = "<stdin>" if args.events == "-" else args.events
     try:
-        if args.events == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(args.events, "rb") as stream:
-                data = stream.read()
+        data = read_all(args.events)
     except OSError as error:
         print(f"{name}: cannot read: {error.strerror or error}", file=sys.stderr)
         return EXIT_BAD_EVENTS
-    gc_was_on = gc.isenabled()
-    gc.disable()  # millions of small acyclic objects: see replay_command
-    try:
+    with many_small_objects():
         try:
             # The KPI format: the replay's events and the survey answers (a full export has
             # them; the objectives on CSAT, NPS and CES count them). An incident naming a policy
@@ -123,9 +113,6 @@ def main(argv: list[str] | None = None) -> int:
         except EventError as error:
             print(f"{name}: {error}", file=sys.stderr)
             return EXIT_BAD_EVENTS
-    finally:
-        if gc_was_on:
-            gc.enable()
     text = json.dumps(report, indent=2) + "\n" if args.format == "json" else format_text(report)
     if args.output in (None, "-"):
         sys.stdout.write(text)

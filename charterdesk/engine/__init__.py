@@ -23,7 +23,7 @@ from pathlib import Path
 
 __all__ = ["COMPILED", "NATIVE", "native_folder", "pure_python_requested", "source_fingerprint"]
 
-COMPILED = ("calendar", "calendars", "escalation", "sla", "replay", "kpis", "whatif")
+COMPILED = ("calendar", "calendars", "escalation", "sla", "replay", "kpis", "kpi_rollups", "whatif")
 """The modules compiled together, in charterdesk/engine/."""
 
 _HERE = Path(__file__).resolve().parent

@@ -22,7 +22,11 @@ when it leaves; a day's backlog is the sum of the changes before its end.
 
 Facts add up per day (``rollup``): counters, and for the time KPIs the sorted values with a
 histogram of 64 buckets (two per doubling of the value) so that a percentile over many days
-reads only the values of the bucket it falls in (``combine``). All of it is exact: rounding and
+reads only the values of the bucket it falls in (``combine``). The sums are kept for the whole,
+for each group, channel, priority and agent, and for each channel, priority and agent within
+each group (the *cross slices*), so that a team's report (``combine(..., groups=...)``: what the
+engine attributes to some groups, ``KpiEngine.compute``'s ``groups``) is a sum of its groups'
+slices, broken down by their cross slices. All of it is exact: rounding and
 nearest-rank percentiles are the engine's own (``round_half_up``, ``percentile``); a Hypothesis
 test checks ``combine`` over random rollups against ``KpiEngine.compute`` over the raw histories.
 
@@ -62,6 +66,8 @@ from .sla import Event
 __all__ = [
     "BUCKETS",
     "COUNTERS",
+    "CROSS",
+    "FORMAT",
     "DayCutter",
     "Fact",
     "Sums",
@@ -69,6 +75,7 @@ __all__ = [
     "combine",
     "fact_holds",
     "rollup",
+    "stored_dimensions",
     "ticket_facts",
     "touches_day",
 ]
@@ -90,9 +97,17 @@ COUNTERS = (
     "backlog",
 )
 """The counted fields of a day's sums (``backlog`` is the day's change of the backlog)."""
+FORMAT = 2
+"""The shape of the sums ``rollup`` makes; the desk names each build by it, so that sums of
+another shape are never read but made afresh. 2: the cross slices of each group (1 had none)."""
 BUCKETS = 64
 TOTAL = ""
 """The dimension of the whole report's sums (a slice of no dimension)."""
+CROSS = {"channel": "g/channel", "priority": "g/priority", "agent": "g/agent"}
+"""The dimension of each cross slice: a channel, priority or agent within a group, its slice key
+``<group>/<key>`` (a group id has no "/"; the key is empty for no agent). A ticket in no group is
+in no team, so it has no cross slices."""
+_BASE_OF = {cross: base for base, cross in CROSS.items()}
 Keys = tuple[str | None, str, str, str | None]
 """(group, channel, priority, agent) of a ticket at an instant."""
 _TIMED = {"first_response": "first_response_time", "next_response": "next_response_time"}
@@ -457,17 +472,74 @@ def rollup(facts: Iterable[Fact], cutter: DayCutter) -> dict[RollupKey, dict[tup
 
 
 def _slices(fact: Fact) -> tuple[tuple[str, str | None], ...]:
+    group = fact.group
     if fact.field == AGENTS_OWN:
-        return (("agent", fact.agent),)
+        if group is None:
+            return (("agent", fact.agent),)
+        return (("agent", fact.agent), ("g/agent", _cross(group, fact.agent)))
     if fact.field == "handle_time":  # the agents' slices count each agent's own time instead
-        return ((TOTAL, None), ("group", fact.group), ("channel", fact.channel), ("priority", fact.priority))
+        if group is None:
+            return ((TOTAL, None), ("group", None), ("channel", fact.channel), ("priority", fact.priority))
+        return (
+            (TOTAL, None),
+            ("group", group),
+            ("channel", fact.channel),
+            ("priority", fact.priority),
+            ("g/channel", _cross(group, fact.channel)),
+            ("g/priority", _cross(group, fact.priority)),
+        )
+    if group is None:
+        return (
+            (TOTAL, None),
+            ("group", None),
+            ("channel", fact.channel),
+            ("priority", fact.priority),
+            ("agent", fact.agent),
+        )
     return (
         (TOTAL, None),
-        ("group", fact.group),
+        ("group", group),
         ("channel", fact.channel),
         ("priority", fact.priority),
         ("agent", fact.agent),
+        ("g/channel", _cross(group, fact.channel)),
+        ("g/priority", _cross(group, fact.priority)),
+        ("g/agent", _cross(group, fact.agent)),
     )
+
+
+def _cross(group: str, key: str | None) -> str:
+    return f"{group}/{key or ''}"
+
+
+def stored_dimensions(by: Sequence[str], groups: Iterable[str] | None = None) -> list[str]:
+    """The dimensions of the stored sums that ``combine`` reads for a report broken down ``by``:
+    the whole and those dimensions, or for a team's report (``groups``) the groups' slices and the
+    cross slices of the other dimensions."""
+    if groups is None:
+        return [TOTAL, *by]
+    return ["group", *(CROSS[d] for d in by if d != "group")]
+
+
+def _targets(
+    dimension: str, slice_key: str | None, wanted: set[str], groups: frozenset[str] | None
+) -> tuple[tuple[str, str | None], ...]:
+    """The slices of the report that stored sums of (``dimension``, ``slice_key``) add to: the
+    same slice, or for a team's report a group's sums to the whole and that group's slice, a
+    cross slice to the plain slice of its key."""
+    if groups is None:
+        return ((dimension, slice_key),) if dimension in wanted else ()
+    if dimension == "group":
+        if slice_key not in groups:
+            return ()
+        return ((TOTAL, None), ("group", slice_key)) if "group" in wanted else ((TOTAL, None),)
+    base = _BASE_OF.get(dimension)
+    if base is None or base not in wanted or slice_key is None:
+        return ()
+    group, _slash, key = slice_key.partition("/")
+    if group not in groups:
+        return ()
+    return ((base, key or None),)
 
 
 def row_holds(key: RollupKey, first: date, last: date) -> bool:
@@ -615,9 +687,12 @@ def combine(
     by: Sequence[str] = (),
     now: int | None = None,
     kpis: Sequence[str] | None = None,
+    groups: Iterable[str] | None = None,
 ) -> Report:
     """The report ``KpiEngine.compute`` gives for ``period`` (judged at ``now`` while it runs),
-    from stored day sums and loose facts.
+    from stored day sums and loose facts; with ``groups``, the team's report ``compute`` gives
+    with those groups (from the groups' sums and their cross slices; loose facts of other groups
+    left out).
 
     ``parts``: day sums (any days; those that do not count in this period are left out), as if
     judged at the end of the last day begun by ``now`` (the period's last day when it is over).
@@ -629,6 +704,9 @@ def combine(
     for dimension in by:
         if dimension not in DIMENSIONS:
             raise ValueError(f"cannot break a report down by {dimension!r}; use {', '.join(DIMENSIONS)}")
+    if isinstance(groups, str):
+        raise ValueError(f"groups: give a collection of group ids, not the one string {groups!r}")
+    team = None if groups is None else frozenset(groups)
     end = period.end if now is None else min(now, period.end)
     begun = bisect_left(period.day_ends, end) + 1
     days = period.days[:begun]
@@ -644,36 +722,49 @@ def combine(
             found = slices[key] = _Slice(len(days))
         return found
 
-    for opened, change in (opening or {}).items():
-        if opened[0] in wanted:
-            slice_of(opened).backlog[0] += change
+    found_targets: dict[tuple[str, str | None], tuple[tuple[str, str | None], ...]] = {}
+
+    def targets_of(dimension: str, slice_key: str | None) -> tuple[tuple[str, str | None], ...]:
+        found = found_targets.get((dimension, slice_key))
+        if found is None:
+            found = found_targets[(dimension, slice_key)] = _targets(dimension, slice_key, wanted, team)
+        return found
+
+    for (opened_dimension, opened_key), change in (opening or {}).items():
+        for target_key in targets_of(opened_dimension, opened_key):
+            slice_of(target_key).backlog[0] += change
     first = period.first
     for part in parts:
-        if part.dimension not in wanted:
+        targets = targets_of(part.dimension, part.slice_key)
+        if not targets:
             continue
         day = part.key[0]
         if day < first and part.sums.counts.get("backlog"):
-            slice_of((part.dimension, part.slice_key)).backlog[0] += part.sums.counts["backlog"]
+            for target_key in targets:
+                slice_of(target_key).backlog[0] += part.sums.counts["backlog"]
             continue
         if not row_holds(part.key, first, last):
             continue
-        target = slice_of((part.dimension, part.slice_key))
-        for name, count in part.sums.counts.items():
-            if name == "backlog":
-                target.backlog[(day - first).days] += count
-            else:
-                target.counts[name] = target.counts.get(name, 0) + count
-        for kpi, (n, s, hist, values) in part.sums.times.items():
-            times = target.time(kpi)
-            times.count += n
-            times.total += s
-            times.cumulative.append(hist)
-            times.parts.append(values)
+        for target_key in targets:
+            target = slice_of(target_key)
+            for name, count in part.sums.counts.items():
+                if name == "backlog":
+                    target.backlog[(day - first).days] += count
+                else:
+                    target.counts[name] = target.counts.get(name, 0) + count
+            for kpi, (n, s, hist, values) in part.sums.times.items():
+                times = target.time(kpi)
+                times.count += n
+                times.total += s
+                times.cumulative.append(hist)
+                times.parts.append(values)
     # Loose facts: first their effect per ticket keys (few distinct), then on the slices.
     start = period.start
     effects: dict[Keys, _Effect] = {}
     for sign, facts, judged, day_ends in ((-1, minus, cut, (*ends[:-1], cut)), (1, plus, end, ends)):
         for fact in facts:
+            if team is not None and fact.group not in team:
+                continue
             if fact.field == "backlog":
                 index = bisect_left(day_ends, fact.at + 1)  # the first day ending after it
                 if index >= len(days):

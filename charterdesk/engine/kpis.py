@@ -10,6 +10,12 @@ so that a number means the same everywhere.
     report.kpis["csat"]                    # {"answered": 120, "satisfied": 104, "value": 0.8667}
     report.breakdown["group"]["frontline"]["csat"]                 # the same, for one group
     report.objectives                      # [{"id": ..., "target": ..., "actual": ..., "met": ...}]
+    team = engine.compute(histories, period, groups={"frontline"})   # a team lead's report
+
+``groups`` counts only what falls to those groups: each count goes to the group the ticket has
+at the moment of the count, exactly as the "by group" breakdown attributes it, so a team's report
+of one group is that group's row of the breakdown, and of several groups the counts of them all
+(percentiles over all their values).
 
 A history (:class:`TicketHistory`) is a ticket's events exactly as the SLA engine
 takes them (``charterdesk.engine.sla``), with the survey answers about it. The
@@ -423,8 +429,17 @@ class KpiEngine:
         by: Sequence[str] = (),
         now: int | None = None,
         results: Iterable[TicketSla] | None = None,
+        groups: Collection[str] | None = None,
     ) -> Report:
         """The period's figures over ``histories``, broken down by each dimension of ``by``.
+
+        ``groups``: count only what the engine attributes to these groups (a team's report): a
+        count goes to the group the ticket has at the moment of the count, as in the "by group"
+        breakdown (a response at its fulfilment, a breach at its due time, a solve at the last
+        solve in the period, a survey answer when given, a backlog day at its end), so a ticket
+        that moved from one group to another counts for each the part it spent there. The
+        breakdowns are then within those groups. None: everything; an empty set: nothing. A
+        ticket in no group is in no team.
 
         ``kpis``: the KPIs to list (default: ``reported()``); objectives are judged whatever is
         listed. ``now`` (POSIX seconds): for a period still in progress, judge everything at
@@ -443,7 +458,15 @@ class KpiEngine:
                 raise ValueError(f"cannot break a report down by {dimension!r}; use {', '.join(DIMENSIONS)}")
         if now is not None and now <= period.start:
             raise ValueError("now is before the period starts: there is nothing to report yet")
-        run = _Run(self, period, tuple(by), period.end if now is None else min(now, period.end))
+        if isinstance(groups, str):
+            raise ValueError(f"groups: give a collection of group ids, not the one string {groups!r}")
+        run = _Run(
+            self,
+            period,
+            tuple(by),
+            period.end if now is None else min(now, period.end),
+            None if groups is None else frozenset(groups),
+        )
         if results is not None:
             run.answers_end += 1  # the end instant belongs to the period, for answers as for events
         if results is None:
@@ -592,11 +615,16 @@ def _at(event: Event) -> int:
 class _Run:
     """One ``compute``: the tallies and the per-ticket work."""
 
-    def __init__(self, engine: KpiEngine, period: Period, by: tuple[str, ...], end: int) -> None:
+    def __init__(
+        self, engine: KpiEngine, period: Period, by: tuple[str, ...], end: int, groups: frozenset[str] | None
+    ) -> None:
         self.engine = engine
         self.sla = engine.sla
         self.period = period
         self.by = by
+        self.groups = groups
+        # Whether a count needs the ticket's group, priority and agent at its moment.
+        self.keyed = bool(by) or groups is not None
         self.start = period.start
         self.end = end  # the period's end, or `now` within it: everything is judged here
         self.answers_end = end  # survey answers count before this instant
@@ -611,11 +639,15 @@ class _Run:
 
     def tallies(self, t: int, skip: str = "") -> list[_Tally]:
         """The tallies a count made at instant ``t`` goes to: the report's, and with breakdowns the
-        slices of the ticket's group, channel, priority and agent at ``t`` (but ``skip``'s)."""
+        slices of the ticket's group, channel, priority and agent at ``t`` (but ``skip``'s); none
+        when the report is of some groups and the ticket is in none of them at ``t``."""
         timeline = self.timeline
         if timeline is None:
             return self.only
         keys = timeline.keys_at(t)
+        groups = self.groups
+        if groups is not None and keys["group"] not in groups:
+            return []
         out = [self.total]
         for dimension in self.by:
             if dimension == skip:
@@ -637,13 +669,13 @@ class _Run:
         if evaluated is None and events[-1].at >= end:
             events = events[: bisect_left(events, end, key=_at)]
         walk = _Walk(events)
-        if events[-1].at < start and walk.status in _DONE and not (self.by and history.surveys):
+        if events[-1].at < start and walk.status in _DONE and not (self.keyed and history.surveys):
             # Solved or closed before the period and untouched since: every cycle was over
             # before it, so only its survey answers can count.
             self.surveys(history, start, self.answers_end)
             return
         result = self.sla.evaluate(events, end) if evaluated is None else evaluated
-        self.timeline = _Timeline(history, events, result) if self.by else None
+        self.timeline = _Timeline(history, events, result) if self.keyed else None
         try:
             self.surveys(history, start, self.answers_end)
             self.cycles(result, start)
@@ -737,7 +769,10 @@ class _Run:
                 own[item.agent] = own.get(item.agent, 0) + item.seconds
         if not total:
             return
-        for tally in self.tallies(solved_at, skip="agent"):
+        counted = self.tallies(solved_at, skip="agent")
+        if not counted:  # solved in a group outside the report's: no slice of it counts
+            return
+        for tally in counted:
             tally.times["handle_time"].append(total)
         if "agent" in self.by:
             agents = self.split["agent"]

@@ -23,8 +23,18 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
 
-import orjson
-
+from .event_lines import (
+    CreatedLine,
+    GroupLine,
+    IncidentLine,
+    NotALine,
+    PriorityLine,
+    ReplyLine,
+    StatusLine,
+    TagsLine,
+    decode_json,
+    decode_line,
+)
 from .sla import (
     METRICS,
     Created,
@@ -301,34 +311,47 @@ def _read(
     found: ReplayInput,
     *,
     stripped: bool,
-    share: tuple[int, int] | None = None,
+    share: tuple[list[int], int] | None = None,
     policies: Collection[str] | None = None,
     other: OtherEvent | None = None,
 ) -> None:
     """Read ``lines[i]`` for each ``i`` of ``numbers`` (all lines when None) into ``found``.
 
     ``stripped``: the lines are the pieces of ``data.split(b"\n")`` (each but the last had a
-    newline, put back for json's own messages). ``share`` = (workers, me): only this worker's
+    newline, put back for json's own messages). ``share`` = (owners, me): only this worker's
     tickets are expected; a ticket that is not ours raises ``_Misrouted``. ``policies``: see
     ``read_events``.
     """
     tickets = found.tickets
-    firsts = found.firsts
     latest = -(1 << 62)
     count = 0
-    loads = orjson.loads
     last_line = len(lines) - 1
-    statuses = _STATUSES
     index = -1
     for index in range(len(lines)) if numbers is None else numbers:
         line = lines[index]
         try:
-            # orjson on the line's bytes as they stand (no decoding first); anything it refuses
-            # (a blank line, bad UTF-8, NaN, a huge integer, a trailing second value...) goes
-            # through json.loads, which either reads it as before or gives its own message.
+            # The usual line: decoded and checked in one step into its typed event (event_lines).
             try:
-                record = loads(line)
-            except ValueError:
+                typed = decode_line(line)
+            except NotALine:
+                typed = None
+            if typed is not None:
+                at = parse_time(typed.at)
+                kind_of = type(typed)
+                typed_event = _typed_event(typed, kind_of, at, policies)
+                if typed_event is not None:
+                    _file(found, typed.ticket, typed_event, kind_of is CreatedLine, index, share)
+                    if at > latest:
+                        latest = at
+                    count += 1
+                    continue
+            # Anything else the long way: msgspec reads the line's bytes as they stand into plain
+            # values; anything it refuses (a blank line, bad UTF-8, NaN, a huge integer, a
+            # trailing second value...) goes through json.loads, which either reads it or gives its
+            # own message; then each field is checked in Python, in the format's words.
+            try:
+                record = decode_json(line)
+            except NotALine:
                 record = _slow_json(line + b"\n" if stripped and index != last_line else line)
                 if record is _BLANK:
                     continue
@@ -343,50 +366,12 @@ def _read(
                 raise _Bad("missing field 'at'")
             at = parse_time(record["at"])
             kind = record.get("event")
-            # The commonest events are built here; anything else (and every problem) in _event.
-            if kind == "reply":
-                author = record.get("author")
-                public = record.get("public", True)
-                if author == "agent" and (public is True or public is False):
-                    event: Event = Reply(at, True, public)
-                elif author == "customer" and (public is True or public is False):
-                    event = Reply(at, False, public)
-                else:
-                    event = _event(record, at, kind, policies)
-            elif kind == "status":
-                value = record.get("status")
-                status = statuses.get(value) if type(value) is str else None
-                event = StatusChange(at, status) if status is not None else _event(record, at, kind, policies)
-            elif other is not None and type(kind) is str and kind not in _EVENTS:
+            if other is not None and type(kind) is str and kind not in _EVENTS:
                 problem = other(kind, record, at, ticket, tickets.get(ticket))
                 if problem is not None:
                     raise _Bad(problem)
-                if at > latest:
-                    latest = at
-                count += 1
-                continue
             else:
-                event = _event(record, at, kind, policies)
-            events = tickets.get(ticket)
-            if events is None:
-                if share is not None and hash(ticket.encode()) % share[0] != share[1]:
-                    raise _Misrouted(index)
-                if kind != "created":
-                    raise _Bad(f"event for unknown ticket '{ticket}': its first event must be 'created'")
-                tickets[ticket] = [event]
-                firsts.append(index)
-            else:
-                last = events[-1]
-                if kind == "created":
-                    raise _Bad(f"ticket '{ticket}' is already created")
-                if type(last) is StatusChange and last.status == "closed":
-                    raise _Bad(f"ticket '{ticket}' is closed; a closed ticket takes no further events")
-                if at < last.at:
-                    raise _Bad(
-                        f"out of time order: {format_time(at)} is before ticket '{ticket}''s "
-                        f"previous event at {format_time(last.at)}"
-                    )
-                events.append(event)
+                _file(found, ticket, _event(record, at, kind, policies), kind == "created", index, share)
             if at > latest:
                 latest = at
             count += 1
@@ -398,6 +383,82 @@ def _read(
 
 
 _BLANK = object()
+
+
+def _file(
+    found: ReplayInput,
+    ticket: str,
+    event: Event,
+    created: bool,
+    index: int,
+    share: tuple[list[int], int] | None,
+) -> None:
+    """Add a line's event to its ticket's list, or raise the rule of the format it breaks."""
+    events = found.tickets.get(ticket)
+    if events is None:
+        if share is not None and share[0][hash(ticket.encode()) % _SLOTS] != share[1]:
+            raise _Misrouted(index)
+        if not created:
+            raise _Bad(f"event for unknown ticket '{ticket}': its first event must be 'created'")
+        found.tickets[ticket] = [event]
+        found.firsts.append(index)
+        return
+    last = events[-1]
+    if created:
+        raise _Bad(f"ticket '{ticket}' is already created")
+    if type(last) is StatusChange and last.status == "closed":
+        raise _Bad(f"ticket '{ticket}' is closed; a closed ticket takes no further events")
+    if event.at < last.at:
+        raise _Bad(
+            f"out of time order: {format_time(event.at)} is before ticket '{ticket}''s "
+            f"previous event at {format_time(last.at)}"
+        )
+    events.append(event)
+
+
+def _names(values: list[str]) -> tuple[str, ...]:
+    """Tags as the engine keeps them: a tuple of one string object per distinct name."""
+    if not values:
+        return ()
+    strings = _strings
+    return tuple([strings.setdefault(value, value) for value in values])
+
+
+def _typed_event(typed: object, kind_of: type, at: int, policies: Collection[str] | None) -> Event | None:
+    """The engine's event for a well-formed line (``event_lines``); None for an incident naming a
+    policy the protocol does not have, which the long way reports."""
+    if kind_of is ReplyLine:
+        assert isinstance(typed, ReplyLine)
+        return Reply(at, typed.author == "agent", typed.public)
+    if kind_of is StatusLine:
+        assert isinstance(typed, StatusLine)
+        return StatusChange(at, _STATUSES[typed.status])
+    if kind_of is CreatedLine:
+        assert isinstance(typed, CreatedLine)
+        group = typed.group
+        return Created(
+            at,
+            _PRIORITIES[typed.priority],
+            _strings.setdefault(typed.channel, typed.channel),
+            _names(typed.tags),
+            None if group is None else _strings.setdefault(group, group),
+            typed.by == "agent",
+        )
+    if kind_of is PriorityLine:
+        assert isinstance(typed, PriorityLine)
+        return PriorityChange(at, _PRIORITIES[typed.priority])
+    if kind_of is TagsLine:
+        assert isinstance(typed, TagsLine)
+        return TagsChange(at, _names(typed.add), _names(typed.remove))
+    if kind_of is GroupLine:
+        assert isinstance(typed, GroupLine)
+        group = typed.group
+        return GroupChange(at, None if group is None else _strings.setdefault(group, group))
+    assert isinstance(typed, IncidentLine)
+    policy = typed.policy
+    if policy is not None and policies is not None and policy not in policies:
+        return None
+    return IncidentChange(at, None if policy is None else _strings.setdefault(policy, policy))
 
 
 def _slow_json(line: bytes | str) -> object:
@@ -460,7 +521,7 @@ def stored_histories(rows: Iterable[tuple[Any, ...]]) -> dict[str, list[Event]]:
     """
     found: dict[str, list[Event]] = {}
     again: dict[tuple[str, str], Callable[[int], Event] | None] = {}
-    loads = orjson.loads
+    loads = decode_json
     current: object = None
     events: list[Event] = []
     for ticket_id, kind, seconds, data in rows:
@@ -654,8 +715,25 @@ def replay_data(
     return list(replay_lines(engine, found, now))
 
 
-def _my_lines(lines: list[bytes], workers: int, me: int) -> list[int]:
-    """The indices of the lines whose ticket id (found without parsing) hashes to worker ``me``.
+_SLOTS = 120
+"""A ticket goes to the worker that owns the slot ``hash(id) % _SLOTS`` (``owners``)."""
+PARENT_SHARE = 0.92
+"""The parent's share of the tickets, against an even share: after the evaluation it also takes
+the workers' lines, puts them in order and writes them, while the workers have nothing left to do."""
+
+
+def owners(workers: int) -> list[int]:
+    """Which worker owns each slot: the parent (0) about ``PARENT_SHARE`` of an even share, the
+    others the rest, evenly."""
+    if workers < 2:
+        return [0] * _SLOTS
+    parent = round(_SLOTS / workers * PARENT_SHARE)
+    rest = _SLOTS - parent
+    return [0] * parent + [1 + slot * (workers - 1) // rest for slot in range(rest)]
+
+
+def _my_lines(lines: list[bytes], table: list[int], me: int) -> list[int]:
+    """The indices of the lines whose ticket id (found without parsing) falls to worker ``me``.
 
     A line without a plain ``"ticket": "..."`` goes to worker 0; reading checks every new ticket
     against its real id (``_Misrouted``)."""
@@ -668,11 +746,11 @@ def _my_lines(lines: list[bytes], workers: int, me: int) -> list[int]:
         if line.startswith(prefix):
             end = line.find(b'"', start)
             if end >= 0:
-                if hash(line[start:end]) % workers == me:
+                if table[hash(line[start:end]) % _SLOTS] == me:
                     append(index)
                 continue
         found = search(line)
-        if (0 if found is None else hash(found.group(1)) % workers) == me:
+        if (0 if found is None else table[hash(found.group(1)) % _SLOTS]) == me:
             append(index)
     return mine
 
@@ -682,14 +760,15 @@ def _read_share(
 ) -> tuple[ReplayInput, tuple[int, str] | None, bool]:
     """Phase one in a worker: (what it read, its first bad line (index, text) or None, misrouted)."""
     found = ReplayInput()
+    table = owners(workers)
     try:
         _read(
             lines,
-            _my_lines(lines, workers, me),
+            _my_lines(lines, table, me),
             filename,
             found,
             stripped=True,
-            share=(workers, me),
+            share=(table, me),
             policies=policies,
         )
     except ReplayError as error:

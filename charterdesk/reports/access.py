@@ -3,10 +3,15 @@
 - Everyone who works tickets (``ticket.view``) sees **their own** numbers: the engine's
   "by agent" slice for them (a count goes to the agent who sent the ticket's latest public
   reply at the moment of the count; see docs/reports.md).
-- ``reports.view`` shows **the team's** numbers: the tickets whose group is one of the person's
-  groups. A person's groups are the protocol's groups that list one of their roles, or a role that
-  reports to one of their roles (``team.roles[].reports_to``): a team lead whose agents work the
-  frontline group sees the frontline, as well as the groups the lead's own role is in.
+- ``reports.view`` shows **the team's** numbers: what the engine counts for the person's groups,
+  each count going to the group the ticket was in at the moment of the count (a response when it
+  was given, a breach at its due time, a solve, a rating when it was given, a day's backlog at the
+  day's end), as in the manager's "by group" breakdown. So a lead's figures for one group are that
+  group's row of the manager's breakdown, and a ticket that moved from one group to another counts
+  for each group the part it spent there. A person's groups are the protocol's groups that list one
+  of their roles, or a role that reports to one of their roles (``team.roles[].reports_to``): a
+  team lead whose agents work the frontline group sees the frontline, as well as the groups the
+  lead's own role is in. A ticket in no group counts for no team.
 - ``reports.view`` with ``people.manage`` shows **everything**: every ticket, grouped or not.
 """
 
@@ -35,7 +40,14 @@ class Scope:
         if self.kind == ALL:
             return "every ticket"
         if self.kind == TEAM:
-            return "the tickets of " + (", ".join(self.groups) if self.groups else "no group of yours")
+            if not self.groups:
+                return "no group of yours, so nothing to count"
+            named = (
+                ", ".join(self.groups[:-1]) + " and " + self.groups[-1]
+                if len(self.groups) > 1
+                else self.groups[0]
+            )
+            return f"what {named} counted (each count goes to the group the ticket was in at that moment)"
         return "your own numbers"
 
 

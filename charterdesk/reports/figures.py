@@ -6,7 +6,9 @@ through the ``history_events`` hook (survey answers), and ``KpiEngine.compute`` 
 with the protocol in force, exactly as ``charterdesk kpi --protocol <that version>`` does on the
 exported events of the same tickets. The page asks the daily rollups first (``rollups.py``: the
 same figures from stored day sums, the engine's own counts); while there are none for the protocol
-in force, and for a team's report, it runs the engine over the histories here.
+in force, it runs the engine over the histories here. A team's report is the engine's with the
+team's groups (``compute``'s ``groups``: each count goes to the group the ticket had at its
+moment), from the rollups or from the histories alike.
 """
 
 from __future__ import annotations
@@ -122,29 +124,34 @@ def team_today(engine: KpiEngine, now: dt.datetime) -> dt.date:
 def _tickets_in(scope: Scope, period: Period):
     """The tickets a report of ``period`` may count: created before its end, and not solved or
     closed and left untouched before it starts (the engine would skip those but for late survey
-    answers, which ``_answered_in`` adds back)."""
+    answers, which ``_survey_answers`` adds back). The same for every scope: a ticket in another
+    group now may have counts for a team's groups in the period (it was there then), so the engine
+    sorts them out (``groups_of_scope``)."""
     start = dt.datetime.fromtimestamp(period.start, dt.UTC)
     end = dt.datetime.fromtimestamp(period.end, dt.UTC)
-    tickets = Ticket.objects.filter(created_at__lt=end).exclude(
+    return Ticket.objects.filter(created_at__lt=end).exclude(
         Q(status__in=(Status.SOLVED, Status.CLOSED)) & Q(updated_at__lt=start)
     )
-    if scope.kind == TEAM:
-        tickets = tickets.filter(group__in=scope.groups)
-    return tickets
+
+
+def groups_of_scope(scope: Scope) -> tuple[str, ...] | None:
+    """The groups the engine counts for (``KpiEngine.compute``'s ``groups``): a team's, or None
+    (everything) for everyone's and one's own numbers."""
+    return scope.groups if scope.kind == TEAM else None
 
 
 def load_histories(scope: Scope, period: Period) -> list[TicketHistory]:
     """Every ticket the scope's report counts, as the engine reads it (events, survey answers, who
     sent each public agent reply, the agents' measured work for handle_time)."""
     ids = list(_tickets_in(scope, period).values_list("pk", flat=True))
-    answers = _survey_answers(ids, period, scope)
+    answers = _survey_answers(ids, period)
     extra = set(answers) - set(ids)
     if extra:
         ids.extend(sorted(extra))
     return histories_of(ids, answers, work_of(ids, period.timezone))
 
 
-def _survey_answers(ids: list[int], period: Period, scope: Scope) -> dict[int, list[Survey]]:
+def _survey_answers(ids: list[int], period: Period) -> dict[int, list[Survey]]:
     """Survey answers by ticket, from the families (``history_events``), for these tickets and any
     other ticket answered within the period (a rating given long after the ticket was closed)."""
     start = dt.datetime.fromtimestamp(period.start, dt.UTC)
@@ -163,8 +170,6 @@ def _survey_answers(ids: list[int], period: Period, scope: Scope) -> dict[int, l
         for tid, surveys in found.items()
         if tid not in wanted and any(s.at >= start.timestamp() for s in surveys)
     ]
-    if late and scope.kind == TEAM:
-        late = list(Ticket.objects.filter(pk__in=late, group__in=scope.groups).values_list("pk", flat=True))
     for tid in [*wanted, *late]:
         if tid in found:
             out[tid] = sorted(found[tid], key=lambda s: s.at)
@@ -284,7 +289,7 @@ def build(
     if now is not None and now >= period.end:
         now = None
     step = trend or ("daily" if len(period.days) <= DAILY_UP_TO else "weekly")
-    if histories is None and scope.kind != TEAM:
+    if histories is None:
         page = _from_rollups(engine, scope, period, now=now, step=step)
         if page is not None:
             return page
@@ -292,7 +297,7 @@ def build(
         histories = load_histories(scope, period)
     kpis = engine.reported()
     by = ("agent",) if scope.kind == OWN else DIMENSIONS
-    report = engine.compute(histories, period, by=by, now=now)
+    report = engine.compute(histories, period, by=by, now=now, groups=groups_of_scope(scope))
     figures, breakdown = _scoped(report, scope, engine)
     objectives = [objective_status(o, figures) for o in engine.protocol.objectives]
     page = PageReport(period, scope, kpis, figures, objectives, breakdown, tickets=len(histories))
@@ -303,11 +308,12 @@ def build(
 
 def _from_rollups(engine: KpiEngine, scope: Scope, period: Period, *, now: int | None, step: str):
     """The page from the daily rollups (rollups.py), or None while there are none for the
-    protocol in force. A team's report counts the tickets by their group now, which the rollups
-    do not keep apart: it always reads the histories."""
+    protocol in force (a team's report from its groups' sums)."""
     spans = [engine.period(first, last) for first, last in trend_spans(period, step)]
     by = ("agent",) if scope.kind == OWN else DIMENSIONS
-    found = rollups.page_reports(engine, _prefixes.get(id(engine)), period, spans, by=by, now=now)
+    found = rollups.page_reports(
+        engine, _prefixes.get(id(engine)), period, spans, by=by, now=now, groups=groups_of_scope(scope)
+    )
     if found is None:
         return None
     report, points = found
@@ -351,7 +357,7 @@ def trend_points(
         part = engine.period(first, last)
         if now is not None and part.start >= now:
             break
-        report = engine.compute(histories, part, by=by, now=now)
+        report = engine.compute(histories, part, by=by, now=now, groups=groups_of_scope(scope))
         figures = report.figures
         if scope.kind == OWN:
             figures = report.breakdown["agent"].get(scope.agent) or engine.compute([], part).figures

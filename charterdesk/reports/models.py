@@ -159,7 +159,9 @@ class KpiFactDay(models.Model):
 
 class KpiDaySums(models.Model):
     """The facts of one day summed for the whole desk (``dimension`` empty) or one slice (a
-    group, channel, priority or agent), split by the days of the facts' bounds (``prev_day``,
+    group, channel, priority or agent; or, for the teams' reports, a channel, priority or agent
+    within a group: ``dimension`` ``g/channel``, ``g/priority`` or ``g/agent`` and ``slice_key``
+    ``<group>/<key>``, see ``kpi_rollups.CROSS``), split by the days of the facts' bounds (``prev_day``,
     ``lo_day``, ``hi_day``, mostly none). ``backlog`` is the day's change of the backlog (also in
     ``sums``, kept apart so the database sums it over the days before a period); ``sums`` is
     ``Sums.encode()`` as JSON."""

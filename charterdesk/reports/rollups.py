@@ -5,20 +5,23 @@ The engine (``charterdesk/engine/kpi_rollups.py``) says what a ticket counts in 
 
 - ``KpiTicketFacts``: a ticket's facts as JSON; ``KpiFactDay``: the days they fall on (or are
   bounded on), to find the tickets of a day; ``KpiDaySums``: each day's sums, for the whole
-  desk and each group, channel, priority and agent; ``KpiRollupState``: which build the page
+  desk, each group, channel, priority and agent, and each channel, priority and agent within
+  each group (the teams' reports); ``KpiRollupState``: which build the page
   reads and up to when it is current (``built_at``).
 - The worker's ``kpi-rollups`` job (every minute, ``refresh``) recomputes the facts of the
   tickets changed since the last run (``Ticket.updated_at``, and survey answers through the
   ``history_changed_since`` hook), and the sums of the days whose facts changed. When the
   protocol version in force is not the one the rollups were built under (a new version
-  published, or the version edited), it builds everything afresh under a new build name, a
-  slice of tickets per run (``build_step``; ``KpiRollupBuild`` records how far it got), and
-  switches the page over when every ticket is built and the changes since are counted; until
-  then the page computes from the raw histories. Each slice queues the next as a task
-  (``tasks.continue_rollup_build``), so a build goes on between the job's minutes.
-- The page (``page_report``) sums the days of the period and counts afresh the tickets
+  published, or the version edited; or the rollups are of an older shape, ``FORMAT``), it
+  builds everything afresh under a new build name, a slice of tickets per run (``build_step``;
+  ``KpiRollupBuild`` records how far it got), and switches the page over when every ticket is
+  built and the changes since are counted; until then the page computes from the raw
+  histories. Each slice queues the next as a task (``tasks.continue_rollup_build``), so a
+  build goes on between the job's minutes.
+- The page (``page_reports``) sums the days of the period and counts afresh the tickets
   changed since the last run, and, while a period is running, the tickets with anything on
-  its current day, from their facts judged at the moment (``combine``'s ``plus``).
+  its current day, from their facts judged at the moment (``combine``'s ``plus``). A team's
+  report reads its groups' sums and their cross slices (``combine``'s ``groups``).
 
 A build's facts are computed up to a horizon (``HORIZON``) after the build started; the worker
 builds afresh before it comes near.
@@ -39,6 +42,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Q, Sum
 
 from charterdesk.engine.kpi_rollups import (
+    CROSS,
+    FORMAT,
     DayCutter,
     Decoded,
     Fact,
@@ -46,6 +51,7 @@ from charterdesk.engine.kpi_rollups import (
     Sums,
     combine,
     rollup,
+    stored_dimensions,
     ticket_facts,
 )
 from charterdesk.engine.kpis import KpiEngine, Period, Report, team_timezone
@@ -67,8 +73,10 @@ BATCH = 2000
 
 
 def build_prefix(version) -> str:
-    """The part of a build's name that names the protocol version (and its last change)."""
-    return f"{version.pk}:{version.updated_at.isoformat() if version.updated_at else ''}"
+    """The part of a build's name that names the shape of its sums (``kpi_rollups.FORMAT``) and
+    the protocol version (and its last change): rollups of another shape or version are not read,
+    and the worker builds them afresh."""
+    return f"f{FORMAT}:{version.pk}:{version.updated_at.isoformat() if version.updated_at else ''}"
 
 
 def current_state(prefix: str | None) -> KpiRollupState | None:
@@ -732,14 +740,16 @@ def page_reports(
     *,
     by: tuple[str, ...],
     now: int | None,
+    groups: tuple[str, ...] | None = None,
 ) -> tuple[Report, list[Report]] | None:
     """The period's report and one report per span (the trend's points) from the rollups, or
-    None when there are none for this protocol version yet (the page then reads the histories)."""
+    None when there are none for this protocol version yet (the page then reads the histories).
+    ``groups``: a team's report, what the engine attributes to these groups."""
     for _attempt in range(3):
         state = current_state(prefix)
         if state is None:
             return None
-        found = _reports(engine, state, period, spans, by=by, now=now)
+        found = _reports(engine, state, period, spans, by=by, now=now, groups=groups)
         # The worker changes facts and sums in one transaction and counts it (generation): what
         # was read across such a change is read again.
         if KpiRollupState.objects.filter(
@@ -757,6 +767,7 @@ def _reports(
     *,
     by: tuple[str, ...],
     now: int | None,
+    groups: tuple[str, ...] | None = None,
 ) -> tuple[Report, list[Report]]:
     build = state.build
     cutter = cutter_for(engine)
@@ -790,13 +801,14 @@ def _reports(
                 KpiFactDay.objects.filter(build=build, day=last_day).values_list("ticket_id", flat=True)
             )
             later = [fact for found in stored_facts(build, ids - dirty).values() for fact in found]
-    dimensions = ["", *by]
+    dimensions = stored_dimensions(by, groups)
+    team = None if groups is None else tuple(sorted(groups))
     rows = _cached(
-        (build, state.generation, "days", period.first, last_day, *dimensions),
+        (build, state.generation, "days", period.first, last_day, team, *dimensions),
         lambda: list(
-            KpiDaySums.objects.filter(
-                build=build, day__gte=period.first, day__lte=last_day, dimension__in=dimensions
-            ).values_list("pk", "day", "prev_day", "lo_day", "hi_day", "dimension", "slice_key")
+            KpiDaySums.objects.filter(build=build, day__gte=period.first, day__lte=last_day)
+            .filter(_slices_read(dimensions, team))
+            .values_list("pk", "day", "prev_day", "lo_day", "hi_day", "dimension", "slice_key")
         ),
     )
     sums = _day_sums(build, [row[0] for row in rows])
@@ -805,12 +817,11 @@ def _reports(
         for pk, day, prev, lo, hi, dimension, slice_key in rows
     ]
     opening = _cached(
-        (build, state.generation, "opening", period.first, *dimensions),
+        (build, state.generation, "opening", period.first, team, *dimensions),
         lambda: {
             (dimension, slice_key or None): total
-            for dimension, slice_key, total in KpiDaySums.objects.filter(
-                build=build, day__lt=period.first, dimension__in=dimensions
-            )
+            for dimension, slice_key, total in KpiDaySums.objects.filter(build=build, day__lt=period.first)
+            .filter(_slices_read(dimensions, team))
             .values_list("dimension", "slice_key")
             .annotate(total=Sum("backlog"))
             .values_list("dimension", "slice_key", "total")
@@ -818,10 +829,18 @@ def _reports(
         },
     )
     report = combine(
-        engine, period, parts, opening=opening, minus=minus + later, plus=plus + later, by=by, now=now
+        engine,
+        period,
+        parts,
+        opening=opening,
+        minus=minus + later,
+        plus=plus + later,
+        by=by,
+        now=now,
+        groups=groups,
     )
     trend_by = tuple(d for d in by if d == "agent") if by == ("agent",) else ()
-    wanted = {"", *trend_by}
+    wanted = set(stored_dimensions(trend_by, groups))
     trend_parts = [part for part in parts if part.dimension in wanted]
     trend_opening = {key: value for key, value in opening.items() if key[0] in wanted}
     points = []
@@ -840,6 +859,19 @@ def _reports(
                 plus=plus + later if running else plus,
                 by=trend_by,
                 now=now,
+                groups=groups,
             )
         )
     return report, points
+
+
+def _slices_read(dimensions: list[str], team: tuple[str, ...] | None) -> Q:
+    """The stored sums a report reads: those of ``dimensions``; for a team's report, only its
+    groups' slices and cross slices (``combine`` leaves out any other, this spares reading them)."""
+    if team is None:
+        return Q(dimension__in=dimensions)
+    found = Q(dimension="group", slice_key__in=team) if "group" in dimensions else Q(pk__in=[])
+    crosses = [d for d in dimensions if d in CROSS.values()]
+    for group in team if crosses else ():
+        found |= Q(dimension__in=crosses, slice_key__startswith=f"{group}/")
+    return found

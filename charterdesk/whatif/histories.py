@@ -13,9 +13,7 @@ row, then the conversion back to seconds) was most of the reading time at 600,00
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 from collections.abc import Collection, Iterator
 
 from django.db import connection
@@ -136,17 +134,3 @@ def survey_answers(tickets: Collection[str], end: dt.datetime) -> dict[str, list
 
 def _survey_at(survey: Survey) -> int:
     return survey.at
-
-
-@contextlib.contextmanager
-def without_cycle_collection() -> Iterator[None]:
-    """Reading and replaying a period's histories makes millions of small objects that form no
-    reference cycles; the cyclic garbage collector would walk them again and again for nothing
-    (as ``sla replay`` does, it is paused for the run and resumed after)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()

@@ -13,12 +13,13 @@ import time
 from django.utils import timezone
 from django_tasks import task
 
+from charterdesk.engine.bulk import many_small_objects
 from charterdesk.engine.sla import EventError, SlaEngine
 from charterdesk.engine.whatif import run
 from charterdesk.library.versions import load_version
 from charterdesk.tickets.live_sla import to_seconds
 
-from .histories import period_histories, survey_answers, without_cycle_collection
+from .histories import period_histories, survey_answers
 from .models import RunState, WhatifRun
 
 log = logging.getLogger("charterdesk.worker")
@@ -43,7 +44,7 @@ def compute(run_id: int) -> None:
         return
     _set(run_id, state=RunState.RUNNING, progress=1)
     try:
-        with without_cycle_collection():
+        with many_small_objects():
             report, read, engine = _replay(job, run_id)
     except (EventError, ValueError) as error:
         log.warning("what-if run %s failed: %s", run_id, error)

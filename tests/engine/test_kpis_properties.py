@@ -1,7 +1,8 @@
 """Properties of the KPI engine on generated tickets (Hypothesis), against the SLA replay.
 
 Tickets are generated under the example protocol (office hours in New York, escalation rules
-that change priority and group), with survey answers; a period of one to five days is cut
+that change priority and group), opened in a group or none and moved between groups, with survey
+answers; a period of one to five days is cut
 somewhere in their span.
 """
 
@@ -55,6 +56,8 @@ STEPS = st.sampled_from(
         ("priority", {"priority": "low"}),
         ("tags", {"add": ["vip"], "remove": []}),
         ("group", {"group": "escalations"}),
+        ("group", {"group": "frontline"}),
+        ("group", {"group": None}),
         ("incident", {"policy": "vip-urgent"}),
         ("incident", {"policy": None}),
     ]
@@ -79,6 +82,7 @@ def ticket(draw: st.DrawFn, name: str) -> list[dict]:
             "channel": draw(st.sampled_from(["email", "web", "chat"])),
             "tags": draw(st.sampled_from([[], ["vip"], ["shipping"]])),
             "by": draw(st.sampled_from(["customer", "customer", "agent"])),
+            "group": draw(st.sampled_from([None, "frontline", "frontline", "escalations"])),
         }
     ]
     for delay, (kind, fields) in draw(st.lists(st.tuples(st.integers(0, 36 * 3600), STEPS), max_size=8)):

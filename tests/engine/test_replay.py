@@ -303,3 +303,142 @@ def test_an_empty_file_gives_no_output(tmp_path: Path, capsys: pytest.CaptureFix
     """An empty events file gives exit 0 and no output at all."""
     events = write_events(tmp_path, [])
     assert run(["--protocol", EXAMPLE, str(events)], capsys) == (0, "", "")
+
+
+# --------------------------------------------------------------------------- the typed fast path
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from charterdesk.engine import replay as replay_module  # noqa: E402
+from charterdesk.engine.replay import ReplayError, read_events  # noqa: E402
+
+_TIMES = st.sampled_from(
+    ["2026-12-04T22:30:00Z", "2026-12-05T07:00:00Z", "2026-12-06T10:00:00Z", "2026-12-07T09:15:30Z"]
+)
+_NAMES = st.sampled_from(["email", "web", "vip", "frontline", "escalations", "é-ü", 'q"uote', "standard"])
+_ODD = st.one_of(st.none(), st.integers(-5, 5), st.booleans(), st.sampled_from(["", "x", "agent", "solved"]))
+_OPTIONAL = {"tags", "group", "by", "public", "add", "remove"}
+
+
+def _record(kind, ticket):
+    """A line of ``kind`` the format takes, its optional fields present or not."""
+    fields = {
+        "created": {
+            "priority": st.sampled_from(["low", "normal", "high", "urgent"]),
+            "channel": _NAMES,
+            "tags": st.lists(_NAMES, max_size=3),
+            "group": st.one_of(st.none(), _NAMES),
+            "by": st.sampled_from(["customer", "agent"]),
+        },
+        "reply": {"author": st.sampled_from(["agent", "customer"]), "public": st.booleans()},
+        "status": {"status": st.sampled_from(["new", "open", "pending", "on_hold", "solved", "closed"])},
+        "priority": {"priority": st.sampled_from(["low", "normal", "high", "urgent"])},
+        "tags": {"add": st.lists(_NAMES, max_size=2), "remove": st.lists(_NAMES, max_size=2)},
+        "group": {"group": st.one_of(st.none(), _NAMES)},
+        "incident": {
+            "policy": st.one_of(st.none(), st.sampled_from(["standard", "vip", "outage", "nonesuch"]))
+        },
+    }[kind]
+    required = {name: value for name, value in fields.items() if name not in _OPTIONAL}
+    optional = {name: value for name, value in fields.items() if name in _OPTIONAL}
+    return st.fixed_dictionaries(
+        {"ticket": st.just(ticket), "at": _TIMES, "event": st.just(kind), **required},
+        optional={**optional, "note": st.just("an extra key, ignored")},
+    )
+
+
+@st.composite
+def _damaged(draw, record):
+    """The record, or (now and then) with one field dropped or given an odd value."""
+    choice = draw(st.integers(0, 9))
+    if choice >= 2 or not record:
+        return record
+    name = draw(st.sampled_from(sorted(record)))
+    if choice == 0:
+        return {key: value for key, value in record.items() if key != name}
+    return {**record, name: draw(_ODD)}
+
+
+@st.composite
+def _histories(draw):
+    """A few tickets' lines, each ticket created first, in time order; some lines damaged, and now
+    and then a line of an event this format does not have."""
+    lines = []
+    for ticket in draw(st.lists(st.sampled_from(["T1", "T2", "T3"]), min_size=1, max_size=3, unique=True)):
+        kinds = [
+            "created",
+            *draw(
+                st.lists(
+                    st.sampled_from(["reply", "reply", "status", "priority", "tags", "group", "incident"]),
+                    max_size=5,
+                )
+            ),
+        ]
+        for kind in kinds:
+            lines.append(draw(_damaged(draw(_record(kind, ticket)))))
+    if draw(st.booleans()) and draw(st.booleans()):
+        lines.insert(
+            draw(st.integers(0, len(lines))),
+            {"ticket": "T1", "at": "2026-12-04T22:30:00Z", "event": "survey"},
+        )
+    times = sorted(
+        line["at"] for line in lines if isinstance(line.get("at"), str) and line["at"].endswith("Z")
+    )
+    for line, at in zip(
+        (line for line in lines if isinstance(line.get("at"), str) and line["at"].endswith("Z")),
+        times,
+        strict=True,
+    ):
+        line["at"] = at
+    return lines
+
+
+def _read_either_way(lines: list[bytes], typed: bool):
+    if not typed:
+
+        def refuse(line):
+            raise replay_module.NotALine("the long way")
+
+        original = replay_module.decode_line
+        replay_module.decode_line = refuse
+    try:
+        found = read_events(lines, "events.jsonl", policies=("standard", "vip", "outage"), stripped=True)
+        return "ok", found.tickets, found.latest, found.firsts
+    except ReplayError as error:
+        return "error", str(error)
+    finally:
+        if not typed:
+            replay_module.decode_line = original
+
+
+@settings(max_examples=300, deadline=None)
+@given(_histories())
+def test_typed_lines_give_what_the_long_way_gives(records):
+    """Lines decoded by the typed fast path (engine/event_lines.py) give the same events, the same
+    latest time and the same first bad line and message as the same lines read the long way (every
+    field checked in Python): the typed types may refuse more, never accept more or read otherwise."""
+    lines = [json.dumps(record).encode() for record in records]
+    fast = _read_either_way(lines, typed=True)
+    slow = _read_either_way(lines, typed=False)
+    assert fast == slow
+
+
+def test_the_command_as_a_process_writes_every_line_to_standard_output(tmp_path: Path) -> None:
+    """Run as its own process, the command ends as soon as its output is written (it does not free
+    its objects one by one): standard output still gets every line, flushed, and the exit status."""
+    import subprocess
+
+    events = write_events(tmp_path, LINES)
+    done = subprocess.run(
+        [sys.executable, "-m", "charterdesk", "sla", "replay", "--protocol", EXAMPLE, str(events)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    # The same lines as the command run in-process (to a file, so pytest's capture is not involved).
+    out = tmp_path / "in-process.jsonl"
+    assert main(["--protocol", EXAMPLE, str(events), "-o", str(out)]) == 0
+    assert done.stdout == out.read_text(encoding="utf-8")
+    assert [json.loads(line)["ticket"] for line in done.stdout.splitlines()] == ["T1", "T2"]

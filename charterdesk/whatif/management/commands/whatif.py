@@ -11,12 +11,13 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from charterdesk.engine.bulk import many_small_objects
 from charterdesk.engine.sla import EventError, SlaEngine
 from charterdesk.engine.whatif import PeriodError, format_text, period, run
 from charterdesk.library.versions import load_version, version_in_force
 from charterdesk.protocol.load import load_protocol_file
 from charterdesk.tickets.live_sla import to_datetime, to_seconds
-from charterdesk.whatif.histories import period_histories, survey_answers, without_cycle_collection
+from charterdesk.whatif.histories import period_histories, survey_answers
 
 DEFAULT_SINCE = "90d"
 
@@ -64,7 +65,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         assert end is not None
         end_at = to_datetime(end)
-        with without_cycle_collection():
+        with many_small_objects():
             started, cpu = time.perf_counter(), _cpu()
             tickets = period_histories(to_datetime(start), end_at)
             surveys = survey_answers(tickets, end_at)
