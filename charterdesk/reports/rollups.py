@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+import msgspec
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Q, Sum
 
@@ -111,11 +111,11 @@ def cutter_for(engine: KpiEngine) -> DayCutter:
 
 
 def encode_facts(facts: list[Fact]) -> str:
-    return orjson.dumps([tuple(fact) for fact in facts]).decode()
+    return msgspec.json.encode([tuple(fact) for fact in facts]).decode()
 
 
 def decode_facts(text: str) -> list[Fact]:
-    return [Fact(*fact) for fact in orjson.loads(text)]
+    return [Fact(*fact) for fact in msgspec.json.decode(text)]
 
 
 def facts_of(
@@ -225,7 +225,7 @@ def _day_rows(build: str, sums: dict) -> list[KpiDaySums]:
             dimension=dimension,
             slice_key=slice_key or "",
             backlog=found.counts.get("backlog", 0),
-            sums=orjson.dumps(found.encode()).decode(),
+            sums=msgspec.json.encode(found.encode()).decode(),
         )
         for (day, prev, lo, hi), slices in sums.items()
         for (dimension, slice_key), found in slices.items()
@@ -655,7 +655,7 @@ def _change_sums(build: str, removed: dict, added: dict) -> None:
     for pk, day, prev, lo, hi, dimension, slice_key, text in rows:
         key = ((day, prev, lo, hi), (dimension, slice_key or None))
         if key in keys:
-            stored[key] = (pk, Sums.of(Decoded.of(orjson.loads(text))))
+            stored[key] = (pk, Sums.of(Decoded.of(msgspec.json.decode(text))))
     changed: dict = {}
     for key, slice_key in keys:
         pk, sums = stored.get((key, slice_key), (None, Sums()))
@@ -728,7 +728,7 @@ def _day_sums(build: str, ids: list[int]) -> dict[int, Decoded]:
     for start in range(0, len(missing), 500):
         rows = KpiDaySums.objects.filter(pk__in=missing[start : start + 500]).values_list("pk", "sums")
         for pk, text in rows:
-            out[pk] = _read[(build, pk)] = Decoded.of(orjson.loads(text))
+            out[pk] = _read[(build, pk)] = Decoded.of(msgspec.json.decode(text))
     return out
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import orjson
+import msgspec
 import pytest
 
 from charterdesk.library.versions import protocol_of, version_in_force
@@ -56,7 +56,7 @@ def stored(build: str) -> dict:
         build=build
     ).values_list("day", "prev_day", "lo_day", "hi_day", "dimension", "slice_key", "backlog", "sums"):
         assert (day, prev, lo, hi, dimension, key) not in sums, "one row per day and slice"
-        sums[(day, prev, lo, hi, dimension, key)] = (backlog, orjson.loads(text))
+        sums[(day, prev, lo, hi, dimension, key)] = (backlog, msgspec.json.decode(text))
     facts = {
         ticket: (rollups.decode_facts(text), events)
         for ticket, text, events in KpiTicketFacts.objects.filter(build=build).values_list(
