@@ -436,9 +436,9 @@ def desk(transactional_db):
     return load(10)
 
 
-def test_a_run_while_another_builds_a_slice_builds_nothing(desk, monkeypatch):
-    """Two workers' runs at the same minute: while the first computes its slice, the second finds
-    the build claimed and does nothing; the slice is built once."""
+def _second_run_during_first_slice(monkeypatch, *, second_at) -> dict:
+    """Two workers' runs: worker-0 refreshes at minute 0 and, while it computes its slice's facts,
+    worker-1 refreshes at ``second_at`` and ends; then worker-0 goes on. What each run counted."""
     turns = Turns("first computes", "second done")
     real = rollups.facts_of
 
@@ -453,13 +453,19 @@ def test_a_run_while_another_builds_a_slice_builds_nothing(desk, monkeypatch):
     def second():
         turns.wait("first computes")
         try:
-            return rollups.refresh(minutes(0), size=4)
+            return rollups.refresh(second_at, size=4)
         finally:
             turns.reach("second done")
 
-    counted = run_in_threads(
+    return run_in_threads(
         {"worker-0": lambda: rollups.refresh(minutes(0), size=4), "worker-1": second}, turns
     )
+
+
+def test_a_run_while_another_builds_a_slice_builds_nothing(desk, monkeypatch):
+    """Two workers' runs at the same minute: while the first computes its slice, the second finds
+    the build claimed and does nothing; the slice is built once."""
+    counted = _second_run_during_first_slice(monkeypatch, second_at=minutes(0))
     assert counted == {"worker-0": 4, "worker-1": 0}
     row = KpiRollupBuild.objects.get()
     assert (row.done, row.slices) == (4, 1)
@@ -471,27 +477,7 @@ def test_a_run_that_outlived_its_claim_writes_nothing_over_the_run_that_took_ove
     slice over and builds it; when the first finishes computing it finds its claim gone and writes
     nothing. Each ticket's facts are stored once, and the finished build's sums are those of a
     build made in one go."""
-    turns = Turns("first computes", "second done")
-    real = rollups.facts_of
-
-    def facts_of(*args, **kwargs):
-        if threading_name() == "worker-0":
-            turns.reach("first computes")
-            turns.wait("second done")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(rollups, "facts_of", facts_of)
-
-    def second():
-        turns.wait("first computes")
-        try:
-            return rollups.refresh(minutes(11), size=4)
-        finally:
-            turns.reach("second done")
-
-    counted = run_in_threads(
-        {"worker-0": lambda: rollups.refresh(minutes(0), size=4), "worker-1": second}, turns
-    )
+    counted = _second_run_during_first_slice(monkeypatch, second_at=minutes(11))
     assert counted == {"worker-0": 0, "worker-1": 4}
     row = KpiRollupBuild.objects.get()
     assert (row.done, row.slices, row.claimed_by) == (4, 1, "")
